@@ -15,7 +15,7 @@
  */
 import * as Schema from "effect/Schema"
 import * as C from "./sys/constants.ts"
-import type { Errno } from "./sys/call.ts"
+import { type Errno, WouldBlock } from "./sys/call.ts"
 import { errnoMessage, errnoName } from "./sys/errno.ts"
 import { libc } from "./sys/libc.ts"
 
@@ -191,6 +191,18 @@ export const fromErrno = (e: Errno, address?: string): IoError =>
     syscall: e.syscall,
     ...(address === undefined ? {} : { address })
   })
+
+/**
+ * An `IoError` from a gate failure where blocking is not expected either
+ * (`EAGAIN` from a call that should never return it becomes kind `Other`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFailure = (e: Errno | WouldBlock, syscall: string, address?: string): IoError =>
+  e === WouldBlock
+    ? new IoError({ kind: "Other", errno: C.EAGAIN, syscall, ...(address === undefined ? {} : { address }) })
+    : fromErrno(e, address)
 
 /**
  * An `IoError` found before reaching the kernel.

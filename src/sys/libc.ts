@@ -59,8 +59,14 @@ export interface Libc {
   readonly recvfrom: (fd: number, buf: Ptr, len: number, flags: number, addr: Ptr, addrlen: Ptr) => number
   readonly sendmsg: (fd: number, msg: Ptr, flags: number) => number
   readonly recvmsg: (fd: number, msg: Ptr, flags: number) => number
-  readonly sendmmsg: (fd: number, msgs: Ptr, vlen: number, flags: number) => number
-  readonly recvmmsg: (fd: number, msgs: Ptr, vlen: number, flags: number, timeout: Ptr) => number
+  /** `sendmmsg` on a `mmsghdr` array in native memory, by address. */
+  readonly sendmmsg: (fd: number, msgs: number, vlen: number, flags: number) => number
+  /** `recvmmsg` on a `mmsghdr` array in native memory, by address (no timeout). */
+  readonly recvmmsg: (fd: number, msgs: number, vlen: number, flags: number) => number
+  /** `sendmsg` on a `msghdr` in native memory, by address. */
+  readonly sendmsgAt: (fd: number, msg: number, flags: number) => number
+  /** `recvmsg` on a `msghdr` in native memory, by address. */
+  readonly recvmsgAt: (fd: number, msg: number, flags: number) => number
   readonly shutdown: (fd: number, how: number) => number
   readonly getpid: () => number
   readonly gettid: () => number
@@ -102,7 +108,7 @@ const bind = (): Libc => {
   }
   const lib = koffi.load("libc.so.6")
   const f = (name: string, result: string, args: ReadonlyArray<string>) => lib.func(name, result, [...args])
-  const I = "int", L = "long", Z = "size_t", P = "void *", U = "uint32_t"
+  const I = "int", L = "long", Z = "size_t", P = "void *", U = "uint32_t", A = "uintptr_t"
   const readOnly = { readable: true } as const
   const iovecs = koffi.pointer(koffi.struct({ base: "void *", len: "size_t" }))
   return {
@@ -140,8 +146,12 @@ const bind = (): Libc => {
     recvfrom: f("recvfrom", L, [I, P, Z, I, P, P]),
     sendmsg: f("sendmsg", L, [I, P, I]),
     recvmsg: f("recvmsg", L, [I, P, I]),
-    sendmmsg: f("sendmmsg", I, [I, P, U, I]),
-    recvmmsg: f("recvmmsg", I, [I, P, U, I, P]),
+    sendmmsg: f("sendmmsg", I, [I, A, U, I]),
+    recvmmsg: ((rm) => (fd: number, msgs: number, vlen: number, flags: number) => rm(fd, msgs, vlen, flags, null))(
+      f("recvmmsg", I, [I, A, U, I, P])
+    ),
+    sendmsgAt: f("sendmsg", L, [I, A, I]),
+    recvmsgAt: f("recvmsg", L, [I, A, I]),
     shutdown: f("shutdown", I, [I, I]),
     getpid: f("getpid", I, []),
     gettid: f("gettid", I, []),

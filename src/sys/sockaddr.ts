@@ -137,9 +137,9 @@ export const decodeSockAddr = (buf: Uint8Array, len: number): SockAddr | undefin
 }
 
 /** `true` when two kernel addresses are byte-for-byte equal (cheap cache check). @internal */
-export const sameBytes = (a: Uint8Array, aLen: number, b: Uint8Array, bLen: number): boolean => {
+export const sameBytes = (a: Uint8Array, aOffset: number, aLen: number, b: Uint8Array, bLen: number): boolean => {
   if (aLen !== bLen) return false
-  for (let i = 0; i < aLen; i++) if (a[i] !== b[i]) return false
+  for (let i = 0; i < aLen; i++) if (a[aOffset + i] !== b[i]) return false
   return true
 }
 

@@ -1,0 +1,62 @@
+/**
+ * effect-mio: mio's readiness core, sockets, a reactor and protocols for Effect
+ * on Node.js and Linux.
+ *
+ * @since 0.1.0
+ */
+
+// --- errors and sentinels ------------------------------------------------------
+/** @since 0.1.0 */
+export * as IoError from "./IoError.ts"
+/** @since 0.1.0 */
+export { isWouldBlock, WouldBlock } from "./WouldBlock.ts"
+
+// --- floor 2: readiness (mio) ----------------------------------------------------
+/** @since 0.1.0 */
+export * as Event from "./poll/Event.ts"
+/** @since 0.1.0 */
+export * as Events from "./poll/Events.ts"
+/** @since 0.1.0 */
+export * as Interest from "./poll/Interest.ts"
+/** @since 0.1.0 */
+export * as IoSource from "./poll/IoSource.ts"
+/** @since 0.1.0 */
+export * as Poll from "./poll/Poll.ts"
+/** @since 0.1.0 */
+export * as Registry from "./poll/Registry.ts"
+/** @since 0.1.0 */
+export * as Signals from "./poll/Signals.ts"
+/** @since 0.1.0 */
+export * as Source from "./poll/Source.ts"
+/** @since 0.1.0 */
+export { SourceFd } from "./poll/SourceFd.ts"
+/** @since 0.1.0 */
+export * as Timer from "./poll/Timer.ts"
+/** @since 0.1.0 */
+export { Token } from "./poll/Token.ts"
+/** @since 0.1.0 */
+export * as Waker from "./poll/Waker.ts"
+
+// --- floor 3: sockets and pipes with mio's contract ----------------------------
+/** @since 0.1.0 */
+export * as Pipe from "./net/Pipe.ts"
+/** @since 0.1.0 */
+export * as SocketAddress from "./net/SocketAddress.ts"
+/** @since 0.1.0 */
+export * as TcpListener from "./net/TcpListener.ts"
+/** @since 0.1.0 */
+export * as TcpStream from "./net/TcpStream.ts"
+/** @since 0.1.0 */
+export * as UdpSocket from "./net/UdpSocket.ts"
+/** @since 0.1.0 */
+export * as UnixDatagram from "./net/UnixDatagram.ts"
+/** @since 0.1.0 */
+export * as UnixListener from "./net/UnixListener.ts"
+/** @since 0.1.0 */
+export * as UnixStream from "./net/UnixStream.ts"
+
+// --- floor 4: the reactor ---------------------------------------------------------
+/** @since 0.1.0 */
+export * as IdleStrategy from "./reactor/IdleStrategy.ts"
+/** @since 0.1.0 */
+export * as Reactor from "./reactor/Reactor.ts"

@@ -1,0 +1,249 @@
+/**
+ * Socket addresses as effect-mio takes and returns them: Effect's own
+ * `effect/net` `NetAddress` values for IPv4, IPv6 and Unix paths, plus the two
+ * Linux Unix-socket forms `effect/net` has no value for — abstract names and
+ * unnamed sockets.
+ *
+ * String forms accepted wherever an address is: `"127.0.0.1:8080"`,
+ * `"[::1]:0"`, `"[fe80::1%eth0]:80"` (zone by name or number), `"/tmp/x.sock"`
+ * or `"./x.sock"` (a path), `"@name"` (an abstract name). Only numeric IP
+ * literals are accepted: there is no DNS lookup at this level.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as NetAddress from "effect/net/NetAddress"
+import * as Result from "effect/Result"
+import * as IoError from "../IoError.ts"
+import { libc } from "../sys/libc.ts"
+import { decodeSockAddr, encodeSockAddr, sameBytes, type SockAddr, SOCKADDR_MAX } from "../sys/sockaddr.ts"
+
+/**
+ * A Linux abstract Unix socket name (`"@name"`): no file, gone when the last
+ * socket bound to it closes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class UnixAbstractAddress extends Data.TaggedClass("UnixAbstractAddress")<{
+  /** The name's bytes, after the leading NUL. */
+  readonly bytes: Uint8Array
+}> {
+  /** The name as text (UTF-8, lossy for names that are not). */
+  get name(): string {
+    return new TextDecoder().decode(this.bytes)
+  }
+  override toString(): string {
+    return `@${this.name}`
+  }
+}
+
+/**
+ * The address of an unbound Unix socket (a `socketpair` end, an unbound client).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class UnixUnnamedAddress extends Data.TaggedClass("UnixUnnamedAddress")<{}> {
+  override toString(): string {
+    return "(unnamed)"
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SocketAddress =
+  | NetAddress.InetAddress
+  | NetAddress.UnixPathAddress
+  | UnixAbstractAddress
+  | UnixUnnamedAddress
+
+/**
+ * What an address argument may be.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Input = string | SocketAddress
+
+/**
+ * An abstract name.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const abstract = (name: string | Uint8Array): UnixAbstractAddress =>
+  new UnixAbstractAddress({ bytes: typeof name === "string" ? new TextEncoder().encode(name) : Uint8Array.from(name) })
+
+/**
+ * The unnamed address.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const unnamed: UnixUnnamedAddress = new UnixUnnamedAddress()
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isInet = (a: SocketAddress): a is NetAddress.InetAddress =>
+  a._tag === "InetAddressV4" || a._tag === "InetAddressV6"
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isUnix = (a: SocketAddress): a is NetAddress.UnixPathAddress | UnixAbstractAddress | UnixUnnamedAddress =>
+  !isInet(a)
+
+/**
+ * `"127.0.0.1:80"`, `"[::1]:80"`, `"/tmp/x"`, `"@name"`, `"(unnamed)"`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const format = (a: SocketAddress): string => {
+  switch (a._tag) {
+    case "InetAddressV4":
+    case "InetAddressV6":
+      return NetAddress.formatInet(a)
+    case "UnixPathAddress":
+      return a.path
+    case "UnixAbstractAddress":
+    case "UnixUnnamedAddress":
+      return a.toString()
+  }
+}
+
+const zoned = /^\[([^\]%]+)%([^\]]+)\]:(\d+)$/
+
+/**
+ * Parses an address argument, or explains why it is not one (kind `InvalidInput`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const parse = (input: Input, syscall = "address"): SocketAddress | IoError.IoError => {
+  if (typeof input !== "string") {
+    if (typeof input === "object" && input !== null && "_tag" in input) {
+      switch (input._tag) {
+        case "InetAddressV4":
+        case "InetAddressV6":
+        case "UnixPathAddress":
+        case "UnixAbstractAddress":
+        case "UnixUnnamedAddress":
+          return input
+      }
+    }
+    return IoError.make("InvalidInput", syscall, `${String(input)} is not a socket address`)
+  }
+  if (input.startsWith("@")) return abstract(input.slice(1))
+  if (input.startsWith("/") || input.startsWith(".")) return NetAddress.unixPathAddress(input)
+  let text = input
+  const m = zoned.exec(input)
+  if (m !== null && !/^\d+$/.test(m[2]!)) {
+    // A zone given by interface name: resolve it to its index, as getaddrinfo does.
+    const index = libc().if_nametoindex(m[2]!)
+    if (index === 0) return IoError.make("InvalidInput", syscall, `no network interface named ${m[2]}`, input)
+    text = `[${m[1]}%${index}]:${m[3]}`
+  }
+  const r = NetAddress.inetAddressFromString(text)
+  return Result.isSuccess(r)
+    ? r.success
+    : IoError.make("InvalidInput", syscall, `not an address: ${r.failure.message} (IP literals only, no DNS)`, input)
+}
+
+/** The sys-level form of an address. @internal */
+export const toSockAddr = (a: SocketAddress): SockAddr => {
+  switch (a._tag) {
+    case "InetAddressV4":
+      return { family: "inet4", ip: Uint8Array.from(NetAddress.ipv4ToOctets(a.address)), port: a.port }
+    case "InetAddressV6":
+      return {
+        family: "inet6",
+        ip: Uint8Array.from(NetAddress.ipv6ToOctets(a.address)),
+        port: a.port,
+        flowinfo: 0,
+        scopeId: a.scopeId
+      }
+    case "UnixPathAddress":
+      return { family: "unix", path: a.path }
+    case "UnixAbstractAddress":
+      return { family: "abstract", name: a.bytes }
+    case "UnixUnnamedAddress":
+      return { family: "unnamed" }
+  }
+}
+
+/** The address for a sys-level form. @internal */
+export const fromSockAddr = (s: SockAddr): SocketAddress => {
+  switch (s.family) {
+    case "inet4":
+      return NetAddress.inetAddressUnsafe(NetAddress.ipv4FromBytesUnsafe(s.ip), s.port)
+    case "inet6": {
+      const ip = NetAddress.ipv6FromBytesUnsafe(s.ip)
+      const r = NetAddress.inetAddressV6(ip, s.port, { scopeId: s.scopeId })
+      return Result.isSuccess(r) ? r.success : NetAddress.inetAddressUnsafe(ip, s.port)
+    }
+    case "unix":
+      return NetAddress.unixPathAddress(s.path)
+    case "abstract":
+      return new UnixAbstractAddress({ bytes: s.name })
+    case "unnamed":
+      return unnamed
+  }
+}
+
+/**
+ * An address encoded for the kernel, kept with its source so that repeated
+ * sends to one destination encode once.
+ *
+ * @internal
+ */
+export interface Encoded {
+  readonly address: SocketAddress
+  readonly bytes: Uint8Array
+  readonly length: number
+  /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
+  readonly domain: number
+}
+
+/** Encodes an address, or explains why it cannot be (kind `InvalidInput`). @internal */
+export const encode = (a: SocketAddress, syscall: string): Encoded | IoError.IoError => {
+  const bytes = new Uint8Array(SOCKADDR_MAX)
+  const length = encodeSockAddr(toSockAddr(a), bytes)
+  if (typeof length === "string") return IoError.make("InvalidInput", syscall, length, format(a))
+  return { address: a, bytes, length, domain: bytes[0]! | (bytes[1]! << 8) }
+}
+
+/** Parses and encodes an address argument. @internal */
+export const resolve = (input: Input, syscall: string): Encoded | IoError.IoError => {
+  const a = parse(input, syscall)
+  return a instanceof IoError.IoError ? a : encode(a, syscall)
+}
+
+/**
+ * Decodes kernel-filled address bytes, returning the previous result when the
+ * bytes are the same as last time (a receive loop from one peer decodes once).
+ *
+ * @internal
+ */
+export class Decoder {
+  readonly #last = new Uint8Array(SOCKADDR_MAX)
+  #lastLen = -1
+  #lastAddress: SocketAddress = unnamed
+
+  decode(buf: Uint8Array, len: number, offset = 0): SocketAddress {
+    if (sameBytes(buf, offset, len, this.#last, this.#lastLen)) return this.#lastAddress
+    const bytes = offset === 0 ? buf : buf.subarray(offset, offset + len)
+    const s = decodeSockAddr(bytes, len)
+    const a = s === undefined ? unnamed : fromSockAddr(s)
+    this.#last.set(bytes.subarray(0, len))
+    this.#lastLen = len
+    this.#lastAddress = a
+    return a
+  }
+}

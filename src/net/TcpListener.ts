@@ -1,0 +1,131 @@
+/**
+ * A non-blocking TCP listener with mio's contract (`mio::net::TcpListener`):
+ * bound with `SO_REUSEADDR`, accepting with `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`.
+ * Beyond mio: a backlog option and `SO_REUSEPORT` (which Node 20's `net` ignores)
+ * so that several listeners — in several worker threads — can share one port.
+ *
+ * `accept()` returns the new stream and its peer address, or `WouldBlock` when no
+ * connection is pending. Register the listener `READABLE` and accept until
+ * `WouldBlock` after each event. The accepted stream belongs to the caller:
+ * close it, or give it to a Scope with `Net.scoped`.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as IoError from "../IoError.ts"
+import { isOk } from "../sys/call.ts"
+import * as C from "../sys/constants.ts"
+import * as sock from "../sys/socket.ts"
+import { WouldBlock } from "../WouldBlock.ts"
+import * as open from "./internal/open.ts"
+import { IpSocketBase } from "./internal/SocketBase.ts"
+import * as SocketAddress from "./SocketAddress.ts"
+import { TcpStream } from "./TcpStream.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId = "~effect-mio/TcpListener"
+
+/**
+ * Options applied before `bind` and `listen`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenOptions {
+  /** Pending-connection queue length (default 128, as mio; the kernel caps it at `somaxconn`). */
+  readonly backlog?: number | undefined
+  /** `SO_REUSEADDR` (default `true`, as mio). */
+  readonly reuseAddr?: boolean | undefined
+  /** `SO_REUSEPORT` (default `false`). */
+  readonly reusePort?: boolean | undefined
+  /** `IPV6_V6ONLY` for an IPv6 address. */
+  readonly onlyV6?: boolean | undefined
+  readonly recvBufferSize?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class TcpListener extends IpSocketBase {
+  /** @since 0.1.0 */
+  readonly [TypeId] = TypeId
+
+  /**
+   * Accepts one pending connection: `[stream, peer]`, or `WouldBlock`.
+   *
+   * @since 0.1.0
+   */
+  accept(): readonly [TcpStream, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("accept4")
+    const r = sock.accept(this.fd)
+    if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "accept4")
+    return [new TcpStream(r, this.domain), this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
+  }
+}
+
+/**
+ * Binds and listens; the listener closes with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bind = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Effect.Effect<TcpListener, IoError.IoError, Scope.Scope> => open.scoped(() => bindUnscoped(address, options))
+
+/**
+ * `bind` without a Scope: the caller owns the listener and must `close()` it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): TcpListener | IoError.IoError => {
+  const at = SocketAddress.resolve(address, "bind")
+  if (at instanceof IoError.IoError) return at
+  const bad = open.requireInet(at, "bind")
+  if (bad !== undefined) return bad
+  const backlog = options?.backlog ?? 128
+  if (!Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff) {
+    return IoError.make("InvalidInput", "listen", `backlog is a non-negative integer, not ${backlog}`)
+  }
+  const s = open.socket(at.domain, C.SOCK_STREAM, 0)
+  if (typeof s !== "number") return s
+  const listener = new TcpListener(s, at.domain)
+  const steps: Array<() => IoError.IoError | undefined> = [
+    () => listener.setReuseAddr(options?.reuseAddr ?? true)
+  ]
+  if (options?.reusePort === true) steps.push(() => listener.setReusePort(true))
+  if (options?.onlyV6 !== undefined) steps.push(() => listener.setOnlyV6(options.onlyV6!))
+  if (options?.recvBufferSize !== undefined) steps.push(() => listener.setRecvBufferSize(options.recvBufferSize!))
+  steps.push(() => open.bind(s, at))
+  steps.push(() => {
+    const r = sock.listen(s, backlog)
+    return isOk(r) ? undefined : IoError.fromFailure(r, "listen", SocketAddress.format(at.address))
+  })
+  return open.build(listener, steps)
+}
+
+/**
+ * Adopts a listening TCP socket fd the caller owns (made non-blocking and
+ * close-on-exec); closed with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFd = (fd: number): Effect.Effect<TcpListener, IoError.IoError, Scope.Scope> =>
+  open.scoped(() => {
+    const d = open.adopt(fd, C.SOCK_STREAM)
+    return typeof d === "number" ? new TcpListener(fd, d) : d
+  })
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isTcpListener = (u: unknown): u is TcpListener => u instanceof TcpListener

@@ -1,0 +1,394 @@
+/**
+ * A non-blocking UDP socket with mio's contract (`mio::net::UdpSocket`), plus
+ * what mio leaves to socket2: reuse-port, buffer sizes, multicast for IPv4 and
+ * IPv6, TOS/traffic class — and batched I/O (`sendBatch`/`recvBatch` on
+ * `sendmmsg`/`recvmmsg`, UDP GSO and GRO where the kernel has them).
+ *
+ * Sends and receives return the byte count (with the source address for
+ * `recvFrom`), `WouldBlock`, or an `IoError` value. On a connected socket the
+ * kernel drops datagrams from other sources, and an ICMP error for an earlier
+ * send (port unreachable) surfaces as `ConnectionRefused` on a later call.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as NetAddress from "effect/net/NetAddress"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import * as IoError from "../IoError.ts"
+import { ioResult } from "../poll/IoSource.ts"
+import { isOk } from "../sys/call.ts"
+import * as C from "../sys/constants.ts"
+import { layout } from "../sys/layout.ts"
+import { libc } from "../sys/libc.ts"
+import * as sock from "../sys/socket.ts"
+import { WouldBlock } from "../WouldBlock.ts"
+import { Batch, type BatchOptions } from "./internal/Batch.ts"
+import * as open from "./internal/open.ts"
+import { done, IpSocketBase } from "./internal/SocketBase.ts"
+import * as SocketAddress from "./SocketAddress.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId = "~effect-mio/UdpSocket"
+
+/**
+ * Options applied before `bind`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BindOptions {
+  readonly reuseAddr?: boolean | undefined
+  readonly reusePort?: boolean | undefined
+  readonly onlyV6?: boolean | undefined
+  readonly broadcast?: boolean | undefined
+  readonly recvBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+  readonly ttl?: number | undefined
+  readonly tos?: number | undefined
+  /** Buffers for `sendBatch`/`recvBatch` (allocated on first use). */
+  readonly batch?: BatchOptions | undefined
+}
+
+/**
+ * A multicast interface: an IPv4 interface address (`"192.168.1.5"`) for IPv4
+ * groups, an interface index or name (`2`, `"eth0"`) for either family.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MulticastInterface = string | number
+
+/**
+ * One received datagram of a batch. `payload` is a view into the socket's batch
+ * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReceivedDatagram {
+  readonly payload: Uint8Array
+  readonly address: SocketAddress.SocketAddress
+  /** The datagram was longer than the buffer and was cut (`MSG_TRUNC`). */
+  readonly truncated: boolean
+}
+
+/**
+ * One datagram to send in a batch; `address` may be omitted on a connected socket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutgoingDatagram {
+  readonly payload: Uint8Array
+  readonly address?: SocketAddress.Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class UdpSocket extends IpSocketBase {
+  /** @since 0.1.0 */
+  readonly [TypeId] = TypeId
+  #lastTarget: SocketAddress.Input | undefined = undefined
+  #lastEncoded: SocketAddress.Encoded | undefined = undefined
+  #batch: Batch | undefined = undefined
+  readonly #batchOptions: BatchOptions | undefined
+
+  /** @internal */
+  constructor(fd: number, domain: number, batchOptions?: BatchOptions) {
+    super(fd, domain)
+    this.#batchOptions = batchOptions
+  }
+
+  /** The encoded form of `target`, cached for repeated sends to one destination. @internal */
+  target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
+    if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
+    const e = SocketAddress.resolve(target, syscall)
+    if (e instanceof IoError.IoError) return e
+    this.#lastTarget = target
+    this.#lastEncoded = e
+    return e
+  }
+
+  /** Sends one datagram to `target`. @since 0.1.0 */
+  sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendto")
+    const to = this.target(target, "sendto")
+    if (to instanceof IoError.IoError) return to
+    return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
+  }
+  /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
+  recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    return this.#recvFrom(buf, 0)
+  }
+  /** Like `recvFrom`, without consuming the datagram. @since 0.1.0 */
+  peekFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    return this.#recvFrom(buf, C.MSG_PEEK)
+  }
+  /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
+  send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+  }
+  /** Receives on any socket, without the source address. @since 0.1.0 */
+  recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+  }
+  /** Like `recv`, without consuming the datagram. @since 0.1.0 */
+  peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+  }
+
+  /**
+   * Connects to `target`: `send`/`recv` then use it, and datagrams from other
+   * sources are dropped. Calling it again re-connects.
+   *
+   * @since 0.1.0
+   */
+  connect(target: SocketAddress.Input): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("connect")
+    const to = this.target(target, "connect")
+    if (to instanceof IoError.IoError) return to
+    return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
+  }
+  /** Dissolves the association made by `connect` (`AF_UNSPEC`). @since 0.1.0 */
+  disconnect(): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("connect")
+    const unspec = new Uint8Array(layout.sockaddrIn6.size)
+    return done(sock.connect(this.fd, unspec, unspec.length), "connect")
+  }
+
+  /**
+   * Receives up to `max` datagrams with one `recvmmsg` (when GRO is on, a
+   * coalesced run is split back into its datagrams). Returns an empty array never:
+   * `WouldBlock` when nothing is queued.
+   *
+   * @since 0.1.0
+   */
+  recvBatch(max?: number): ReadonlyArray<ReceivedDatagram> | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("recvmmsg")
+    return this.batch().recv(this.fd, max, this.decoder)
+  }
+  /**
+   * Sends datagrams with as few `sendmmsg` calls as the batch buffers allow.
+   * Returns how many were sent (the rest would block), or `WouldBlock` when none.
+   *
+   * @since 0.1.0
+   */
+  sendBatch(datagrams: ReadonlyArray<OutgoingDatagram>): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendmmsg")
+    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
+  }
+  /**
+   * Sends `payload` as equal `segmentSize` datagrams (the last may be shorter)
+   * to one destination: one UDP GSO `sendmsg` where the kernel supports it,
+   * `sendmmsg` otherwise. Returns the datagrams sent.
+   *
+   * @since 0.1.0
+   */
+  sendSegments(
+    payload: Uint8Array,
+    segmentSize: number,
+    target?: SocketAddress.Input
+  ): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendmsg")
+    return this.batch().sendSegments(this.fd, payload, segmentSize, target === undefined ? undefined : this.target(target, "sendmsg"))
+  }
+  /**
+   * Turns UDP GRO on or off: the kernel may then coalesce consecutive datagrams
+   * of one flow, which `recvBatch` splits again. Returns whether GRO is on
+   * (`false` where the kernel lacks it).
+   *
+   * @since 0.1.0
+   */
+  setGro(on: boolean): boolean | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("setsockopt")
+    return this.batch().setGro(this.fd, on)
+  }
+  /** @internal */
+  batch(): Batch {
+    return this.#batch ??= new Batch(this.#batchOptions)
+  }
+
+  /** Closes the socket and frees its batch buffers. @since 0.1.0 */
+  override close(): IoError.IoError | undefined {
+    this.#batch?.free()
+    this.#batch = undefined
+    return super.close()
+  }
+
+  /** `SO_BROADCAST`. @since 0.1.0 */
+  setBroadcast(on: boolean): IoError.IoError | undefined {
+    return this.setBoolOpt(C.SOL_SOCKET, C.SO_BROADCAST, on)
+  }
+  /** @since 0.1.0 */
+  broadcast(): boolean | IoError.IoError {
+    return this.getBoolOpt(C.SOL_SOCKET, C.SO_BROADCAST)
+  }
+  /** Joins a multicast group (IPv4 or IPv6, by the group's family). @since 0.1.0 */
+  joinMulticast(group: string | NetAddress.IpAddress, iface?: MulticastInterface): IoError.IoError | undefined {
+    return this.#membership(group, iface, true)
+  }
+  /** Leaves a multicast group. @since 0.1.0 */
+  leaveMulticast(group: string | NetAddress.IpAddress, iface?: MulticastInterface): IoError.IoError | undefined {
+    return this.#membership(group, iface, false)
+  }
+  /** `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`, by the socket's family. @since 0.1.0 */
+  setMulticastLoop(on: boolean): IoError.IoError | undefined {
+    return this.domain === C.AF_INET6
+      ? this.setBoolOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, on)
+      : this.setBoolOpt(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, on)
+  }
+  /** @since 0.1.0 */
+  multicastLoop(): boolean | IoError.IoError {
+    return this.domain === C.AF_INET6
+      ? this.getBoolOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP)
+      : this.getBoolOpt(C.IPPROTO_IP, C.IP_MULTICAST_LOOP)
+  }
+  /** `IP_MULTICAST_TTL` / `IPV6_MULTICAST_HOPS`, 0–255. @since 0.1.0 */
+  setMulticastTtl(ttl: number): IoError.IoError | undefined {
+    return this.domain === C.AF_INET6
+      ? this.setIntOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, ttl, "multicast hops", 0, 255)
+      : this.setIntOpt(C.IPPROTO_IP, C.IP_MULTICAST_TTL, ttl, "multicast TTL", 0, 255)
+  }
+  /** @since 0.1.0 */
+  multicastTtl(): number | IoError.IoError {
+    return this.domain === C.AF_INET6
+      ? this.getIntOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS)
+      : this.getIntOpt(C.IPPROTO_IP, C.IP_MULTICAST_TTL)
+  }
+  /** The interface outgoing multicast leaves by. @since 0.1.0 */
+  setMulticastInterface(iface: MulticastInterface): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("setsockopt")
+    const index = ifindex(iface)
+    if (this.domain === C.AF_INET6) {
+      if (typeof index !== "number") return index
+      return this.setIntOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF, index, "interface index", 0, 0x7fffffff)
+    }
+    const mreq = mreqn(undefined, iface)
+    if (mreq instanceof IoError.IoError) return mreq
+    return done(sock.setsockopt(this.fd, C.IPPROTO_IP, C.IP_MULTICAST_IF, mreq, mreq.length), "setsockopt")
+  }
+
+  #membership(group: string | NetAddress.IpAddress, iface: MulticastInterface | undefined, join: boolean): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("setsockopt")
+    const ip = typeof group === "string" ? NetAddress.ipFromString(group) : Result.succeed(group)
+    if (Result.isFailure(ip) || !NetAddress.isMulticast(ip.success)) {
+      return IoError.make("InvalidInput", "setsockopt", `${String(group)} is not a multicast group address`)
+    }
+    if (NetAddress.isIpv4Address(ip.success)) {
+      const mreq = mreqn(ip.success, iface)
+      if (mreq instanceof IoError.IoError) return mreq
+      return done(
+        sock.setsockopt(this.fd, C.IPPROTO_IP, join ? C.IP_ADD_MEMBERSHIP : C.IP_DROP_MEMBERSHIP, mreq, mreq.length),
+        "setsockopt"
+      )
+    }
+    const index = iface === undefined ? 0 : ifindex(iface)
+    if (typeof index !== "number") return index
+    const L = layout.ipv6Mreq
+    const mreq = new Uint8Array(L.size)
+    mreq.set(NetAddress.ipv6ToOctets(ip.success), L.multiaddr)
+    new DataView(mreq.buffer).setUint32(L.ifindex, index, true)
+    return done(
+      sock.setsockopt(this.fd, C.IPPROTO_IPV6, join ? C.IPV6_ADD_MEMBERSHIP : C.IPV6_DROP_MEMBERSHIP, mreq, mreq.length),
+      "setsockopt"
+    )
+  }
+
+  #recvFrom(buf: Uint8Array, flags: number): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("recvfrom")
+    const r = sock.recvfrom(this.fd, buf, flags)
+    if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
+    return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
+  }
+}
+
+const ifindex = (iface: MulticastInterface): number | IoError.IoError => {
+  if (typeof iface === "number") {
+    return Number.isInteger(iface) && iface >= 0 ? iface : IoError.make("InvalidInput", "setsockopt", `${iface} is not an interface index`)
+  }
+  const i = libc().if_nametoindex(iface)
+  return i > 0 ? i : IoError.make("InvalidInput", "setsockopt", `no network interface named ${iface}`)
+}
+
+/** `struct ip_mreqn` for a group and an interface (address, index or name). */
+const mreqn = (group: NetAddress.Ipv4Address | undefined, iface: MulticastInterface | undefined): Uint8Array | IoError.IoError => {
+  const L = layout.ipMreqn
+  const b = new Uint8Array(L.size)
+  if (group !== undefined) b.set(NetAddress.ipv4ToOctets(group), L.multiaddr)
+  if (iface === undefined) return b
+  if (typeof iface === "string") {
+    const ip = NetAddress.ipv4FromString(iface)
+    if (Result.isSuccess(ip)) {
+      b.set(NetAddress.ipv4ToOctets(ip.success), L.address)
+      return b
+    }
+  }
+  const index = ifindex(iface)
+  if (typeof index !== "number") return index
+  new DataView(b.buffer).setInt32(L.ifindex, index, true)
+  return b
+}
+
+/**
+ * Binds a UDP socket; it closes with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bind = (
+  address: SocketAddress.Input,
+  options?: BindOptions
+): Effect.Effect<UdpSocket, IoError.IoError, Scope.Scope> => open.scoped(() => bindUnscoped(address, options))
+
+/**
+ * `bind` without a Scope: the caller owns the socket and must `close()` it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bindUnscoped = (address: SocketAddress.Input, options?: BindOptions): UdpSocket | IoError.IoError => {
+  const at = SocketAddress.resolve(address, "bind")
+  if (at instanceof IoError.IoError) return at
+  const bad = open.requireInet(at, "bind")
+  if (bad !== undefined) return bad
+  const s = open.socket(at.domain, C.SOCK_DGRAM, 0)
+  if (typeof s !== "number") return s
+  const udp = new UdpSocket(s, at.domain, options?.batch)
+  const steps: Array<() => IoError.IoError | undefined> = []
+  const o = options
+  if (o?.reuseAddr !== undefined) steps.push(() => udp.setReuseAddr(o.reuseAddr!))
+  if (o?.reusePort !== undefined) steps.push(() => udp.setReusePort(o.reusePort!))
+  if (o?.onlyV6 !== undefined) steps.push(() => udp.setOnlyV6(o.onlyV6!))
+  if (o?.broadcast !== undefined) steps.push(() => udp.setBroadcast(o.broadcast!))
+  if (o?.recvBufferSize !== undefined) steps.push(() => udp.setRecvBufferSize(o.recvBufferSize!))
+  if (o?.sendBufferSize !== undefined) steps.push(() => udp.setSendBufferSize(o.sendBufferSize!))
+  if (o?.ttl !== undefined) steps.push(() => udp.setTtl(o.ttl!))
+  if (o?.tos !== undefined) steps.push(() => udp.setTos(o.tos!))
+  steps.push(() => open.bind(s, at))
+  return open.build(udp, steps)
+}
+
+/**
+ * Adopts a UDP socket fd the caller owns (made non-blocking and close-on-exec);
+ * closed with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromFd = (fd: number, options?: { readonly batch?: BatchOptions }): Effect.Effect<UdpSocket, IoError.IoError, Scope.Scope> =>
+  open.scoped(() => {
+    const d = open.adopt(fd, C.SOCK_DGRAM)
+    return typeof d === "number" ? new UdpSocket(fd, d, options?.batch) : d
+  })
+
+/**
+ * @since 0.1.0
+ * @category guards
+ */
+export const isUdpSocket = (u: unknown): u is UdpSocket => u instanceof UdpSocket

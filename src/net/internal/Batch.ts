@@ -1,0 +1,221 @@
+/**
+ * Batched datagram I/O for `UdpSocket`: `recvmmsg`/`sendmmsg` on native slabs
+ * allocated once per socket (on first use) and reused by every call, UDP GSO
+ * (`UDP_SEGMENT`) for sends of equal segments and UDP GRO on receive. GSO and
+ * GRO are probed once per process; where the kernel lacks them the same calls
+ * fall back to plain batches.
+ *
+ * @internal
+ */
+import * as IoError from "../../IoError.ts"
+import { Errno, isOk, WouldBlock } from "../../sys/call.ts"
+import * as C from "../../sys/constants.ts"
+import { MsgSlab } from "../../sys/mmsg.ts"
+import * as sock from "../../sys/socket.ts"
+import { SOCKADDR_MAX } from "../../sys/sockaddr.ts"
+import type * as SocketAddress from "../SocketAddress.ts"
+
+/**
+ * Sizes of the batch buffers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BatchOptions {
+  /** Datagrams per `recvmmsg`/`sendmmsg` call (default 64, at most 1024). */
+  readonly size?: number | undefined
+  /** Receive buffer per datagram (default 2048 bytes; 65536 while GRO is on). */
+  readonly bufferSize?: number | undefined
+  /** Bytes of payload one `sendmmsg` call can carry (default 256 KiB). */
+  readonly sendBytes?: number | undefined
+}
+
+/** Largest UDP payload over IPv4 (65535 − 8 − 20). */
+const MAX_DATAGRAM = 65507
+/** `UDP_MAX_SEGMENTS` in the kernel. */
+const MAX_SEGMENTS = 64
+const GRO_SLOT = 65536
+
+type Received = { readonly payload: Uint8Array; readonly address: SocketAddress.SocketAddress; readonly truncated: boolean }
+type Outgoing = { readonly payload: Uint8Array; readonly address?: SocketAddress.Input | undefined }
+
+let gsoSupported: boolean | undefined
+
+const clampInt = (n: number | undefined, fallback: number, min: number, max: number) =>
+  n === undefined || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, Math.floor(n)))
+
+/** @internal */
+export class Batch {
+  readonly size: number
+  readonly sendBytes: number
+  #slot: number
+  #recv: MsgSlab | undefined = undefined
+  #send: MsgSlab | undefined = undefined
+  #gro = false
+
+  constructor(options?: BatchOptions) {
+    this.size = clampInt(options?.size, 64, 1, 1024)
+    this.#slot = clampInt(options?.bufferSize, 2048, 1, GRO_SLOT)
+    this.sendBytes = clampInt(options?.sendBytes, 256 * 1024, MAX_DATAGRAM, 16 * 1024 * 1024)
+  }
+
+  /** Whether GRO is on for this socket. */
+  get gro(): boolean {
+    return this.#gro
+  }
+
+  recv(fd: number, max: number | undefined, decoder: SocketAddress.Decoder): ReadonlyArray<Received> | WouldBlock | IoError.IoError {
+    const slab = this.#recv ??= new MsgSlab(this.size, this.size * this.#slot)
+    const n = max === undefined ? this.size : clampInt(max, this.size, 1, this.size)
+    const slot = this.#slot
+    for (let i = 0; i < n; i++) {
+      slab.setHeader(i, SOCKADDR_MAX, this.#gro ? slab.controlSpace : 0)
+      slab.setIov(i, i * slot, slot)
+    }
+    const r = slab.recvmmsg(fd, n)
+    if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
+    const out: Array<Received> = []
+    const base = slab.bytes.byteOffset + slab.dataOff
+    for (let i = 0; i < r; i++) {
+      const len = slab.msgLen(i)
+      const address = decoder.decode(slab.bytes, slab.nameLen(i), slab.nameAt(i))
+      const truncated = (slab.flags(i) & C.MSG_TRUNC) !== 0
+      const seg = this.#gro ? slab.controlInt(i, C.SOL_UDP, C.UDP_GRO) : -1
+      if (seg > 0 && len > seg) {
+        for (let off = 0; off < len; off += seg) {
+          out.push({ payload: new Uint8Array(slab.bytes.buffer, base + i * slot + off, Math.min(seg, len - off)), address, truncated })
+        }
+      } else {
+        out.push({ payload: new Uint8Array(slab.bytes.buffer, base + i * slot, Math.min(len, slot)), address, truncated })
+      }
+    }
+    return out
+  }
+
+  send(
+    fd: number,
+    datagrams: ReadonlyArray<Outgoing>,
+    target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError
+  ): number | WouldBlock | IoError.IoError {
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    let sent = 0
+    while (sent < datagrams.length) {
+      // Pack as many datagrams as fit into one sendmmsg.
+      let m = 0, used = 0
+      while (m < this.size && sent + m < datagrams.length) {
+        const d = datagrams[sent + m]!
+        const len = d.payload.length
+        if (len > MAX_DATAGRAM) {
+          return sent > 0 ? sent : IoError.make("MessageTooLarge", "sendmmsg", `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, not ${len}`)
+        }
+        if (used + len > this.sendBytes) break
+        slab.bytes.set(d.payload, slab.dataOff + used)
+        slab.setIov(m, used, len)
+        if (d.address === undefined) {
+          slab.setHeader(m, 0, 0)
+        } else {
+          const to = target(d.address)
+          if (to instanceof IoError.IoError) return sent > 0 ? sent : to
+          slab.bytes.set(to.bytes.subarray(0, to.length), slab.nameAt(m))
+          slab.setHeader(m, to.length, 0)
+        }
+        used += len
+        m++
+      }
+      const r = slab.sendmmsg(fd, 0, m)
+      if (!isOk(r)) {
+        if (sent > 0) return sent
+        return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmmsg")
+      }
+      sent += r
+      if (r < m) break
+    }
+    return sent
+  }
+
+  sendSegments(
+    fd: number,
+    payload: Uint8Array,
+    segment: number,
+    to: SocketAddress.Encoded | IoError.IoError | undefined
+  ): number | WouldBlock | IoError.IoError {
+    if (to instanceof IoError.IoError) return to
+    if (!Number.isInteger(segment) || segment < 1 || segment > MAX_DATAGRAM) {
+      return IoError.make("InvalidInput", "sendmsg", `segment size is an integer from 1 to ${MAX_DATAGRAM}, not ${segment}`)
+    }
+    const total = Math.ceil(payload.length / segment)
+    if (!this.#gsoAvailable(fd)) return this.#segmentsByBatch(fd, payload, segment, to)
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    const perCall = Math.max(1, Math.min(MAX_SEGMENTS, Math.floor(MAX_DATAGRAM / segment)))
+    let sent = 0
+    while (sent < total) {
+      const n = Math.min(perCall, total - sent)
+      const start = sent * segment
+      const chunk = payload.subarray(start, Math.min(payload.length, start + n * segment))
+      slab.bytes.set(chunk, slab.dataOff)
+      slab.setIov(0, 0, chunk.length)
+      const ctl = n > 1 ? slab.setControlU16(0, C.SOL_UDP, C.UDP_SEGMENT, segment) : 0
+      if (to === undefined) slab.setHeader(0, 0, ctl)
+      else {
+        slab.bytes.set(to.bytes.subarray(0, to.length), slab.nameAt(0))
+        slab.setHeader(0, to.length, ctl)
+      }
+      const r = slab.sendmsg(fd, 0)
+      if (!isOk(r)) {
+        if (sent === 0 && r instanceof Errno && (r.errno === C.EIO || r.errno === C.EINVAL || r.errno === C.ENOPROTOOPT)) {
+          // The route's device cannot segment (no checksum offload): stop using GSO.
+          gsoSupported = false
+          return this.#segmentsByBatch(fd, payload, segment, to)
+        }
+        if (sent > 0) return sent
+        return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmsg")
+      }
+      sent += n
+    }
+    return sent
+  }
+
+  #segmentsByBatch(
+    fd: number,
+    payload: Uint8Array,
+    segment: number,
+    to: SocketAddress.Encoded | undefined
+  ): number | WouldBlock | IoError.IoError {
+    const datagrams: Array<Outgoing> = []
+    for (let off = 0; off < payload.length; off += segment) {
+      datagrams.push(to === undefined ? { payload: payload.subarray(off, off + segment) } : { payload: payload.subarray(off, off + segment), address: to.address })
+    }
+    return this.send(fd, datagrams, () => to!)
+  }
+
+  #gsoAvailable(fd: number): boolean {
+    if (gsoSupported === undefined) {
+      const r = sock.getsockoptInt(fd, C.SOL_UDP, C.UDP_SEGMENT)
+      gsoSupported = isOk(r)
+    }
+    return gsoSupported
+  }
+
+  setGro(fd: number, on: boolean): boolean | IoError.IoError {
+    const r = sock.setsockoptInt(fd, C.SOL_UDP, C.UDP_GRO, on ? 1 : 0)
+    if (!isOk(r)) {
+      if (r instanceof Errno && r.errno === C.ENOPROTOOPT) return false
+      return IoError.fromFailure(r, "setsockopt")
+    }
+    if (on !== this.#gro) {
+      this.#gro = on
+      // Coalesced runs need room for up to 64 KiB per slot.
+      this.#recv?.free()
+      this.#recv = undefined
+      if (on) this.#slot = GRO_SLOT
+    }
+    return on
+  }
+
+  free(): void {
+    this.#recv?.free()
+    this.#send?.free()
+    this.#recv = undefined
+    this.#send = undefined
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Opening sockets: create, set options, bind/connect, and close the half-built
+ * socket before returning an error (no fd outlives a failed constructor).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as IoError from "../../IoError.ts"
+import type { IoSource } from "../../poll/IoSource.ts"
+import { isOk } from "../../sys/call.ts"
+import * as C from "../../sys/constants.ts"
+import * as fd from "../../sys/fd.ts"
+import * as sock from "../../sys/socket.ts"
+import * as SocketAddress from "../SocketAddress.ts"
+
+/** A new non-blocking, close-on-exec socket fd. @internal */
+export const socket = (domain: number, type: number, protocol: number): number | IoError.IoError => {
+  const r = sock.socket(domain, type, protocol)
+  return isOk(r) ? r : IoError.fromFailure(r, "socket")
+}
+
+/**
+ * Runs `steps` on a freshly built source; on the first error the source is
+ * closed and the error returned, so no fd outlives a failed constructor.
+ *
+ * @internal
+ */
+export const build = <S extends IoSource>(
+  source: S,
+  steps: ReadonlyArray<() => IoError.IoError | undefined>
+): S | IoError.IoError => {
+  for (const step of steps) {
+    const e = step()
+    if (e !== undefined) {
+      source.close()
+      return e
+    }
+  }
+  return source
+}
+
+/** `bind(fd, address)`. @internal */
+export const bind = (s: number, address: SocketAddress.Encoded): IoError.IoError | undefined => {
+  const r = sock.bind(s, address.bytes, address.length)
+  return isOk(r) ? undefined : IoError.fromFailure(r, "bind", SocketAddress.format(address.address))
+}
+
+/** Sets an int option before the socket is wrapped. @internal */
+export const setInt = (s: number, level: number, name: number, value: number): IoError.IoError | undefined => {
+  const r = sock.setsockoptInt(s, level, name, value)
+  return isOk(r) ? undefined : IoError.fromFailure(r, "setsockopt")
+}
+
+/** Requires an IP address (TCP, UDP). @internal */
+export const requireInet = (a: SocketAddress.Encoded, syscall: string): IoError.IoError | undefined =>
+  a.domain === C.AF_INET || a.domain === C.AF_INET6
+    ? undefined
+    : IoError.make("InvalidInput", syscall, "expected an IPv4 or IPv6 address", SocketAddress.format(a.address))
+
+/** Requires a Unix address (path, abstract name). @internal */
+export const requireUnix = (a: SocketAddress.Encoded, syscall: string): IoError.IoError | undefined =>
+  a.domain === C.AF_UNIX
+    ? undefined
+    : IoError.make("InvalidInput", syscall, "expected a Unix socket path or @abstract name", SocketAddress.format(a.address))
+
+/** Wraps a constructed source so its Scope closes it. @internal */
+export const scoped = <S extends IoSource>(make: () => S | IoError.IoError): Effect.Effect<S, IoError.IoError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const s = make()
+      return s instanceof IoError.IoError ? Effect.fail(s) : Effect.succeed(s)
+    }),
+    (s) => Effect.sync(() => s.close())
+  )
+
+/**
+ * Checks that an adopted fd is a socket of the expected type and makes it
+ * non-blocking and close-on-exec (mio's `from_std` leaves that to the caller; we
+ * do it, as every effect-mio source is non-blocking). Returns the socket's domain.
+ *
+ * @internal
+ */
+export const adopt = (s: number, type: number): number | IoError.IoError => {
+  if (!Number.isInteger(s) || s < 0) return IoError.make("InvalidInput", "fromFd", `${s} is not a file descriptor`)
+  const t = sock.getsockoptInt(s, C.SOL_SOCKET, C.SO_TYPE)
+  if (!isOk(t)) return IoError.fromFailure(t, "getsockopt")
+  if (t !== type) return IoError.make("InvalidInput", "fromFd", `fd ${s} is a socket of type ${t}, not ${type}`)
+  const d = sock.getsockoptInt(s, C.SOL_SOCKET, C.SO_DOMAIN)
+  if (!isOk(d)) return IoError.fromFailure(d, "getsockopt")
+  const nb = fd.setNonblocking(s, true)
+  if (!isOk(nb)) return IoError.fromFailure(nb, "fcntl")
+  const ce = fd.setCloexec(s)
+  if (!isOk(ce)) return IoError.fromFailure(ce, "fcntl")
+  return d
+}

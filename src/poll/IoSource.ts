@@ -1,0 +1,113 @@
+/**
+ * The registration state every fd-owning source of effect-mio shares (mio's
+ * `IoSource`). It enforces mio's debug-build association rules in every build:
+ * registering a source twice fails with `AlreadyExists`, reregistering or
+ * deregistering an unregistered source fails with `NotFound`, and a source
+ * registered with one registry cannot be moved to another without deregistering.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as IoError from "../IoError.ts"
+import { type SysResult, WouldBlock } from "../sys/call.ts"
+import * as fd from "../sys/fd.ts"
+import type { Interest } from "./Interest.ts"
+import type { Registry } from "./Registry.ts"
+import type { RegisterOptions, Source } from "./Source.ts"
+import type { Token } from "./Token.ts"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class IoSource implements Source {
+  /** The owned fd, or -1 once closed. @since 0.1.0 */
+  fd: number
+  #registry: Registry | undefined = undefined
+
+  /** @internal */
+  constructor(fd: number) {
+    this.fd = fd
+  }
+
+  /** `true` once `close` has run. @since 0.1.0 */
+  get isClosed(): boolean {
+    return this.fd < 0
+  }
+
+  /** The registry this source is registered with, if any. @since 0.1.0 */
+  get registry(): Registry | undefined {
+    return this.#registry
+  }
+
+  /** @since 0.1.0 */
+  register(registry: Registry, token: Token, interest: Interest, options?: RegisterOptions): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("register")
+    if (this.#registry !== undefined) {
+      return IoError.make("AlreadyExists", "register", "I/O source already registered with a `Registry`")
+    }
+    const e = registry.registerFd(this.fd, token, interest, options)
+    if (e === undefined) this.#registry = registry
+    return e
+  }
+
+  /** @since 0.1.0 */
+  reregister(registry: Registry, token: Token, interest: Interest, options?: RegisterOptions): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("reregister")
+    const e = this.#check(registry, "reregister")
+    return e ?? registry.reregisterFd(this.fd, token, interest, options)
+  }
+
+  /** @since 0.1.0 */
+  deregister(registry: Registry): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("deregister")
+    const e = this.#check(registry, "deregister") ?? registry.deregisterFd(this.fd)
+    if (e === undefined) this.#registry = undefined
+    return e
+  }
+
+  /**
+   * Closes the fd (which also removes it from epoll) and forgets the
+   * registration. Closing twice is a no-op.
+   *
+   * @since 0.1.0
+   */
+  close(): IoError.IoError | undefined {
+    const f = this.fd
+    if (f < 0) return undefined
+    this.fd = -1
+    this.#registry = undefined
+    const r = fd.close(f)
+    return r === 0 ? undefined : IoError.fromErrno(r)
+  }
+
+  #check(registry: Registry, syscall: string): IoError.IoError | undefined {
+    if (this.#registry === undefined) {
+      return IoError.make("NotFound", syscall, "I/O source not registered with `Registry`")
+    }
+    if (this.#registry !== registry) {
+      return IoError.make("AlreadyExists", syscall, "I/O source already registered with a different `Registry`")
+    }
+    return undefined
+  }
+}
+
+/**
+ * A gate result as the readiness level returns it: the value, `WouldBlock`, or
+ * an `IoError` value.
+ *
+ * @internal
+ */
+export const ioResult = (r: SysResult, address?: string): number | WouldBlock | IoError.IoError =>
+  typeof r === "number" ? r : r === WouldBlock ? WouldBlock : IoError.fromErrno(r, address)
+
+/**
+ * Hands a source the caller owns (an accepted stream, say) to the Scope, which
+ * closes it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const scoped = <S extends IoSource>(source: S): Effect.Effect<S, never, Scope.Scope> =>
+  Effect.acquireRelease(Effect.succeed(source), (s) => Effect.sync(() => s.close()))

@@ -1,0 +1,175 @@
+/**
+ * The `Reactor` turns readiness into fiber suspension (floor 4). One driver per
+ * Reactor owns an epoll instance; sources registered with it get a
+ * `Registration` whose `doIo` runs a non-blocking operation and, when it would
+ * block, parks the fiber until the driver sees the source ready (mio's
+ * `do_io`). One driver serves any number of sources and fibers.
+ *
+ * - Interrupting a parked fiber removes its waiter.
+ * - Closing a registration's Scope (normally with its source's) fails the fibers
+ *   parked on it with an `IoError` of kind `Closed`; so does closing the
+ *   Reactor's own Scope.
+ * - The wait follows the layer's idle strategy: `layer` parks in libuv and never
+ *   blocks Node's event loop, `layerSpin` polls every event-loop turn, and
+ *   `layerBackoff` spins, then yields, then parks.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as IoError from "../IoError.ts"
+import type { IoSource } from "../poll/IoSource.ts"
+import * as Poll from "../poll/Poll.ts"
+import type { WouldBlock } from "../WouldBlock.ts"
+import * as IdleStrategy from "./IdleStrategy.ts"
+import { doIo } from "./internal/doIo.ts"
+import { Driver, READ, type ScheduledIo, WRITE } from "./internal/driver.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId = "~effect-mio/Reactor"
+
+/**
+ * A source registered with the reactor.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Registration {
+  /**
+   * Runs `op` until it does not answer `WouldBlock`, parking the fiber on the
+   * source's read readiness in between. An `IoError` value fails the Effect.
+   */
+  readonly readIo: <A>(op: () => A | WouldBlock | IoError.IoError) => Effect.Effect<A, IoError.IoError>
+  /** The same for write readiness. */
+  readonly writeIo: <A>(op: () => A | WouldBlock | IoError.IoError) => Effect.Effect<A, IoError.IoError>
+  /**
+   * Waits until the source is readable: at once if a readable event arrived
+   * since the last wait, else at the next one. Each event is consumed by one
+   * wait, as with edge triggering: drain the source until `WouldBlock` before
+   * waiting again.
+   */
+  readonly readable: Effect.Effect<void, IoError.IoError>
+  /** The same for writability. */
+  readonly writable: Effect.Effect<void, IoError.IoError>
+  /** `true` once deregistered (by its Scope or the Reactor's). */
+  readonly isClosed: () => boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reactor {
+  readonly [TypeId]: typeof TypeId
+  readonly strategy: IdleStrategy.IdleStrategy
+  /**
+   * Registers `source` for read and write readiness (edge-triggered) until the
+   * Scope closes. The source stays owned by the caller; close it after the
+   * registration (Scopes close in reverse order, so acquire the source first).
+   */
+  readonly register: (source: IoSource) => Effect.Effect<Registration, IoError.IoError, Scope.Scope>
+  /** Counters of the driver, for tests and metrics. */
+  readonly stats: () => { readonly registered: number; readonly waiting: number; readonly dispatched: number; readonly polls: number }
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export const Reactor: Context.Service<Reactor, Reactor> = Context.Service<Reactor>("effect-mio/Reactor")
+
+const closedError = IoError.make("Closed", "reactor", "the source was deregistered from the reactor")
+const reactorClosed = IoError.make("Closed", "reactor", "the reactor was shut down")
+
+const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
+  const consume = (dir: typeof READ | typeof WRITE) =>
+    Effect.suspend(() => {
+      if (io.closed !== undefined) return Effect.fail(io.closed)
+      if (io.ready[dir] === 1) {
+        io.clear(dir)
+        return Effect.void
+      }
+      return Effect.map(dir === READ ? io.awaitRead : io.awaitWrite, () => io.clear(dir))
+    })
+  return {
+    readIo: (op) => doIo(io, READ, op),
+    writeIo: (op) => doIo(io, WRITE, op),
+    readable: consume(READ),
+    writable: consume(WRITE),
+    isClosed: () => io.closed !== undefined || driver.epfd < 0
+  }
+}
+
+/**
+ * Builds a reactor with the given idle strategy; its driver and epoll instance
+ * live until the Scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor, IoError.IoError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const poll = yield* Poll.make()
+    const driver = new Driver(poll.fd, strategy)
+    // Registered after Poll.make, so it runs first: waiters fail before the fd closes.
+    yield* Effect.addFinalizer(() => Effect.sync(() => driver.close(reactorClosed)))
+    const register = (source: IoSource): Effect.Effect<Registration, IoError.IoError, Scope.Scope> =>
+      Effect.acquireRelease(
+        Effect.suspend(() => {
+          if (source.fd < 0) return Effect.fail(IoError.closed("register"))
+          const io = driver.register(source.fd)
+          return io instanceof IoError.IoError ? Effect.fail(io) : Effect.succeed(io)
+        }),
+        (io) => Effect.sync(() => driver.deregister(io, closedError))
+      ).pipe(Effect.map((io) => makeRegistration(driver, io)))
+    return Reactor.of({
+      [TypeId]: TypeId,
+      strategy,
+      register,
+      stats: () => ({
+        registered: driver.registered,
+        waiting: driver.waiting,
+        dispatched: driver.dispatched,
+        polls: driver.polls
+      })
+    })
+  })
+
+/**
+ * The default reactor: parks in libuv (`IdleStrategy.park`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Reactor, IoError.IoError> = Layer.effect(Reactor, make(IdleStrategy.park))
+
+/**
+ * A reactor that polls once per event-loop turn (`IdleStrategy.spin`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSpin: Layer.Layer<Reactor, IoError.IoError> = Layer.effect(Reactor, make(IdleStrategy.spin))
+
+/**
+ * A reactor that spins, yields, then parks (`IdleStrategy.backoff`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBackoff = (options?: IdleStrategy.BackoffOptions): Layer.Layer<Reactor, IoError.IoError> =>
+  Layer.effect(Reactor, make(IdleStrategy.backoff(options)))
+
+/**
+ * Registers `source` with the reactor in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const register = (source: IoSource): Effect.Effect<Registration, IoError.IoError, Reactor | Scope.Scope> =>
+  Reactor.use((reactor) => reactor.register(source))

@@ -1,0 +1,31 @@
+/**
+ * mio's `do_io`, at the fiber level: try the non-blocking operation; on
+ * `WouldBlock`, forget the readiness of that direction, park the fiber until the
+ * driver sees the next readiness event, and try again. This is the only path
+ * from a non-blocking operation to a waiting fiber.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { IoError } from "../../IoError.ts"
+import { WouldBlock } from "../../sys/call.ts"
+import { type Direction, READ, type ScheduledIo } from "./driver.ts"
+
+/** @internal */
+export const doIo = <A>(
+  io: ScheduledIo,
+  dir: Direction,
+  op: () => A | WouldBlock | IoError
+): Effect.Effect<A, IoError> => {
+  const wait = dir === READ ? io.awaitRead : io.awaitWrite
+  const attempt: Effect.Effect<A, IoError> = Effect.suspend(() => {
+    if (io.closed !== undefined) return Effect.fail(io.closed)
+    const r = op()
+    if (r === WouldBlock) {
+      io.clear(dir)
+      return Effect.flatMap(wait, () => attempt)
+    }
+    return r instanceof IoError ? Effect.fail(r) : Effect.succeed(r)
+  })
+  return attempt
+}
