@@ -60,3 +60,11 @@ export * as UnixStream from "./net/UnixStream.ts"
 export * as IdleStrategy from "./reactor/IdleStrategy.ts"
 /** @since 0.1.0 */
 export * as Reactor from "./reactor/Reactor.ts"
+
+// --- floor 5: effect/socket adapters ----------------------------------------------
+/** @since 0.1.0 */
+export * as Tcp from "./socket/Tcp.ts"
+/** @since 0.1.0 */
+export * as Udp from "./socket/Udp.ts"
+/** @since 0.1.0 */
+export * as Unix from "./socket/Unix.ts"

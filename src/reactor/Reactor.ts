@@ -56,8 +56,14 @@ export interface Registration {
   readonly readable: Effect.Effect<void, IoError.IoError>
   /** The same for writability. */
   readonly writable: Effect.Effect<void, IoError.IoError>
-  /** `true` once deregistered (by its Scope or the Reactor's). */
+  /** `true` once deregistered (by its Scope, `deregister` or the Reactor's Scope). */
   readonly isClosed: () => boolean
+  /**
+   * Deregisters now, failing parked fibers with kind `Closed`, before the Scope
+   * would (for a source closed early). Idempotent. Deregister before closing the
+   * fd: a closed fd's number may be reused at once.
+   */
+  readonly deregister: () => void
 }
 
 /**
@@ -87,6 +93,7 @@ const closedError = IoError.make("Closed", "reactor", "the source was deregister
 const reactorClosed = IoError.make("Closed", "reactor", "the reactor was shut down")
 
 const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
+  const token = io.token
   const consume = (dir: typeof READ | typeof WRITE) =>
     Effect.suspend(() => {
       if (io.closed !== undefined) return Effect.fail(io.closed)
@@ -101,7 +108,8 @@ const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
     writeIo: (op) => doIo(io, WRITE, op),
     readable: consume(READ),
     writable: consume(WRITE),
-    isClosed: () => io.closed !== undefined || driver.epfd < 0
+    isClosed: () => io.closed !== undefined || io.token !== token,
+    deregister: () => driver.deregister(io, closedError, token)
   }
 }
 
@@ -123,10 +131,10 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
         Effect.suspend(() => {
           if (source.fd < 0) return Effect.fail(IoError.closed("register"))
           const io = driver.register(source.fd)
-          return io instanceof IoError.IoError ? Effect.fail(io) : Effect.succeed(io)
+          return io instanceof IoError.IoError ? Effect.fail(io) : Effect.succeed(makeRegistration(driver, io))
         }),
-        (io) => Effect.sync(() => driver.deregister(io, closedError))
-      ).pipe(Effect.map((io) => makeRegistration(driver, io)))
+        (registration) => Effect.sync(registration.deregister)
+      )
     return Reactor.of({
       [TypeId]: TypeId,
       strategy,

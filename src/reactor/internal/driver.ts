@@ -164,8 +164,9 @@ export class Driver {
    * Removes a slot: its fd leaves epoll (unless `fdClosed`), its waiters fail
    * with `error`, and its token is retired by bumping the slot's generation.
    */
-  deregister(io: ScheduledIo, error: IoError.IoError): void {
-    if (io.closed !== undefined) return
+  deregister(io: ScheduledIo, error: IoError.IoError, token: number = io.token): void {
+    // A slot is reused after deregistering: a stale handle must not touch its successor.
+    if (io.closed !== undefined || io.token !== token) return
     io.closed = error
     if (io.fd >= 0 && !this.#closed) epoll.ctl(this.epfd, C.EPOLL_CTL_DEL, io.fd, 0, 0)
     io.fd = -1

@@ -1,0 +1,156 @@
+/**
+ * TCP at the fiber level, as Effect's own `effect/socket` interfaces: `connect`
+ * gives a `Socket`, `listen` a `SocketServer`, both driven by the `Reactor`.
+ * Code written against `effect/socket` (`Socket.toChannel`, `readerString`,
+ * `SocketServer.run`, RPC over sockets) runs on them unchanged.
+ *
+ * `TCP_NODELAY` is on by default (`nodelay: false` turns it off): these sockets
+ * carry messages, and `writeAll` already coalesces a batch into one `writev`.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as NetAddress from "effect/net/NetAddress"
+import type * as Scope from "effect/Scope"
+import * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
+import { IoError } from "../IoError.ts"
+import * as SocketAddress from "../net/SocketAddress.ts"
+import * as TcpListener from "../net/TcpListener.ts"
+import * as TcpStream from "../net/TcpStream.ts"
+import { WouldBlock } from "../WouldBlock.ts"
+import { Reactor } from "../reactor/Reactor.ts"
+import * as errors from "./internal/errors.ts"
+import * as StreamServer from "./internal/StreamServer.ts"
+import * as StreamSocket from "./internal/StreamSocket.ts"
+
+/**
+ * The raw `TcpStream` of the connection a `SocketServer` handler serves, for
+ * socket options and addresses.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const TcpConnection: Context.Service<TcpStream.TcpStream, TcpStream.TcpStream> = Context.Service<TcpStream.TcpStream>(
+  "effect-mio/Tcp/TcpConnection"
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions extends TcpStream.ConnectOptions, StreamSocket.ReaderOptions {
+  /** Fail the reader's acquisition with `SocketOpenError` kind `Timeout` after this long. */
+  readonly openTimeout?: Duration.Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenOptions extends TcpListener.ListenOptions, StreamSocket.ReaderOptions {
+  /** Options for every accepted connection (default: `nodelay: true`). */
+  readonly connection?: Pick<TcpStream.ConnectOptions, "nodelay" | "keepalive" | "recvBufferSize" | "sendBufferSize" | "linger" | "tos" | "ttl"> | undefined
+}
+
+const withNodelay = <O extends { readonly nodelay?: boolean | undefined }>(o: O | undefined): O =>
+  ({ ...o, nodelay: o?.nodelay ?? true }) as O
+
+/**
+ * Waits for a non-blocking connect to finish, by mio's recipe: writable, then
+ * `takeError`, then `peerAddr` (`NotConnected` means not yet).
+ *
+ * @internal
+ */
+export const completeConnect = (stream: TcpStream.TcpStream) => (): true | WouldBlock | IoError => {
+  const e = stream.takeError()
+  if (e !== undefined) return e
+  const peer = stream.peerAddr()
+  if (peer instanceof IoError) return peer.kind === "NotConnected" ? WouldBlock : peer
+  return true
+}
+
+/**
+ * A TCP client `Socket`. Each acquisition of its `reader` dials `address` and
+ * owns that connection until its Scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect = (
+  address: SocketAddress.Input,
+  options?: ConnectOptions
+): Effect.Effect<Socket.Socket, Socket.SocketError, Reactor> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const parsed = SocketAddress.parse(address, "connect")
+    if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
+    const opts = withNodelay(options)
+    const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
+      const stream = yield* TcpStream.connect(parsed, opts)
+      const registration = yield* reactor.register(stream)
+      yield* registration.writeIo(completeConnect(stream))
+      return new StreamSocket.Connection(stream, registration)
+    })
+    const timed = options?.openTimeout === undefined
+      ? dial
+      : Effect.timeoutOrElse(dial, {
+        duration: options.openTimeout,
+        orElse: () => Effect.fail(new IoError({ kind: "TimedOut", errno: 0, syscall: "connect", detail: "timeout waiting for open", address: SocketAddress.format(parsed) }))
+      })
+    return StreamSocket.make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
+  })
+
+/**
+ * A TCP `SocketServer` listening on `address` until the Scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listen = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const listener = yield* Effect.mapError(TcpListener.bind(address, options), errors.serverOpenError)
+    const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
+    const local = listener.localAddr()
+    if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
+    const conn = withNodelay(options?.connection)
+    return StreamServer.make({
+      listener,
+      registration,
+      reactor,
+      address: local as NetAddress.InetAddress,
+      prepare: (stream) => TcpStream.applyOptions(stream, conn),
+      service: TcpConnection,
+      reader: options
+    })
+  })
+
+/**
+ * `listen` as a Layer of Effect's `SocketServer` service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Reactor> =>
+  Layer.effect(SocketServer.SocketServer, listen(address, options))
+
+/**
+ * `connect` as a Layer of Effect's `Socket` service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSocket = (
+  address: SocketAddress.Input,
+  options?: ConnectOptions
+): Layer.Layer<Socket.Socket, Socket.SocketError, Reactor> => Layer.effect(Socket.Socket, connect(address, options))

@@ -1,0 +1,141 @@
+/**
+ * Unix stream sockets at the fiber level, as Effect's `effect/socket` interfaces:
+ * `connect` gives a `Socket`, `listen` a `SocketServer`, for filesystem paths and
+ * Linux abstract names (`"@name"`).
+ *
+ * `SocketServer.address` is a `NetAddress.UnixPathAddress`; for an abstract name
+ * its `path` starts with a NUL byte, as Node writes abstract names.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as NetAddress from "effect/net/NetAddress"
+import type * as Scope from "effect/Scope"
+import * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
+import { IoError } from "../IoError.ts"
+import * as SocketAddress from "../net/SocketAddress.ts"
+import * as UnixListener from "../net/UnixListener.ts"
+import * as UnixStream from "../net/UnixStream.ts"
+import { Reactor } from "../reactor/Reactor.ts"
+import * as errors from "./internal/errors.ts"
+import * as StreamServer from "./internal/StreamServer.ts"
+import * as StreamSocket from "./internal/StreamSocket.ts"
+
+/**
+ * The raw `UnixStream` of the connection a `SocketServer` handler serves.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export const UnixConnection: Context.Service<UnixStream.UnixStream, UnixStream.UnixStream> = Context.Service<
+  UnixStream.UnixStream
+>("effect-mio/Unix/UnixConnection")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions extends StreamSocket.ReaderOptions {
+  readonly openTimeout?: Duration.Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenOptions extends UnixListener.ListenOptions, StreamSocket.ReaderOptions {}
+
+/** The `NetAddress` form of a Unix address (abstract names get Node's NUL prefix). */
+const toNetAddress = (a: SocketAddress.SocketAddress): NetAddress.UnixPathAddress => {
+  switch (a._tag) {
+    case "UnixPathAddress":
+      return a
+    case "UnixAbstractAddress":
+      return NetAddress.unixPathAddress(`\0${a.name}`)
+    default:
+      return NetAddress.unixPathAddress("")
+  }
+}
+
+/**
+ * A Unix stream client `Socket`; each reader acquisition connects anew.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect = (
+  address: SocketAddress.Input,
+  options?: ConnectOptions
+): Effect.Effect<Socket.Socket, Socket.SocketError, Reactor> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const parsed = SocketAddress.parse(address, "connect")
+    if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
+    const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
+      const stream = yield* UnixStream.connect(parsed)
+      const registration = yield* reactor.register(stream)
+      return new StreamSocket.Connection(stream, registration)
+    })
+    const timed = options?.openTimeout === undefined
+      ? dial
+      : Effect.timeoutOrElse(dial, {
+        duration: options.openTimeout,
+        orElse: () => Effect.fail(new IoError({ kind: "TimedOut", errno: 0, syscall: "connect", detail: "timeout waiting for open" }))
+      })
+    return StreamSocket.make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
+  })
+
+/**
+ * A Unix stream `SocketServer` on a path or abstract name until the Scope closes
+ * (a path it bound is unlinked then).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listen = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const listener = yield* Effect.mapError(UnixListener.bind(address, options), errors.serverOpenError)
+    const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
+    const local = listener.localAddr()
+    if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
+    return StreamServer.make({
+      listener,
+      registration,
+      reactor,
+      address: toNetAddress(local),
+      prepare: () => undefined,
+      service: UnixConnection,
+      reader: options
+    })
+  })
+
+/**
+ * `listen` as a Layer of Effect's `SocketServer` service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServer = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Layer.Layer<SocketServer.SocketServer, SocketServer.SocketServerError, Reactor> =>
+  Layer.effect(SocketServer.SocketServer, listen(address, options))
+
+/**
+ * `connect` as a Layer of Effect's `Socket` service.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSocket = (
+  address: SocketAddress.Input,
+  options?: ConnectOptions
+): Layer.Layer<Socket.Socket, Socket.SocketError, Reactor> => Layer.effect(Socket.Socket, connect(address, options))

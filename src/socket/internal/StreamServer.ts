@@ -1,0 +1,88 @@
+/**
+ * The `effect/socket` `SocketServer` over a listening stream socket (TCP or Unix),
+ * driven by the reactor: `run` accepts until `WouldBlock`, parks on the
+ * listener's readiness, and forks one handler fiber per connection. Connections
+ * wait in the kernel's backlog until `run` starts; interrupting `run` closes
+ * every connection it accepted.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as NetAddress from "effect/net/NetAddress"
+import * as Scope from "effect/Scope"
+import type * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
+import { IoError } from "../../IoError.ts"
+import type { Reactor, Registration } from "../../reactor/Reactor.ts"
+import type { WouldBlock } from "../../WouldBlock.ts"
+import * as errors from "./errors.ts"
+import * as StreamSocket from "./StreamSocket.ts"
+
+/** What the server needs of a listener. @internal */
+export interface Listener<S extends StreamSocket.StreamIo> {
+  accept(): readonly [S, unknown] | WouldBlock | IoError
+}
+
+/** @internal */
+export const make = <S extends StreamSocket.StreamIo>(options: {
+  readonly listener: Listener<S>
+  readonly registration: Registration
+  readonly reactor: Reactor
+  readonly address: NetAddress.SocketAddress
+  /** Prepares an accepted stream (socket options); an error closes it. */
+  readonly prepare: (stream: S) => IoError | undefined
+  /** The service handlers find the raw stream under. */
+  readonly service: Context.Service<S, S>
+  readonly reader?: StreamSocket.ReaderOptions | undefined
+}): SocketServer.SocketServer["Service"] => {
+  const { listener, registration, reactor } = options
+  const acceptOne = registration.readIo(() => listener.accept())
+
+  const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
+    Effect.gen(function*() {
+      const runScope = yield* Scope.make()
+      const context = yield* Effect.context<R>()
+      const serve = (stream: S) =>
+        Effect.gen(function*() {
+          const e = options.prepare(stream)
+          if (e !== undefined) {
+            stream.close()
+            return yield* Effect.logDebug("effect-mio: could not prepare an accepted connection", e)
+          }
+          const connScope = yield* Scope.fork(runScope)
+          // The stream belongs to the connection's Scope from here on.
+          yield* Scope.addFinalizer(connScope, Effect.sync(() => stream.close()))
+          const reg = yield* Scope.provide(reactor.register(stream), connScope).pipe(
+            Effect.tapError(() => Scope.close(connScope, Exit.void))
+          )
+          const conn = new StreamSocket.Connection(stream, reg)
+          yield* Scope.addFinalizer(connScope, Effect.sync(() => conn.close()))
+          let attached = false
+          const socket = StreamSocket.make(
+            Effect.suspend(() => {
+              if (attached || !conn.isOpen) {
+                return Effect.fail(errors.openError(new IoError({ kind: "Closed", errno: 0, syscall: "accept4", detail: "an accepted connection cannot be opened twice" })))
+              }
+              attached = true
+              return Effect.succeed(conn)
+            }),
+            { ...options.reader, reconnects: false }
+          )
+          const handle = handler(socket).pipe(
+            Effect.provideService(options.service, stream),
+            Effect.provideContext(context),
+            Effect.catchCause((cause) => Effect.logError("Unhandled error in SocketServer", cause)),
+            Effect.ensuring(Scope.close(connScope, Exit.void))
+          )
+          yield* Effect.forkIn(handle, connScope)
+        })
+      return yield* Effect.forever(
+        Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream]) => serve(stream)),
+        { disableYield: true }
+      ).pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
+    }) as Effect.Effect<never, SocketServer.SocketServerError, R>
+
+  return SocketServer.SocketServer.of({ address: options.address, run })
+}

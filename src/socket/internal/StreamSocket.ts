@@ -1,0 +1,266 @@
+/**
+ * The `effect/socket` `Socket` over a byte-stream source (TCP or Unix stream),
+ * driven by the reactor.
+ *
+ * - `reader`: acquiring it opens a connection (a client dials; a server-side
+ *   socket attaches to its accepted connection once); the acquisition Scope owns
+ *   the connection. `pull` reads what is there — one `recv`, then more while the
+ *   buffer fills, up to `maxChunksPerPull` — and waits for readiness only when
+ *   nothing is. Every close fails `pull` with a `SocketCloseError` (code 1000 for
+ *   an orderly end of stream); closing the Scope fails a suspended `pull`.
+ * - `writer`: detached from connections. Writes wait while disconnected; each
+ *   write is written completely (waiting for writability as needed) before the
+ *   next starts, so concurrent writes never interleave; `writeAll` is one
+ *   `writev` when the socket takes it. Releasing the writer Scope shuts down the
+ *   write half. A `CloseEvent` shuts down both halves; the reader then fails
+ *   with that code.
+ *
+ * @internal
+ */
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Socket from "effect/socket/Socket"
+import { IoError } from "../../IoError.ts"
+import type { Shutdown } from "../../net/internal/SocketBase.ts"
+import type { IoSource } from "../../poll/IoSource.ts"
+import type { Registration } from "../../reactor/Reactor.ts"
+import { WouldBlock } from "../../WouldBlock.ts"
+import * as errors from "./errors.ts"
+
+/** What the adapter needs of a stream source. @internal */
+export interface StreamIo extends IoSource {
+  read(buf: Uint8Array): number | WouldBlock | IoError
+  write(buf: Uint8Array): number | WouldBlock | IoError
+  writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError
+  shutdown(how: Shutdown): IoError | undefined
+}
+
+/**
+ * Buffer sizes of the reader.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReaderOptions {
+  /** Bytes per read (default 64 KiB). */
+  readonly chunkSize?: number | undefined
+  /** Reads one pull may gather while the buffer keeps filling (default 16). */
+  readonly maxChunksPerPull?: number | undefined
+}
+
+/** A live connection: the stream and its reactor registration. @internal */
+export class Connection {
+  readonly stream: StreamIo
+  readonly registration: Registration
+  closeCode: number | undefined = undefined
+  closeReason: string | undefined = undefined
+  /** An error met while gathering more data, reported by the next pull. */
+  pending: IoError | undefined = undefined
+
+  constructor(stream: StreamIo, registration: Registration) {
+    this.stream = stream
+    this.registration = registration
+  }
+
+  get isOpen(): boolean {
+    return !this.registration.isClosed() && !this.stream.isClosed
+  }
+
+  /** Deregisters (failing parked fibers) and closes the fd. Idempotent. */
+  close(): void {
+    this.registration.deregister()
+    this.stream.close()
+  }
+}
+
+const encoder = new TextEncoder()
+
+/** @internal */
+export interface StreamSocketState {
+  current: Connection | undefined
+  readonly connected: Latch.Latch
+  /** A server-side socket has no next connection: writes fail once it is gone. */
+  readonly reconnects: boolean
+  ended: boolean
+}
+
+/**
+ * Builds the `Socket` from an `open` that yields a registered, connected
+ * `Connection` whose resources belong to the Scope it runs in.
+ *
+ * @internal
+ */
+export const make = (
+  open: Effect.Effect<Connection, Socket.SocketError, Scope.Scope>,
+  options: ReaderOptions & { readonly reconnects: boolean }
+): Socket.Socket => {
+  const state: StreamSocketState = {
+    current: undefined,
+    connected: Latch.makeUnsafe(false),
+    reconnects: options.reconnects,
+    ended: false
+  }
+  const chunkSize = clamp(options.chunkSize, 65536, 1, 16 * 1024 * 1024)
+  const maxChunks = clamp(options.maxChunksPerPull, 16, 1, 4096)
+
+  const reader: Effect.Effect<Socket.Reader, Socket.SocketError, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const conn = yield* restore(open)
+      state.current = conn
+      state.connected.openUnsafe()
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (state.current === conn) {
+            state.current = undefined
+            state.connected.closeUnsafe()
+            if (!state.reconnects) state.ended = true
+          }
+          conn.close()
+        })
+      )
+      return { pull: makePull(conn, chunkSize, maxChunks), upgrade: () => Socket.SocketUpgradeError.unsupported() }
+    })
+  )
+
+  const writer = Effect.acquireRelease(
+    Effect.sync((): Socket.Writer => makeWriter(state)),
+    () =>
+      Effect.sync(() => {
+        const conn = state.current
+        if (conn !== undefined && conn.isOpen) conn.stream.shutdown("write")
+      })
+  )
+  return Socket.make({ reader, writer })
+}
+
+const clamp = (n: number | undefined, fallback: number, min: number, max: number) =>
+  n === undefined || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, Math.floor(n)))
+
+const makePull = (
+  conn: Connection,
+  chunkSize: number,
+  maxChunks: number
+): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> => {
+  const buf = new Uint8Array(chunkSize)
+  const readOnce = conn.registration.readIo(() => conn.stream.read(buf))
+  const fail = (e: IoError): Effect.Effect<never, Socket.SocketError> =>
+    Effect.fail(
+      e.kind === "Closed" ? errors.closeError(conn.closeCode ?? 1000, conn.closeReason) : errors.readError(e)
+    )
+  const closed = () => Effect.fail(errors.closeError(conn.closeCode ?? 1000, conn.closeReason))
+  return Effect.suspend(() => {
+    if (conn.pending !== undefined) {
+      const e = conn.pending
+      conn.pending = undefined
+      return fail(e)
+    }
+    return Effect.matchEffect(readOnce, {
+      onFailure: fail,
+      onSuccess: (first): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> => {
+        if (first === 0) return closed()
+        const chunks: [Uint8Array, ...Array<Uint8Array>] = [buf.slice(0, first)]
+        let n = first
+        while (n === chunkSize && chunks.length < maxChunks) {
+          const r = conn.stream.read(buf)
+          if (r === WouldBlock || r === 0) break
+          if (r instanceof IoError) {
+            conn.pending = r
+            break
+          }
+          n = r
+          chunks.push(buf.slice(0, n))
+        }
+        return Effect.succeed(chunks)
+      }
+    })
+  })
+}
+
+const makeWriter = (state: StreamSocketState): Socket.Writer => {
+  const lock = Semaphore.makeUnsafe(1)
+  // Writers inside or queued on `lock`; while 0, a write may go straight to the socket.
+  let queued = 0
+
+  const withConnection = <A>(f: (conn: Connection) => Effect.Effect<A, Socket.SocketError>): Effect.Effect<A, Socket.SocketError> =>
+    Effect.suspend(() => {
+      const conn = state.current
+      if (conn !== undefined && conn.isOpen) return f(conn)
+      if (state.ended) return Effect.fail(errors.writeError(closedSocket))
+      return Effect.flatMap(state.connected.await, () => withConnection(f))
+    })
+
+  /** Writes `bufs` from `offset` bytes in, waiting for writability as needed. */
+  const writeRest = (conn: Connection, bufs: ReadonlyArray<Uint8Array>, offset: number): Effect.Effect<void, Socket.SocketError> => {
+    let rest = skip(bufs, offset)
+    const step: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
+      if (rest.length === 0) return Effect.void
+      return Effect.flatMap(
+        Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), errors.writeError),
+        (n) => {
+          rest = skip(rest, n)
+          return step
+        }
+      )
+    })
+    return Effect.ensuring(step, Effect.sync(() => queued--))
+  }
+
+  const send = (bufs: ReadonlyArray<Uint8Array>): Effect.Effect<void, Socket.SocketError> =>
+    withConnection((conn) => {
+      if (queued === 0) {
+        // Nobody else is writing: try the whole write now, without the lock.
+        const r = writeSome(conn, bufs)
+        if (r instanceof IoError) return Effect.fail(errors.writeError(r))
+        const written = r === WouldBlock ? 0 : r
+        if (written === total(bufs)) return Effect.void
+        queued++
+        return lock.withPermit(writeRest(conn, bufs, written))
+      }
+      queued++
+      return lock.withPermit(writeRest(conn, bufs, 0))
+    })
+
+  const close = (event: Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
+    withConnection((conn) =>
+      lock.withPermit(
+        Effect.sync(() => {
+          conn.closeCode = event.code
+          conn.closeReason = event.reason
+          conn.stream.shutdown("both")
+        })
+      )
+    )
+
+  return {
+    write: (chunk) =>
+      Socket.isCloseEvent(chunk)
+        ? close(chunk)
+        : send([typeof chunk === "string" ? encoder.encode(chunk) : chunk]),
+    writeAll: (chunks) => send(chunks.map((c) => (typeof c === "string" ? encoder.encode(c) : c)))
+  }
+}
+
+const closedSocket = new IoError({ kind: "Closed", errno: 0, syscall: "send", detail: "the connection was closed" })
+
+const writeSome = (conn: Connection, bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError =>
+  bufs.length === 1 ? conn.stream.write(bufs[0]!) : conn.stream.writev(bufs)
+
+const total = (bufs: ReadonlyArray<Uint8Array>): number => {
+  let n = 0
+  for (const b of bufs) n += b.length
+  return n
+}
+
+/** The buffers after the first `n` bytes. */
+const skip = (bufs: ReadonlyArray<Uint8Array>, n: number): ReadonlyArray<Uint8Array> => {
+  if (n === 0) return bufs
+  let i = 0
+  while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length
+  if (i === bufs.length) return []
+  const out = bufs.slice(i)
+  if (n > 0) out[0] = out[0]!.subarray(n)
+  return out
+}
