@@ -95,6 +95,24 @@ export interface UvPollHandle {
 let bound: Libc | undefined
 
 /**
+ * Poll watchers still open. A koffi poll handle that is still open when a worker
+ * thread's environment is torn down crashes the process, so every watcher is
+ * closed on `exit` (which a worker emits on `process.exit` and on a natural end,
+ * but not on `worker.terminate()` — see docs/readiness.md).
+ */
+const openWatchers = new Set<() => void>()
+let exitHookInstalled = false
+const watchOnExit = (close: () => void): void => {
+  openWatchers.add(close)
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.once("exit", () => {
+      for (const c of [...openWatchers]) c()
+    })
+  }
+}
+
+/**
  * The bound libc. Throws only when the platform is unsupported (not Linux, or
  * not x86-64/arm64), which no Effect can recover from.
  *
@@ -165,10 +183,14 @@ const bind = (): Libc => {
     nativeAddress: (ptr) => koffi.address(ptr),
     uvPoll: (fd, callback) => {
       const handle = koffi.node.poll(fd, readOnly, callback)
+      const close = () => {
+        if (openWatchers.delete(close)) handle.close()
+      }
+      watchOnExit(close)
       return {
         start: (cb) => handle.start(readOnly, cb),
         stop: () => handle.stop(),
-        close: () => handle.close(),
+        close,
         ref: () => handle.ref(),
         unref: () => handle.unref()
       }

@@ -68,7 +68,7 @@ export const make = <S extends StreamSocket.StreamIo>(options: {
               attached = true
               return Effect.succeed(conn)
             }),
-            { ...options.reader, reconnects: false }
+            { ...options.reader, reconnects: false, initial: conn }
           )
           const handle = handler(socket).pipe(
             Effect.provideService(options.service, stream),

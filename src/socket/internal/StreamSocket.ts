@@ -3,8 +3,9 @@
  * driven by the reactor.
  *
  * - `reader`: acquiring it opens a connection (a client dials; a server-side
- *   socket attaches to its accepted connection once); the acquisition Scope owns
- *   the connection. `pull` reads what is there — one `recv`, then more while the
+ *   socket attaches to its accepted connection, once); the acquisition Scope owns
+ *   the connection. A server-side socket is connected from the start, so its
+ *   writer works without a reader; once its connection is closed, writes fail. `pull` reads what is there — one `recv`, then more while the
  *   buffer fills, up to `maxChunksPerPull` — and waits for readiness only when
  *   nothing is. Every close fails `pull` with a `SocketCloseError` (code 1000 for
  *   an orderly end of stream); closing the Scope fails a suspended `pull`.
@@ -95,11 +96,15 @@ export interface StreamSocketState {
  */
 export const make = (
   open: Effect.Effect<Connection, Socket.SocketError, Scope.Scope>,
-  options: ReaderOptions & { readonly reconnects: boolean }
+  options: ReaderOptions & {
+    readonly reconnects: boolean
+    /** A connection that exists already (an accepted one): writes need no reader. */
+    readonly initial?: Connection | undefined
+  }
 ): Socket.Socket => {
   const state: StreamSocketState = {
-    current: undefined,
-    connected: Latch.makeUnsafe(false),
+    current: options.initial,
+    connected: Latch.makeUnsafe(options.initial !== undefined),
     reconnects: options.reconnects,
     ended: false
   }
@@ -188,7 +193,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
     Effect.suspend(() => {
       const conn = state.current
       if (conn !== undefined && conn.isOpen) return f(conn)
-      if (state.ended) return Effect.fail(errors.writeError(closedSocket))
+      if (state.ended || (!state.reconnects && conn !== undefined)) return Effect.fail(errors.writeError(closedSocket))
       return Effect.flatMap(state.connected.await, () => withConnection(f))
     })
 
