@@ -1,0 +1,184 @@
+/**
+ * The effect-mio tour: `npm start`.
+ *
+ * 1. Readiness (mio): a Poll-driven echo over a Unix socketpair, printing each event.
+ * 2. Beyond mio: a Waker, a Timer and Signals in one Poll.
+ * 3. Fiber level: a TCP echo service through Effect's own `effect/socket`
+ *    interfaces, served by the reactor.
+ * 4. A UDP exchange through Effect's `DatagramSocket`, on sendmmsg/recvmmsg.
+ *
+ * Each section prints what it sees. Poke the TCP section while it runs with
+ * `nc 127.0.0.1 <port>` (the port is printed).
+ */
+import * as Arr from "effect/Array"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as NetAddress from "effect/net/NetAddress"
+import * as Socket from "effect/socket/Socket"
+import {
+  Events,
+  Interest,
+  Poll,
+  Reactor,
+  Signals,
+  SocketAddress,
+  Tcp,
+  Timer,
+  Token,
+  Udp,
+  UnixStream,
+  Waker,
+  WouldBlock
+} from "effect-mio"
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+const section = (title: string) => Console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`)
+
+// 1 ───────────────────────────────────────────────────────────────────────────────
+const readinessEcho = Effect.gen(function*() {
+  yield* section("1. readiness: a Poll-driven echo over a socketpair")
+  const poll = yield* Poll.make()
+  const events = Events.withCapacity(16)
+  const [client, server] = yield* UnixStream.pair()
+  const CLIENT = Token(1), SERVER = Token(2)
+  yield* poll.registry.register(client, CLIENT, Interest.add(Interest.READABLE, Interest.WRITABLE))
+  yield* poll.registry.register(server, SERVER, Interest.READABLE)
+  const buf = new Uint8Array(256)
+  const messages = ["hello", "from", "epoll"]
+  let echoed = 0
+  while (echoed < messages.length) {
+    yield* poll.poll(events, 1000)
+    for (const event of events) {
+      yield* Console.log(`  ${event}`)
+      if (event.token === CLIENT && event.isWritable() && echoed === 0) {
+        for (const m of messages) client.write(encoder.encode(m + "\n"))
+      }
+      if (event.token === SERVER && event.isReadable()) {
+        // Edge-triggered: drain until WouldBlock.
+        for (;;) {
+          const n = server.read(buf)
+          if (n === WouldBlock) break
+          if (typeof n !== "number") return yield* n
+          yield* Console.log(`  server read ${JSON.stringify(decoder.decode(buf.subarray(0, n)))}, echoing`)
+          server.write(buf.subarray(0, n))
+        }
+      }
+      if (event.token === CLIENT && event.isReadable()) {
+        for (;;) {
+          const n = client.read(buf)
+          if (n === WouldBlock) break
+          if (typeof n !== "number") return yield* n
+          const lines = decoder.decode(buf.subarray(0, n)).split("\n").filter((l) => l.length > 0)
+          echoed += lines.length
+          yield* Console.log(`  client got back ${JSON.stringify(lines)}`)
+        }
+      }
+    }
+  }
+})
+
+// 2 ───────────────────────────────────────────────────────────────────────────────
+const beyondMio = Effect.gen(function*() {
+  yield* section("2. beyond mio: Waker, Timer and Signals in one Poll")
+  const poll = yield* Poll.make()
+  const events = Events.withCapacity(8)
+  const WAKER = Token(10), TIMER = Token(11), SIGNALS = Token(12)
+  const waker = yield* Waker.make(poll.registry, WAKER)
+  const timer = yield* Timer.make(poll.registry, TIMER)
+  const signals = yield* Signals.make(poll.registry, SIGNALS, ["SIGUSR2"])
+  yield* timer.set("20 millis", "20 millis")
+  setTimeout(() => waker.wakeNow(), 50)
+  setTimeout(() => process.kill(process.pid, "SIGUSR2"), 80)
+  const start = Date.now()
+  let ticks = 0, woken = false, signalled = false
+  while (!(ticks >= 3 && woken && signalled)) {
+    yield* poll.poll(events, 1000)
+    for (const event of events) {
+      const at = `${String(Date.now() - start).padStart(4)} ms`
+      if (event.token === TIMER) {
+        const n = timer.read()
+        if (typeof n === "number") {
+          ticks += n
+          yield* Console.log(`  ${at}  timer expired (${n}×, ${ticks} so far)`)
+        }
+      } else if (event.token === WAKER) {
+        woken = true
+        yield* Console.log(`  ${at}  waker woke the poll`)
+      } else if (event.token === SIGNALS) {
+        for (let s = signals.read(); s !== WouldBlock && !(s instanceof Error); s = signals.read()) {
+          signalled = true
+          yield* Console.log(`  ${at}  signal ${s.name} from pid ${s.pid}`)
+        }
+      }
+    }
+  }
+  yield* timer.disarm
+})
+
+// 3 ───────────────────────────────────────────────────────────────────────────────
+const tcpEcho = Effect.gen(function*() {
+  yield* section("3. fiber level: a TCP echo service through effect/socket")
+  const server = yield* Tcp.listen("127.0.0.1:0")
+  yield* Console.log(`  listening on ${NetAddress.formatSocketAddress(server.address)} (try: nc ${NetAddress.formatSocketAddress(server.address).replace(":", " ")})`)
+  yield* Effect.forkScoped(server.run((socket) =>
+    Effect.scoped(Effect.gen(function*() {
+      const pull = yield* Socket.readerString(socket)
+      const writer = yield* socket.writer
+      while (true) {
+        const text = (yield* pull).join("")
+        yield* writer.write(text.toUpperCase())
+      }
+    })).pipe(Effect.ignore)
+  ))
+  const socket = yield* Tcp.connect(server.address as NetAddress.InetAddress)
+  yield* Effect.scoped(Effect.gen(function*() {
+    const pull = yield* Socket.readerString(socket)
+    const writer = yield* socket.writer
+    for (const line of ["effect", "mio", "reactor"]) {
+      yield* writer.write(line)
+      const reply = (yield* pull).join("")
+      yield* Console.log(`  sent ${JSON.stringify(line)}, server replied ${JSON.stringify(reply)}`)
+    }
+  }))
+})
+
+// 4 ───────────────────────────────────────────────────────────────────────────────
+const udpExchange = Effect.gen(function*() {
+  yield* section("4. UDP through Effect's DatagramSocket (sendmmsg/recvmmsg underneath)")
+  const a = yield* Udp.make({ bind: "127.0.0.1:0" })
+  const b = yield* Udp.make({ bind: "127.0.0.1:0" })
+  const readerA = yield* a.reader
+  const readerB = yield* b.reader
+  const writerA = yield* a.writer
+  const writerB = yield* b.writer
+  yield* Console.log(`  a is ${NetAddress.formatInet(readerA.address)}, b is ${NetAddress.formatInet(readerB.address)}`)
+  const batch = Arr.makeBy(5, (i) => ({ payload: `datagram ${i}`, address: readerB.address }))
+  yield* writerA.writeAll(batch)
+  let received = 0
+  while (received < batch.length) {
+    for (const d of yield* readerB.pull) {
+      received++
+      yield* Console.log(`  b got ${JSON.stringify(decoder.decode(d.payload))} from ${NetAddress.formatInet(d.address)}`)
+      yield* writerB.write({ payload: `ack ${received}`, address: d.address })
+    }
+  }
+  let acks = 0
+  while (acks < batch.length) acks += (yield* readerA.pull).length
+  yield* Console.log(`  a got ${acks} acks; b dropped ${readerB.dropped()} datagrams`)
+})
+
+const program = Effect.gen(function*() {
+  yield* Console.log("effect-mio — mio's readiness core, a reactor and effect/socket adapters on epoll")
+  yield* Effect.scoped(readinessEcho)
+  yield* Effect.scoped(beyondMio)
+  yield* Effect.scoped(tcpEcho)
+  yield* Effect.scoped(udpExchange)
+  yield* Console.log(`\ndone (addresses print as ${SocketAddress.format(SocketAddress.abstract("like-this"))} for abstract Unix names)`)
+})
+
+Effect.runPromise(program.pipe(Effect.provide(Reactor.layer))).catch((e) => {
+  console.error(e)
+  process.exitCode = 1
+})
