@@ -48,6 +48,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
+import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
@@ -80,8 +81,11 @@ export const isMemorySocket = (u: unknown): u is Socket.Socket => Socket.isSocke
  * @category models
  */
 export interface ConnectOptions {
-  /** The listener: `"server:80"`, `"10.0.0.2:80"`, `"127.0.0.1:80"`, `{ host, port }` or an `InetAddress`. */
-  readonly to: EndpointInput
+  /**
+   * The listener: `"server:80"`, `"10.0.0.2:80"`, `"127.0.0.1:80"`, `{ host, port }` or an `InetAddress`
+   * (a `SocketServer`'s `address`); a Unix path is refused when dialing.
+   */
+  readonly to: EndpointInput | NetAddress.SocketAddress
   /** The client's host; default `"local"`. */
   readonly host?: string | undefined
   /** Bytes in flight or unread per direction before `write` waits; default 65,536. */
@@ -113,7 +117,7 @@ interface Side {
   readonly net: SimNet
   readonly host: Network.Host
   readonly port: number
-  readonly window: number
+  window: number
   peer: Side
   readonly inbox: Queue.Queue<Uint8Array, Socket.SocketError>
   inboxBytes: number
@@ -139,14 +143,25 @@ const writeError = (message: string): Socket.SocketError =>
 const openError = (message: string): Socket.SocketError =>
   new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: new Error(message) }) })
 
-const makeSide = (net: SimNet, host: Network.Host, port: number, window: number): Side => {
+// Queues are made by the fiber that dials or pairs, never with `runSync`: a
+// queue wakes its takers through the dispatcher of the fiber that made it,
+// which under a test clock must be the clock's tracking scheduler.
+const makeInbox = Queue.unbounded<Uint8Array, Socket.SocketError>()
+
+const makeSide = (
+  net: SimNet,
+  host: Network.Host,
+  port: number,
+  window: number,
+  inbox: Queue.Queue<Uint8Array, Socket.SocketError>
+): Side => {
   const side = {
     net,
     host,
     port,
     window,
     peer: undefined as unknown as Side,
-    inbox: Effect.runSync(Queue.unbounded<Uint8Array, Socket.SocketError>()),
+    inbox,
     inboxBytes: 0,
     unacked: 0,
     writable: Latch.makeUnsafe(true),
@@ -315,7 +330,8 @@ const adopt = (side: Side): Effect.Effect<Side, Socket.SocketError, Scope.Scope>
   )
 
 interface Listener {
-  readonly accept: (client: Side) => Side | undefined
+  /** Takes the server side of a connection (made by the client); `false` refuses it. */
+  readonly accept: (server: Side) => boolean
 }
 
 /**
@@ -331,16 +347,22 @@ export const make = (options: ConnectOptions): Effect.Effect<Socket.Socket, neve
       const window = options.window ?? 65_536
       const dial = Effect.gen(function*() {
         const established = Deferred.makeUnsafe<void, Socket.SocketError>()
+        const clientInbox = yield* makeInbox
+        const serverInbox = yield* makeInbox
+        const to = options.to
+        if (typeof to === "object" && "_tag" in to && to._tag === "UnixPathAddress") {
+          return yield* openError(`connect ENOENT ${to.path} (Unix paths are not simulated)`)
+        }
         const client = net.withNetworkUnsafe((network) => {
           const host = network.host(options.host ?? "local")
-          const target = resolveEndpoint(network, options.to)
+          const target = resolveEndpoint(network, to)
           const owner = {}
           const port = network.bind("tcp", host.name, 0, owner)
           if (port === undefined) return openError(`no ephemeral port left on ${host.name}`)
-          const side = makeSide(net, host, port, window)
+          const side = makeSide(net, host, port, window, clientInbox)
           const serverHost = network.route(host, target.ip)
-          // a stand-in peer until the listener answers
-          side.peer = makeSide(net, serverHost ?? host, target.port, window)
+          // the server's side, handed to the listener when the SYN arrives
+          side.peer = makeSide(net, serverHost ?? host, target.port, window, serverInbox)
           side.peer.peer = side
           return { side, owner, serverHost, target }
         })
@@ -363,10 +385,8 @@ export const make = (options: ConnectOptions): Effect.Effect<Socket.Socket, neve
         segment(side, "SYN", empty, (server) =>
           net.withNetworkUnsafe((network) => {
             const listener = network.bound("tcp", server.host.name, target.port) as Listener | undefined
-            const accepted = listener?.accept(side)
-            if (accepted === undefined) return segment(server, "RST", empty, refuse)
-            side.peer = accepted
-            segment(accepted, "SYN-ACK", empty, (to) => {
+            if (listener === undefined || !listener.accept(server)) return segment(server, "RST", empty, refuse)
+            segment(server, "SYN-ACK", empty, (to) => {
               // a client that gave up while connecting resets the accepted side
               if (to.reader === "closed") return sendReset(to)
               Deferred.doneUnsafe(established, Effect.void)
@@ -402,13 +422,12 @@ export const listen = (
     let waiting = 0
     let closed = false
     const listener: Listener = {
-      accept: (client) => {
-        if (closed || waiting >= backlog) return undefined
-        const side = makeSide(net, client.peer.host, client.peer.port, window)
-        side.peer = client
+      accept: (server) => {
+        if (closed || waiting >= backlog) return false
+        server.window = window
         waiting++
-        Queue.offerUnsafe(pending, side)
-        return side
+        Queue.offerUnsafe(pending, server)
+        return true
       }
     }
     const bound = yield* Effect.acquireRelease(
@@ -478,11 +497,13 @@ export const pair = (options?: {
     const net = yield* SimNet
     const window = options?.window ?? 65_536
     const owners = [{}, {}] as const
+    const inboxA = yield* makeInbox
+    const inboxB = yield* makeInbox
     const [a, b] = net.withNetworkUnsafe((network) => {
       const hostA = network.host(options?.a ?? "a")
       const hostB = network.host(options?.b ?? "b")
-      const a = makeSide(net, hostA, network.bind("tcp", hostA.name, 0, owners[0])!, window)
-      const b = makeSide(net, hostB, network.bind("tcp", hostB.name, 0, owners[1])!, window)
+      const a = makeSide(net, hostA, network.bind("tcp", hostA.name, 0, owners[0])!, window, inboxA)
+      const b = makeSide(net, hostB, network.bind("tcp", hostB.name, 0, owners[1])!, window, inboxB)
       a.peer = b
       b.peer = a
       return [a, b] as const
