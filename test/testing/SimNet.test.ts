@@ -198,6 +198,8 @@ describe("SimNet · pair (UdpLike)", () => {
 })
 
 describe("SimNet · seeds and reports", () => {
+  // these tests compare explicit seeds: a SIMNET_SEED in the environment must not override them
+  const noOverride = Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromEnvRecord({}))
   const workload = (seed: number) =>
     Effect.scoped(Effect.gen(function*() {
       const net = yield* SimNet.make({ seed, latency: 5, jitter: 3, loss: 0.2, duplicate: 0.1, reorder: 0.1 })
@@ -223,7 +225,7 @@ describe("SimNet · seeds and reports", () => {
       assert.strictEqual(two.digest, one.digest)
       assert.isAbove(one.count, 600)
       assert.notStrictEqual((yield* workload(4)).digest, one.digest)
-    }))
+    }).pipe(noOverride))
 
   it.effect("SIMNET_SEED overrides the seed given in code", () =>
     Effect.gen(function*() {
@@ -265,7 +267,7 @@ describe("SimNet · seeds and reports", () => {
         Effect.interrupt.pipe(SimNet.traceOnFailure(), Effect.provideService(SimNet.SimNet, net))
       )
       assert.isTrue(Exit.isFailure(interrupted) && Cause.hasInterruptsOnly(interrupted.cause))
-    }))
+    }).pipe(noOverride))
 
   it.effect("the layer provides a network; report describes it", () =>
     Effect.gen(function*() {
@@ -277,5 +279,5 @@ describe("SimNet · seeds and reports", () => {
       const report = yield* net.report()
       assert.match(report, /^SimNet seed=8 \(replay with SIMNET_SEED=8\) t=10ms/)
       assert.match(report, /a->b: latency=3ms; sent 1, delivered 1/)
-    }).pipe(Effect.provide(SimNet.layer({ seed: 8, latency: 3 }))))
+    }).pipe(Effect.provide(SimNet.layer({ seed: 8, latency: 3 })), noOverride))
 })
