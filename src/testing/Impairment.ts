@@ -313,6 +313,106 @@ export const parseMillis = (text: string): Result.Result<number, ConditionsError
     : Result.succeed(Number(match[1]) * units[match[2] ?? "ms"]!)
 }
 
+const bitRates: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9 }
+
+/**
+ * Reads a bit rate written like netem's: `"1mbit"`, `"500kbit"`, `"2gbit"` or a
+ * plain number of bits per second.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseBitRate = (text: string): Result.Result<number, ConditionsError> => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)?\s*$/i.exec(text)
+  const value = match === null ? NaN : Number(match[1]) * bitRates[(match[2] ?? "bit").toLowerCase()]!
+  return value > 0
+    ? Result.succeed(value)
+    : Result.fail(new ConditionsError({ field: "rate", message: `not a bit rate (like 1mbit): ${text}` }))
+}
+
+/**
+ * Conditions from command-line flags (the relay's): `loss`, `delay` (or
+ * `latency`), `jitter`, `reorder`, `reorder-delay`, `duplicate`, `corrupt`
+ * (rates like `5%`, durations like `10ms`), `mtu` (bytes), `rate` (like
+ * `1mbit`) with `queue` (bytes), and `burst` as `enter,leave` rates
+ * (Gilbert-Elliott, e.g. `1%,25%`). Unknown flags are an error.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const fromFlags = (
+  flags: Readonly<Record<string, string | undefined>>
+): Result.Result<ConditionsInput, ConditionsError> => {
+  const input: { -readonly [K in keyof ConditionsInput]: ConditionsInput[K] } = {}
+  const rate = (key: string, text: string) => {
+    const r = parseRate(text)
+    if (Result.isFailure(r)) throw new ConditionsError({ field: key, message: `--${key}: ${r.failure.message}` })
+    return r.success
+  }
+  const ms = (key: string, text: string) => {
+    const r = parseMillis(text)
+    if (Result.isFailure(r)) throw new ConditionsError({ field: key, message: `--${key}: ${r.failure.message}` })
+    return r.success
+  }
+  try {
+    let bitsPerSecond: number | undefined
+    let queueBytes: number | undefined
+    for (const [key, text] of Object.entries(flags)) {
+      if (text === undefined) continue
+      switch (key) {
+        case "loss":
+        case "duplicate":
+        case "reorder":
+        case "corrupt":
+          input[key] = rate(key, text)
+          break
+        case "delay":
+        case "latency":
+          input.latency = ms(key, text)
+          break
+        case "jitter":
+          input.jitter = ms(key, text)
+          break
+        case "reorder-delay":
+          input.reorderDelay = ms(key, text)
+          break
+        case "mtu":
+        case "queue": {
+          const n = Number(text)
+          if (!Number.isSafeInteger(n) || n <= 0) {
+            throw new ConditionsError({ field: key, message: `--${key}: a byte count, not ${text}` })
+          }
+          if (key === "mtu") input.mtu = n
+          else queueBytes = n
+          break
+        }
+        case "rate": {
+          const r = parseBitRate(text)
+          if (Result.isFailure(r)) throw r.failure
+          bitsPerSecond = r.success
+          break
+        }
+        case "burst": {
+          const parts = text.split(",")
+          if (parts.length !== 2) {
+            throw new ConditionsError({ field: key, message: `--burst: enter,leave rates (like 1%,25%), not ${text}` })
+          }
+          input.burstLoss = { enterBad: rate(key, parts[0]!), leaveBad: rate(key, parts[1]!) }
+          break
+        }
+        default:
+          throw new ConditionsError({ field: key, message: `unknown condition --${key}` })
+      }
+    }
+    if (bitsPerSecond !== undefined) input.bandwidth = { bitsPerSecond, queueBytes }
+    else if (queueBytes !== undefined) throw new ConditionsError({ field: "queue", message: "--queue needs --rate" })
+    return Result.map(conditions(input), () => input)
+  } catch (error) {
+    if (error instanceof ConditionsError) return Result.fail(error)
+    throw error
+  }
+}
+
 /**
  * Why a link discarded a packet.
  *
@@ -330,7 +430,10 @@ export type DropReason = "blocked" | "mtu" | "queue" | "burst" | "loss"
 export interface Delivery {
   /** When it arrives (same time base as `now`). */
   readonly at: number
-  /** The bytes that arrive: a copy, never the caller's buffer when changed. */
+  /**
+   * The bytes that arrive: the caller's buffer itself when unchanged (copy it
+   * first if you reuse it), a copy when corrupted; a duplicate has its own copy.
+   */
   readonly payload: Uint8Array
   /** `true` for the second copy of a duplicated packet. */
   readonly copy: boolean
@@ -611,3 +714,36 @@ export interface LinkOptions {
  */
 export const makeLink = (options: LinkOptions): Link =>
   new LinkImpl(options.conditions ?? ideal, options.seed, options.name ?? "link", options.trace)
+
+/**
+ * The two directions of a path between hosts `a` and `b` (default
+ * `"client"` and `"server"`), each seeded from `seed` and its name
+ * (`"client->server"`), exactly as a `SimNet` seeds its links: a `SimNet`
+ * with hosts of the same names, the same seed and the same conditions makes
+ * the same decision for the n-th packet of each direction. `forward` and
+ * `backward` override `conditions` per direction.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makePath = (options: {
+  readonly seed: number
+  readonly a?: string | undefined
+  readonly b?: string | undefined
+  readonly conditions?: ConditionsInput | undefined
+  readonly forward?: ConditionsInput | undefined
+  readonly backward?: ConditionsInput | undefined
+  readonly trace?: Trace.Recorder | undefined
+}): { readonly forward: Link; readonly backward: Link } => {
+  const a = options.a ?? "client"
+  const b = options.b ?? "server"
+  const base = conditionsUnsafe(options.conditions ?? {})
+  const make = (from: string, to: string, input: ConditionsInput | undefined) =>
+    makeLink({
+      seed: Prng.deriveSeed(options.seed, `${from}->${to}`),
+      conditions: conditionsUnsafe(input ?? {}, base),
+      name: `${from}->${to}`,
+      trace: options.trace
+    })
+  return { forward: make(a, b, options.forward), backward: make(b, a, options.backward) }
+}

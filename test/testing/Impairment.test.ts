@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Result from "effect/Result"
 import * as Impairment from "../../src/testing/Impairment.ts"
+import * as Network from "../../src/testing/Network.ts"
 import * as Trace from "../../src/testing/Trace.ts"
 
 const N = 100_000
@@ -234,5 +235,48 @@ describe("Impairment · conditions", () => {
     assert.deepStrictEqual(Impairment.parseMillis("250us"), Result.succeed(0.25))
     assert.deepStrictEqual(Impairment.parseMillis("7"), Result.succeed(7))
     assert.isTrue(Result.isFailure(Impairment.parseMillis("-3ms")))
+  })
+})
+
+describe("Impairment · for the relay", () => {
+  it("reads the relay's flags", () => {
+    const flags = Impairment.fromFlags({
+      loss: "5%",
+      delay: "10ms",
+      jitter: "2ms",
+      reorder: "1%",
+      duplicate: "0.5%",
+      rate: "1mbit",
+      queue: "30000",
+      burst: "1%,25%"
+    })
+    assert.isTrue(Result.isSuccess(flags))
+    const c = Impairment.conditionsUnsafe(Result.getOrThrow(flags))
+    assert.strictEqual(Impairment.describe(c), "latency=10ms jitter=2ms loss=5% burst=(enter 1%, leave 25%, bad 100%, good 0%) duplicate=0.5% reorder=1% bandwidth=1000000bit/s queue=30000B")
+    for (const bad of [{ loss: "5" }, { delay: "soon" }, { colour: "blue" }, { queue: "100" }, { burst: "1%" }, { rate: "fast" }]) {
+      const r = Impairment.fromFlags(bad)
+      assert.isTrue(Result.isFailure(r), JSON.stringify(bad))
+    }
+    assert.deepStrictEqual(Impairment.parseBitRate("500kbit"), Result.succeed(500_000))
+  })
+
+  it("a path makes the same decisions as a SimNet network with the same seed and host names", () => {
+    const conditions = { latency: 10, jitter: 3, loss: 0.2, duplicate: 0.1, reorder: 0.05 }
+    const path = Impairment.makePath({ seed: 7, conditions })
+    const net = Network.make({ seed: 7, ...conditions })
+    const fromNet: Array<string> = []
+    const fromPath: Array<string> = []
+    for (let i = 0; i < 300; i++) {
+      net.advanceTo(i)
+      net.transmit("client", "server", new Uint8Array([i & 255]), {
+        deliver: (payload) => fromNet.push(`${net.now()}:${payload[0]}`)
+      })
+      for (const d of path.forward.transmit(i, new Uint8Array([i & 255])).deliveries) fromPath.push(`${d.at}:${d.payload[0]}`)
+    }
+    net.runUntilIdle()
+    const byTime = (x: string, y: string) => Number(x.split(":")[0]) - Number(y.split(":")[0])
+    assert.deepStrictEqual(fromNet, [...fromPath].sort(byTime))
+    assert.strictEqual(path.forward.name, "client->server")
+    assert.strictEqual(path.backward.name, "server->client")
   })
 })
