@@ -217,6 +217,8 @@ const onFin = (to: Side): void => {
 const shut = (side: Side): void => {
   if (side.out !== "open") return
   side.out = "shut"
+  // a write waiting for window space fails instead of waiting forever
+  side.writable.openUnsafe()
   segment(side, "FIN", empty, onFin)
 }
 
@@ -237,23 +239,23 @@ const close = (side: Side): Effect.Effect<void> =>
 const write = (side: Side, chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
   Effect.suspend(() => {
     if (Socket.isCloseEvent(chunk)) {
-      if (side.out === "open") {
+      const { code, reason } = chunk
+      if (side.out !== "reset") {
         side.out = "reset"
-        const { code, reason } = chunk
         segment(side, `CLOSE ${code}`, empty, (to) => {
           to.out = "reset"
           to.writable.openUnsafe()
           Queue.failCauseUnsafe(to.inbox, Cause.fail(closeError(code, reason)))
         })
         side.writable.openUnsafe()
-        Queue.failCauseUnsafe(side.inbox, Cause.fail(closeError(code, reason)))
       }
+      Queue.failCauseUnsafe(side.inbox, Cause.fail(closeError(code, reason)))
       return Effect.void
     }
     const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
     const send: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
       if (side.out !== "open") {
-        return Effect.fail(writeError(side.out === "shut" ? "write after end" : "connection reset by peer"))
+        return Effect.fail(writeError(side.out === "shut" ? "write after end" : "the connection is closed"))
       }
       if (side.unacked >= side.window) return Latch.whenOpen(side.writable, send)
       for (let offset = 0; offset < bytes.length; offset += segmentSize) {
@@ -377,11 +379,10 @@ export const make = (options: ConnectOptions): Effect.Effect<Socket.Socket, neve
         if (serverHost === undefined) {
           return yield* openError(`connect ECONNREFUSED ${target.ip}:${target.port} (no such host)`)
         }
-        const refuse = (to: Side) =>
-          Deferred.doneUnsafe(
-            established,
-            Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`))
-          ) || reset(to)
+        const refuse = (to: Side) => {
+          reset(to)
+          Deferred.doneUnsafe(established, Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`)))
+        }
         segment(side, "SYN", empty, (server) =>
           net.withNetworkUnsafe((network) => {
             const listener = network.bound("tcp", server.host.name, target.port) as Listener | undefined

@@ -177,10 +177,8 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
   Effect.gen(function*() {
     const seedOverride = yield* Effect.orDie(seedConfig)
     const seed = Option.getOrElse(seedOverride, () => options.seed ?? 1)
-    const network = yield* Effect.try({
-      try: () => Network.make({ ...options, seed }),
-      catch: (error) => error
-    }).pipe(Effect.orDie)
+    // invalid conditions throw: a defect
+    const network = yield* Effect.sync(() => Network.make({ ...options, seed }))
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
     const runFork = Effect.runForkWith(context)
@@ -190,12 +188,16 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
     let closed = false
     let depth = 0
     let processed = 0
-    let armed: { readonly at: number; readonly fiber: Fiber.Fiber<void> } | undefined
+    interface Timer {
+      readonly at: number
+      fiber: Fiber.Fiber<void> | undefined
+    }
+    let armed: Timer | undefined
 
     const disarm = (): void => {
       const timer = armed
       armed = undefined
-      timer?.fiber.interruptUnsafe()
+      timer?.fiber?.interruptUnsafe()
     }
 
     // One timer fiber sleeps on the clock until the earliest pending event.
@@ -208,7 +210,8 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
       if (armed !== undefined && armed.at === next) return
       disarm()
       const delay = Math.max(0, next - clockNow())
-      const timer = { at: next, fiber: undefined as unknown as Fiber.Fiber<void> }
+      // armed before the fork: a sleep of 0 fires inside `runFork`
+      const timer: Timer = { at: next, fiber: undefined }
       armed = timer
       timer.fiber = runFork(Effect.andThen(
         Effect.sleep(Duration.millis(delay)),

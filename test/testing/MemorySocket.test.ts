@@ -158,6 +158,34 @@ describe("MemorySocket over a SimNet link", () => {
       assert.strictEqual(drops.length, 1)
     }).pipe(Effect.provide(SimNet.layer())))
 
+  it.effect("a write waiting for window space fails when its side closes", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* MemorySocket.pair({ window: 100 })
+      yield* Socket.readerBytes(b)
+      const scope = yield* Scope.make()
+      yield* Scope.provide(a.reader, scope)
+      const writer = yield* a.writer
+      yield* writer.write(new Uint8Array(100))
+      const blocked = yield* Effect.forkChild(writer.write(new Uint8Array(1)))
+      yield* Effect.yieldNow
+      assert.isUndefined(blocked.pollUnsafe(), "the window is full")
+      yield* Scope.close(scope, Exit.void)
+      const exit = yield* Fiber.await(blocked)
+      assert.isTrue(Exit.isFailure(exit), "the blocked write fails rather than waiting forever")
+    }).pipe(Effect.provide(SimNet.layer())))
+
+  it.effect("a refused connection ends with the RST: no FIN follows it", () =>
+    Effect.gen(function*() {
+      const net = yield* SimNet.SimNet
+      net.network.host("server")
+      const client = yield* MemorySocket.make({ host: "client", to: "server:81" })
+      const dialing = yield* Effect.forkChild(Effect.flip(Effect.scoped(client.reader)))
+      yield* TestClock.adjust(10)
+      assert.strictEqual((yield* Fiber.join(dialing)).reason._tag, "SocketOpenError")
+      const segments = net.trace.events().filter((e) => e.kind === "send").map((e) => `${e.link} ${e.detail}`)
+      assert.deepStrictEqual(segments, ["client->server SYN :49152->:81", "server->client RST :81->:49152"])
+    }).pipe(Effect.provide(SimNet.layer({ latency: 1 }))))
+
   it.effect("a pair's sockets adopt their ends once", () =>
     Effect.gen(function*() {
       const [a, b] = yield* MemorySocket.pair()
