@@ -5,7 +5,7 @@
  * under `@effect/vitest`'s `it.effect` that is the `TestClock`, so
  * `TestClock.adjust("15 millis")` delivers exactly the packets due in those
  * 15 ms, in order, and lets every fiber they wake run before time moves on.
- * `net.advance(d)` and `net.drive` do the same from the network's side:
+ * `net.advance(d)` and `net.drive()` do the same from the network's side:
  * `drive` jumps the clock straight to the next arrival or registered engine
  * deadline (quinn-proto's `Pair::drive`). Under the live clock the same
  * program runs in real time.
@@ -16,7 +16,7 @@
  *     const net = yield* SimNet.make({ seed: 7, latency: "10 millis", loss: 0.1 })
  *     const [client, server] = yield* net.pair()
  *     yield* client.send(new Uint8Array([1]))
- *     yield* net.drive                      // t = 10 ms: arrived (or lost)
+ *     yield* net.drive()                    // t = 10 ms: arrived (or lost)
  *   }).pipe(SimNet.traceOnFailure))
  * ```
  *
@@ -122,7 +122,7 @@ export interface SimNet {
    * Moves time to the next arrival or registered deadline, whichever is
    * first, and runs what is due then; `idle` when there is neither.
    */
-  readonly drive: Effect.Effect<Network.DriveStep>
+  readonly drive: () => Effect.Effect<Network.DriveStep>
   /** Registers a deadline source (an engine's `pollTimeout`) for `drive`, removed with the scope. */
   readonly deadline: (source: () => number | undefined) => Effect.Effect<void, never, Scope.Scope>
   readonly inject: (fault: Network.Fault) => Effect.Effect<void>
@@ -276,7 +276,7 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
         )
       })
 
-    const drive: Effect.Effect<Network.DriveStep> = Effect.suspend(() => {
+    const drive = (): Effect.Effect<Network.DriveStep> => Effect.suspend(() => {
       const now = withNetworkUnsafe((n) => n.now())
       const event = network.nextEventTime()
       const deadline = network.nextDeadline()

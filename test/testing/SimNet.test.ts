@@ -77,14 +77,14 @@ describe("SimNet · time", () => {
       const net = yield* SimNet.make({ latency: 10 })
       const [a, b] = yield* net.pair()
       yield* a.send(bytes(1))
-      assert.deepStrictEqual(yield* net.drive, { now: 10, reason: "event", processed: 1 })
+      assert.deepStrictEqual(yield* net.drive(), { now: 10, reason: "event", processed: 1 })
       assert.strictEqual(yield* b.tryRecv(new Uint8Array(1)), 1)
       let deadline: number | undefined = 25
       yield* net.deadline(() => deadline)
-      assert.deepStrictEqual(yield* net.drive, { now: 25, reason: "deadline", processed: 0 })
+      assert.deepStrictEqual(yield* net.drive(), { now: 25, reason: "deadline", processed: 0 })
       assert.strictEqual(yield* Effect.clockWith((clock) => clock.currentTimeMillis), 25, "the TestClock moved too")
       deadline = undefined
-      assert.strictEqual((yield* net.drive).reason, "idle")
+      assert.strictEqual((yield* net.drive()).reason, "idle")
       yield* net.advance("5 millis")
       assert.strictEqual(yield* net.now, 30)
     }))

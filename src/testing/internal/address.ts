@@ -36,9 +36,11 @@ export const resolveEndpoint = (network: Network.Network, input: EndpointInput):
   return { ip: ipOf(network, input.host), port: input.port }
 }
 
-const ipOf = (network: Network.Network, host: string): string =>
-  host.startsWith("127.") || host === "::1" || host === "localhost" ? host === "localhost" ? "127.0.0.1" : host
-  : network.host(host).ip
+const ipOf = (network: Network.Network, host: string): string => {
+  if (host === "localhost") return "127.0.0.1"
+  if (host.startsWith("127.") || host === "::1") return host
+  return network.host(host).ip
+}
 
 /** @internal */
 export const inet = (ip: string, port: number): NetAddress.InetAddress =>
