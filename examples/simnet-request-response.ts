@@ -19,7 +19,7 @@ import { Effect, Fiber } from "effect"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import { TestClock } from "effect/testing"
 import { pathToFileURL } from "node:url"
-import { MemoryDatagram, SimNet } from "../src/testing/index.ts"
+import { MemoryDatagram, SimNet } from "effect-mio/testing"
 
 const decoder = new TextDecoder()
 
