@@ -172,12 +172,20 @@ const makeSide = (
   return side as Side
 }
 
-/** Sends a segment from `from` to its peer; `arrive` runs at the peer when it arrives. */
-const segment = (from: Side, kind: string, payload: Uint8Array, arrive: (to: Side) => void): void => {
+/**
+ * Sends a segment from `from` to its peer; `arrive` runs at the peer when it
+ * arrives, with the network's copy of the bytes (the writer may reuse its buffer).
+ */
+const segment = (
+  from: Side,
+  kind: string,
+  payload: Uint8Array,
+  arrive: (to: Side, payload: Uint8Array) => void
+): void => {
   const to = from.peer
   from.net.withNetworkUnsafe((network) =>
     network.transmitReliable(from.host.name, to.host.name, payload, `${kind} :${from.port}->:${to.port}`, {
-      deliver: () => arrive(to)
+      deliver: (bytes) => arrive(to, bytes)
     })
   )
 }
@@ -261,7 +269,7 @@ const write = (side: Side, chunk: Uint8Array | string | Socket.CloseEvent): Effe
       for (let offset = 0; offset < bytes.length; offset += segmentSize) {
         const piece = bytes.subarray(offset, Math.min(bytes.length, offset + segmentSize))
         side.unacked += piece.length
-        segment(side, "DATA", piece, (to) => onData(to, piece))
+        segment(side, "DATA", piece, onData)
       }
       if (side.unacked >= side.window) side.writable.closeUnsafe()
       return Effect.void

@@ -186,6 +186,20 @@ describe("MemorySocket over a SimNet link", () => {
       assert.deepStrictEqual(segments, ["client->server SYN :49152->:81", "server->client RST :81->:49152"])
     }).pipe(Effect.provide(SimNet.layer({ latency: 1 }))))
 
+  it.effect("a writer may reuse its buffer as soon as write returns", () =>
+    Effect.gen(function*() {
+      const [a, b] = yield* MemorySocket.pair()
+      yield* a.reader
+      const pullB = yield* Socket.readerBytes(b)
+      const buffer = new TextEncoder().encode("first")
+      const writer = yield* a.writer
+      yield* writer.write(buffer)
+      buffer.set(new TextEncoder().encode("XXXXX"))
+      const pulled = yield* Effect.forkChild(pullB)
+      yield* TestClock.adjust(5)
+      assert.strictEqual(text(yield* Fiber.join(pulled)), "first")
+    }).pipe(Effect.provide(SimNet.layer({ latency: 5 }))))
+
   it.effect("a pair's sockets adopt their ends once", () =>
     Effect.gen(function*() {
       const [a, b] = yield* MemorySocket.pair()

@@ -139,6 +139,19 @@ describe("SimNet · pair (UdpLike)", () => {
       assert.strictEqual(a.peerAddress.port, b.localAddress.port)
     }))
 
+  it.effect("a sender may reuse its buffer as soon as send returns", () =>
+    Effect.gen(function*() {
+      const net = yield* SimNet.make({ latency: 5 })
+      const [a, b] = yield* net.pair()
+      const buffer = bytes(1, 2, 3)
+      yield* a.send(buffer)
+      buffer.fill(9)
+      yield* net.drive()
+      const received = new Uint8Array(3)
+      yield* b.recv(received)
+      assert.deepStrictEqual(received, bytes(1, 2, 3))
+    }))
+
   it.effect("refuses datagrams over 65,507 bytes", () =>
     Effect.gen(function*() {
       const net = yield* SimNet.make()
