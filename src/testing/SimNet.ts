@@ -13,18 +13,21 @@
  * ```ts
  * it.effect("request/response under 10% loss", () =>
  *   Effect.gen(function*() {
- *     const net = yield* SimNet.make({ seed: 7, latency: "10 millis", loss: 0.1 })
+ *     const net = yield* SimNet.SimNet
  *     const [client, server] = yield* net.pair()
  *     yield* client.send(new Uint8Array([1]))
  *     yield* net.drive()                    // t = 10 ms: arrived (or lost)
- *   }).pipe(SimNet.traceOnFailure))
+ *   }).pipe(
+ *     SimNet.traceOnFailure(),             // a failure carries the seed and the trace
+ *     Effect.provide(SimNet.layer({ seed: 7, latency: "10 millis", loss: 0.1 }))
+ *   ))
  * ```
  *
  * The seed comes from `options.seed` (default 1), overridden by the
  * `SIMNET_SEED` config value (an environment variable, read through Effect's
  * `ConfigProvider`), so a failing run replays with `SIMNET_SEED=<seed>`
- * without editing the test. `traceOnFailure` logs the seed and the trace when
- * the wrapped effect fails.
+ * without editing the test. `traceOnFailure` attaches the seed and the trace
+ * to the failure of the effect it wraps.
  *
  * Transports on a `SimNet`: `net.pair()` (two connected `UdpLike`
  * endpoints), `MemoryDatagram` (`DatagramSocket`) and `MemorySocket`
@@ -266,7 +269,7 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
     const advance = (duration: Duration.Input): Effect.Effect<void> =>
       Effect.suspend(() => {
         const millis = Duration.toMillis(duration)
-        const target = network.now() + millis
+        const target = withNetworkUnsafe((n) => n.now()) + millis
         return Effect.andThen(
           advanceClock(millis),
           // the clock's float arithmetic may land a hair short of `target`
