@@ -36,23 +36,16 @@ import * as Datagram from "./internal/datagram.ts"
 import { SimNet } from "./SimNet.ts"
 
 /**
- * @since 0.1.0
- * @category type IDs
- */
-export const TypeId = "~effect-mio/testing/MemoryDatagram/UdpLike" as const
-
-/**
- * @since 0.1.0
- * @category type IDs
- */
-export type TypeId = typeof TypeId
-
-/**
+ * `true` for a value with the shape of a `UdpLike`. The interface is
+ * structural on purpose (no brand): a test's mock is a plain object.
+ *
  * @since 0.1.0
  * @category guards
  */
 export const isUdpLike = (u: unknown): u is UdpLike =>
-  typeof u === "object" && u !== null && "send" in u && "recv" in u && "tryRecv" in u && "readable" in u
+  typeof u === "object" && u !== null && ["send", "recv", "tryRecv", "readable", "dropped"].every(
+    (key) => key in u
+  )
 
 /**
  * Connected datagram I/O, the shape a reliable-UDP endpoint drives (the rudp

@@ -137,6 +137,8 @@ describe("SimNet · pair (UdpLike)", () => {
       assert.deepStrictEqual(small, bytes(1, 2))
       assert.isUndefined(yield* b.tryRecv(new Uint8Array(8)), "the rest of the datagram is gone")
       assert.strictEqual(a.peerAddress.port, b.localAddress.port)
+      assert.isTrue(MemoryDatagram.isUdpLike(a))
+      assert.isFalse(MemoryDatagram.isUdpLike({ send: () => Effect.void }))
     }))
 
   it.effect("a sender may reuse its buffer as soon as send returns", () =>
