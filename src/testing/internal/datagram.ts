@@ -1,0 +1,202 @@
+/**
+ * Datagram ports on a simulated network: bindings, routing, and the
+ * connected `UdpLike` endpoint.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as DatagramSocket from "effect/socket/DatagramSocket"
+import type * as MemoryDatagram from "../MemoryDatagram.ts"
+import type * as Network from "../Network.ts"
+import type * as SimNet from "../SimNet.ts"
+import * as Trace from "../Trace.ts"
+import { type Endpoint, inet } from "./address.ts"
+
+/** The largest UDP payload over IPv4. @internal */
+export const maxDatagram = 65507
+
+/** @internal */
+export interface Binding {
+  readonly host: Network.Host
+  port: number
+  /** Only datagrams from this address are accepted (a connected socket). */
+  connected: Endpoint | undefined
+  /** A reason to refuse an arriving datagram (`closed`, `rcvbuf`), or `undefined`. */
+  readonly accept: () => string | undefined
+  readonly deliver: (payload: Uint8Array, fromIp: string, fromPort: number) => void
+}
+
+/** Claims `port` (0: ephemeral) on `host` for `binding`; `false` if the port is taken. @internal */
+export const bind = (network: Network.Network, binding: Binding, port: number): boolean => {
+  const assigned = network.bind("udp", binding.host.name, port, binding)
+  if (assigned === undefined) return false
+  binding.port = assigned
+  return true
+}
+
+/** @internal */
+export const unbind = (network: Network.Network, binding: Binding): void =>
+  network.unbind("udp", binding.host.name, binding.port, binding)
+
+/** Loopback addresses of a connection are the host's own. @internal */
+export const normalizePeer = (binding: Binding, peer: Endpoint): Endpoint =>
+  peer.ip.startsWith("127.") || peer.ip === "::1" ? { ip: binding.host.ip, port: peer.port } : peer
+
+/**
+ * Sends a datagram from `from` to `ip:port` through the link between the two
+ * hosts; at arrival it goes to whatever is bound there then.
+ *
+ * @internal
+ */
+export const send = (network: Network.Network, from: Binding, to: Endpoint, payload: Uint8Array): void => {
+  const destination = network.route(from.host, to.ip)
+  if (destination === undefined) {
+    network.trace.record({
+      at: network.now(),
+      kind: "drop",
+      link: `${from.host.name}->${to.ip}`,
+      id: 0,
+      size: payload.length,
+      hash: Trace.hash(payload),
+      detail: "unreachable"
+    })
+    return
+  }
+  let target: Binding | undefined
+  network.transmit(from.host.name, destination.name, payload, {
+    accept: () => {
+      const bound = network.bound("udp", destination.name, to.port) as Binding | undefined
+      if (bound === undefined) return "unbound"
+      const peer = bound.connected
+      if (peer !== undefined && (peer.ip !== from.host.ip || peer.port !== from.port)) return "filtered"
+      target = bound
+      return bound.accept()
+    },
+    deliver: (bytes) => target!.deliver(bytes, from.host.ip, from.port)
+  })
+}
+
+/** @internal */
+export const closedError = (): DatagramSocket.DatagramSocketError =>
+  new DatagramSocket.DatagramSocketError({ reason: new DatagramSocket.DatagramSocketClosedError({}) })
+
+/** @internal */
+export const tooLarge = (size: number): DatagramSocket.DatagramSocketError =>
+  new DatagramSocket.DatagramSocketError({
+    reason: new DatagramSocket.DatagramSocketWriteError({
+      kind: "MessageTooLarge",
+      cause: new RangeError(`a datagram carries at most ${maxDatagram} bytes, not ${size}`)
+    })
+  })
+
+/** @internal */
+export const addressInUse = (ip: string, port: number): DatagramSocket.DatagramSocketError =>
+  new DatagramSocket.DatagramSocketError({
+    reason: new DatagramSocket.DatagramSocketOpenError({
+      kind: "AddressInUse",
+      cause: new Error(`${ip}:${port} is already bound`)
+    })
+  })
+
+/** @internal */
+export interface Port {
+  readonly binding: Binding
+  readonly inbox: Queue.Queue<Uint8Array, DatagramSocket.DatagramSocketError>
+  dropped: number
+  closed: boolean
+}
+
+/**
+ * Binds a port with a bounded receive queue, released with the scope (a
+ * suspended receive then fails with `DatagramSocketClosedError`).
+ *
+ * @internal
+ */
+export const openPort = (
+  net: SimNet.SimNet,
+  host: string,
+  port: number,
+  capacity: number
+): Effect.Effect<Port, DatagramSocket.DatagramSocketError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      if (!Number.isSafeInteger(capacity) || capacity < 1) {
+        return yield* Effect.die(new RangeError(`capacity is a positive integer, not ${capacity}`))
+      }
+      const inbox = yield* Queue.dropping<Uint8Array, DatagramSocket.DatagramSocketError>(capacity)
+      return yield* Effect.suspend(() =>
+        net.withNetworkUnsafe((network) => {
+          const state: Port = {
+            binding: {
+              host: network.host(host),
+              port,
+              connected: undefined,
+              accept: () => {
+                if (state.closed) return "closed"
+                if (Queue.isFullUnsafe(inbox)) {
+                  state.dropped++
+                  return "rcvbuf"
+                }
+                return undefined
+              },
+              deliver: (payload) => {
+                Queue.offerUnsafe(inbox, payload)
+              }
+            },
+            inbox,
+            dropped: 0,
+            closed: false
+          }
+          return bind(network, state.binding, port)
+            ? Effect.succeed(state)
+            : Effect.fail(addressInUse(state.binding.host.ip, port))
+        })
+      )
+    }),
+    (state) =>
+      Effect.sync(() => {
+        state.closed = true
+        net.withNetworkUnsafe((network) => unbind(network, state.binding))
+        Queue.failCauseUnsafe(state.inbox, Cause.fail(closedError()))
+      })
+  )
+
+const copyInto = (payload: Uint8Array, buffer: Uint8Array): number => {
+  const n = Math.min(payload.length, buffer.length)
+  buffer.set(n === payload.length ? payload : payload.subarray(0, n))
+  return n
+}
+
+/**
+ * The connected `UdpLike` view of a port.
+ *
+ * @internal
+ */
+export const udpLike = (net: SimNet.SimNet, port: Port, peer: Endpoint): MemoryDatagram.UdpLike => {
+  const binding = port.binding
+  binding.connected = normalizePeer(binding, peer)
+  const destination = binding.connected
+  const closedOr = <A>(effect: Effect.Effect<A, DatagramSocket.DatagramSocketError>) =>
+    Effect.suspend(() => port.closed ? Effect.fail(closedError()) : effect)
+  return {
+    localAddress: inet(binding.host.ip, binding.port),
+    peerAddress: inet(destination.ip, destination.port),
+    send: (payload) =>
+      Effect.suspend(() => {
+        if (port.closed) return Effect.fail(closedError())
+        if (payload.length > maxDatagram) return Effect.fail(tooLarge(payload.length))
+        net.withNetworkUnsafe((network) => send(network, binding, destination, payload))
+        return Effect.void
+      }),
+    recv: (buffer) => closedOr(Effect.map(Queue.take(port.inbox), (payload) => copyInto(payload, buffer))),
+    tryRecv: (buffer) =>
+      closedOr(Effect.map(Queue.poll(port.inbox), (payload) =>
+        Option.isSome(payload) ? copyInto(payload.value, buffer) : undefined)),
+    readable: closedOr(Effect.asVoid(Queue.peek(port.inbox))),
+    dropped: () => port.dropped
+  }
+}
