@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 // Vitest 5 declares Node >= 22; on Node 20 (which effect-mio supports) its
@@ -34,7 +35,15 @@ if (typeof (Object as { groupBy?: unknown }).groupBy !== "function") {
 }
 
 export default defineConfig({
-  resolve: { conditions: ["source"] },
+  resolve: {
+    conditions: ["source"],
+    // Examples import the package by name, as users do; Vite does not resolve a
+    // package's own name (Node's self-reference), so point it at the sources.
+    alias: [
+      { find: /^effect-mio\/testing$/, replacement: fileURLToPath(new URL("./src/testing/index.ts", import.meta.url)) },
+      { find: /^effect-mio$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }
+    ]
+  },
   test: {
     include: ["test/**/*.test.ts"],
     // Each test file runs in its own process: fd counts from /proc/self/fd and
