@@ -70,6 +70,23 @@ export class Timer extends IoSource {
   }
 
   /**
+   * Arms the timer synchronously, in milliseconds (fractions allowed, down to
+   * the nanosecond): first expiry after `afterMs` (> 0), then every `intervalMs`
+   * if positive. Returns an error value instead of failing; allocates nothing.
+   *
+   * @since 0.1.0
+   */
+  setMillis(afterMs: number, intervalMs = 0): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("timerfd_settime")
+    if (!(afterMs > 0) || !Number.isFinite(afterMs) || !(intervalMs >= 0) || !Number.isFinite(intervalMs)) {
+      return IoError.make("InvalidInput", "timerfd_settime", `not a positive delay: ${afterMs} ms, interval ${intervalMs} ms`)
+    }
+    const value = BigInt(Math.max(1, Math.round(afterMs * 1e6)))
+    const r = fd.timerfdSet(this.fd, value, BigInt(Math.round(intervalMs * 1e6)), false)
+    return isOk(r) ? undefined : IoError.fromFailure(r, "timerfd_settime")
+  }
+
+  /**
    * Disarms the timer; pending expirations stay readable.
    *
    * @since 0.1.0
@@ -123,6 +140,23 @@ const nanos = (d: Duration.Input, name: string): bigint | IoError.IoError => {
 
 const clockId = (clock: Clock | undefined): number =>
   clock === "realtime" ? C.CLOCK_REALTIME : clock === "boottime" ? C.CLOCK_BOOTTIME : C.CLOCK_MONOTONIC
+
+/**
+ * Creates a disarmed timer that is not registered with any `Poll` — for the
+ * reactor (`reactor.register(timer)`) or a later `registry.register`; closed
+ * with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unregistered = (options?: { readonly clock?: Clock | undefined }): Effect.Effect<Timer, IoError.IoError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.suspend(() => {
+      const r = fd.timerfdCreate(clockId(options?.clock))
+      return isOk(r) ? Effect.succeed(new Timer(r)) : Effect.fail(IoError.fromFailure(r, "timerfd_create"))
+    }),
+    (timer) => Effect.sync(() => timer.close())
+  )
 
 /**
  * Creates a disarmed timer registered `READABLE` with `token`; closed with the Scope.

@@ -41,6 +41,13 @@ export * as Network from "./Network.ts"
 export * as Prng from "./Prng.ts"
 
 /**
+ * A lossy UDP relay over real sockets, with SimNet's impairment model.
+ *
+ * @since 0.1.0
+ */
+export * as Relay from "./Relay.ts"
+
+/**
  * @since 0.1.0
  */
 export * as SimNet from "./SimNet.ts"
