@@ -25,6 +25,7 @@ export class IoSource implements Source {
   /** The owned fd, or -1 once closed. @since 0.1.0 */
   fd: number
   #registry: Registry | undefined = undefined
+  #closeHooks: Array<() => void> | undefined = undefined
 
   /** @internal */
   constructor(fd: number) {
@@ -68,6 +69,22 @@ export class IoSource implements Source {
   }
 
   /**
+   * Runs `hook` just before the fd is closed (while its number still names this
+   * source), once. Returns a function that removes the hook. The reactor uses it
+   * to deregister and fail parked fibers when a source is closed under them.
+   *
+   * @since 0.1.0
+   */
+  onClose(hook: () => void): () => void {
+    ;(this.#closeHooks ??= []).push(hook)
+    return () => {
+      const hooks = this.#closeHooks
+      const i = hooks === undefined ? -1 : hooks.indexOf(hook)
+      if (i >= 0) hooks!.splice(i, 1)
+    }
+  }
+
+  /**
    * Closes the fd (which also removes it from epoll) and forgets the
    * registration. Closing twice is a no-op.
    *
@@ -76,6 +93,9 @@ export class IoSource implements Source {
   close(): IoError.IoError | undefined {
     const f = this.fd
     if (f < 0) return undefined
+    const hooks = this.#closeHooks
+    this.#closeHooks = undefined
+    if (hooks !== undefined) for (const hook of hooks) hook()
     this.fd = -1
     this.#registry = undefined
     const r = fd.close(f)

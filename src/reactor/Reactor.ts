@@ -6,7 +6,7 @@
  * `do_io`). One driver serves any number of sources and fibers.
  *
  * - Interrupting a parked fiber removes its waiter.
- * - Closing a registration's Scope (normally with its source's) fails the fibers
+ * - Closing a registration's Scope, or closing its source, fails the fibers
  *   parked on it with an `IoError` of kind `Closed`; so does closing the
  *   Reactor's own Scope.
  * - The wait follows the layer's idle strategy: `layer` parks in libuv and never
@@ -131,10 +131,19 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
         Effect.suspend(() => {
           if (source.fd < 0) return Effect.fail(IoError.closed("register"))
           const io = driver.register(source.fd)
-          return io instanceof IoError.IoError ? Effect.fail(io) : Effect.succeed(makeRegistration(driver, io))
+          if (io instanceof IoError.IoError) return Effect.fail(io)
+          const registration = makeRegistration(driver, io)
+          // Closing the source first (not its registration) must still fail the
+          // fibers parked on it, and deregister while its fd number is still its own.
+          const removeHook = source.onClose(registration.deregister)
+          return Effect.succeed({ registration, removeHook })
         }),
-        (registration) => Effect.sync(registration.deregister)
-      )
+        ({ registration, removeHook }) =>
+          Effect.sync(() => {
+            removeHook()
+            registration.deregister()
+          })
+      ).pipe(Effect.map(({ registration }) => registration))
     return Reactor.of({
       [TypeId]: TypeId,
       strategy,

@@ -104,6 +104,31 @@ describe("reactor", () => {
           assert.isTrue(Exit.isFailure(again))
         }).pipe(Effect.provide(layer)))
 
+      it.live("closing the source itself fails its parked fibers, and a reused fd number is safe", () =>
+        Effect.gen(function*() {
+          const reactor = yield* Reactor.Reactor
+          const [, rx] = yield* Pipe.make()
+          const oldScope = yield* Scope.make()
+          const registration = yield* Scope.provide(reactor.register(rx), oldScope)
+          const fiber = yield* Effect.forkChild(readMessage(registration, rx))
+          yield* Effect.yieldNow
+          const oldFd = rx.fd
+          rx.close()
+          const exit = yield* Fiber.await(fiber)
+          assert.isTrue(Exit.isFailure(exit))
+          assert.strictEqual(reactor.stats().registered, 0)
+          // The next fd opened gets the closed one's number…
+          const [tx2, rx2] = yield* Pipe.make()
+          assert.isTrue(rx2.fd === oldFd || tx2.fd === oldFd, "the fd number was reused")
+          const registration2 = yield* reactor.register(rx2)
+          // …and releasing the old registration now must not deregister the new source.
+          yield* Scope.close(oldScope, Exit.void)
+          const reader = yield* Effect.forkChild(readMessage(registration2, rx2))
+          yield* Effect.yieldNow
+          expectOk(tx2.write(bytes("still registered")))
+          assert.strictEqual(yield* Fiber.join(reader), "still registered")
+        }).pipe(Effect.provide(layer)))
+
       it.live("closing the Reactor's Scope fails every parked fiber", () =>
         Effect.gen(function*() {
           const [, rx] = yield* Pipe.make()
