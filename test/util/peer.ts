@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as dgram from "node:dgram"
 import { mkdirSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
@@ -154,3 +155,35 @@ export const tempPath = (name: string): string => {
 
 /** Waits for one turn of Node's event loop (lets a Node peer run its callbacks). */
 export const turn: Effect.Effect<void> = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+export interface NodeUdp {
+  readonly socket: dgram.Socket
+  /** `"127.0.0.1:port"` or `"[::1]:port"`. */
+  readonly address: string
+}
+
+/** A `node:dgram` socket bound to `host` (mio's `std::net::UdpSocket` peer); closed with the Scope. */
+export const nodeUdp = (host: string): Effect.Effect<NodeUdp, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      new Promise<NodeUdp>((resolve, reject) => {
+        const socket = dgram.createSocket(host.includes(":") ? "udp6" : "udp4")
+        socket.once("error", reject)
+        socket.bind(0, host, () => {
+          const a = socket.address()
+          resolve({ socket, address: a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}` })
+        })
+      })
+    ),
+    ({ socket }) => Effect.promise(() => new Promise<void>((resolve) => socket.close(() => resolve())))
+  )
+
+/** Sends one datagram from a Node socket and waits until it is handed to the kernel. */
+export const nodeSendTo = (s: NodeUdp, data: Uint8Array, address: string): Effect.Effect<void> =>
+  Effect.promise(() =>
+    new Promise<void>((resolve, reject) => {
+      const i = address.lastIndexOf(":")
+      const host = address.slice(0, i).replace(/^\[|\]$/g, "")
+      s.socket.send(data, Number(address.slice(i + 1)), host, (e) => (e ? reject(e) : resolve()))
+    })
+  )
