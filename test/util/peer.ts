@@ -8,7 +8,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as dgram from "node:dgram"
-import { mkdirSync } from "node:fs"
+import { mkdirSync, rmSync } from "node:fs"
 import * as net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -149,7 +149,10 @@ let counter = 0
 /** A fresh Unix socket path under the OS temp dir (mio's `temp_file`). */
 export const tempPath = (name: string): string => {
   const dir = join(tmpdir(), `effect-mio-tests-${process.pid}`)
-  mkdirSync(dir, { recursive: true })
+  if (counter === 0) {
+    mkdirSync(dir, { recursive: true })
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
+  }
   return join(dir, `${name}-${++counter}.sock`)
 }
 
