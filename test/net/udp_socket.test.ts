@@ -509,3 +509,29 @@ describe("udp_socket (mio tests/udp_socket.rs)", () => {
       assert.isUndefined(socket2.takeError())
     }))
 })
+
+describe("udp_socket (effect-mio)", () => {
+  checkFdLeaks()
+
+  for (const [host, wildcard] of [["127.0.0.1:0", "127.0.0.1"], ["0.0.0.0:0", "0.0.0.0"], ["[::1]:0", "[::1]"], ["[::]:0", "[::]"]]) {
+    it.live(`disconnect keeps the local port and receives from anyone again (${host})`, () =>
+      Effect.gen(function*() {
+        const loopback = host.startsWith("[") ? "[::1]:0" : "127.0.0.1:0"
+        const a = yield* UdpSocket.bind(host)
+        const port = (expectOk(a.localAddr()) as { port: number }).port
+        const b = yield* UdpSocket.bind(loopback)
+        const c = yield* UdpSocket.bind(loopback)
+        const to = fmt(expectOk(a.localAddr())).replace(/^(0\.0\.0\.0|\[::\])/, host.startsWith("[") ? "[::1]" : "127.0.0.1")
+        assert.isUndefined(a.connect(expectOk(b.localAddr())))
+        assert.isUndefined(a.disconnect())
+        assert.strictEqual(fmt(expectOk(a.localAddr())), `${wildcard}:${port}`)
+        expectIoError(a.peerAddr(), "NotConnected")
+        expectIoError(a.send(DATA1), "NotConnected", "address required")
+        expectWritten(c.sendTo(DATA2, to), DATA2.length)
+        const buf = new Uint8Array(20)
+        expectReadFrom(a.recvFrom(buf), buf, DATA2, expectOk(c.localAddr()))
+        assert.isUndefined(a.disconnect(), "disconnecting an unconnected socket is fine")
+        assert.strictEqual(fmt(expectOk(a.localAddr())), `${wildcard}:${port}`)
+      }))
+  }
+})
