@@ -513,7 +513,13 @@ describe("udp_socket (mio tests/udp_socket.rs)", () => {
 describe("udp_socket (effect-mio)", () => {
   checkFdLeaks()
 
-  for (const [host, wildcard] of [["127.0.0.1:0", "127.0.0.1"], ["0.0.0.0:0", "0.0.0.0"], ["[::1]:0", "[::1]"], ["[::]:0", "[::]"]]) {
+  const binds: ReadonlyArray<readonly [string, string]> = [
+    ["127.0.0.1:0", "127.0.0.1"],
+    ["0.0.0.0:0", "0.0.0.0"],
+    ["[::1]:0", "[::1]"],
+    ["[::]:0", "[::]"]
+  ]
+  for (const [host, wildcard] of binds) {
     it.live(`disconnect keeps the local port and receives from anyone again (${host})`, () =>
       Effect.gen(function*() {
         const loopback = host.startsWith("[") ? "[::1]:0" : "127.0.0.1:0"
@@ -534,4 +540,62 @@ describe("udp_socket (effect-mio)", () => {
         assert.strictEqual(fmt(expectOk(a.localAddr())), `${wildcard}:${port}`)
       }))
   }
+
+  it.live("recvBatch: up to `size` datagrams per call, truncation flagged; WouldBlock when empty", () =>
+    Effect.gen(function*() {
+      const rx = yield* UdpSocket.bind("127.0.0.1:0", { batch: { size: 2, bufferSize: 4 } })
+      const tx = yield* UdpSocket.bind("127.0.0.1:0")
+      const to = expectOk(rx.localAddr())
+      expectWouldBlock(rx.recvBatch())
+      for (const n of [10, 2, 3]) expectWritten(tx.sendTo(new Uint8Array(n).fill(n), to), n)
+      const first = expectOk(rx.recvBatch())
+      assert.deepStrictEqual(first.map((d) => [d.payload.length, d.truncated]), [[4, true], [2, false]])
+      assert.deepStrictEqual([...first[0]!.payload], [10, 10, 10, 10])
+      assert.strictEqual(fmt(first[0]!.address), fmt(expectOk(tx.localAddr())))
+      const second = expectOk(rx.recvBatch(5))
+      assert.deepStrictEqual(second.map((d) => [...d.payload]), [[3, 3, 3]])
+      expectWouldBlock(rx.recvBatch())
+    }))
+
+  it.live("sendBatch and sendSegments: addressed, connected, and their bad input", () =>
+    Effect.gen(function*() {
+      const rx = yield* UdpSocket.bind("127.0.0.1:0")
+      const tx = yield* UdpSocket.bind("127.0.0.1:0")
+      const to = expectOk(rx.localAddr())
+      assert.strictEqual(tx.sendBatch([]), 0)
+      assert.strictEqual(tx.sendBatch([{ payload: DATA1, address: to }, { payload: DATA2, address: fmt(to) }]), 2)
+      assert.deepStrictEqual(expectOk(rx.recvBatch()).map((d) => text(d.payload)), [text(DATA1), text(DATA2)])
+      expectIoError(tx.sendBatch([{ payload: DATA1 }]), "NotConnected") // no address, not connected
+      expectIoError(tx.sendBatch([{ payload: DATA1, address: "zz" }]), "InvalidInput", "zz")
+      expectIoError(tx.sendBatch([{ payload: new Uint8Array(65508), address: to }]), "MessageTooLarge")
+      for (const bad of [0, -1, 1.5, 65508]) expectIoError(tx.sendSegments(DATA1, bad, to), "InvalidInput", "segment size")
+      assert.strictEqual(expectOk(tx.sendSegments(new Uint8Array(10).fill(7), 4, to)), 3)
+      assert.deepStrictEqual(expectOk(rx.recvBatch()).map((d) => d.payload.length), [4, 4, 2])
+      assert.isUndefined(tx.connect(to))
+      assert.strictEqual(tx.sendBatch([{ payload: DATA1 }, { payload: DATA2 }]), 2)
+      assert.strictEqual(expectOk(tx.sendSegments(new Uint8Array(5), 5)), 1)
+      assert.deepStrictEqual(expectOk(rx.recvBatch()).map((d) => d.payload.length), [DATA1.length, DATA2.length, 5])
+    }))
+
+  it.live("multicast delivery over loopback: join on 127.0.0.1, send with loop on", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const events = Events.withCapacity(4)
+      const rx = yield* UdpSocket.bind("0.0.0.0:0")
+      const port = (expectOk(rx.localAddr()) as { port: number }).port
+      assert.isUndefined(rx.joinMulticast("239.255.42.99", "127.0.0.1"))
+      yield* poll.registry.register(rx, ID1, Interest.READABLE)
+      const tx = yield* UdpSocket.bind("127.0.0.1:0")
+      assert.isUndefined(tx.setMulticastInterface("127.0.0.1"))
+      assert.isUndefined(tx.setMulticastLoop(true))
+      assert.isUndefined(tx.setMulticastTtl(1))
+      expectWritten(tx.sendTo(DATA1, `239.255.42.99:${port}`), DATA1.length)
+      yield* expectEvents(poll, events, [{ token: ID1, readiness: ["readable"] }])
+      const buf = new Uint8Array(20)
+      expectReadFrom(rx.recvFrom(buf), buf, DATA1, expectOk(tx.localAddr()))
+      assert.isUndefined(rx.leaveMulticast("239.255.42.99", "127.0.0.1"))
+      expectWritten(tx.sendTo(DATA1, `239.255.42.99:${port}`), DATA1.length)
+      yield* expectNoEvents(poll, events)
+      expectWouldBlock(rx.recvFrom(buf))
+    }))
 })

@@ -355,6 +355,20 @@ describe("poll (effect-mio)", () => {
     expectIoError(Poll.timeoutMillis(-1), "InvalidInput")
   })
 
+  // mio's Token is a usize carried in epoll_event.u64; ours is any safe integer
+  it.live("tokens up to 2^53 - 1 come back exactly (both halves of the 64-bit data field)", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const events = Events.withCapacity(8)
+      const tokens = [0, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER]
+      for (const t of tokens) {
+        const s = yield* UdpSocket.bind("127.0.0.1:0")
+        yield* poll.registry.register(s, Token(t), Interest.WRITABLE)
+      }
+      yield* poll.poll(events, 500)
+      assert.deepStrictEqual([...events].map((e) => e.token).sort((a, b) => a - b), tokens)
+    }))
+
   it.live("a 1 s poll does not block Node's event loop: timers and other fibers run on time", () =>
     Effect.gen(function*() {
       const poll = yield* Poll.make()
