@@ -8,6 +8,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import type * as net from "node:net"
 import * as IoError from "../../src/IoError.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
 import * as TcpListener from "../../src/net/TcpListener.ts"
@@ -42,7 +43,7 @@ const RW = Interest.add(Interest.READABLE, Interest.WRITABLE)
 const N = 16 * 1024 * 1024
 
 /** Counts what a Node socket reads, resolving once `n` bytes arrived. */
-const countUntil = (s: import("node:net").Socket, n: number, check?: (chunk: Buffer) => void) =>
+const countUntil = (s: net.Socket, n: number, check?: (chunk: Buffer) => void) =>
   new Promise<number>((resolve) => {
     let got = 0
     s.on("data", (d: Buffer) => {

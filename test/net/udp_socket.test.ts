@@ -19,6 +19,7 @@ import * as Interest from "../../src/poll/Interest.ts"
 import * as Poll from "../../src/poll/Poll.ts"
 import { Token } from "../../src/poll/Token.ts"
 import * as C from "../../src/sys/constants.ts"
+import type { WouldBlock } from "../../src/WouldBlock.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 import {
   bytes,
@@ -49,7 +50,7 @@ type Make = Effect.Effect<UdpSocket.UdpSocket, IoError, Scope.Scope>
 
 /** mio's `expect_read!` for `recv_from`/`peek_from`: data and source address. */
 const expectReadFrom = (
-  r: readonly [number, SocketAddress.SocketAddress] | typeof import("../../src/WouldBlock.ts").WouldBlock | IoError,
+  r: readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError,
   buf: Uint8Array,
   data: Uint8Array,
   from: SocketAddress.SocketAddress | undefined
