@@ -257,4 +257,19 @@ describe("unix_stream (mio tests/unix_stream.rs)", () => {
       const buf = new Uint8Array(64)
       expectRead(stream.read(buf), buf, DATA1)
     }))
+
+  // mio: UnixStream::connect "may return a WouldBlock … Usually it means the
+  // backlog is full". Here that is kind ResourceBusy (a constructor has no
+  // WouldBlock to return), and the half-made socket is closed.
+  it.live("connect to a listener whose backlog is full: ResourceBusy", () =>
+    Effect.gen(function*() {
+      const path = tempPath("backlog_full")
+      const listener = yield* UnixListener.bind(path, { backlog: 0 })
+      yield* UnixStream.connect(path)
+      const e = yield* Effect.flip(UnixStream.connect(path))
+      expectIoError(e, "ResourceBusy", "backlog")
+      const [accepted] = expectOk(listener.accept())
+      accepted.close()
+      yield* UnixStream.connect(path) // room again
+    }))
 })
