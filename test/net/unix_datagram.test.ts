@@ -137,6 +137,10 @@ describe("unix_datagram (mio tests/unix_datagram.rs)", () => {
       const poll = yield* Poll.make()
       const events = Events.withCapacity(16)
       const [datagram1, datagram2] = yield* UnixDatagram.pair()
+      for (const d of [datagram1, datagram2]) {
+        assert.isTrue(expectOk(d.isNonblocking()))
+        assert.isTrue(expectOk(d.isCloseOnExec()))
+      }
       yield* poll.registry.register(datagram1, TOKEN_1, RW)
       yield* poll.registry.register(datagram2, TOKEN_2, RW)
       yield* expectEvents(poll, events, [{ token: TOKEN_1, readiness: ["writable"] }, { token: TOKEN_2, readiness: ["writable"] }])
@@ -220,6 +224,8 @@ describe("unix_datagram (mio tests/unix_datagram.rs)", () => {
       const rx = yield* UnixDatagram.bind(name)
       assert.strictEqual(fmt(expectOk(rx.localAddr())), name)
       const tx = yield* UnixDatagram.unbound()
+      assert.isTrue(expectOk(tx.isNonblocking()))
+      assert.isTrue(expectOk(tx.isCloseOnExec()))
       assert.strictEqual(expectOk(tx.localAddr())._tag, "UnixUnnamedAddress")
       expectWritten(tx.sendTo(DATA1, name), DATA1.length)
       const buf = new Uint8Array(64)

@@ -128,6 +128,10 @@ describe("unix_stream (mio tests/unix_stream.rs)", () => {
       const poll = yield* Poll.make()
       const events = Events.withCapacity(16)
       const [s1, s2] = yield* UnixStream.pair()
+      for (const s of [s1, s2]) {
+        assert.isTrue(expectOk(s.isNonblocking()))
+        assert.isTrue(expectOk(s.isCloseOnExec()))
+      }
       yield* poll.registry.register(s1, TOKEN_1, RW)
       yield* poll.registry.register(s2, TOKEN_2, RW)
       yield* expectEvents(poll, events, [{ token: TOKEN_1, readiness: ["writable"] }])

@@ -26,6 +26,8 @@ import type { Registry } from "../../src/poll/Registry.ts"
 import type { Source } from "../../src/poll/Source.ts"
 import { Token } from "../../src/poll/Token.ts"
 import * as Waker from "../../src/poll/Waker.ts"
+import * as C from "../../src/sys/constants.ts"
+import * as fd from "../../src/sys/fd.ts"
 import { checkFdLeaks, openFds } from "../util/fds.ts"
 import {
   expectEvents,
@@ -38,6 +40,12 @@ import {
 } from "../util/expect.ts"
 import { nodeReadAll, nodeServer, nodeWrite } from "../util/peer.ts"
 
+const fcntl = (f: number, cmd: number): number => {
+  const r = fd.fcntl(f, cmd, 0)
+  if (typeof r !== "number") return assert.fail(`fcntl failed: ${String(r)}`)
+  return r
+}
+
 const ID1 = Token(1)
 const ID2 = Token(2)
 const ID3 = Token(3)
@@ -45,6 +53,16 @@ const RW = Interest.add(Interest.READABLE, Interest.WRITABLE)
 
 describe("poll (mio tests/poll.rs)", () => {
   checkFdLeaks()
+
+  // mio: src/sys/unix/selector/epoll.rs — Poll::new is epoll_create1(EPOLL_CLOEXEC)
+  it.live("the epoll fd is close-on-exec; the waker's eventfd is non-blocking and close-on-exec", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      assert.notStrictEqual(fcntl(poll.fd, C.F_GETFD) & C.FD_CLOEXEC, 0)
+      const waker = yield* Waker.make(poll.registry, Token(1))
+      assert.notStrictEqual(fcntl(waker.fd, C.F_GETFD) & C.FD_CLOEXEC, 0)
+      assert.notStrictEqual(fcntl(waker.fd, C.F_GETFL) & C.O_NONBLOCK, 0)
+    }))
 
   // mio: poll.rs run_once_with_nothing
   it.live("run_once_with_nothing: a 100 ms poll with nothing registered returns empty", () =>

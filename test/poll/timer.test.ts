@@ -12,6 +12,8 @@ import * as Events from "../../src/poll/Events.ts"
 import * as Poll from "../../src/poll/Poll.ts"
 import * as Timer from "../../src/poll/Timer.ts"
 import { Token } from "../../src/poll/Token.ts"
+import * as C from "../../src/sys/constants.ts"
+import * as fd from "../../src/sys/fd.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 import { expectEvents, expectIoError, expectNoEvents, expectOk, expectWouldBlock } from "../util/expect.ts"
 
@@ -25,6 +27,9 @@ describe("timer", () => {
       const poll = yield* Poll.make()
       const events = Events.withCapacity(4)
       const timer = yield* Timer.make(poll.registry, T)
+      const flags = fd.fcntl(timer.fd, C.F_GETFL, 0), fdFlags = fd.fcntl(timer.fd, C.F_GETFD, 0)
+      assert.isTrue(typeof flags === "number" && (flags & C.O_NONBLOCK) !== 0, "non-blocking")
+      assert.isTrue(typeof fdFlags === "number" && (fdFlags & C.FD_CLOEXEC) !== 0, "close-on-exec")
       expectWouldBlock(timer.read())
       yield* expectNoEvents(poll, events) // disarmed
       const t0 = performance.now()
