@@ -412,6 +412,25 @@ describe("poll (effect-mio)", () => {
       assert.isAtMost(slept, 150, "Effect.sleep(100 ms) ended on time")
     }))
 
+  // epoll_wait returns what is ready when its timeout expires; so must a poll
+  // whose timer fires in the same loop turn as the readiness (here: the event
+  // loop is held up past the timeout after the event arrived).
+  it.live("a timeout that expires while events are ready returns those events", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const events = Events.withCapacity(4)
+      const waker = yield* Waker.make(poll.registry, Token(9))
+      const waiting = yield* Effect.forkChild(poll.poll(events, 20))
+      yield* Effect.yieldNow
+      assert.isUndefined(waker.wakeNow())
+      const until = performance.now() + 60
+      while (performance.now() < until) {
+        // hold the event loop past the timeout
+      }
+      yield* Fiber.join(waiting)
+      assert.deepStrictEqual([...events].map((e) => e.token), [9])
+    }))
+
   it.live("a second concurrent poll of one Poll fails with ResourceBusy", () =>
     Effect.gen(function*() {
       const poll = yield* Poll.make()
