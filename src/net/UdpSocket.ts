@@ -155,11 +155,29 @@ export class UdpSocket extends IpSocketBase {
     if (to instanceof IoError.IoError) return to
     return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
   }
-  /** Dissolves the association made by `connect` (`AF_UNSPEC`). @since 0.1.0 */
+  /**
+   * Dissolves the association made by `connect` (`AF_UNSPEC`); the socket keeps
+   * its local port. (Linux forgets a port the kernel picked — bound with port
+   * 0, or by `connect` — when a UDP socket disconnects; it is bound again here.)
+   *
+   * @since 0.1.0
+   */
   disconnect(): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("connect")
+    const P = layout.sockaddrIn.port // the same offset in sockaddr_in6
+    const named = sock.getsockname(this.fd)
+    const port = isOk(named) ? (sock.addrOut.buf[P]! << 8) | sock.addrOut.buf[P + 1]! : 0
     const unspec = new Uint8Array(layout.sockaddrIn6.size)
-    return done(sock.connect(this.fd, unspec, unspec.length), "connect")
+    const e = done(sock.connect(this.fd, unspec, unspec.length), "connect")
+    if (e !== undefined || port === 0) return e
+    const after = sock.getsockname(this.fd)
+    if (!isOk(after)) return IoError.fromFailure(after, "getsockname")
+    const local = sock.addrOut.buf.slice(0, sock.addrOut.len)
+    if (((local[P]! << 8) | local[P + 1]!) !== 0) return undefined
+    // The address that remains is the one bind() was given (a wildcard keeps none).
+    local[P] = port >> 8
+    local[P + 1] = port & 0xff
+    return done(sock.bind(this.fd, local, local.length), "bind")
   }
 
   /**

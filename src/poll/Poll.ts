@@ -118,8 +118,10 @@ export class Poll {
       if (ms > 0) {
         timer = setTimeout(() => {
           finish()
-          events.clear()
-          resume(Effect.void)
+          // Like epoll_wait at its timeout: return what is ready now (libuv runs
+          // timers before it polls, so readiness may not have been seen yet).
+          const e = this.pollNow(events)
+          resume(e === undefined ? Effect.void : Effect.fail(e))
         }, ms)
       }
       return Effect.sync(finish)
