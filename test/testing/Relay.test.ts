@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { readFileSync } from "node:fs"
 import * as Fiber from "effect/Fiber"
 import { IoError } from "../../src/IoError.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
@@ -24,6 +25,16 @@ const checksum = (b: Uint8Array): number => {
 }
 const intact = (b: Uint8Array): boolean => b.length >= 8 && new DataView(b.buffer, b.byteOffset).getUint32(4) === checksum(b)
 const seqOf = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0)
+
+/** The kernel's count of datagrams dropped by the UDP socket bound to `port` (/proc/net/udp). */
+const udpDrops = (port: number): number => {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0")
+  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/)
+    if (f[1]?.endsWith(`:${hex}`)) return Number(f[f.length - 1])
+  }
+  throw new Error(`no UDP socket on port ${port}`)
+}
 
 /** Receives through the reactor until `until()` or `quietMs` without traffic. */
 const collect = (
@@ -71,7 +82,9 @@ describe("lossy UDP relay (real sockets)", () => {
   it.live("measured loss, duplication and reordering match the configuration", () =>
     Effect.gen(function*() {
       const reactor = yield* Reactor.Reactor
-      const server = yield* UdpSocket.bind("127.0.0.1:0")
+      // A receive buffer deep enough for a burst delivered late by a busy event loop:
+      // the test compares what the server got with what the relay delivered, exactly.
+      const server = yield* UdpSocket.bind("127.0.0.1:0", { recvBufferSize: 1024 * 1024 })
       const serverRegistration = yield* reactor.register(server)
       const arrivals: Array<number> = []
       yield* Effect.forkScoped(collect(serverRegistration, server, (d) => {
@@ -95,9 +108,12 @@ describe("lossy UDP relay (real sockets)", () => {
       while (relay.stats().inFlight > 0) yield* Effect.sleep(5)
       yield* Effect.sleep(20)
       const stats = relay.stats().forward
-      // The relay delivered what its link decided, and the server got exactly that.
+      // The relay delivered what its link decided, and the server got exactly that,
+      // less what its socket buffer dropped (the kernel counts those; a busy event
+      // loop can deliver a burst late).
       assert.strictEqual(stats.sent, total)
-      assert.strictEqual(arrivals.length, stats.delivered)
+      const serverPort = (server.localAddr() as { readonly port: number }).port
+      assert.strictEqual(arrivals.length + udpDrops(serverPort), stats.delivered)
       const unique = new Set(arrivals).size
       const measuredLoss = 1 - unique / total
       const measuredDuplicates = (arrivals.length - unique) / unique
