@@ -440,7 +440,7 @@ export class DccpEngine {
       // This engine never sends short sequence numbers but can receive them.
       { feature: Feature.AllowShortSeqnos, end: "local", preference: [0, 1], propose: false, mandatory: false },
       { feature: Feature.AllowShortSeqnos, end: "remote", preference: [0, 1], propose: false, mandatory: false },
-      { feature: Feature.EcnIncapable, end: "remote", preference: [0, 1], propose: false, mandatory: false },
+      { feature: Feature.EcnIncapable, end: "remote", preference: [1, 0], propose: false, mandatory: false },
       { feature: Feature.SendAckVector, end: "local", preference: [1, 0], propose: false, mandatory: false },
       { feature: Feature.SendAckVector, end: "remote", preference: [1, 0], propose: false, mandatory: false },
       { feature: Feature.SendNdpCount, end: "remote", preference: [0, 1], propose: false, mandatory: false },
@@ -706,6 +706,7 @@ export class DccpEngine {
       case "OPEN":
         if (from !== "OPEN") {
           this.timers.clear("retransmit")
+          if (from === "PARTOPEN") this.features.discardSentConfirms()
           if (this.role === "server") {
             this.activate(now)
             this.emit({ type: "connected" })

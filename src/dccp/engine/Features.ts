@@ -154,6 +154,8 @@ interface PendingChange {
 interface PendingConfirm {
   /** Undefined for an empty Confirm (§6.6.7). */
   readonly value: ReadonlyArray<number> | undefined
+  /** Sent at least once (only retained Confirms are sent more than once). */
+  sent: boolean
 }
 
 const key = (feature: number, end: FeatureEnd): number => feature * 2 + (end === "local" ? 0 : 1)
@@ -263,6 +265,16 @@ export class FeatureNegotiation {
     this.confirms.clear()
   }
 
+  /**
+   * Forgets the Confirms that were already sent: the client repeats them
+   * until it enters OPEN and no longer (Linux `dccp_set_state`: "Client
+   * retransmits all Confirm options until entering OPEN"). Confirms queued
+   * by the packet that opened the connection stay.
+   */
+  discardSentConfirms(): void {
+    for (const [k, c] of this.confirms) if (c.sent) this.confirms.delete(k)
+  }
+
   /** Counts one transmission of every pending Change (sent in a stateless Response). */
   markChangesSent(): void {
     for (const change of this.changes.values()) change.transmissions++
@@ -282,6 +294,7 @@ export class FeatureNegotiation {
       // Confirm L answers a Change R (about F/us); Confirm R answers a Change L.
       const confirmEnd = keyEnd(k) === "local" ? "L" : "R"
       if (writer.addFeature("Confirm", confirmEnd, feature, confirm.value ?? [])) {
+        confirm.sent = true
         if (!retainConfirms) this.confirms.delete(k)
       } else {
         complete = false
@@ -329,7 +342,7 @@ export class FeatureNegotiation {
       // §6.6.7: an unknown feature or an invalid value gets an empty Confirm;
       // after Mandatory the connection is reset instead (§6.6.9).
       if (mandatory) return optionFailure(6, changeType, rawValue)
-      this.confirms.set(k, { value: undefined })
+      this.confirms.set(k, { value: undefined, sent: false })
       return undefined
     }
     if (spec === undefined || value.length === 0) return refuse()
@@ -341,7 +354,7 @@ export class FeatureNegotiation {
       const v = readUintBytes(value)
       if (!spec.isValid(v)) return refuse()
       this.values.set(k, v)
-      this.confirms.set(k, { value: uintBytes(v, spec.nnLength) })
+      this.confirms.set(k, { value: uintBytes(v, spec.nnLength), sent: false })
       return undefined
     }
 
@@ -358,7 +371,7 @@ export class FeatureNegotiation {
       result = current
     }
     this.values.set(k, result)
-    this.confirms.set(k, { value: [result, ...ours] })
+    this.confirms.set(k, { value: [result, ...ours], sent: false })
     const pending = this.changes.get(k)
     if (pending !== undefined && pending.preference[0] === result) this.changes.delete(k)
     return undefined
