@@ -14,8 +14,8 @@
  * Acknowledgement congestion control (§6.1): the sender owns Ack Ratio R,
  * the number of data packets per acknowledgement. Lost acknowledgements
  * (holes in the receiver's sequence numbers, classified with NDP Count when
- * present) double R at most once per round trip; after cwnd/(R²−R) windows
- * without lost acknowledgements R drops by one; R never exceeds ⌈cwnd/2⌉
+ * present) double R at most once per round trip; after cwnd/(R²−R) windows of
+ * data without lost acknowledgements R drops by one; R never exceeds ⌈cwnd/2⌉
  * (§6.1.2; like Linux this engine does not keep the "R = 2 is always allowed"
  * exception, which deadlocks when cwnd < 2). R is sent as an NN Change.
  *
@@ -125,7 +125,9 @@ export class Ccid2Sender implements CcidSender {
   private slowReceiverUntil = -Infinity
   /** Ack Ratio this sender wants (the feature value follows once confirmed). */
   ackRatio: number
-  private dataAckedSinceAckLoss = 0
+  /** Data packets acknowledged in the current window, and whole windows since the last lost Ack. */
+  private windowAcked = 0
+  private windowsWithoutAckLoss = 0
   private lastAckRatioIncrease = -Infinity
   private peerHighest: number | undefined
   private readonly holes: Array<PeerHole> = []
@@ -258,7 +260,8 @@ export class Ccid2Sender implements CcidSender {
     if (this.holes.length > 64) this.holes.splice(0, this.holes.length - 64)
     if (lostAcks > 0) {
       this.lostAcks += lostAcks
-      this.dataAckedSinceAckLoss = 0
+      this.windowAcked = 0
+      this.windowsWithoutAckLoss = 0
       // §6.1.2: double R on lost or marked acknowledgements, once per RTT.
       const rtt = this.srtt ?? this.rto
       if (now - this.lastAckRatioIncrease >= rtt) {
@@ -273,6 +276,14 @@ export class Ccid2Sender implements CcidSender {
     const ack = feedback.ack
     if (ack === undefined) return
     if (feedback.slowReceiver) this.slowReceiverUntil = now + (this.srtt ?? this.rto)
+    if (feedback.dataDropped !== undefined) {
+      // RFC 4340 §11.7.2: drops at the receiver are not network congestion,
+      // except that a receive-buffer drop (state 2) calls for slowing down;
+      // this engine answers it like a congestion event.
+      for (const run of decodeDataDropped(ack, feedback.dataDropped)) {
+        if (run.dropState === DropState.ReceiveBuffer) this.congestionEvent(run.high)
+      }
+    }
     if (this.sent.length === this.sentStart) return
 
     let newlyAcked = 0
@@ -311,15 +322,6 @@ export class Ccid2Sender implements CcidSender {
       if (r.acked && !r.lost && newlyAcked + (marked ? 1 : 0) > 0) this.sampleRtt(now - r.sentAt - (feedback.elapsedMs ?? 0))
     }
 
-    if (feedback.dataDropped !== undefined) {
-      // RFC 4340 §11.7.2: drops at the receiver are not network congestion,
-      // except that a receive-buffer drop (state 2) calls for slowing down;
-      // this engine answers it like a congestion event.
-      for (const run of decodeDataDropped(ack, feedback.dataDropped)) {
-        if (run.dropState === DropState.ReceiveBuffer) this.congestionEvent(run.high)
-      }
-    }
-
     if (newlyAcked > 0) this.grow(now, newlyAcked)
     this.detectLosses()
     this.trim()
@@ -329,32 +331,38 @@ export class Ccid2Sender implements CcidSender {
   }
 
   private grow(now: number, newlyAcked: number): void {
-    this.dataAckedSinceAckLoss += newlyAcked
-    if (now < this.slowReceiverUntil) return
-    const window = this.context.localSequenceWindow()
-    if (this.cwnd < this.ssthresh) {
-      // Slow start, at most ⌈R/2⌉ packets per acknowledgement (RFC 4341 §5;
-      // rounding up as Linux does keeps R = 1 growing).
-      const maxIncrease = Math.ceil(Math.max(1, this.context.localAckRatio()) / 2)
-      this.cwnd += Math.min(newlyAcked, maxIncrease)
-    } else {
-      this.packetsAcked += newlyAcked
-      while (this.packetsAcked >= this.cwnd) {
-        this.packetsAcked -= this.cwnd
-        this.cwnd++
+    // §6.1.2: count whole windows of data acknowledged without a lost Ack,
+    // each window being the cwnd in force while it was acknowledged.
+    this.windowAcked += newlyAcked
+    while (this.windowAcked >= this.cwnd) {
+      this.windowAcked -= this.cwnd
+      this.windowsWithoutAckLoss++
+    }
+    const r = this.ackRatio
+    if (r > 1 && this.windowsWithoutAckLoss >= this.cwnd / (r * r - r)) {
+      this.windowsWithoutAckLoss = 0
+      this.setAckRatio(r - 1)
+    }
+    if (now >= this.slowReceiverUntil) {
+      if (this.cwnd < this.ssthresh) {
+        // Slow start, at most ⌈R/2⌉ packets per acknowledgement (RFC 4341 §5;
+        // rounding up as Linux does keeps R = 1 growing).
+        const maxIncrease = Math.ceil(Math.max(1, this.context.localAckRatio()) / 2)
+        this.cwnd += Math.min(newlyAcked, maxIncrease)
+      } else {
+        this.packetsAcked += newlyAcked
+        while (this.packetsAcked >= this.cwnd) {
+          this.packetsAcked -= this.cwnd
+          this.cwnd++
+        }
       }
     }
+    const window = this.context.localSequenceWindow()
     if (this.cwnd >= window) this.cwnd = Math.max(1, window - 1)
     if (this.cwnd * 5 >= window && window * 2 > this.requestedSequenceWindow) {
       const next = Math.min(window * 2, 2 ** 46 - 1)
       this.requestedSequenceWindow = next
       this.requests.push({ feature: Feature.SequenceWindow, value: next })
-    }
-    // §6.1.2: after cwnd/(R²−R) windows without lost acknowledgements, R−1.
-    const r = this.ackRatio
-    if (r > 1 && this.dataAckedSinceAckLoss >= (this.cwnd * this.cwnd) / (r * r - r)) {
-      this.dataAckedSinceAckLoss = 0
-      this.setAckRatio(r - 1)
     }
     this.constrainAckRatio()
   }
