@@ -218,6 +218,9 @@ export class ReceiveHistory {
       }
     }
     if (oldestDrop < 0) return undefined
+    // Normal blocks cover at most 128 packets each: if the packets above the
+    // head alone fill the budget, no drop can be described.
+    if (Math.ceil(above / 128) >= maxBytes) return undefined
     const runs: Array<{ dropState: number | undefined; length: number }> = []
     const push = (dropState: number | undefined, length: number): void => {
       const last = runs[runs.length - 1]

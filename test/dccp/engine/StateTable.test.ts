@@ -5,98 +5,12 @@
  * written from RFC 4340 §8.5 (steps 2–16), independently of State.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type { ConnectionEvent, DccpEngine } from "../../../src/dccp/engine/Connection.ts"
+import type { ConnectionEvent } from "../../../src/dccp/engine/Connection.ts"
 import { PACKET_TYPE_CODE, PACKET_TYPES, type Packet, type PacketType } from "../../../src/dccp/engine/Packet.ts"
 import * as Seq from "../../../src/dccp/engine/Seq.ts"
 import { LOCAL, RECEIVE, type Role, type State, STATES } from "../../../src/dccp/engine/State.ts"
 import { drainEvents } from "./harness.ts"
-import { craft, duo, open, sent, shuttle } from "./link.ts"
-
-interface Fixture {
-  readonly engine: DccpEngine
-  readonly now: number
-}
-
-/** Brings an engine into a state through a real exchange and drains its output. */
-const fixtures: Record<Role, Partial<Record<State, () => Fixture>>> = {
-  client: {
-    CLOSED: () => {
-      const d = duo()
-      d.client.abort(d.now)
-      sent(d.client, d.now)
-      return { engine: d.client, now: d.now + 1 }
-    },
-    REQUEST: () => {
-      const d = duo()
-      return { engine: d.client, now: d.now + 1 }
-    },
-    PARTOPEN: () => {
-      const d = duo()
-      d.now += 5
-      shuttle(d.server, d.client, d.now)
-      sent(d.client, d.now)
-      return { engine: d.client, now: d.now + 1 }
-    },
-    OPEN: () => {
-      const d = open(duo())
-      sent(d.client, d.now)
-      return { engine: d.client, now: d.now + 1 }
-    },
-    CLOSING: () => {
-      const d = open(duo())
-      d.client.close(d.now)
-      sent(d.client, d.now)
-      return { engine: d.client, now: d.now + 1 }
-    },
-    TIMEWAIT: () => {
-      const d = open(duo())
-      d.client.close(d.now)
-      shuttle(d.client, d.server, d.now)
-      shuttle(d.server, d.client, d.now)
-      sent(d.client, d.now)
-      return { engine: d.client, now: d.now + 1 }
-    }
-  },
-  server: {
-    RESPOND: () => {
-      const d = duo()
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    },
-    OPEN: () => {
-      const d = open(duo())
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    },
-    CLOSEREQ: () => {
-      const d = open(duo())
-      d.server.close(d.now)
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    },
-    CLOSING: () => {
-      const d = open(duo({ server: { serverTimewait: true } }))
-      d.server.close(d.now)
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    },
-    TIMEWAIT: () => {
-      const d = open(duo({ server: { serverTimewait: true } }))
-      d.server.close(d.now)
-      shuttle(d.server, d.client, d.now)
-      shuttle(d.client, d.server, d.now)
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    },
-    CLOSED: () => {
-      const d = open(duo())
-      d.client.close(d.now)
-      shuttle(d.client, d.server, d.now)
-      sent(d.server, d.now)
-      return { engine: d.server, now: d.now + 1 }
-    }
-  }
-}
+import { craft, fixtures, sent } from "./link.ts"
 
 /** What must come back: a packet type, a Reset code, or nothing of note. */
 type Reply = "none" | "Ack" | "Sync" | "SyncAck" | "Response" | "Close" | { readonly reset: number }

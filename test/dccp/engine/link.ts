@@ -8,6 +8,7 @@ import { DccpEngine } from "../../../src/dccp/engine/Connection.ts"
 import { decodePacket, encodePacket, hasAck, type Packet, type PacketType } from "../../../src/dccp/engine/Packet.ts"
 import { type RandomSource, seededRandom } from "../../../src/dccp/engine/Random.ts"
 import * as Seq from "../../../src/dccp/engine/Seq.ts"
+import type { Role, State } from "../../../src/dccp/engine/State.ts"
 import { clientPath, serverPath, SERVICE } from "./harness.ts"
 
 /** A random source that returns `values` first, then a seeded sequence. */
@@ -128,3 +129,90 @@ export const open = (d: Duo): Duo => {
   }
   return d
 }
+
+export interface Fixture {
+  readonly engine: DccpEngine
+  readonly now: number
+}
+
+/** Brings an engine into a state through a real exchange and drains its output. */
+export const fixtures: Record<Role, Partial<Record<State, () => Fixture>>> = {
+  client: {
+    CLOSED: () => {
+      const d = duo()
+      d.client.abort(d.now)
+      sent(d.client, d.now)
+      return { engine: d.client, now: d.now + 1 }
+    },
+    REQUEST: () => {
+      const d = duo()
+      return { engine: d.client, now: d.now + 1 }
+    },
+    PARTOPEN: () => {
+      const d = duo()
+      d.now += 5
+      shuttle(d.server, d.client, d.now)
+      sent(d.client, d.now)
+      return { engine: d.client, now: d.now + 1 }
+    },
+    OPEN: () => {
+      const d = open(duo())
+      sent(d.client, d.now)
+      return { engine: d.client, now: d.now + 1 }
+    },
+    CLOSING: () => {
+      const d = open(duo())
+      d.client.close(d.now)
+      sent(d.client, d.now)
+      return { engine: d.client, now: d.now + 1 }
+    },
+    TIMEWAIT: () => {
+      const d = open(duo())
+      d.client.close(d.now)
+      shuttle(d.client, d.server, d.now)
+      shuttle(d.server, d.client, d.now)
+      sent(d.client, d.now)
+      return { engine: d.client, now: d.now + 1 }
+    }
+  },
+  server: {
+    RESPOND: () => {
+      const d = duo()
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    },
+    OPEN: () => {
+      const d = open(duo())
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    },
+    CLOSEREQ: () => {
+      const d = open(duo())
+      d.server.close(d.now)
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    },
+    CLOSING: () => {
+      const d = open(duo({ server: { serverTimewait: true } }))
+      d.server.close(d.now)
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    },
+    TIMEWAIT: () => {
+      const d = open(duo({ server: { serverTimewait: true } }))
+      d.server.close(d.now)
+      shuttle(d.server, d.client, d.now)
+      shuttle(d.client, d.server, d.now)
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    },
+    CLOSED: () => {
+      const d = open(duo())
+      d.client.close(d.now)
+      shuttle(d.client, d.server, d.now)
+      sent(d.server, d.now)
+      return { engine: d.server, now: d.now + 1 }
+    }
+  }
+}
+
