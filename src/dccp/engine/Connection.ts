@@ -220,7 +220,12 @@ const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
 /** The 32-bit Timestamp value (units of 10 µs) for `now` in ms (§13.1). */
 const timestampOf = (now: number): number => (Math.floor(now * 100) >>> 0) || 1
 
-/** Arguments to start a client connection. */
+/**
+ * Arguments to start a client connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface ConnectArgs {
   readonly path: Path
   readonly serviceCode: number
@@ -228,7 +233,12 @@ export interface ConnectArgs {
   readonly observer?: TransitionObserver | undefined
 }
 
-/** Arguments the listener uses to create a server connection. */
+/**
+ * Arguments the listener uses to create a server connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export interface AcceptArgs {
   readonly path: Path
   readonly config: ConnectionConfig
@@ -258,7 +268,7 @@ export class DccpEngine {
   private gar = 0
   private osr = 0
 
-  serviceCode: number
+  readonly serviceCode: number
   private readonly features: FeatureNegotiation
   private sender: CcidSender | undefined
   private receiver: CcidReceiver | undefined
@@ -273,6 +283,8 @@ export class DccpEngine {
 
   private ackOwed: "none" | "later" | "now" = "none"
   private lastAckedGsr: number | undefined
+  /** When the packet that moved the receive history's head arrived. */
+  private headReceivedAt: number | undefined
   private nonDataSinceData = 0
   private slowReceiver = false
   private timestampEcho: { readonly value: number; readonly receivedAt: number } | undefined
@@ -924,6 +936,7 @@ export class DccpEngine {
     if (this.gsr === undefined) this.gsr = seq
     const previousHead = this.history.head
     const outcome = this.history.record(seq)
+    if (outcome === "new") this.headReceivedAt = now
     const outOfOrder = outcome === "filled-hole" ||
       (outcome === "new" && previousHead !== undefined && Seq.delta(previousHead, seq) > 1)
     if (ack !== undefined) this.history.onAckReceived(ack)
@@ -1463,6 +1476,12 @@ export class DccpEngine {
       if (w.addTimestampEcho(this.timestampEcho.value, elapsed)) this.timestampEcho = undefined
     }
     if (this.slowReceiver && established) w.addRaw(OptionType.SlowReceiver)
+    if ((type === "Ack" || type === "DataAck") && established && this.headReceivedAt !== undefined && ack === this.history.head) {
+      // §13.2: how long the acknowledged packet waited for this acknowledgement,
+      // so that the sender can take delayed acks out of its RTT samples.
+      const elapsed = Math.round((now - this.headReceivedAt) * 100)
+      if (elapsed >= 100) w.addElapsedTime(elapsed)
+    }
     if (type !== "Data" && type !== "Reset" && type !== "Sync" && type !== "SyncAck") {
       // Feature negotiation rides on every non-Data packet (§6); Confirms
       // repeat on every PARTOPEN Ack (see Features.ts).

@@ -387,11 +387,12 @@ export class DccpListener {
       requestOptions: options
     })
     if (cookie === undefined) return false
-    const engine = DccpEngine.respond(now, this.acceptArgs(path), p, code, { iss, cookie })
+    // No observer: this engine never becomes a connection.
+    const engine = DccpEngine.respond(now, { path, config: this.config.connection, observer: undefined }, p, code, { iss, cookie })
     for (let bytes = engine.pollTransmit(now); bytes !== undefined; bytes = engine.pollTransmit(now)) {
       this.outgoing.push({ bytes, path })
+      if (bytes[8] === 0x03) this.stats.cookiesSent++ // Response, X=1
     }
-    this.stats.cookiesSent++
     return true
   }
 

@@ -277,6 +277,24 @@ describe("Connection: receive buffer, Data Dropped and Slow Receiver (§11.6, §
   })
 })
 
+describe("Connection: timing options (§13)", () => {
+  it("a delayed Ack carries Elapsed Time and the sender's RTT leaves the delay out", () => {
+    const pair = makePair({ delayMs: 10 })
+    const server = establish(pair)
+    // One datagram: with Ack Ratio 2 the server waits the delayed-ack time (40 ms).
+    pair.client.send(pair.wire.now, Uint8Array.of(1))
+    pair.wire.runFor(200)
+    drainEvents(server)
+    const ack = pair.wire.log.filter((l) => l.direction === "s2c").map((l) => decodePacket(l.bytes)).at(-1)!
+    assert.isTrue(ack.ok)
+    if (!ack.ok) return
+    const elapsed = parseOptions(ack.packet.options, ack.packet.type).options.find((o) => o.option.kind === "ElapsedTime")
+    assert.deepStrictEqual(elapsed?.option, { kind: "ElapsedTime", elapsed: 4_000 })
+    // Handshake RTT 20 ms; this sample (60 ms on the wire, 40 of them waiting) also measures 20.
+    assert.strictEqual(pair.client.info().sender!["srttMs"], 20)
+  })
+})
+
 describe("Connection: option errors end the connection (§5.8, §6.6.9)", () => {
   const cases: Array<[string, Uint8Array, number]> = [
     ["Mandatory before an unknown option", Uint8Array.of(1, 120, 2, 0), 6],
