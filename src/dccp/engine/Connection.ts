@@ -61,8 +61,8 @@ export type CloseReason =
   | { readonly kind: "aborted" }
   /** This endpoint reset the connection because of the peer's packets (codes 4–6). */
   | { readonly kind: "protocol-error"; readonly code: number }
-  /** Retransmissions were given up. */
-  | { readonly kind: "timeout"; readonly phase: "request" | "partopen" | "respond" | "close" }
+  /** Retransmissions were given up (a client in PARTOPEN never gives up; see State.ts). */
+  | { readonly kind: "timeout"; readonly phase: "request" | "respond" | "close" }
 
 /**
  * What the engine tells the application.
@@ -678,12 +678,10 @@ export class DccpEngine {
     return true
   }
 
-  private timeoutPhase(): "request" | "partopen" | "respond" | "close" {
+  private timeoutPhase(): "request" | "respond" | "close" {
     switch (this.stateValue) {
       case "REQUEST":
         return "request"
-      case "PARTOPEN":
-        return "partopen"
       case "RESPOND":
         return "respond"
       default:

@@ -27,7 +27,7 @@ import type { ConnectionConfig, Path } from "./Config.ts"
 import { incomingPseudoHeader, outgoingPseudoHeader } from "./Config.ts"
 import { DccpEngine, type TransitionObserver } from "./Connection.ts"
 import { MAX_COOKIE_OPTIONS, openCookie, sealCookie } from "./Cookie.ts"
-import { decodePacket, encodePacket, type HeaderError, type Packet, ResetCode } from "./Packet.ts"
+import { decodePacket, encodePacket, type HeaderError, PACKET_TYPE_CODE, type Packet, ResetCode } from "./Packet.ts"
 import { OptionType, OptionWriter, parseOptions } from "./Options.ts"
 import { randomIss } from "./Random.ts"
 import * as Seq from "./Seq.ts"
@@ -391,7 +391,8 @@ export class DccpListener {
     const engine = DccpEngine.respond(now, { path, config: this.config.connection, observer: undefined }, p, code, { iss, cookie })
     for (let bytes = engine.pollTransmit(now); bytes !== undefined; bytes = engine.pollTransmit(now)) {
       this.outgoing.push({ bytes, path })
-      if (bytes[8] === 0x03) this.stats.cookiesSent++ // Response, X=1
+      // Byte 8 holds Type and X; a Request with bad options is answered with a Reset instead.
+      if (((bytes[8]! >>> 1) & 0x0f) === PACKET_TYPE_CODE.Response) this.stats.cookiesSent++
     }
     return true
   }
