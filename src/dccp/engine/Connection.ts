@@ -486,7 +486,10 @@ export class DccpEngine {
   private ownProposals(): Array<FeatureSetting> {
     const out: Array<FeatureSetting> = []
     if (this.config.ecnIncapable) {
-      out.push({ feature: Feature.EcnIncapable, end: "local", preference: [1, 0], propose: true, mandatory: false })
+      // §12.1: an endpoint that cannot report ECN marks must say so, or the
+      // peer could send ECN-capable packets whose marks would go unreported.
+      // A single value, Mandatory, exactly as Linux proposes it.
+      out.push({ feature: Feature.EcnIncapable, end: "local", preference: [1], propose: true, mandatory: true })
     }
     if (this.config.sequenceWindow !== 100) {
       out.push({ feature: Feature.SequenceWindow, end: "local", preference: [this.config.sequenceWindow], propose: true, mandatory: false })
