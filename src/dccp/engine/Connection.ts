@@ -884,21 +884,21 @@ export class DccpEngine {
     const ack = p.ack === undefined ? undefined : p.extended ? p.ack : Seq.extendShort(this.gss, p.ack)
 
     if (this.stateValue === "REQUEST") {
-      // Step 4: Prepare sequence numbers in REQUEST.
-      const awl = this.ackWindow()
-      if ((p.type === "Response" || p.type === "Reset") && ack !== undefined && Seq.isBetween(ack, awl.awl, awl.awh)) {
-        this.isr = seq
-        this.gsr = seq
-        this.gar = ack
-      } else {
-        // Only Response and Reset are valid in REQUEST.
+      // Step 4: Prepare sequence numbers in REQUEST. Only Response and Reset
+      // are valid (the table's other cells say packet-error), and only when
+      // they acknowledge one of our Requests.
+      const { awl, awh } = this.ackWindow()
+      if (reaction.kind === "packet-error" || ack === undefined || !Seq.isBetween(ack, awl, awh)) {
         if (p.type !== "Reset") {
           // Reset Data 1 names the offending packet type (§5.6).
           this.control.push({ kind: "Reset", code: ResetCode.PacketError, data: [PACKET_TYPE_CODE[p.type], 0, 0], ack: seq })
         }
-        this.stats.droppedSequenceInvalid++
+        this.stats.droppedUnexpected++
         return
       }
+      this.isr = seq
+      this.gsr = seq
+      this.gar = ack
       // Steps 5 and 6 are omitted in REQUEST: step 4 validated P.ackno.
     } else {
       // Step 5: Prepare sequence numbers for Sync.
@@ -922,19 +922,12 @@ export class DccpEngine {
       if (reaction.kind === "unexpected" || Seq.delta(this.osr, seq) >= 0) this.queueSync(now, seq)
       return
     }
-    if (reaction.kind === "packet-error") {
-      // Only REQUEST has packet-error cells, and step 4 returned for them.
-      this.stats.droppedUnexpected++
-      return
-    }
-
     // Step 8: Process options and mark acknowledgeable.
     const parsed = parseOptions(p.options, p.type)
     if (parsed.truncated) this.stats.optionsTruncated++
     if (parsed.failure !== undefined) return this.protocolReset(now, parsed.failure)
     const received = this.processOptions(now, p, parsed.options)
     if (received === undefined) return
-    if (this.gsr === undefined) this.gsr = seq
     const previousHead = this.history.head
     const outcome = this.history.record(seq)
     if (outcome === "new") this.headReceivedAt = now
@@ -969,7 +962,7 @@ export class DccpEngine {
     // Steps 9–16, as the table says.
     const actions = reaction.kind === "process" ? reaction.actions : []
     const next = reaction.kind === "process" ? reaction.next : this.stateValue
-    for (const action of actions) this.perform(action, now, p, seq, received, outcome === "duplicate")
+    for (const action of actions) this.perform(action, p, seq, received, outcome === "duplicate")
     if (next !== this.stateValue) this.setState(next, now, p.type)
     if (this.stateValue === "CLOSED" || this.stateValue === "TIMEWAIT") return
 
@@ -1114,7 +1107,7 @@ export class DccpEngine {
   }
 
   /** Steps 9–16: one action of the receive table. */
-  private perform(action: Action, now: number, p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
+  private perform(action: Action, p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
     switch (action) {
       case "enter-timewait": {
         // Step 9: a Reset tears the connection down.
@@ -1164,7 +1157,7 @@ export class DccpEngine {
         return
       case "deliver":
         // Step 16.
-        this.deliver(now, p, seq, received, duplicate)
+        this.deliver(p, seq, received, duplicate)
         return
     }
   }
@@ -1174,7 +1167,7 @@ export class DccpEngine {
     this.stats.dataDropped[dropState] = (this.stats.dataDropped[dropState] ?? 0) + 1
   }
 
-  private deliver(_now: number, p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
+  private deliver(p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
     if (duplicate) {
       this.stats.droppedDuplicateData++
       return
