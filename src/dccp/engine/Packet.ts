@@ -1,0 +1,374 @@
+/**
+ * The DCCP packet codec (RFC 4340 §5): the generic header with long (X=1) and
+ * short (X=0) sequence numbers, the Acknowledgement Number subheader, and the
+ * per-type fields (Service Code, Reset Code and its data).
+ *
+ * Decoding never throws: it returns the packet as views into the input, or the
+ * reason the packet fails the header checks of step 1 of the receive
+ * pseudocode (RFC 4340 §8.5). Checksums are verified separately because they
+ * need the pseudo-header and the connection's checksum policy.
+ *
+ * Encoding always writes X=1: Linux does not extend short sequence numbers
+ * (measured on 6.1), so this engine never sends them.
+ *
+ * @since 0.1.0
+ */
+import { coverageLength, type PseudoHeader, writeDccpChecksum } from "./Checksum.ts"
+
+/**
+ * The ten DCCP packet types (RFC 4340 §5.1). Types 10 (Listen, RFC 5596) and
+ * 11–15 are not understood and are dropped in step 1.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PacketType =
+  | "Request"
+  | "Response"
+  | "Data"
+  | "Ack"
+  | "DataAck"
+  | "CloseReq"
+  | "Close"
+  | "Reset"
+  | "Sync"
+  | "SyncAck"
+
+/**
+ * Packet types in wire order: the index is the 4-bit Type field.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const PACKET_TYPES: ReadonlyArray<PacketType> = [
+  "Request",
+  "Response",
+  "Data",
+  "Ack",
+  "DataAck",
+  "CloseReq",
+  "Close",
+  "Reset",
+  "Sync",
+  "SyncAck"
+]
+
+/**
+ * The 4-bit Type field of each packet type.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const PACKET_TYPE_CODE: Readonly<Record<PacketType, number>> = {
+  Request: 0,
+  Response: 1,
+  Data: 2,
+  Ack: 3,
+  DataAck: 4,
+  CloseReq: 5,
+  Close: 6,
+  Reset: 7,
+  Sync: 8,
+  SyncAck: 9
+}
+
+/**
+ * Reset codes (RFC 4340 §5.6). 12–127 are reserved, 128–255 CCID-specific.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const ResetCode = {
+  Unspecified: 0,
+  Closed: 1,
+  Aborted: 2,
+  NoConnection: 3,
+  PacketError: 4,
+  OptionError: 5,
+  MandatoryError: 6,
+  ConnectionRefused: 7,
+  BadServiceCode: 8,
+  TooBusy: 9,
+  BadInitCookie: 10,
+  AggressionPenalty: 11
+} as const
+
+/**
+ * Whether a packet of this type carries an Acknowledgement Number subheader
+ * (every type except Request and Data, RFC 4340 §5.1).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const hasAck = (type: PacketType): boolean => type !== "Request" && type !== "Data"
+
+/**
+ * Whether a packet of this type carries application data that is delivered:
+ * Data and DataAck (RFC 4340 §5.4). Request, Response, Ack, Sync and SyncAck
+ * have data areas too, but this engine never delivers them (§5.7 forbids it for
+ * Sync/SyncAck; see docs/dccp.md for the others).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const carriesData = (type: PacketType): boolean => type === "Data" || type === "DataAck"
+
+/**
+ * Whether short (X=0) sequence numbers are permitted for this type: only
+ * Data, Ack and DataAck (RFC 4340 §5.1).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const allowsShortSeq = (type: PacketType): boolean => type === "Data" || type === "Ack" || type === "DataAck"
+
+/**
+ * The fixed header size of a packet type: the generic header, the ack
+ * subheader if any, and the Service Code or Reset fields (RFC 4340 §5.2–5.7).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const fixedHeaderLength = (type: PacketType, extended: boolean): number => {
+  const generic = extended ? 16 : 12
+  const ack = hasAck(type) ? (extended ? 8 : 4) : 0
+  const extra = type === "Request" || type === "Response" || type === "Reset" ? 4 : 0
+  return generic + ack + extra
+}
+
+/**
+ * A decoded packet. `options` and `payload` are views into the input bytes.
+ * `seq` and `ack` are the raw field values: 48-bit when `extended`, else the
+ * 24-bit short form that the receiver extends (RFC 4340 §7.6).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Packet {
+  readonly type: PacketType
+  readonly sourcePort: number
+  readonly destinationPort: number
+  /** Header plus options, in bytes (the Data Offset field × 4). */
+  readonly dataOffset: number
+  readonly ccval: number
+  readonly cscov: number
+  readonly checksum: number
+  readonly extended: boolean
+  readonly seq: number
+  readonly ack: number | undefined
+  readonly serviceCode: number | undefined
+  readonly resetCode: number | undefined
+  /** Reset Data 1–3. */
+  readonly resetData: Uint8Array | undefined
+  readonly options: Uint8Array
+  readonly payload: Uint8Array
+  /** Bytes the checksum covers (RFC 4340 §9.2). */
+  readonly coverage: number
+  /** The whole packet as received. */
+  readonly bytes: Uint8Array
+}
+
+/**
+ * Why a packet failed the step 1 header checks (RFC 4340 §8.5).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HeaderError =
+  | "too-short"
+  | "unknown-type"
+  | "short-seq-for-type"
+  | "data-offset-too-small"
+  | "data-offset-too-large"
+  | "cscov-too-large"
+
+/**
+ * The result of decoding.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DecodeResult =
+  | { readonly ok: true; readonly packet: Packet }
+  | { readonly ok: false; readonly error: HeaderError }
+
+const read48 = (b: Uint8Array, o: number): number =>
+  ((b[o]! << 8) | b[o + 1]!) * 0x100000000 + ((b[o + 2]! << 24) >>> 0) + ((b[o + 3]! << 16) | (b[o + 4]! << 8) | b[o + 5]!)
+
+const read24 = (b: Uint8Array, o: number): number => (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!
+
+const read32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!)
+
+const write48 = (b: Uint8Array, o: number, v: number): void => {
+  const high = Math.floor(v / 0x100000000)
+  const low = v >>> 0
+  b[o] = (high >>> 8) & 0xff
+  b[o + 1] = high & 0xff
+  b[o + 2] = low >>> 24
+  b[o + 3] = (low >>> 16) & 0xff
+  b[o + 4] = (low >>> 8) & 0xff
+  b[o + 5] = low & 0xff
+}
+
+const write24 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = (v >>> 16) & 0xff
+  b[o + 1] = (v >>> 8) & 0xff
+  b[o + 2] = v & 0xff
+}
+
+const write32 = (b: Uint8Array, o: number, v: number): void => {
+  b[o] = v >>> 24
+  b[o + 1] = (v >>> 16) & 0xff
+  b[o + 2] = (v >>> 8) & 0xff
+  b[o + 3] = v & 0xff
+}
+
+/**
+ * Decodes the header of `bytes` and runs the header checks of step 1 of the
+ * receive pseudocode (RFC 4340 §8.5), except the checksum:
+ * shorter than 12 bytes, or 16 with X=1; a type not understood; X=0 for a type
+ * that must have X=1; Data Offset smaller than the type's fixed header or
+ * larger than the packet; CsCov larger than the packet.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodePacket = (bytes: Uint8Array): DecodeResult => {
+  if (bytes.length < 12) return { ok: false, error: "too-short" }
+  const typeByte = bytes[8]!
+  const typeCode = (typeByte >>> 1) & 0x0f
+  const extended = (typeByte & 1) === 1
+  if (extended && bytes.length < 16) return { ok: false, error: "too-short" }
+  const type = PACKET_TYPES[typeCode]
+  if (type === undefined) return { ok: false, error: "unknown-type" }
+  if (!extended && !allowsShortSeq(type)) return { ok: false, error: "short-seq-for-type" }
+  const dataOffset = bytes[4]! * 4
+  const fixed = fixedHeaderLength(type, extended)
+  if (dataOffset < fixed) return { ok: false, error: "data-offset-too-small" }
+  if (dataOffset > bytes.length) return { ok: false, error: "data-offset-too-large" }
+  const cscov = bytes[5]! & 0x0f
+  const coverage = coverageLength(dataOffset, cscov, bytes.length)
+  if (coverage === undefined) return { ok: false, error: "cscov-too-large" }
+
+  let offset = extended ? 10 : 9
+  const seq = extended ? read48(bytes, offset) : read24(bytes, offset)
+  offset += extended ? 6 : 3
+  let ack: number | undefined
+  if (hasAck(type)) {
+    // Acknowledgement Number subheader: Reserved(16)+Ack(48), or Reserved(8)+Ack(24).
+    ack = extended ? read48(bytes, offset + 2) : read24(bytes, offset + 1)
+    offset += extended ? 8 : 4
+  }
+  let serviceCode: number | undefined
+  let resetCode: number | undefined
+  let resetData: Uint8Array | undefined
+  if (type === "Request" || type === "Response") {
+    serviceCode = read32(bytes, offset)
+  } else if (type === "Reset") {
+    resetCode = bytes[offset]!
+    resetData = bytes.subarray(offset + 1, offset + 4)
+  }
+  return {
+    ok: true,
+    packet: {
+      type,
+      sourcePort: (bytes[0]! << 8) | bytes[1]!,
+      destinationPort: (bytes[2]! << 8) | bytes[3]!,
+      dataOffset,
+      ccval: bytes[5]! >>> 4,
+      cscov,
+      checksum: (bytes[6]! << 8) | bytes[7]!,
+      extended,
+      seq,
+      ack,
+      serviceCode,
+      resetCode,
+      resetData,
+      options: bytes.subarray(fixed, dataOffset),
+      payload: bytes.subarray(dataOffset),
+      coverage,
+      bytes
+    }
+  }
+}
+
+/**
+ * What to encode. `options` must already be padded to a multiple of 4 bytes
+ * (see `Options.ts`); `ack` is required exactly for the types that carry one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PacketFields {
+  readonly type: PacketType
+  readonly sourcePort: number
+  readonly destinationPort: number
+  readonly seq: number
+  readonly ack?: number | undefined
+  readonly ccval?: number | undefined
+  readonly cscov?: number | undefined
+  readonly serviceCode?: number | undefined
+  readonly resetCode?: number | undefined
+  readonly resetData?: ArrayLike<number> | undefined
+  readonly options?: Uint8Array | undefined
+  readonly payload?: Uint8Array | undefined
+  /** Encode X=0 (short sequence numbers). Only for tests and peers known to extend them. */
+  readonly short?: boolean | undefined
+}
+
+/**
+ * Encodes a packet. When `pseudo` is given the checksum is computed over the
+ * coverage CsCov selects; otherwise the Checksum field is left zero (for
+ * callers that fill it later). Throws only on programmer errors (options not
+ * padded, a header longer than 1020 bytes, X=0 for a type that forbids it);
+ * the engine never calls it with such input.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const encodePacket = (fields: PacketFields, pseudo?: PseudoHeader): Uint8Array => {
+  const extended = fields.short !== true
+  if (!extended && !allowsShortSeq(fields.type)) throw new RangeError(`X=0 is not allowed for ${fields.type}`)
+  const options = fields.options ?? new Uint8Array(0)
+  if (options.length % 4 !== 0) throw new RangeError("options must be padded to a multiple of 4 bytes")
+  const payload = fields.payload ?? new Uint8Array(0)
+  const fixed = fixedHeaderLength(fields.type, extended)
+  const headerLength = fixed + options.length
+  if (headerLength > 1020) throw new RangeError("header and options exceed 1020 bytes")
+  const out = new Uint8Array(headerLength + payload.length)
+  out[0] = fields.sourcePort >>> 8
+  out[1] = fields.sourcePort & 0xff
+  out[2] = fields.destinationPort >>> 8
+  out[3] = fields.destinationPort & 0xff
+  out[4] = headerLength / 4
+  out[5] = (((fields.ccval ?? 0) & 0x0f) << 4) | ((fields.cscov ?? 0) & 0x0f)
+  out[8] = (PACKET_TYPE_CODE[fields.type] << 1) | (extended ? 1 : 0)
+  let offset: number
+  if (extended) {
+    write48(out, 10, fields.seq)
+    offset = 16
+  } else {
+    write24(out, 9, fields.seq % 0x1000000)
+    offset = 12
+  }
+  if (hasAck(fields.type)) {
+    const ack = fields.ack ?? 0
+    if (extended) write48(out, offset + 2, ack)
+    else write24(out, offset + 1, ack % 0x1000000)
+    offset += extended ? 8 : 4
+  }
+  if (fields.type === "Request" || fields.type === "Response") {
+    write32(out, offset, fields.serviceCode ?? 0)
+  } else if (fields.type === "Reset") {
+    out[offset] = fields.resetCode ?? 0
+    const data = fields.resetData
+    for (let i = 0; i < 3; i++) out[offset + 1 + i] = data !== undefined ? (data[i] ?? 0) & 0xff : 0
+  }
+  out.set(options, fixed)
+  out.set(payload, headerLength)
+  if (pseudo !== undefined) {
+    const coverage = coverageLength(headerLength, fields.cscov ?? 0, out.length) ?? out.length
+    writeDccpChecksum(pseudo, out, coverage)
+  }
+  return out
+}

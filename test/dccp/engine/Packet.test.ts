@@ -1,0 +1,174 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  decodePacket,
+  encodePacket,
+  fixedHeaderLength,
+  hasAck,
+  PACKET_TYPE_CODE,
+  PACKET_TYPES,
+  type PacketType,
+  ResetCode
+} from "../../../src/dccp/engine/Packet.ts"
+
+const M = 2 ** 48
+
+describe("Packet: the ten types round-trip with X=1 (RFC 4340 §5)", () => {
+  const minimum: Record<PacketType, number> = {
+    Request: 20,
+    Response: 28,
+    Data: 16,
+    Ack: 24,
+    DataAck: 24,
+    CloseReq: 24,
+    Close: 24,
+    Reset: 28,
+    Sync: 24,
+    SyncAck: 24
+  }
+
+  for (const type of PACKET_TYPES) {
+    it(`${type}: minimum header ${minimum[type]} bytes, fields survive`, () => {
+      assert.strictEqual(fixedHeaderLength(type, true), minimum[type])
+      const options = Uint8Array.of(41, 6, 1, 2, 3, 4, 0, 0)
+      const payload = Uint8Array.of(9, 8, 7)
+      const bytes = encodePacket({
+        type,
+        sourcePort: 65535,
+        destinationPort: 1,
+        seq: M - 1,
+        ack: hasAck(type) ? 0x123456789abc : undefined,
+        ccval: 9,
+        cscov: 0,
+        serviceCode: 0xdeadbeef,
+        resetCode: ResetCode.BadServiceCode,
+        resetData: [1, 2, 3],
+        options,
+        payload
+      })
+      assert.strictEqual(bytes.length, minimum[type] + options.length + payload.length)
+      const d = decodePacket(bytes)
+      assert.isTrue(d.ok)
+      if (!d.ok) return
+      const p = d.packet
+      assert.strictEqual(p.type, type)
+      assert.strictEqual(p.sourcePort, 65535)
+      assert.strictEqual(p.destinationPort, 1)
+      assert.strictEqual(p.seq, M - 1)
+      assert.strictEqual(p.ccval, 9)
+      assert.isTrue(p.extended)
+      assert.strictEqual(p.dataOffset, minimum[type] + 8)
+      assert.deepStrictEqual(Array.from(p.options), Array.from(options))
+      assert.deepStrictEqual(Array.from(p.payload), [9, 8, 7])
+      assert.strictEqual(p.ack, hasAck(type) ? 0x123456789abc : undefined)
+      assert.strictEqual(p.serviceCode, type === "Request" || type === "Response" ? 0xdeadbeef : undefined)
+      assert.strictEqual(p.resetCode, type === "Reset" ? 8 : undefined)
+      if (type === "Reset") assert.deepStrictEqual(Array.from(p.resetData!), [1, 2, 3])
+      // The Type field sits in bits 1–4 of byte 8 with X in bit 0.
+      assert.strictEqual(bytes[8], (PACKET_TYPE_CODE[type] << 1) | 1)
+    })
+  }
+})
+
+describe("Packet: short sequence numbers (X=0, §5.1)", () => {
+  for (const type of ["Data", "Ack", "DataAck"] as const) {
+    it(`${type} encodes 24-bit numbers`, () => {
+      const bytes = encodePacket({ type, sourcePort: 1, destinationPort: 2, seq: 0xabcdef12_3456, ack: 0x00ff_fedcba, short: true })
+      assert.strictEqual(bytes.length, type === "Data" ? 12 : 16)
+      const d = decodePacket(bytes)
+      assert.isTrue(d.ok)
+      if (!d.ok) return
+      assert.isFalse(d.packet.extended)
+      assert.strictEqual(d.packet.seq, 0x123456)
+      if (type !== "Data") assert.strictEqual(d.packet.ack, 0xfedcba)
+    })
+  }
+
+  it("X=0 is refused for every other type, on encode and decode", () => {
+    for (const type of ["Request", "Response", "CloseReq", "Close", "Reset", "Sync", "SyncAck"] as const) {
+      assert.throws(() => encodePacket({ type, sourcePort: 1, destinationPort: 2, seq: 1, short: true }))
+      const bytes = encodePacket({ type, sourcePort: 1, destinationPort: 2, seq: 1, ack: 1 })
+      bytes[8]! &= 0xfe
+      const d = decodePacket(bytes)
+      assert.isFalse(d.ok)
+      if (!d.ok) assert.strictEqual(d.error, "short-seq-for-type")
+    }
+  })
+})
+
+describe("Packet: step 1 header checks (§8.5)", () => {
+  const valid = encodePacket({ type: "Ack", sourcePort: 1, destinationPort: 2, seq: 5, ack: 4 })
+
+  it("too short: under 12 bytes, or under 16 with X=1", () => {
+    for (let n = 0; n < 16; n++) {
+      const d = decodePacket(valid.subarray(0, n))
+      assert.isFalse(d.ok)
+      if (!d.ok) assert.strictEqual(d.error, "too-short")
+    }
+  })
+
+  it("unknown types 10–15 are dropped (10 is RFC 5596 Listen)", () => {
+    for (let t = 10; t < 16; t++) {
+      const bytes = valid.slice()
+      bytes[8] = (t << 1) | 1
+      const d = decodePacket(bytes)
+      assert.isFalse(d.ok)
+      if (!d.ok) assert.strictEqual(d.error, "unknown-type")
+    }
+  })
+
+  it("Data Offset smaller than the fixed header, or beyond the packet", () => {
+    const small = valid.slice()
+    small[4] = 5 // 20 bytes < 24 for an Ack
+    const d1 = decodePacket(small)
+    assert.isFalse(d1.ok)
+    if (!d1.ok) assert.strictEqual(d1.error, "data-offset-too-small")
+    const large = valid.slice()
+    large[4] = 7 // 28 bytes > 24
+    const d2 = decodePacket(large)
+    assert.isFalse(d2.ok)
+    if (!d2.ok) assert.strictEqual(d2.error, "data-offset-too-large")
+  })
+
+  it("CsCov larger than the packet", () => {
+    const bytes = encodePacket({ type: "Data", sourcePort: 1, destinationPort: 2, seq: 5, payload: new Uint8Array(8), cscov: 3 })
+    assert.isTrue(decodePacket(bytes).ok)
+    bytes[5] = 4 // header 16 + 3*4 = 28 > 24
+    const d = decodePacket(bytes)
+    assert.isFalse(d.ok)
+    if (!d.ok) assert.strictEqual(d.error, "cscov-too-large")
+  })
+
+  it("reserved bits are ignored on receipt", () => {
+    const bytes = valid.slice()
+    bytes[8]! |= 0xe0 // Res
+    bytes[9] = 0xff // Reserved (X=1)
+    bytes[16] = 0xff // ack subheader reserved
+    bytes[17] = 0xff
+    const d = decodePacket(bytes)
+    assert.isTrue(d.ok)
+    if (d.ok) {
+      assert.strictEqual(d.packet.type, "Ack")
+      assert.strictEqual(d.packet.seq, 5)
+      assert.strictEqual(d.packet.ack, 4)
+    }
+  })
+})
+
+describe("Packet: reset codes (§5.6)", () => {
+  it("has the RFC numbering", () => {
+    assert.deepStrictEqual(ResetCode, {
+      Unspecified: 0,
+      Closed: 1,
+      Aborted: 2,
+      NoConnection: 3,
+      PacketError: 4,
+      OptionError: 5,
+      MandatoryError: 6,
+      ConnectionRefused: 7,
+      BadServiceCode: 8,
+      TooBusy: 9,
+      BadInitCookie: 10,
+      AggressionPenalty: 11
+    })
+  })
+})
