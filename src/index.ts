@@ -68,3 +68,15 @@ export * as Tcp from "./socket/Tcp.ts"
 export * as Udp from "./socket/Udp.ts"
 /** @since 0.1.0 */
 export * as Unix from "./socket/Unix.ts"
+
+// --- floor 6: protocols ----------------------------------------------------------
+/** @since 0.1.0 */
+export * as Dccp from "./dccp/Dccp.ts"
+/** @since 0.1.0 */
+export * as DccpError from "./dccp/DccpError.ts"
+/** @since 0.1.0 */
+export * as DccpEngine from "./dccp/engine/index.ts"
+/** @since 0.1.0 */
+export * as DccpKernel from "./net/DccpKernel.ts"
+/** @since 0.1.0 */
+export * as RawSocket from "./net/RawSocket.ts"

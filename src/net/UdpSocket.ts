@@ -16,16 +16,17 @@ import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as IoError from "../IoError.ts"
-import { ioResult } from "../poll/IoSource.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import { layout } from "../sys/layout.ts"
 import { libc } from "../sys/libc.ts"
 import * as sock from "../sys/socket.ts"
 import { WouldBlock } from "../WouldBlock.ts"
-import { Batch, type BatchOptions } from "./internal/Batch.ts"
+import type { BatchOptions } from "./internal/Batch.ts"
+import { DatagramBase } from "./internal/DatagramBase.ts"
+import type * as DatagramBaseModule from "./internal/DatagramBase.ts"
 import * as open from "./internal/open.ts"
-import { done, IpSocketBase } from "./internal/SocketBase.ts"
+import { done } from "./internal/SocketBase.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -63,98 +64,24 @@ export interface BindOptions {
 export type MulticastInterface = string | number
 
 /**
- * One received datagram of a batch. `payload` is a view into the socket's batch
- * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it.
- *
  * @since 0.1.0
  * @category models
  */
-export interface ReceivedDatagram {
-  readonly payload: Uint8Array
-  readonly address: SocketAddress.SocketAddress
-  /** The datagram was longer than the buffer and was cut (`MSG_TRUNC`). */
-  readonly truncated: boolean
-}
-
-/**
- * One datagram to send in a batch; `address` may be omitted on a connected socket.
- *
- * @since 0.1.0
- * @category models
- */
-export interface OutgoingDatagram {
-  readonly payload: Uint8Array
-  readonly address?: SocketAddress.Input | undefined
-}
+export type ReceivedDatagram = DatagramBaseModule.ReceivedDatagram
 
 /**
  * @since 0.1.0
  * @category models
  */
-export class UdpSocket extends IpSocketBase {
+export type OutgoingDatagram = DatagramBaseModule.OutgoingDatagram
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class UdpSocket extends DatagramBase {
   /** @since 0.1.0 */
   readonly [TypeId] = TypeId
-  #lastTarget: SocketAddress.Input | undefined = undefined
-  #lastEncoded: SocketAddress.Encoded | undefined = undefined
-  #batch: Batch | undefined = undefined
-  readonly #batchOptions: BatchOptions | undefined
-
-  /** @internal */
-  constructor(fd: number, domain: number, batchOptions?: BatchOptions) {
-    super(fd, domain)
-    this.#batchOptions = batchOptions
-  }
-
-  /** The encoded form of `target`, cached for repeated sends to one destination. @internal */
-  target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
-    if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
-    const e = SocketAddress.resolve(target, syscall)
-    if (e instanceof IoError.IoError) return e
-    this.#lastTarget = target
-    this.#lastEncoded = e
-    return e
-  }
-
-  /** Sends one datagram to `target`. @since 0.1.0 */
-  sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
-    if (this.fd < 0) return IoError.closed("sendto")
-    const to = this.target(target, "sendto")
-    if (to instanceof IoError.IoError) return to
-    return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
-  }
-  /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
-  recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
-    return this.#recvFrom(buf, 0)
-  }
-  /** Like `recvFrom`, without consuming the datagram. @since 0.1.0 */
-  peekFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
-    return this.#recvFrom(buf, C.MSG_PEEK)
-  }
-  /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
-  send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
-  }
-  /** Receives on any socket, without the source address. @since 0.1.0 */
-  recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
-  }
-  /** Like `recv`, without consuming the datagram. @since 0.1.0 */
-  peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
-  }
-
-  /**
-   * Connects to `target`: `send`/`recv` then use it, and datagrams from other
-   * sources are dropped. Calling it again re-connects.
-   *
-   * @since 0.1.0
-   */
-  connect(target: SocketAddress.Input): IoError.IoError | undefined {
-    if (this.fd < 0) return IoError.closed("connect")
-    const to = this.target(target, "connect")
-    if (to instanceof IoError.IoError) return to
-    return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
-  }
   /**
    * Dissolves the association made by `connect` (`AF_UNSPEC`); the socket keeps
    * its local port. (Linux forgets a port the kernel picked — bound with port
@@ -181,27 +108,6 @@ export class UdpSocket extends IpSocketBase {
   }
 
   /**
-   * Receives up to `max` datagrams with one `recvmmsg` (when GRO is on, a
-   * coalesced run is split back into its datagrams). Returns an empty array never:
-   * `WouldBlock` when nothing is queued.
-   *
-   * @since 0.1.0
-   */
-  recvBatch(max?: number): ReadonlyArray<ReceivedDatagram> | WouldBlock | IoError.IoError {
-    if (this.fd < 0) return IoError.closed("recvmmsg")
-    return this.batch().recv(this.fd, max, this.decoder)
-  }
-  /**
-   * Sends datagrams with as few `sendmmsg` calls as the batch buffers allow.
-   * Returns how many were sent (the rest would block), or `WouldBlock` when none.
-   *
-   * @since 0.1.0
-   */
-  sendBatch(datagrams: ReadonlyArray<OutgoingDatagram>): number | WouldBlock | IoError.IoError {
-    if (this.fd < 0) return IoError.closed("sendmmsg")
-    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
-  }
-  /**
    * Sends `payload` as equal `segmentSize` datagrams (the last may be shorter)
    * to one destination: one UDP GSO `sendmsg` where the kernel supports it,
    * `sendmmsg` otherwise. Returns the datagrams sent.
@@ -227,18 +133,6 @@ export class UdpSocket extends IpSocketBase {
     if (this.fd < 0) return IoError.closed("setsockopt")
     return this.batch().setGro(this.fd, on)
   }
-  /** @internal */
-  batch(): Batch {
-    return this.#batch ??= new Batch(this.#batchOptions)
-  }
-
-  /** Closes the socket and frees its batch buffers. @since 0.1.0 */
-  override close(): IoError.IoError | undefined {
-    this.#batch?.free()
-    this.#batch = undefined
-    return super.close()
-  }
-
   /** `SO_BROADCAST`. @since 0.1.0 */
   setBroadcast(on: boolean): IoError.IoError | undefined {
     return this.setBoolOpt(C.SOL_SOCKET, C.SO_BROADCAST, on)
@@ -318,12 +212,7 @@ export class UdpSocket extends IpSocketBase {
     )
   }
 
-  #recvFrom(buf: Uint8Array, flags: number): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
-    if (this.fd < 0) return IoError.closed("recvfrom")
-    const r = sock.recvfrom(this.fd, buf, flags)
-    if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
-    return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
-  }
+
 }
 
 const ifindex = (iface: MulticastInterface): number | IoError.IoError => {

@@ -87,6 +87,18 @@ export class Timer extends IoSource {
   }
 
   /**
+   * Disarms the timer synchronously; pending expirations stay readable. Returns
+   * an error value instead of failing.
+   *
+   * @since 0.1.0
+   */
+  cancel(): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("timerfd_settime")
+    const r = fd.timerfdSet(this.fd, 0n, 0n, false)
+    return isOk(r) ? undefined : IoError.fromFailure(r, "timerfd_settime")
+  }
+
+  /**
    * Disarms the timer; pending expirations stay readable.
    *
    * @since 0.1.0

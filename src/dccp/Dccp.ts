@@ -1,0 +1,532 @@
+/**
+ * DCCP (RFC 4340) connections as Effect resources: the sans-IO engine in
+ * `engine/`, driven by the reactor over a transport —
+ *
+ * - `"udp"` (default): DCCP-UDP per RFC 6773, unprivileged;
+ * - `"raw"`: native DCCP, IP protocol 33, wire-compatible with kernel stacks
+ *   (needs `CAP_NET_RAW`);
+ * - `"kernel"`: the kernel's own `SOCK_DCCP`, where the kernel still has it
+ *   (Linux ≤ 6.15); elsewhere the call fails with kind `Unsupported`.
+ *
+ * `connect` resolves when the handshake completes (the client may send from
+ * PARTOPEN); `listen` gives a server whose `accept` yields each connection once
+ * its handshake is done. A socket sends and receives whole datagrams, is
+ * unreliable by design (CCID 2 congestion control, no retransmission of data),
+ * and closes gracefully with its Scope.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { webcrypto } from "node:crypto"
+import { IoError } from "../IoError.ts"
+import * as SocketAddress from "../net/SocketAddress.ts"
+import * as Timer from "../poll/Timer.ts"
+import { Reactor } from "../reactor/Reactor.ts"
+import { type ConnectionConfig, defaultConfig, makeConfig } from "./engine/Config.ts"
+import { type ConnectionStats, DccpEngine } from "./engine/Connection.ts"
+import { DccpListener, type ListenerStats, makeListenerConfig } from "./engine/Listener.ts"
+import type { QueuePolicy } from "./engine/SendQueue.ts"
+import type { State } from "./engine/State.ts"
+import * as DccpError from "./DccpError.ts"
+import { Endpoint, Handle } from "./internal/Endpoint.ts"
+import * as Kernel from "./transport/Kernel.ts"
+import * as RawTransport from "./transport/Raw.ts"
+import type { Peer, Transport } from "./transport/Transport.ts"
+import { familyOf } from "./transport/Transport.ts"
+import * as UdpTransport from "./transport/Udp.ts"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId = "~effect-mio/Dccp"
+
+/**
+ * A DCCP service code: a number, or up to four ASCII characters (`"ECHO"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ServiceCode = number | string
+
+/**
+ * Options shared by `connect` and `listen`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommonOptions {
+  /** `"udp"` (RFC 6773, default), `"raw"` (IP protocol 33) or `"kernel"` (`SOCK_DCCP`). */
+  readonly transport?: "udp" | "raw" | "kernel" | undefined
+  /** The congestion control to ask for: 2 (TCP-like, default). CCID 3 is not implemented yet. */
+  readonly ccid?: 2 | 3 | undefined
+  /** Path MTU for the maximum packet size (default 1500). */
+  readonly pathMtu?: number | undefined
+  /** Send queue length in datagrams, like Linux's `tx_qlen` (default 5). */
+  readonly txQueueLength?: number | undefined
+  /** `"simple"` (FIFO, default) or `"prio"` (highest priority first, lowest dropped). */
+  readonly queuePolicy?: QueuePolicy | undefined
+  /** Received datagrams kept until `recv` takes them (default 1024; the excess is counted and dropped). */
+  readonly receiveQueue?: number | undefined
+  /** Partial checksum coverage for sent data (CsCov, 1–15; raw only). */
+  readonly sendChecksumCoverage?: number | undefined
+  /** Minimum checksum coverage accepted (raw only). */
+  readonly minimumChecksumCoverage?: number | undefined
+  /** TIMEWAIT length (default 60 s, as Linux); held only while the socket's Scope is open. */
+  readonly timewait?: Duration.Input | undefined
+  /** How long closing the Scope waits for a graceful close before aborting (default 3 s). */
+  readonly closeTimeout?: Duration.Input | undefined
+  /** A seeded random source, for tests: the default is cryptographic. */
+  readonly random?: (() => number) | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions extends CommonOptions {
+  /** The server: `"10.0.0.2:5001"`, `"[fd00::2]:5001"`. For DCCP-UDP the port is the UDP port. */
+  readonly address: SocketAddress.Input
+  /** DCCP-UDP only: the server's DCCP port, when it differs from its UDP port. */
+  readonly dccpPort?: number | undefined
+  readonly serviceCode: ServiceCode
+  /** Local address (DCCP-UDP: IP and UDP port; raw: the IP, port ignored). */
+  readonly bind?: SocketAddress.Input | undefined
+  /** Give up the handshake after this long (default: the engine's Request retransmissions, ~2 min). */
+  readonly connectTimeout?: Duration.Input | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListenOptions extends CommonOptions {
+  /** Where to listen: for DCCP-UDP the UDP address; for raw the IP and the DCCP port. */
+  readonly address: SocketAddress.Input
+  /** DCCP-UDP only: the DCCP port served (default: the UDP port). */
+  readonly dccpPort?: number | undefined
+  /** The service codes offered (1 to 32); a Request for another gets Reset(Bad Service Code). */
+  readonly serviceCodes: ReadonlyArray<ServiceCode>
+  /** The server closes with Close and holds TIMEWAIT itself (Linux `SERVER_TIMEWAIT`). */
+  readonly serverTimewait?: boolean | undefined
+  /** Accepted connections waiting for `accept` (default 64; beyond that new ones are reset). */
+  readonly backlog?: number | undefined
+  /** Answer DCCP packets for other ports with Reset(No Connection) (default: true over UDP, false over raw). */
+  readonly resetUnknown?: boolean | undefined
+}
+
+/**
+ * What `info` reports about a connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DccpInfo {
+  readonly state: State
+  readonly role: "client" | "server"
+  readonly transport: "udp" | "raw" | "kernel"
+  /** Maximum payload of one datagram. */
+  readonly mps: number
+  readonly txCcid: number
+  readonly rxCcid: number
+  /** Smoothed RTT from CCID 2, or the handshake RTT before the first sample. */
+  readonly rttMs: number | undefined
+  /** CCID 2's congestion window, in packets. */
+  readonly cwnd: number | undefined
+  /** Loss events CCID 2 reacted to, and packets it counted lost. */
+  readonly lossEvents: number
+  readonly lostPackets: number
+  readonly sendQueueLength: number
+  /** Datagrams dropped because `recv` did not keep up. */
+  readonly receiveDropped: number
+  readonly stats: Readonly<ConnectionStats>
+}
+
+/**
+ * A DCCP connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DccpSocket {
+  readonly [TypeId]: typeof TypeId
+  readonly localAddress: SocketAddress.SocketAddress
+  readonly remoteAddress: SocketAddress.SocketAddress
+  readonly serviceCode: number
+  /** Sends one datagram (at most MPS bytes); waits while the send queue is full. */
+  readonly send: (datagram: Uint8Array | string) => Effect.Effect<void, DccpError.DccpError>
+  /** The next datagram; fails with kind `Closed` once the connection has ended and all were taken. */
+  readonly recv: Effect.Effect<Uint8Array, DccpError.DccpError>
+  /** Received datagrams; ends on a graceful close, fails on a reset or timeout. */
+  readonly datagrams: Stream.Stream<Uint8Array, DccpError.DccpError>
+  /** Closes gracefully (Close/CloseReq, then Reset), waiting for the close to complete. */
+  readonly close: Effect.Effect<void, DccpError.DccpError>
+  readonly info: Effect.Effect<DccpInfo>
+}
+
+/**
+ * A DCCP listener.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DccpServer {
+  readonly [TypeId]: typeof TypeId
+  readonly address: SocketAddress.SocketAddress
+  readonly port: number
+  /** The next connection whose handshake completed; it closes gracefully with the Scope. */
+  readonly accept: Effect.Effect<DccpSocket, DccpError.DccpError, Scope.Scope>
+  /** Accepts forever, running `handler` for each connection in its own fiber. */
+  readonly run: <R, E, _>(handler: (socket: DccpSocket) => Effect.Effect<_, E, R>) => Effect.Effect<never, DccpError.DccpError, R>
+  readonly stats: () => Readonly<ListenerStats>
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * A service code from its number or its ASCII name (`"ECHO"` = 0x4543484f).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serviceCode = (code: ServiceCode): number | DccpError.DccpError => {
+  if (typeof code === "number") {
+    return Number.isInteger(code) && code >= 0 && code < 0xffffffff
+      ? code
+      : DccpError.make("InvalidInput", `a service code is an integer from 0 to 2^32 - 2, not ${code}`)
+  }
+  if (code.length < 1 || code.length > 4 || !/^[\x20-\x7e]+$/.test(code)) {
+    return DccpError.make("InvalidInput", `a service code name is 1 to 4 printable ASCII characters, not ${JSON.stringify(code)}`)
+  }
+  let n = 0
+  for (let i = 0; i < 4; i++) n = n * 256 + (i < code.length ? code.charCodeAt(i) : 0x20)
+  return n
+}
+
+const cryptoRandom = (): (() => number) => {
+  const buf = new Uint32Array(64)
+  let i = buf.length
+  return () => {
+    if (i === buf.length) {
+      webcrypto.getRandomValues(buf)
+      i = 0
+    }
+    return buf[i++]!
+  }
+}
+
+const millis = (d: Duration.Input | undefined, fallback: number): number => {
+  if (d === undefined) return fallback
+  const o = Duration.fromInput(d)
+  return Option.isSome(o) && Duration.isFinite(o.value) ? Duration.toMillis(o.value) : fallback
+}
+
+const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip"): ConnectionConfig | DccpError.DccpError => {
+  if (o.ccid !== undefined && o.ccid !== 2) {
+    return DccpError.make("Unsupported", `CCID ${o.ccid} is not implemented yet (CCID 2 is)`)
+  }
+  const mtu = o.pathMtu ?? 1500
+  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) return DccpError.make("InvalidInput", `pathMtu is 576 to 65535, not ${mtu}`)
+  const qlen = o.txQueueLength ?? 5
+  if (!Number.isInteger(qlen) || qlen < 1 || qlen > 65536) return DccpError.make("InvalidInput", `txQueueLength is 1 to 65536, not ${qlen}`)
+  for (const [name, v] of [["sendChecksumCoverage", o.sendChecksumCoverage], ["minimumChecksumCoverage", o.minimumChecksumCoverage]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 15)) return DccpError.make("InvalidInput", `${name} is 0 to 15, not ${v}`)
+  }
+  return makeConfig({
+    random: o.random ?? cryptoRandom(),
+    encapsulation,
+    pathMtu: mtu,
+    txQueueLength: qlen,
+    queuePolicy: o.queuePolicy ?? "simple",
+    sendCsCov: o.sendChecksumCoverage ?? 0,
+    minimumChecksumCoverage: o.minimumChecksumCoverage ?? 0,
+    timewaitMs: millis(o.timewait, defaultConfig.timewaitMs)
+  })
+}
+
+const receiveQueue = (capacity: number) =>
+  Queue.make<Uint8Array, DccpError.DccpError | Cause.Done>({ capacity, strategy: "dropping" })
+
+const fail = (e: DccpError.DccpError | IoError) => Effect.fail(e instanceof IoError ? DccpError.fromIo(e) : e)
+
+/** Opens the transport and its timer, and starts their loops in the Scope. */
+const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Scope.Scope>) =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const t = yield* Effect.mapError(transport, DccpError.fromIo)
+    const timer = yield* Effect.mapError(Timer.unregistered(), DccpError.fromIo)
+    const timerRegistration = yield* Effect.mapError(reactor.register(timer), DccpError.fromIo)
+    const endpoint = new Endpoint(t, timer, timerRegistration)
+    yield* Effect.forkScoped(Effect.catch(t.receive(endpoint.onPacket, endpoint.onUnreachable), () => Effect.void))
+    yield* Effect.forkScoped(endpoint.timerLoop())
+    return endpoint
+  })
+
+const usedPorts = new Set<number>()
+/** An ephemeral DCCP port for a raw client (the kernel allocates none for raw sockets). */
+const ephemeralPort = (random: () => number): number => {
+  for (;;) {
+    const p = 32768 + (random() % 28232)
+    if (!usedPorts.has(p)) {
+      usedPorts.add(p)
+      return p
+    }
+  }
+}
+
+/** The socket the application sees for a connection handle. */
+const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client" | "server", local: SocketAddress.SocketAddress, code: number): DccpSocket => {
+  const { engine, endpoint } = handle
+  const send = (datagram: Uint8Array | string): Effect.Effect<void, DccpError.DccpError> =>
+    Effect.suspend(() => {
+      const bytes = typeof datagram === "string" ? encoder.encode(datagram) : datagram
+      const r = engine.send(performance.now(), bytes)
+      switch (r) {
+        case "queued":
+          endpoint.afterInput(handle)
+          return Effect.void
+        case "queue-full":
+          // Backpressure, like a blocking send on a full tx queue: wait for room.
+          handle.writable.closeUnsafe()
+          return Effect.flatMap(handle.writable.await, () => send(bytes))
+        case "too-large":
+          return Effect.fail(DccpError.make("MessageTooLarge", `${bytes.length} bytes exceed the maximum packet size ${engine.mps}`))
+        case "closed":
+          return Effect.fail(handle.error())
+      }
+    })
+  const received = handle.received!
+  // The queue ends on a graceful close: `recv` then fails with kind Closed; a reset fails it as it is.
+  const recv = Effect.catchCause(Queue.take(received), () => Effect.fail(handle.error()))
+  const close = Effect.suspend(() => {
+    if (handle.reason === undefined && !handle.peerClosing) {
+      engine.close(performance.now())
+      endpoint.afterInput(handle)
+    }
+    return Effect.flatMap(Deferred.await(handle.finished), (reason) =>
+      reason.kind === "closed" ? Effect.void : Effect.fail(handle.error()))
+  })
+  const info = Effect.sync((): DccpInfo => {
+    const i = engine.info()
+    const s = i.sender
+    const srtt = s?.srttMs
+    return {
+      state: i.state,
+      role,
+      transport: transportKind,
+      mps: i.mps,
+      txCcid: i.txCcid,
+      rxCcid: i.rxCcid,
+      rttMs: srtt !== undefined && !Number.isNaN(srtt) ? srtt : i.handshakeRttMs,
+      cwnd: s?.cwnd,
+      lossEvents: s?.congestionEvents ?? 0,
+      lostPackets: s?.lostPackets ?? 0,
+      sendQueueLength: i.sendQueueLength,
+      receiveDropped: handle.receiveDropped,
+      stats: { ...engine.stats }
+    }
+  })
+  return {
+    [TypeId]: TypeId,
+    localAddress: local,
+    remoteAddress: handle.peer.address,
+    serviceCode: code,
+    send,
+    recv,
+    datagrams: Stream.fromQueue(received),
+    close,
+    info
+  }
+}
+
+/** Closes gracefully within `timeout`, else aborts. */
+const release = (handle: Handle, socket: DccpSocket, timeout: number) =>
+  Effect.suspend(() => {
+    if (handle.reason !== undefined) return Effect.void
+    return socket.close.pipe(
+      Effect.timeoutOption(timeout),
+      Effect.flatMap((o) =>
+        Option.isSome(o) ? Effect.void : Effect.sync(() => {
+          handle.engine.abort(performance.now())
+          handle.endpoint.afterInput(handle)
+        })
+      ),
+      Effect.ignore
+    )
+  })
+
+/**
+ * Connects to a DCCP server; the connection closes gracefully with the Scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const code = serviceCode(options.serviceCode)
+    if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
+    const kind = options.transport ?? "udp"
+    if (kind === "kernel") return yield* Kernel.connect(options, code)
+    const remote = SocketAddress.parse(options.address, "connect")
+    if (remote instanceof IoError) return yield* fail(remote)
+    const family = familyOf(remote)
+    if (family === undefined) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP peer has an IP address"))
+    const config = engineConfig(options, kind === "udp" ? "udp" : "ip")
+    if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
+    const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
+    const endpoint = yield* openEndpoint(
+      kind === "udp"
+        ? UdpTransport.make({ connect: remote, ...(options.bind === undefined ? {} : { bind: options.bind }) })
+        : RawTransport.make({
+          family,
+          connect: remoteIp === undefined ? "" : formatIp(remoteIp),
+          ...(options.bind === undefined ? {} : { bind: ipOf(options.bind) })
+        })
+    )
+    const transport = endpoint.transport
+    const local = transport.localAddress
+    const localPort = kind === "udp" ? ("port" in local ? local.port : 0) : ephemeralPort(config.random)
+    if (kind === "raw") yield* Effect.addFinalizer(() => Effect.sync(() => usedPorts.delete(localPort)))
+    const remotePort = options.dccpPort ?? (remoteIp?.port ?? 0)
+    if (!Number.isInteger(remotePort) || remotePort < 1 || remotePort > 65535) {
+      return yield* Effect.fail(DccpError.make("InvalidInput", `a DCCP port is 1 to 65535, not ${remotePort}`))
+    }
+    const peer: Peer = {
+      ip: UdpTransport.ipBytes(remote),
+      udpPort: kind === "udp" ? remoteIp?.port ?? 0 : 0,
+      key: kind === "udp" ? SocketAddress.format(remote) : remoteIp === undefined ? "" : formatIp(remoteIp),
+      address: kind === "udp" ? remote : rawAddress(remote)
+    }
+    const localIp = UdpTransport.ipBytes(local)
+    const engine = DccpEngine.connect(performance.now(), {
+      path: { family, localAddress: localIp, remoteAddress: peer.ip, localPort, remotePort, transportKey: peer.key },
+      serviceCode: code,
+      config
+    })
+    const capacity = options.receiveQueue ?? 1024
+    const handle = new Handle(engine, peer, endpoint, capacity)
+    handle.attach(yield* receiveQueue(capacity))
+    endpoint.client = handle
+    endpoint.clientLocalPort = localPort
+    endpoint.clientRemotePort = remotePort
+    const socket = makeSocket(handle, kind, "client", local, code)
+    yield* Effect.addFinalizer(() => release(handle, socket, millis(options.closeTimeout, 3000)))
+    endpoint.afterInput(handle)
+    const handshake = Deferred.await(handle.connected)
+    const timed = options.connectTimeout === undefined
+      ? handshake
+      : Effect.timeoutOrElse(handshake, {
+        duration: options.connectTimeout,
+        orElse: () =>
+          Effect.suspend(() => {
+            engine.abort(performance.now())
+            endpoint.afterInput(handle)
+            return Effect.fail(DccpError.make("TimedOut", "the handshake did not complete in time"))
+          })
+      })
+    yield* timed
+    return socket
+  })
+
+/**
+ * Listens for DCCP connections until the Scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpError.DccpError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const codes: Array<number> = []
+    for (const c of options.serviceCodes) {
+      const n = serviceCode(c)
+      if (n instanceof DccpError.DccpError) return yield* Effect.fail(n)
+      codes.push(n)
+    }
+    if (codes.length < 1 || codes.length > 32) return yield* Effect.fail(DccpError.make("InvalidInput", "a listener offers 1 to 32 service codes"))
+    const kind = options.transport ?? "udp"
+    if (kind === "kernel") return yield* Kernel.listen(options, codes)
+    const at = SocketAddress.parse(options.address, "bind")
+    if (at instanceof IoError) return yield* fail(at)
+    const family = familyOf(at)
+    if (family === undefined || !SocketAddress.isInet(at)) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP listener binds an IP address"))
+    const connection = engineConfig(options, kind === "udp" ? "udp" : "ip")
+    if (connection instanceof DccpError.DccpError) return yield* Effect.fail(connection)
+    const ip = formatIp(at)
+    const endpoint = yield* openEndpoint(
+      kind === "udp"
+        ? UdpTransport.make({ bind: at })
+        : RawTransport.make({ family, ...(ip === "0.0.0.0" || ip === "::" ? {} : { bind: ip }) })
+    )
+    const local = endpoint.transport.localAddress
+    const port = options.dccpPort ?? (kind === "udp" ? ("port" in local ? local.port : 0) : at.port)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      return yield* Effect.fail(DccpError.make("InvalidInput", `a DCCP listener needs a port from 1 to 65535, not ${port}`))
+    }
+    const listener = new DccpListener(makeListenerConfig({
+      port,
+      serviceCodes: codes,
+      connection: { ...connection, serverTimewait: options.serverTimewait ?? false }
+    }))
+    endpoint.listener = listener
+    endpoint.resetUnknown = options.resetUnknown ?? kind === "udp"
+    const backlog = yield* Queue.make<Handle>({ capacity: options.backlog ?? 64, strategy: "dropping" })
+    endpoint.receiveCapacity = options.receiveQueue ?? 1024
+    endpoint.incoming = (handle) => {
+      if (!Queue.offerUnsafe(backlog, handle)) {
+        handle.engine.abort(performance.now())
+      }
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        listener.close(performance.now())
+        endpoint.flush(performance.now())
+      })
+    )
+    const timeout = millis(options.closeTimeout, 3000)
+    const accept: DccpServer["accept"] = Effect.gen(function*() {
+      const handle = yield* Queue.take(backlog)
+      handle.attach(yield* receiveQueue(handle.capacity))
+      const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
+      yield* Effect.addFinalizer(() => release(handle, socket, timeout))
+      return socket
+    })
+    const run: DccpServer["run"] = (handler) =>
+      Effect.forever(
+        Effect.flatMap(
+          Effect.forkDetach(Effect.scoped(Effect.flatMap(accept, handler)).pipe(
+            Effect.catchCause((cause) => Effect.logError("Unhandled error in DccpServer", cause))
+          )),
+          () => Effect.void
+        )
+      ) as never
+    return {
+      [TypeId]: TypeId,
+      address: local,
+      port,
+      accept,
+      run,
+      stats: () => listener.stats
+    } satisfies DccpServer
+  })
+
+const formatIp = (a: SocketAddress.SocketAddress): string =>
+  SocketAddress.format(a).replace(/^\[(.*)\]:\d+$/, "$1").replace(/:\d+$/, (m) => (SocketAddress.format(a).startsWith("[") ? m : ""))
+
+const ipOf = (input: SocketAddress.Input): string => {
+  const a = SocketAddress.parse(input)
+  return a instanceof IoError ? String(input) : formatIp(a)
+}
+
+/** A raw socket's address for an IP (port 0). */
+const rawAddress = (a: SocketAddress.SocketAddress): SocketAddress.SocketAddress => {
+  const p = SocketAddress.parse(a._tag === "InetAddressV6" ? `[${formatIp(a)}]:0` : `${formatIp(a)}:0`)
+  return p instanceof IoError ? a : p
+}
+

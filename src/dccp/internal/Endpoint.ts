@@ -1,0 +1,294 @@
+/**
+ * The DCCP driver: one transport socket, one timer, and either one client
+ * engine or one listener with the connections it accepted. The engines are
+ * sans-IO; this is where they meet the reactor:
+ *
+ * - every packet the transport receives goes to the engine (or the listener)
+ *   owning its flow; packets for other ports are left alone (a raw socket sees
+ *   every DCCP packet on the host);
+ * - after every input — packet, timer, send, close — the driver drains, in
+ *   the engine's order, `pollTransmit` (to the transport), `pollEvent` (to the
+ *   connection's queues and signals), then re-arms one timerfd at
+ *   `pollTimeout`, or disarms it: no timer fires when nothing is due.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as Queue from "effect/Queue"
+import type { IoError } from "../../IoError.ts"
+import type { Timer } from "../../poll/Timer.ts"
+import type { Registration } from "../../reactor/Reactor.ts"
+import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connection.ts"
+import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
+import * as DccpError from "../DccpError.ts"
+import type { Peer, Transport } from "../transport/Transport.ts"
+
+const now = (): number => performance.now()
+
+/** The error a close reason means for a connection's users. @internal */
+export const closeError = (reason: CloseReason, connected: boolean): DccpError.DccpError => {
+  switch (reason.kind) {
+    case "closed":
+      return DccpError.make("Closed", reason.by === "local" ? "the connection was closed" : "the peer closed the connection")
+    case "reset":
+      return reason.code === 3 && !connected
+        ? DccpError.make("ConnectionRefused", "no DCCP listener on the port (Reset: No Connection)", 3)
+        : reason.code === 8
+        ? DccpError.make("BadServiceCode", "the server does not offer this service code", 8)
+        : DccpError.make("Reset", `the peer reset the connection (${DccpError.resetName(reason.code)})`, reason.code)
+    case "aborted":
+      return DccpError.make("Aborted", "the connection was aborted")
+    case "protocol-error":
+      return DccpError.make("ProtocolError", `the peer violated the protocol (${DccpError.resetName(reason.code)})`, reason.code)
+    case "timeout":
+      return DccpError.make("TimedOut", `no answer to the ${reason.phase === "request" ? "Request" : reason.phase === "respond" ? "Response" : "Close"} retransmissions`)
+  }
+}
+
+/**
+ * One connection as its users see it: received datagrams, and the signals for
+ * connected, writable and finished. A server-side connection gets its receive
+ * queue when it is accepted; what arrives before is held (up to the queue's
+ * capacity) and handed over then.
+ *
+ * @internal
+ */
+export class Handle {
+  readonly engine: DccpEngine
+  readonly peer: Peer
+  readonly endpoint: Endpoint
+  readonly capacity: number
+  received: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done> | undefined = undefined
+  readonly #early: Array<Uint8Array> = []
+  readonly connected = Deferred.makeUnsafe<void, DccpError.DccpError>()
+  readonly finished = Deferred.makeUnsafe<CloseReason>()
+  readonly writable = Latch.makeUnsafe(true)
+  isConnected = false
+  peerClosing = false
+  reason: CloseReason | undefined = undefined
+  /** Datagrams that arrived while the receive queue was full. */
+  receiveDropped = 0
+
+  constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
+    this.engine = engine
+    this.peer = peer
+    this.endpoint = endpoint
+    this.capacity = capacity
+  }
+
+  /** Gives the connection its receive queue (made in a fiber), with what arrived so far. */
+  attach(queue: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done>): void {
+    this.received = queue
+    for (const d of this.#early.splice(0)) if (!Queue.offerUnsafe(queue, d)) this.receiveDropped++
+    if (this.reason !== undefined) this.#endQueue(this.reason)
+  }
+
+  /** The error the connection's end means for its users (kind `Closed` for a graceful close). */
+  error(): DccpError.DccpError {
+    return this.reason === undefined ? DccpError.make("Closed", "the connection is closing") : closeError(this.reason, this.isConnected)
+  }
+
+  #endQueue(reason: CloseReason): void {
+    const q = this.received!
+    // A graceful close ends the stream of datagrams; anything else fails it.
+    if (reason.kind === "closed") Queue.endUnsafe(q)
+    else Queue.failCauseUnsafe(q, Cause.fail(closeError(reason, this.isConnected)))
+  }
+
+  /** Applies one engine event. */
+  onEvent(event: ConnectionEvent): void {
+    switch (event.type) {
+      case "connected":
+        this.isConnected = true
+        Deferred.doneUnsafe(this.connected, Effect.void)
+        return
+      case "data":
+        if (this.received === undefined) {
+          if (this.#early.length < this.capacity) this.#early.push(event.payload)
+          else this.receiveDropped++
+        } else if (!Queue.offerUnsafe(this.received, event.payload)) this.receiveDropped++
+        return
+      case "writable":
+        this.writable.openUnsafe()
+        return
+      case "peer-closing":
+        this.peerClosing = true
+        return
+      case "closed": {
+        this.reason = event.reason
+        Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
+        if (this.received !== undefined) this.#endQueue(event.reason)
+        this.writable.openUnsafe()
+        Deferred.doneUnsafe(this.finished, Effect.succeed(event.reason))
+        return
+      }
+    }
+  }
+
+  drainEvents(): void {
+    for (let e = this.engine.pollEvent(); e !== undefined; e = this.engine.pollEvent()) this.onEvent(e)
+  }
+}
+
+/** @internal */
+export class Endpoint {
+  readonly transport: Transport
+  readonly timer: Timer
+  readonly timerRegistration: Registration
+  client: Handle | undefined = undefined
+  listener: DccpListener | undefined = undefined
+  /** Answer packets for flows nobody owns with Reset(No Connection) (DCCP-UDP servers). */
+  resetUnknown = false
+  /** A server's connections by flow (`peer key|remote port`). */
+  readonly connections = new Map<string, Handle>()
+  readonly peersByKey = new Map<string, Peer>()
+  incoming: ((handle: Handle) => void) | undefined = undefined
+  /** Receive-queue capacity of accepted connections. */
+  receiveCapacity = 1024
+  #armedAt: number | undefined = undefined
+  unknownPackets = 0
+
+  constructor(transport: Transport, timer: Timer, timerRegistration: Registration) {
+    this.transport = transport
+    this.timer = timer
+    this.timerRegistration = timerRegistration
+  }
+
+  /** A packet from the transport. */
+  readonly onPacket = (bytes: Uint8Array, peer: Peer, localIp: Uint8Array): void => {
+    if (bytes.length < 4) return void this.unknownPackets++
+    const sourcePort = (bytes[0]! << 8) | bytes[1]!
+    const destinationPort = (bytes[2]! << 8) | bytes[3]!
+    const t = now()
+    const client = this.client
+    if (client !== undefined) {
+      if (destinationPort !== this.clientLocalPort || sourcePort !== this.clientRemotePort || peer.key !== client.peer.key) {
+        this.unknownPackets++
+        return
+      }
+      client.engine.handleDatagram(t, bytes)
+      this.flush(t)
+      client.drainEvents()
+      this.rearm(t)
+      return
+    }
+    const listener = this.listener
+    if (listener === undefined) return
+    if (destinationPort !== listener.config.port) {
+      this.unknownPackets++
+      if (this.resetUnknown) {
+        const reset = noConnectionReset(bytes, { family: this.transport.family, localAddress: localIp, remoteAddress: peer.ip, transportKey: peer.key }, this.transport.encapsulation)
+        if (reset !== undefined) this.transport.send(reset, peer)
+      }
+      return
+    }
+    this.peersByKey.set(peer.key, peer)
+    listener.handleDatagram(t, bytes, { family: this.transport.family, localAddress: localIp, remoteAddress: peer.ip, transportKey: peer.key })
+    this.flush(t)
+    this.drainListener()
+    this.connections.get(`${peer.key}|${sourcePort}`)?.drainEvents()
+    this.rearm(t)
+  }
+
+  clientLocalPort = 0
+  clientRemotePort = 0
+
+  /**
+   * An ICMP report for a client's peer: during the handshake nobody is there to
+   * answer (like TCP's ECONNREFUSED), so the connection is refused at once;
+   * afterwards it is a hint only, and the engine's timers decide.
+   */
+  readonly onUnreachable = (error: IoError): void => {
+    const client = this.client
+    if (client === undefined || client.isConnected || client.reason !== undefined) return
+    const reason = error.kind === "ConnectionRefused" ? "ConnectionRefused" : "Io"
+    Deferred.doneUnsafe(client.connected, Effect.fail(DccpError.make(reason, `ICMP: ${error.message}`)))
+    client.engine.abort(now())
+    this.afterInput(client)
+  }
+
+  /** The timer fired. */
+  onTimer(): void {
+    const t = now()
+    this.#armedAt = undefined
+    if (this.client !== undefined) {
+      this.client.engine.handleTimeout(t)
+      this.flush(t)
+      this.client.drainEvents()
+    } else if (this.listener !== undefined) {
+      this.listener.handleTimeout(t)
+      this.flush(t)
+      this.drainListener()
+      for (const h of this.connections.values()) h.drainEvents()
+    }
+    this.rearm(t)
+    this.collect()
+  }
+
+  /** After an application input (send, close) on `handle`. */
+  afterInput(handle: Handle): void {
+    const t = now()
+    this.flush(t)
+    handle.drainEvents()
+    this.rearm(t)
+    this.collect()
+  }
+
+  /** Sends everything the engine (or the listener) has queued. */
+  flush(t: number): void {
+    if (this.client !== undefined) {
+      const peer = this.client.peer
+      for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) this.transport.send(b, peer)
+      return
+    }
+    const listener = this.listener
+    if (listener === undefined) return
+    for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
+      const peer = x.path.transportKey === undefined ? undefined : this.peersByKey.get(x.path.transportKey)
+      if (peer !== undefined) this.transport.send(x.bytes, peer)
+    }
+  }
+
+  drainListener(): void {
+    const listener = this.listener
+    if (listener === undefined) return
+    for (let e = listener.pollEvent(); e !== undefined; e = listener.pollEvent()) {
+      const peer = e.path.transportKey === undefined ? undefined : this.peersByKey.get(e.path.transportKey)
+      if (peer === undefined) {
+        e.connection.abort(now())
+        continue
+      }
+      const handle = new Handle(e.connection, peer, this, this.receiveCapacity)
+      this.connections.set(`${peer.key}|${e.path.remotePort}`, handle)
+      handle.drainEvents()
+      if (this.incoming !== undefined) this.incoming(handle)
+      else e.connection.abort(now())
+    }
+  }
+
+  /** Forgets finished connections. */
+  collect(): void {
+    for (const [key, h] of this.connections) if (h.engine.isFinished) this.connections.delete(key)
+  }
+
+  /** Arms the timerfd at the next deadline, or disarms it when nothing is due. */
+  rearm(t: number): void {
+    const deadline = this.client !== undefined ? this.client.engine.pollTimeout() : this.listener?.pollTimeout()
+    if (deadline === this.#armedAt) return
+    this.#armedAt = deadline
+    if (deadline === undefined) this.timer.cancel()
+    else this.timer.setMillis(Math.max(0.001, deadline - t))
+  }
+
+  /** The timer's wait-and-fire loop (ends when the timer is closed). */
+  timerLoop(): Effect.Effect<void> {
+    const expiry = this.timerRegistration.readIo(() => this.timer.read())
+    return Effect.forever(
+      Effect.flatMap(expiry, () => Effect.sync(() => this.onTimer())),
+      { disableYield: true }
+    ).pipe(Effect.ignore)
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Native DCCP: IP protocol 33 through a raw socket, wire-compatible with kernel
+ * DCCP stacks. Needs `CAP_NET_RAW` (a `PermissionDenied` error otherwise).
+ *
+ * A raw socket sees every protocol-33 packet reaching the host; the driver
+ * keeps those for its own ports. IPv4 packets arrive with their IP header, which
+ * is checked and stripped here (its destination is the local address of the
+ * pseudo-header, so an IPv4 listener may bind the wildcard); IPv6 packets arrive
+ * without one, so an IPv6 socket must be bound to a specific address.
+ *
+ * On a host whose kernel still has DCCP loaded, the kernel answers stray DCCP
+ * packets with Reset(No Connection) and will tear down a user-space connection:
+ * unload or blacklist the `dccp` module there.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as NetAddress from "effect/net/NetAddress"
+import type * as Scope from "effect/Scope"
+import { IoError } from "../../IoError.ts"
+import * as RawSocket from "../../net/RawSocket.ts"
+import * as SocketAddress from "../../net/SocketAddress.ts"
+import * as UdpSocket from "../../net/UdpSocket.ts"
+import { Reactor } from "../../reactor/Reactor.ts"
+import type { Peer, Transport } from "./Transport.ts"
+import { ipBytes } from "./Udp.ts"
+
+/** IP protocol number of DCCP. */
+export const IPPROTO_DCCP = 33
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RawTransportOptions {
+  readonly family: "ipv4" | "ipv6"
+  /** The local IP (`"10.0.0.1"`, `"fd00::1"`); required for IPv6 listeners. */
+  readonly bind?: string | undefined
+  /** A client's peer IP: the socket only receives from it. */
+  readonly connect?: string | undefined
+  readonly recvBufferSize?: number | undefined
+}
+
+const bracket = (ip: string) => (ip.includes(":") ? `[${ip}]:0` : `${ip}:0`)
+
+/**
+ * The local IP the kernel would use to reach `remote` (a route lookup through a
+ * connected UDP socket, no packet sent).
+ *
+ * @internal
+ */
+export const sourceAddressFor = (remote: string): Effect.Effect<string, IoError, Scope.Scope> =>
+  Effect.scoped(Effect.gen(function*() {
+    const probe = yield* UdpSocket.bind(remote.includes(":") ? "[::]:0" : "0.0.0.0:0")
+    const e = probe.connect(bracket(remote).replace(/:0$/, ":9"))
+    if (e !== undefined) return yield* Effect.fail(e)
+    const local = probe.localAddr()
+    if (local instanceof IoError) return yield* Effect.fail(local)
+    return SocketAddress.isInet(local) ? NetAddress.formatIp(local.address) : ""
+  }))
+
+/**
+ * A native DCCP transport on its own raw socket, for the Scope's lifetime.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const v6 = options.family === "ipv6"
+    const bind = options.bind ?? (options.connect !== undefined ? yield* sourceAddressFor(options.connect) : undefined)
+    if (v6 && bind === undefined) {
+      return yield* Effect.fail(new IoError({ kind: "InvalidInput", errno: 0, syscall: "bind", detail: "an IPv6 raw DCCP socket needs a specific local address" }))
+    }
+    const raw = yield* RawSocket.open({
+      family: options.family,
+      protocol: IPPROTO_DCCP,
+      ...(bind === undefined ? {} : { bind: bracket(bind) }),
+      ...(options.connect === undefined ? {} : { connect: bracket(options.connect) }),
+      ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize })
+    })
+    const local = raw.localAddr()
+    if (local instanceof IoError) return yield* Effect.fail(local)
+    const boundIp = ipBytes(local)
+    const registration = yield* reactor.register(raw)
+    let sendFailures = 0, malformed = 0
+    const peers = new WeakMap<SocketAddress.SocketAddress, Peer>()
+    const peerOf = (a: SocketAddress.SocketAddress): Peer => {
+      let p = peers.get(a)
+      if (p === undefined) {
+        const ip = ipBytes(a)
+        p = { ip, udpPort: 0, key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "", address: a }
+        peers.set(a, p)
+      }
+      return p
+    }
+    // IPv4 packets name their destination in the header; keep one buffer per distinct address.
+    const destinations = new Map<number, Uint8Array>()
+    const destinationOf = (ip: Uint8Array, offset: number): Uint8Array => {
+      const key = ((ip[offset]! << 24) | (ip[offset + 1]! << 16) | (ip[offset + 2]! << 8) | ip[offset + 3]!) >>> 0
+      let d = destinations.get(key)
+      if (d === undefined) {
+        d = ip.slice(offset, offset + 4)
+        if (destinations.size > 1024) destinations.clear()
+        destinations.set(key, d)
+      }
+      return d
+    }
+    const onIpv4 = (packet: Uint8Array, peer: Peer, onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void) => {
+      // RFC 791 header: version 4, IHL ≥ 5 words, protocol 33, total length within the packet.
+      if (packet.length < 20 || packet[0]! >> 4 !== 4) return void malformed++
+      const ihl = (packet[0]! & 0x0f) * 4
+      const total = (packet[2]! << 8) | packet[3]!
+      if (ihl < 20 || packet[9] !== IPPROTO_DCCP || total < ihl || total > packet.length) return void malformed++
+      onPacket(packet.subarray(ihl, total), peer, destinationOf(packet, 16))
+    }
+    return {
+      kind: "raw",
+      encapsulation: "ip",
+      family: options.family,
+      localAddress: local,
+      send: (bytes, peer) => {
+        const r = raw.sendTo(bytes, peer.address)
+        if (typeof r === "number") return true
+        sendFailures++
+        return false
+      },
+      // ICMP for raw sockets is not reported per flow: the engine's timers decide.
+      receive: (onPacket) =>
+        Effect.forever(
+          Effect.map(registration.readIo(() => raw.recvBatch()), (batch) => {
+            for (const d of batch) {
+              const peer = peerOf(d.address)
+              if (v6) onPacket(d.payload, peer, boundIp)
+              else onIpv4(d.payload, peer, onPacket)
+            }
+          }),
+          { disableYield: true }
+        ),
+      stats: () => ({ sendFailures, malformed })
+    } satisfies Transport
+  })

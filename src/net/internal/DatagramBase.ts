@@ -1,0 +1,144 @@
+/**
+ * What every datagram socket of effect-mio shares (UDP, raw IP): the cached
+ * destination encoding, single-datagram I/O with source addresses, `connect`,
+ * and batched I/O on `recvmmsg`/`sendmmsg` through native buffers that live
+ * as long as the socket.
+ *
+ * @internal
+ */
+import * as IoError from "../../IoError.ts"
+import { ioResult } from "../../poll/IoSource.ts"
+import { isOk } from "../../sys/call.ts"
+import * as C from "../../sys/constants.ts"
+import * as sock from "../../sys/socket.ts"
+import { WouldBlock } from "../../WouldBlock.ts"
+import * as SocketAddress from "../SocketAddress.ts"
+import { Batch, type BatchOptions } from "./Batch.ts"
+import { done, IpSocketBase } from "./SocketBase.ts"
+
+/**
+ * One received datagram of a batch. `payload` is a view into the socket's batch
+ * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReceivedDatagram {
+  readonly payload: Uint8Array
+  readonly address: SocketAddress.SocketAddress
+  /** The datagram was longer than the buffer and was cut (`MSG_TRUNC`). */
+  readonly truncated: boolean
+}
+
+/**
+ * One datagram to send in a batch; `address` may be omitted on a connected socket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutgoingDatagram {
+  readonly payload: Uint8Array
+  readonly address?: SocketAddress.Input | undefined
+}
+
+/** @internal */
+export abstract class DatagramBase extends IpSocketBase {
+  #lastTarget: SocketAddress.Input | undefined = undefined
+  #lastEncoded: SocketAddress.Encoded | undefined = undefined
+  #batch: Batch | undefined = undefined
+  readonly #batchOptions: BatchOptions | undefined
+
+  constructor(fd: number, domain: number, batchOptions?: BatchOptions) {
+    super(fd, domain)
+    this.#batchOptions = batchOptions
+  }
+
+  /** The encoded form of `target`, cached for repeated sends to one destination. @internal */
+  target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
+    if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
+    const e = SocketAddress.resolve(target, syscall)
+    if (e instanceof IoError.IoError) return e
+    this.#lastTarget = target
+    this.#lastEncoded = e
+    return e
+  }
+
+  /** Sends one datagram to `target`. @since 0.1.0 */
+  sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendto")
+    const to = this.target(target, "sendto")
+    if (to instanceof IoError.IoError) return to
+    return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
+  }
+  /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
+  recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    return this.#recvFrom(buf, 0)
+  }
+  /** Like `recvFrom`, without consuming the datagram. @since 0.1.0 */
+  peekFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    return this.#recvFrom(buf, C.MSG_PEEK)
+  }
+  /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
+  send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+  }
+  /** Receives on any socket, without the source address. @since 0.1.0 */
+  recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+  }
+  /** Like `recv`, without consuming the datagram. @since 0.1.0 */
+  peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+  }
+
+  /**
+   * Connects to `target`: `send`/`recv` then use it, and datagrams from other
+   * sources are dropped. Calling it again re-connects.
+   *
+   * @since 0.1.0
+   */
+  connect(target: SocketAddress.Input): IoError.IoError | undefined {
+    if (this.fd < 0) return IoError.closed("connect")
+    const to = this.target(target, "connect")
+    if (to instanceof IoError.IoError) return to
+    return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
+  }
+  /**
+   * Receives up to `max` datagrams with one `recvmmsg` (when GRO is on, a
+   * coalesced run is split back into its datagrams). Returns an empty array never:
+   * `WouldBlock` when nothing is queued.
+   *
+   * @since 0.1.0
+   */
+  recvBatch(max?: number): ReadonlyArray<ReceivedDatagram> | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("recvmmsg")
+    return this.batch().recv(this.fd, max, this.decoder)
+  }
+  /**
+   * Sends datagrams with as few `sendmmsg` calls as the batch buffers allow.
+   * Returns how many were sent (the rest would block), or `WouldBlock` when none.
+   *
+   * @since 0.1.0
+   */
+  sendBatch(datagrams: ReadonlyArray<OutgoingDatagram>): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendmmsg")
+    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
+  }
+  /** @internal */
+  batch(): Batch {
+    return this.#batch ??= new Batch(this.#batchOptions)
+  }
+
+  /** Closes the socket and frees its batch buffers. @since 0.1.0 */
+  override close(): IoError.IoError | undefined {
+    this.#batch?.free()
+    this.#batch = undefined
+    return super.close()
+  }
+
+  #recvFrom(buf: Uint8Array, flags: number): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("recvfrom")
+    const r = sock.recvfrom(this.fd, buf, flags)
+    if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
+    return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
+  }}
