@@ -1112,8 +1112,12 @@ export class DccpEngine {
       case "enter-timewait": {
         // Step 9: a Reset tears the connection down.
         const code = p.resetCode ?? 0
-        if (code === ResetCode.Closed && this.closeInitiator !== undefined) {
-          this.finish({ kind: "closed", by: this.closeInitiator })
+        // After we sent Close, Reset(No Connection) is the peer answering a
+        // retransmitted Close once it has already closed and forgotten the
+        // connection (its Reset(Closed) was lost): the close completed.
+        const completesOurClose = this.closeInitiator === "local" && code === ResetCode.NoConnection
+        if ((code === ResetCode.Closed && this.closeInitiator !== undefined) || completesOurClose) {
+          this.finish({ kind: "closed", by: this.closeInitiator! })
         } else {
           this.finish({ kind: "reset", code, data: (p.resetData ?? new Uint8Array(3)).slice() })
         }
