@@ -24,7 +24,8 @@
  *   kpeer reap                    PID 1's last job: reap orphans forever
  *
  * Client output is line based and meant for machines:
- *   CONNECTED local=A:P peer=A:P service=N tx_ccid=N rx_ccid=N mps=N connect_ms=F
+ *   CONNECTED local=A:P peer=A:P service=N tx_ccid=N rx_ccid=N mps=N send_cscov=N
+ *             recv_cscov=N connect_ms=F
  *   ECHO n=I len=L rtt_ms=F match=yes|no data=TEXT      (client)
  *   SENT n=I len=L                                      (send)
  *   DATA n=I len=L data=TEXT                            (read)
@@ -202,15 +203,17 @@ static int get_int_opt(int fd, int opt)
 	return v;
 }
 
-/* "service=42 tx_ccid=2 rx_ccid=2 mps=1400" for a connected socket */
+/* "service=42 tx_ccid=2 rx_ccid=2 mps=1400 send_cscov=0 recv_cscov=0" for a
+ * connected socket (the CSCOV values are the ones in force after negotiation) */
 static void conn_params(int fd, char *out, size_t n)
 {
 	uint32_t svc = 0;
 	socklen_t l = sizeof svc;
 	getsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_SERVICE, &svc, &l);
-	snprintf(out, n, "service=%u tx_ccid=%d rx_ccid=%d mps=%d", ntohl(svc),
-		 get_int_opt(fd, DCCP_SOCKOPT_TX_CCID), get_int_opt(fd, DCCP_SOCKOPT_RX_CCID),
-		 get_int_opt(fd, DCCP_SOCKOPT_GET_CUR_MPS));
+	snprintf(out, n, "service=%u tx_ccid=%d rx_ccid=%d mps=%d send_cscov=%d recv_cscov=%d",
+		 ntohl(svc), get_int_opt(fd, DCCP_SOCKOPT_TX_CCID),
+		 get_int_opt(fd, DCCP_SOCKOPT_RX_CCID), get_int_opt(fd, DCCP_SOCKOPT_GET_CUR_MPS),
+		 get_int_opt(fd, DCCP_SOCKOPT_SEND_CSCOV), get_int_opt(fd, DCCP_SOCKOPT_RECV_CSCOV));
 }
 
 static void set_linger(int fd, int seconds)

@@ -57,10 +57,16 @@ def main() -> int:
             return 125
         pending += chunk
         nul = pending.find(b"\0EXIT ")
-        if nul >= 0 and pending.endswith(b"\n"):
-            out.write(pending[:nul])
+        end = pending.find(b"\n", nul) if nul >= 0 else -1
+        if end >= 0:
+            # bytes after the trailer come from background jobs that still
+            # hold the socket; pass on what is already here and stop reading
+            out.write(pending[:nul] + pending[end + 1:])
             out.flush()
-            return int(pending[nul + 6:].strip() or b"125")
+            try:
+                return int(pending[nul + 6:end])
+            except ValueError:
+                return 125
         if nul < 0:
             # keep a possible partial trailer ("\0", "\0EX", ...) for the next round
             keep = pending.rfind(b"\0")
