@@ -98,8 +98,8 @@ fetch_deb() {
 	deb=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
 	if [ -z "$deb" ]; then
 		say "downloading $pkg"
-		(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null 2>"$CACHE/debs/.apt.err") || {
-			cat "$CACHE/debs/.apt.err" >&2
+		(cd "$CACHE/debs" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null 2>"$CACHE/.apt.err") || {
+			cat "$CACHE/.apt.err" >&2
 			die "apt-get download $pkg failed (is apt-get update needed? try: $0 install)"
 		}
 		deb=$(ls "$CACHE/debs/${pkg}_"*.deb 2>/dev/null | head -n1 || true)
@@ -430,7 +430,7 @@ MIO_DCCP_CONSOLE=$RUN/console.log
 EOF
 }
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ $# -gt 0 ] && shift
