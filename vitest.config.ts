@@ -46,6 +46,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The interop suite needs the kernel peer (npm run test:interop).
+    exclude: ["test/interop/**", "**/node_modules/**"],
     // Each test file runs in its own process: fd counts from /proc/self/fd and
     // signal masks belong to that file alone, and koffi's native state is per process.
     pool: "forks",
