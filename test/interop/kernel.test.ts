@@ -4,11 +4,14 @@
  * client against our server, over raw IPv4 and IPv6, and DCCP-UDP through a
  * translating relay. Run by `npm run test:interop`, inside the peer's netns.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import { spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Dccp from "../../src/dccp/Dccp.ts"
 import type { DccpError } from "../../src/dccp/DccpError.ts"
@@ -17,6 +20,33 @@ import { checkFdLeaks } from "../util/fds.ts"
 import { ctl, GUEST4, GUEST6, HOST4, HOST6, kpeerClient } from "./peer.ts"
 
 const decoder = new TextDecoder()
+
+// tshark on the tap between us and the guest records every native DCCP packet of
+// the suite; the last test reads the capture back.
+const TAP = process.env["MIO_DCCP_TAP"] ?? "miodccp0"
+const captureDir = mkdtempSync(join(tmpdir(), "effect-mio-interop-"))
+const captureFile = join(captureDir, "interop.pcapng")
+let capture: ChildProcess | undefined
+beforeAll(() =>
+  new Promise<void>((resolve, reject) => {
+    capture = spawn("tshark", ["-i", TAP, "-f", "ip proto 33 or ip6 proto 33", "-w", captureFile, "-q"], { stdio: ["ignore", "ignore", "pipe"] })
+    let err = ""
+    capture.stderr!.on("data", (d) => {
+      err += d
+      if (err.includes("Capture started")) resolve()
+    })
+    capture.on("exit", (code) => reject(new Error(`tshark exited ${code}: ${err}`)))
+  }))
+const stopCapture = () =>
+  new Promise<void>((resolve) => {
+    if (capture === undefined || capture.exitCode !== null) return resolve()
+    capture.on("close", () => resolve())
+    capture.kill("SIGINT")
+  })
+afterAll(async () => {
+  await stopCapture()
+  rmSync(captureDir, { recursive: true, force: true })
+})
 
 const failure = <A>(exit: Exit.Exit<A, DccpError>): DccpError => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
@@ -166,6 +196,28 @@ describe("DCCP-UDP (RFC 6773) through a translating relay to Linux's native DCCP
       assert.strictEqual(r.ok, 5, r.lines.join("\n"))
       yield* Fiber.interrupt(serving)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("the wire, as tshark decodes it", () => {
+  it.live("every native DCCP packet of the suite, ours and the kernel's, has a Good checksum; CsCov=1 flowed both ways on port 5006", () =>
+    Effect.gen(function*() {
+      yield* Effect.sleep(300)
+      yield* Effect.promise(stopCapture)
+      const out = execFileSync("tshark", [
+        "-r", captureFile, "-T", "fields", "-E", "separator=|",
+        "-e", "dccp.srcport", "-e", "dccp.dstport", "-e", "dccp.type", "-e", "dccp.cscov", "-e", "dccp.checksum.status", "-e", "_ws.expert.message"
+      ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+      const rows = out.trim().split("\n").filter((l) => l.length > 0).map((l) => l.split("|"))
+      assert.isAbove(rows.length, 100, `captured ${rows.length} DCCP packets`)
+      for (const [src, dst, type, , status, expert] of rows) {
+        assert.strictEqual(status, "1", `checksum Good on ${src}→${dst} type ${type}`)
+        assert.strictEqual(expert ?? "", "", `no expert info on ${src}→${dst} type ${type}: ${expert}`)
+      }
+      // Data-carrying packets (Data 2, DataAck 4) on the CsCov connection.
+      const partial = rows.filter(([src, dst, type, cscov]) => (src === "5006" || dst === "5006") && (type === "2" || type === "4") && cscov === "1")
+      assert.isTrue(partial.some(([src]) => src === "5006"), "the kernel sent CsCov=1 data")
+      assert.isTrue(partial.some(([, dst]) => dst === "5006"), "we sent CsCov=1 data")
+    }))
 })
 
 void ctl
