@@ -22,6 +22,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { webcrypto } from "node:crypto"
@@ -36,6 +37,7 @@ import type { QueuePolicy } from "./engine/SendQueue.ts"
 import type { State } from "./engine/State.ts"
 import * as DccpError from "./DccpError.ts"
 import { Endpoint, Handle } from "./internal/Endpoint.ts"
+import { runServer } from "./internal/runServer.ts"
 import * as Kernel from "./transport/Kernel.ts"
 import * as RawTransport from "./transport/Raw.ts"
 import type { Peer, Transport } from "./transport/Transport.ts"
@@ -497,36 +499,26 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
       yield* Effect.addFinalizer(() => release(handle, socket, timeout))
       return socket
     })
-    const run: DccpServer["run"] = (handler) =>
-      Effect.forever(
-        Effect.flatMap(
-          Effect.forkDetach(Effect.scoped(Effect.flatMap(accept, handler)).pipe(
-            Effect.catchCause((cause) => Effect.logError("Unhandled error in DccpServer", cause))
-          )),
-          () => Effect.void
-        )
-      ) as never
     return {
       [TypeId]: TypeId,
       address: local,
       port,
       accept,
-      run,
+      run: (handler) => runServer(accept, handler),
       stats: () => listener.stats
     } satisfies DccpServer
   })
 
 const formatIp = (a: SocketAddress.SocketAddress): string =>
-  SocketAddress.format(a).replace(/^\[(.*)\]:\d+$/, "$1").replace(/:\d+$/, (m) => (SocketAddress.format(a).startsWith("[") ? m : ""))
+  a._tag === "InetAddressV4" || a._tag === "InetAddressV6" ? NetAddress.formatIp(a.address) : SocketAddress.format(a)
 
+/** The IP of a raw transport's `bind` option: an IP address alone, or with a port (ignored). */
 const ipOf = (input: SocketAddress.Input): string => {
   const a = SocketAddress.parse(input)
-  return a instanceof IoError ? String(input) : formatIp(a)
+  return a instanceof IoError ? String(input).replace(/^\[(.*)\]$/, "$1") : formatIp(a)
 }
 
-/** A raw socket's address for an IP (port 0). */
-const rawAddress = (a: SocketAddress.SocketAddress): SocketAddress.SocketAddress => {
-  const p = SocketAddress.parse(a._tag === "InetAddressV6" ? `[${formatIp(a)}]:0` : `${formatIp(a)}:0`)
-  return p instanceof IoError ? a : p
-}
+/** A raw socket's address for a peer: its IP, port 0. */
+const rawAddress = (a: SocketAddress.SocketAddress): SocketAddress.SocketAddress =>
+  SocketAddress.isInet(a) ? NetAddress.inetAddressUnsafe(a.address, 0) : a
 

@@ -16,6 +16,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import { Reactor, type Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import type { ConnectOptions, DccpServer, DccpSocket, ListenOptions } from "../Dccp.ts"
+import { runServer } from "../internal/runServer.ts"
 import * as DccpError from "../DccpError.ts"
 
 const encoder = new TextEncoder()
@@ -123,10 +124,7 @@ export const listen = (options: ListenOptions, codes: ReadonlyArray<number>): Ef
       address,
       port: "port" in address ? address.port : 0,
       accept,
-      run: (handler) =>
-        Effect.forever(Effect.forkDetach(Effect.scoped(Effect.flatMap(accept, handler)).pipe(
-          Effect.catchCause((cause) => Effect.logError("Unhandled error in DccpServer", cause))
-        ))) as never,
+      run: (handler) => runServer(accept, handler),
       stats: () => ({}) as never
     } satisfies DccpServer
   })
