@@ -49,13 +49,23 @@ export interface Registration {
   readonly writeIo: <A>(op: () => A | WouldBlock | IoError.IoError) => Effect.Effect<A, IoError.IoError>
   /**
    * Waits until the source is readable: at once if a readable event arrived
-   * since the last wait, else at the next one. Each event is consumed by one
-   * wait, as with edge triggering: drain the source until `WouldBlock` before
-   * waiting again.
+   * since the last wait (or nothing was tried yet: a new registration starts
+   * ready, so the first wait may be spurious), else at the next one. Each event
+   * is consumed by one wait, as with edge triggering: drain the source until
+   * `WouldBlock` before waiting again.
    */
   readonly readable: Effect.Effect<void, IoError.IoError>
   /** The same for writability. */
   readonly writable: Effect.Effect<void, IoError.IoError>
+  /**
+   * Tells the reactor the source is drained for reading — a stream read that
+   * returned fewer bytes than asked, say — so the next `readIo` parks until the
+   * next event instead of first trying an operation that would only answer
+   * `WouldBlock` (tokio does the same after a short read).
+   */
+  readonly clearReadable: () => void
+  /** The same for writing, after a write that took fewer bytes than offered. */
+  readonly clearWritable: () => void
   /** `true` once deregistered (by its Scope, `deregister` or the Reactor's Scope). */
   readonly isClosed: () => boolean
   /**
@@ -108,6 +118,12 @@ const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
     writeIo: (op) => doIo(io, WRITE, op),
     readable: consume(READ),
     writable: consume(WRITE),
+    clearReadable: () => {
+      if (io.token === token) io.clear(READ)
+    },
+    clearWritable: () => {
+      if (io.token === token) io.clear(WRITE)
+    },
     isClosed: () => io.closed !== undefined || io.token !== token,
     deregister: () => driver.deregister(io, closedError, token)
   }

@@ -53,31 +53,60 @@ export class MsgSlab {
       const h = i * M
       this.#setPtr(h + H.name, this.#nameOff + i * SOCKADDR_MAX)
       this.#setPtr(h + H.iov, this.#iovOff + i * IOV)
-      this.view.setBigUint64(h + H.iovlen, 1n, true)
+      this.#setU64(h + H.iovlen, 1)
       this.#setPtr(h + H.control, this.#ctlOff + i * CONTROL)
     }
   }
 
+  /** Writes a 64-bit little-endian value below 2^53 without allocating a BigInt. */
+  #setU64(at: number, value: number): void {
+    this.view.setUint32(at, value >>> 0, true)
+    this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true)
+  }
+
   #setPtr(at: number, offset: number): void {
-    this.view.setBigUint64(at, BigInt(this.#base + offset), true)
+    this.#setU64(at, this.#base + offset)
   }
 
   /** Points slot `i`'s single iovec at `len` bytes at `dataOffset` (relative to the data area). */
   setIov(i: number, dataOffset: number, len: number): void {
     const at = this.#iovOff + i * layout.iovec.size
     this.#setPtr(at + layout.iovec.base, this.dataOff + dataOffset)
-    this.view.setBigUint64(at + layout.iovec.len, BigInt(len), true)
+    this.#setU64(at + layout.iovec.len, len)
   }
 
   /** Sets slot `i`'s address length (0: no address) and control length, and clears its flags. */
   setHeader(i: number, nameLen: number, controlLen: number): void {
     const h = i * layout.mmsghdr.size, H = layout.msghdr
     this.view.setUint32(h + H.namelen, nameLen, true)
-    this.view.setBigUint64(h + H.controllen, BigInt(controlLen), true)
+    this.#setU64(h + H.controllen, controlLen)
     this.view.setInt32(h + H.flags, 0, true)
     // msg_name must be NULL when there is no address on a send.
-    this.#setPtr(h + H.name, this.#nameOff + i * SOCKADDR_MAX)
-    if (nameLen === 0) this.view.setBigUint64(h + H.name, 0n, true)
+    if (nameLen === 0) this.#setU64(h + H.name, 0)
+    else this.#setPtr(h + H.name, this.#nameOff + i * SOCKADDR_MAX)
+  }
+
+  /**
+   * Points every slot's iovec at its own `slotSize` bytes of the data area, once
+   * for a receive slab; `prepareRecv` then only resets what the kernel changes.
+   */
+  layoutRecv(slotSize: number): void {
+    for (let i = 0; i < this.count; i++) {
+      this.setIov(i, i * slotSize, slotSize)
+      this.#setPtr(i * layout.mmsghdr.size + layout.msghdr.name, this.#nameOff + i * SOCKADDR_MAX)
+    }
+  }
+
+  /** Resets the fields `recvmmsg` overwrote in slots 0..n-1. */
+  prepareRecv(n: number, controlLen: number): void {
+    const M = layout.mmsghdr.size, H = layout.msghdr, v = this.view
+    for (let i = 0; i < n; i++) {
+      const h = i * M
+      v.setUint32(h + H.namelen, SOCKADDR_MAX, true)
+      v.setUint32(h + H.controllen, controlLen, true)
+      v.setUint32(h + H.controllen + 4, 0, true)
+      v.setInt32(h + H.flags, 0, true)
+    }
   }
 
   /** Byte offset in `bytes` of slot `i`'s address. */
@@ -95,14 +124,15 @@ export class MsgSlab {
     return this.view.getInt32(i * layout.mmsghdr.size + layout.msghdr.flags, true)
   }
   controlLen(i: number): number {
-    return Number(this.view.getBigUint64(i * layout.mmsghdr.size + layout.msghdr.controllen, true))
+    // Control lengths are small: the low half is the value.
+    return this.view.getUint32(i * layout.mmsghdr.size + layout.msghdr.controllen, true)
   }
 
   /** Writes one `cmsghdr` with an int-sized payload into slot `i`'s control area; returns its space. */
   setControlU16(i: number, level: number, type: number, value: number): number {
     const at = this.#ctlOff + i * CONTROL, H = layout.cmsghdr
     this.bytes.fill(0, at, at + CONTROL)
-    this.view.setBigUint64(at + H.len, BigInt(cmsgLen(2)), true)
+    this.#setU64(at + H.len, cmsgLen(2))
     this.view.setInt32(at + H.level, level, true)
     this.view.setInt32(at + H.type, type, true)
     this.view.setUint16(at + H.size, value, true)

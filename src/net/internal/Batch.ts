@@ -12,7 +12,6 @@ import { Errno, isOk, WouldBlock } from "../../sys/call.ts"
 import * as C from "../../sys/constants.ts"
 import { MsgSlab } from "../../sys/mmsg.ts"
 import * as sock from "../../sys/socket.ts"
-import { SOCKADDR_MAX } from "../../sys/sockaddr.ts"
 import type * as SocketAddress from "../SocketAddress.ts"
 
 /**
@@ -65,13 +64,14 @@ export class Batch {
   }
 
   recv(fd: number, max: number | undefined, decoder: SocketAddress.Decoder): ReadonlyArray<Received> | WouldBlock | IoError.IoError {
-    const slab = this.#recv ??= new MsgSlab(this.size, this.size * this.#slot)
-    const n = max === undefined ? this.size : clampInt(max, this.size, 1, this.size)
     const slot = this.#slot
-    for (let i = 0; i < n; i++) {
-      slab.setHeader(i, SOCKADDR_MAX, this.#gro ? slab.controlSpace : 0)
-      slab.setIov(i, i * slot, slot)
+    let slab = this.#recv
+    if (slab === undefined) {
+      slab = this.#recv = new MsgSlab(this.size, this.size * slot)
+      slab.layoutRecv(slot)
     }
+    const n = max === undefined ? this.size : clampInt(max, this.size, 1, this.size)
+    slab.prepareRecv(n, this.#gro ? slab.controlSpace : 0)
     const r = slab.recvmmsg(fd, n)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
     const out: Array<Received> = []

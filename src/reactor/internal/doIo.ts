@@ -4,6 +4,11 @@
  * driver sees the next readiness event, and try again. This is the only path
  * from a non-blocking operation to a waiting fiber.
  *
+ * When the direction is known not to be ready (an earlier attempt answered
+ * `WouldBlock` and no event has arrived since), the fiber parks without trying:
+ * with edge triggering, the operation cannot succeed before the next event, and
+ * the syscall would only answer `EAGAIN` again (tokio does the same).
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -20,12 +25,14 @@ export const doIo = <A>(
   const wait = dir === READ ? io.awaitRead : io.awaitWrite
   const attempt: Effect.Effect<A, IoError> = Effect.suspend(() => {
     if (io.closed !== undefined) return Effect.fail(io.closed)
+    if (io.ready[dir] === 0) return retry
     const r = op()
     if (r === WouldBlock) {
       io.clear(dir)
-      return Effect.flatMap(wait, () => attempt)
+      return retry
     }
     return r instanceof IoError ? Effect.fail(r) : Effect.succeed(r)
   })
+  const retry: Effect.Effect<A, IoError> = Effect.flatMap(wait, () => attempt)
   return attempt
 }

@@ -48,6 +48,13 @@ export class ScheduledIo {
   token = 0
   /** Readiness seen and not yet consumed, per direction (1 = ready). */
   readonly ready = [0, 0]
+  /**
+   * Sticky readiness: once the peer closed its side (read direction) or the
+   * connection hung up or errored (both), the operation completes at once —
+   * end of stream, or the error — forever; clearing never forgets it (tokio
+   * keeps its closed bits the same way).
+   */
+  readonly sticky = [0, 0]
   readonly waiters: [Array<Resume>, Array<Resume>] = [[], []]
   readonly spare: [Array<Resume>, Array<Resume>] = [[], []]
   closed: IoError.IoError | undefined = undefined
@@ -59,9 +66,9 @@ export class ScheduledIo {
     this.index = index
   }
 
-  /** Forgets the readiness of `dir` after an operation answered WouldBlock. */
+  /** Forgets the readiness of `dir` after an operation answered WouldBlock (or read short). */
   clear(dir: Direction): void {
-    this.ready[dir] = 0
+    this.ready[dir] = this.sticky[dir]!
   }
 
   /** Waits for the next readiness event of `dir` (the reactor's park). */
@@ -150,8 +157,12 @@ export class Driver {
     io.token = index + gen * INDEX_BITS
     io.fd = fd
     io.closed = undefined
-    io.ready[READ] = 0
-    io.ready[WRITE] = 0
+    // Optimistic: the first operation is tried before any event (it may well
+    // succeed: data can be waiting already); its WouldBlock clears the bit.
+    io.ready[READ] = 1
+    io.ready[WRITE] = 1
+    io.sticky[READ] = 0
+    io.sticky[WRITE] = 0
     const r = epoll.ctl(this.epfd, C.EPOLL_CTL_ADD, fd, C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLPRI | C.EPOLLOUT | C.EPOLLET, io.token)
     if (!isOk(r)) {
       this.#free.push(index)
@@ -211,6 +222,8 @@ export class Driver {
   #dispatch(flags: number, token: number): void {
     const io = this.#slots[token % INDEX_BITS]
     if (io === undefined || io.token !== token || io.closed !== undefined) return
+    if (flags & (C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR)) io.sticky[READ] = 1
+    if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.sticky[WRITE] = 1
     if (flags & READ_EVENTS) {
       io.ready[READ] = 1
       io.wake(READ, undefined)

@@ -170,7 +170,11 @@ const makePull = (
         let n = first
         while (n === chunkSize && chunks.length < maxChunks) {
           const r = conn.stream.read(buf)
-          if (r === WouldBlock || r === 0) break
+          if (r === WouldBlock) {
+            n = 0
+            break
+          }
+          if (r === 0) break
           if (r instanceof IoError) {
             conn.pending = r
             break
@@ -178,6 +182,9 @@ const makePull = (
           n = r
           chunks.push(buf.slice(0, n))
         }
+        // A short read emptied the socket's receive queue: the next pull parks
+        // at once rather than asking the kernel for an EAGAIN first.
+        if (n > 0 && n < chunkSize) conn.registration.clearReadable()
         return Effect.succeed(chunks)
       }
     })
@@ -205,7 +212,9 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
       return Effect.flatMap(
         Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), errors.writeError),
         (n) => {
+          const before = total(rest)
           rest = skip(rest, n)
+          if (n < before) conn.registration.clearWritable()
           return step
         }
       )
@@ -221,6 +230,8 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
         if (r instanceof IoError) return Effect.fail(errors.writeError(r))
         const written = r === WouldBlock ? 0 : r
         if (written === total(bufs)) return Effect.void
+        // A short write filled the socket's send buffer: wait for writability.
+        if (written > 0) conn.registration.clearWritable()
         queued++
         return lock.withPermit(writeRest(conn, bufs, written))
       }
