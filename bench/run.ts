@@ -21,7 +21,7 @@ import { cases as udp } from "./cases/udp.ts"
 import { cases as udpcost } from "./cases/udpcost.ts"
 import { cases as wake } from "./cases/wake.ts"
 import { type Case, label, sleep } from "./lib/bench.ts"
-import { ROOT } from "./lib/proc.ts"
+import { bundlePeers, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
@@ -74,6 +74,9 @@ if (build.status !== 0) {
   console.error("native/build.sh failed: the C reference programs are needed")
   process.exit(1)
 }
+
+const bundleNote = await bundlePeers()
+console.error(bundleNote)
 
 // --- the machine -------------------------------------------------------------------
 const read = (p: string): string => {
@@ -180,16 +183,17 @@ const totalSeconds = Math.round((Date.now() - t0) / 1000)
 const targets: Array<TargetResult> = evaluateTargets(results)
 console.log(`# Results (${runs} runs per variant, ${totalSeconds} s; load at the end ${loadavg().join(" ")})\n`)
 for (const r of results) console.log(`${caseTable(r)}\n`)
-if (targets.length > 0) {
+const shown = only === undefined ? targets : targets.filter((t) => t.status !== "not run")
+if (shown.length > 0) {
   console.log("# Targets\n\n| issue | target | figure | status |\n|---|---|---|---|")
-  for (const t of targets) console.log(`| ${t.issue} | ${t.text} | ${t.figure} | ${t.status} |`)
+  for (const t of shown) console.log(`| ${t.issue} | ${t.text} | ${t.figure} | ${t.status} |`)
   console.log("")
 }
 
 const stamp = started.toISOString().replace(/[:]/g, "-").replace(/\..*/, "")
 const outDir = path.join(ROOT, "bench", "results")
 mkdirSync(outDir, { recursive: true })
-const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : ""}.json`)
+const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : only !== undefined ? "-partial" : ""}.json`)
 writeFileSync(
   outFile,
   JSON.stringify({ started: started.toISOString(), seconds: totalSeconds, runs, quick, argv, machine, loadEnd: loadavg(), results, targets }, null, 2) + "\n"

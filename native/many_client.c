@@ -1,16 +1,18 @@
 /*
- * Many-connections client: opens --idle connections that stay silent, then
- * --active connections that each run a closed-loop ping-pong of --size bytes
- * (TCP_NODELAY), all from one epoll loop. After --warmup seconds it measures
- * for --secs: round trips per second over all active connections, and each
- * round trip's time.
+ * Many-connections client: opens --idle connections and --active connections;
+ * every idle connection exchanges one --size message with the server (so the
+ * server has accepted it and built its per-connection state) and then stays
+ * silent. It prints {"phase":"connected",…} and waits for a line on stdin (the
+ * runner samples the server's memory meanwhile). Then every active connection
+ * runs a closed-loop ping-pong of --size bytes (TCP_NODELAY), all from one
+ * epoll loop; after --warmup seconds it measures for --secs: round trips per
+ * second over all active connections, and each round trip's time.
  *
  *   many_client --port N [--idle 10000] [--active 100] [--size 64] [--secs 2] [--warmup 0.5]
  *
- * Prints {"phase":"connected",…} once every connection is open, then
- * {"msgs_per_s":…,"mean_us":…,"p50_us":…,"p99_us":…,"count":…}, then keeps the
- * connections open until stdin has a line or ends (so the runner can sample
- * the server's memory), and resets them all (SO_LINGER 0: no TIME_WAIT).
+ * Prints {"msgs_per_s":…,"mean_us":…,"p50_us":…,"p99_us":…,"count":…}, then
+ * keeps the connections open until stdin has another line or ends, and resets
+ * them all (SO_LINGER 0: no TIME_WAIT).
  */
 #include "common.h"
 
@@ -49,11 +51,30 @@ int main(int argc, char **argv) {
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
     if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
   }
-  printf("{\"phase\":\"connected\",\"connect_secs\":%.3f}\n", (double)(now_ns() - c0) / 1e9);
-  fflush(stdout);
-
   char msg[4096], in[65536];
   memset(msg, 'm', sizeof msg);
+  /* One message per idle connection: all sent first, then every echo read. */
+  for (int i = 0; i < idle; i++) write_all(idle_fds[i], msg, size);
+  for (int i = 0; i < idle; i++) {
+    size_t got = 0;
+    while (got < size) {
+      ssize_t r = read(idle_fds[i], in, size - got);
+      if (r == 0) {
+        fprintf(stderr, "many_client: server closed an idle connection\n");
+        return 1;
+      }
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        die("read (idle)");
+      }
+      got += (size_t)r;
+    }
+  }
+  printf("{\"phase\":\"connected\",\"connect_secs\":%.3f}\n", (double)(now_ns() - c0) / 1e9);
+  fflush(stdout);
+  char line[64];
+  if (read(0, line, sizeof line) < 0) die("read stdin");
+
   samples_t s = samples_new(8u << 20);
   uint64_t start = now_ns();
   uint64_t measure_from = start + (uint64_t)(warm * 1e9);
@@ -99,7 +120,6 @@ int main(int argc, char **argv) {
   samples_json(&s, stats, sizeof stats);
   printf("{\"msgs_per_s\":%.0f,%s}\n", (double)msgs / secs, stats);
   fflush(stdout);
-  char line[64];
   ssize_t ignored = read(0, line, sizeof line);
   (void)ignored;
   return 0;

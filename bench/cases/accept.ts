@@ -11,7 +11,7 @@ import { type Program, withSession } from "../lib/proc.ts"
 
 const accept = (server: Program) => (ctx: RunContext): Promise<Sample> =>
   withSession(async (s) => {
-    const count = ctx.quick ? 4000 : 20000
+    const count = ctx.quick ? 2000 : 20000
     const r = await runPair(s, { server, client: (port) => ({ c: "accept_client", args: ["--port", port, "--count", count] }), at: CROSS })
     return { value: field(r, "conns_per_s"), extra: extras(r, ["fails"]) }
   })

@@ -79,7 +79,7 @@ export const cases: ReadonlyArray<Case> = [
       both("ours reactor (Registration.readIo, park) <-> same", ours("reactor"), SAME),
       both("ours fiber (effect/socket Socket <-> SocketServer), park", ours("fiber"), SAME),
       // Two backoff processes on one core spin and yield against each other; few rounds keep the row short.
-      both("ours fiber, backoff (2,000 round trips)", ours("fiber", "backoff"), SAME, { rounds: 2000 }),
+      both("ours fiber, backoff (1,000 round trips)", ours("fiber", "backoff"), SAME, { rounds: 1000 }),
       { name: "C epoll client -> ours fiber server, park", placement: SAME.label, run: rtt(ours("fiber"), C_EPOLL, SAME, false) },
       { name: "ours fiber client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber"), SAME, false) },
       both("Node net <-> Node net", NODE, SAME),

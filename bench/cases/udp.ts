@@ -12,7 +12,7 @@ type Impl = "c" | "readiness" | "fiber" | "node"
 
 const oneWay = (impl: Impl, size: number, batch: number) => (ctx: RunContext): Promise<Sample> =>
   withSession(async (s) => {
-    const secs = ctx.quick ? 0.5 : 1
+    const secs = ctx.quick ? 0.3 : 1
     const server: Program = impl === "c"
       ? { c: "udp_recv", args: ["--batch", batch, "--rcvbuf", 4 * 2 ** 20] }
       : { peer: "udp_oneway", args: ["--role", "recv", "--impl", impl, "--size", size, "--batch", batch] }
@@ -23,7 +23,7 @@ const oneWay = (impl: Impl, size: number, batch: number) => (ctx: RunContext): P
     const { server: receiver, client: sender } = await startPair(s, { server, client, at: CROSS })
     const sent = await sender.result(30_000)
     // Let the receiver drain its socket buffer, then stop it.
-    await sleep(200)
+    await sleep(100)
     receiver.writeLine("stop")
     const got = await receiver.result(10_000)
     const received = field(got, "received"), sentN = field(sent, "sent")

@@ -7,7 +7,7 @@
  * eventfd wake → fiber resume path of the reactor (or the `Poll` loop).
  */
 import * as fd from "../../src/sys/fd.ts"
-import { type Case, extras, field, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { type Case, extras, field, perRun, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
 
@@ -66,7 +66,41 @@ const method = (kind: Kind) =>
   `Round trip of an 8-byte ${kind} message measured by the C driver (native/pingpong_fd.c, mean over the run after a warm-up); ` +
   `the peer answers each message. Lower is better; Δ is the time our peer adds over the C peer per round trip (one wake-up on our side).`
 
+const inProcess = perRun((ctx: RunContext) =>
+  withSession(async (s) => {
+    const p = s.spawn({ name: "wake_path", program: { peer: "wake_path", args: ["--iters", ctx.quick ? 10_000 : 50_000] }, cpu: SAME.a })
+    return p.result(120_000)
+  })
+)
+const part = (name: string, key: string, ref = false): Variant => ({
+  name,
+  placement: "one process",
+  ref,
+  run: async (ctx) => ({ value: field(await inProcess(ctx), key) })
+})
+
 export const cases: ReadonlyArray<Case> = [
+  {
+    id: "wake-path",
+    group: "wake",
+    title: "wake → resume inside one process, no kernel wake-up (µs per wake; diagnostic breakdown)",
+    unit: "µs",
+    better: "lower",
+    delta: true,
+    method:
+      "bench/peers/wake_path.ts: each iteration starts to wait, a setImmediate writes an eventfd, the waiter reads it (50,000 iterations, 3 interleaved rounds, mean). " +
+      "The reference is the floor of the park design — a bare libuv poll watcher (koffi's node.poll) on an epoll fd, epoll_wait(0), read — so Δ is what the layer above adds per wake.",
+    variants: [
+      part("bare uv_poll watcher on the epoll fd + epoll_wait(0) + read", "uvpoll_raw_us", true),
+      part("ours reactor park: Registration.readIo", "reactor_park_us"),
+      part("ours reactor spin: Registration.readIo", "reactor_spin_us"),
+      part("ours Poll.poll(events) park", "poll_park_us"),
+      part("for scale: write + epoll_wait(0) + read, plain loop", "sync_pollnow_us"),
+      part("for scale: one setImmediate round", "immediate_us"),
+      part("for scale: watcher stop + start (Poll.poll, per wait)", "uv_stop_start_us"),
+      part("for scale: watcher ref + unref (park driver, per park)", "uv_ref_unref_us")
+    ]
+  },
   {
     id: "wake-same",
     group: "wake",

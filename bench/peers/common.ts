@@ -155,3 +155,17 @@ export const must = <A>(r: A, what: string): Exclude<A, Error> => {
 export const ok = (e: Error | undefined, what: string): void => {
   if (e !== undefined) throw new Error(`${what}: ${e.message}`)
 }
+
+/**
+ * On SIGUSR2, collects garbage (when run with --expose-gc) and prints
+ * {"phase":"memory","heap_used","external","array_buffers","rss"} in bytes: the
+ * runner asks a server for its live JS memory at chosen moments.
+ */
+export const reportMemoryOnSignal = (): void => {
+  process.on("SIGUSR2", () => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc !== undefined) gc()
+    const m = process.memoryUsage()
+    emit({ phase: "memory", heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers, rss: m.rss })
+  })
+}

@@ -31,7 +31,7 @@ import { Token } from "../../src/poll/Token.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, now, num, ok, port, reactorLayer, runMain, Samples } from "./common.ts"
+import { arg, emit, must, now, num, ok, port, reactorLayer, reportMemoryOnSignal, runMain, Samples } from "./common.ts"
 
 const role = arg("role")
 const impl = arg("impl")
@@ -282,6 +282,7 @@ const withReactor = <A, E>(program: Effect.Effect<A, E, Reactor.Reactor | Scope.
 
 const main = async (): Promise<void> => {
   if (role === "server") {
+    reportMemoryOnSignal()
     switch (impl) {
       case "readiness":
         return runMain(Effect.scoped(readinessServer))
