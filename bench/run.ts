@@ -21,7 +21,7 @@ import { cases as udp } from "./cases/udp.ts"
 import { cases as udpcost } from "./cases/udpcost.ts"
 import { cases as wake } from "./cases/wake.ts"
 import { type Case, label, sleep } from "./lib/bench.ts"
-import { bundlePeers, ROOT } from "./lib/proc.ts"
+import { bundlePeers, killAll, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
@@ -36,11 +36,30 @@ const opt = (k: string): string | undefined => {
 }
 
 if (flag("help") || flag("h")) {
-  console.log(`usage: npm run bench [-- --only <group>[,<group>]] [--runs N] [--quick] [--list]
+  console.log(`usage: npm run bench [-- --only <group|case>[,…]] [--runs N] [--quick] [--list] [--markdown <results.json>]
 groups: ${GROUPS.join(", ")}
-  --runs N   runs per variant (default 5; --quick: 3)
-  --quick    short workloads and 3 runs: a smoke run, not a measurement
-  --list     list the cases and variants`)
+  --runs N       runs per variant (default 5; --quick: 3)
+  --quick        short workloads and 3 runs: a smoke run, not a measurement
+  --list         list the cases and variants
+  --markdown F   print the tables and targets of a results file (no run)`)
+  process.exit(0)
+}
+
+const markdownOf = opt("markdown")
+if (markdownOf !== undefined) {
+  const saved = JSON.parse(readFileSync(markdownOf, "utf8")) as {
+    started: string
+    seconds: number
+    runs: number
+    machine: Record<string, unknown>
+    results: Array<CaseResult>
+    targets: Array<TargetResult>
+  }
+  console.log(`Run of ${saved.started}: ${saved.runs} runs per variant, ${saved.seconds} s.\n`)
+  console.log("```\n" + JSON.stringify(saved.machine, null, 2) + "\n```\n")
+  for (const r of saved.results) console.log(`${caseTable(r)}\n`)
+  console.log("| issue | target | figure | status |\n|---|---|---|---|")
+  for (const t of saved.targets) console.log(`| ${t.issue} | ${t.text} | ${t.figure} | ${t.status} |`)
   process.exit(0)
 }
 
@@ -126,6 +145,13 @@ console.log(`effect-mio bench — ${started.toISOString()}`)
 console.log(`${machine.cpu} ×${machine.cpus}, ${machine.os}, kernel ${machine.kernel}, Node ${machine.node}, ${machine.cc}`)
 console.log(`koffi ${machine.koffi}, effect ${machine.effect}, @effect/platform-node ${machine.platform_node}; load ${loadavg().join(" ")}`)
 console.log(`${runs} runs per variant${quick ? " (quick: short workloads)" : ""}; cases: ${selected.map((c) => c.id).join(", ")}\n`)
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    killAll()
+    process.exit(130)
+  })
+}
 
 // --- run -----------------------------------------------------------------------------
 const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>

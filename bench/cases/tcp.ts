@@ -80,6 +80,8 @@ export const cases: ReadonlyArray<Case> = [
       both("ours fiber (effect/socket Socket <-> SocketServer), park", ours("fiber"), SAME),
       // Two backoff processes on one core spin and yield against each other; few rounds keep the row short.
       both("ours fiber, backoff (1,000 round trips)", ours("fiber", "backoff"), SAME, { rounds: 1000 }),
+      { name: "C epoll client -> ours readiness server, park", placement: SAME.label, run: rtt(ours("readiness"), C_EPOLL, SAME, false) },
+      { name: "ours readiness client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("readiness"), SAME, false) },
       { name: "C epoll client -> ours fiber server, park", placement: SAME.label, run: rtt(ours("fiber"), C_EPOLL, SAME, false) },
       { name: "ours fiber client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber"), SAME, false) },
       both("Node net <-> Node net", NODE, SAME),

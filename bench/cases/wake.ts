@@ -97,6 +97,8 @@ export const cases: ReadonlyArray<Case> = [
       part("ours Poll.poll(events) park", "poll_park_us"),
       part("for scale: write + epoll_wait(0) + read, plain loop", "sync_pollnow_us"),
       part("for scale: one setImmediate round", "immediate_us"),
+      part("for scale: Effect.callback resumed from a setImmediate", "callback_resume_us"),
+      part("for scale: Registration.readIo whose op succeeds at once (no syscall)", "readio_ready_us"),
       part("for scale: watcher stop + start (Poll.poll, per wait)", "uv_stop_start_us"),
       part("for scale: watcher ref + unref (park driver, per park)", "uv_ref_unref_us")
     ]

@@ -219,6 +219,13 @@ export class Proc {
   }
 }
 
+const live = new Set<Proc>()
+
+/** Kills every child still running (the runner's SIGINT / SIGTERM handler). */
+export const killAll = (): void => {
+  for (const p of live) if (p.running) p.child.kill("SIGKILL")
+}
+
 /** The processes of one run; `close` stops whatever is still running. */
 export class Session {
   readonly procs: Array<Proc> = []
@@ -226,6 +233,8 @@ export class Session {
   spawn(options: SpawnOptions): Proc {
     const p = new Proc(options)
     this.procs.push(p)
+    live.add(p)
+    void p.exited.then(() => live.delete(p))
     return p
   }
 

@@ -14,6 +14,10 @@ import * as Reactor from "../../src/reactor/Reactor.ts"
 
 const argv = process.argv.slice(2)
 
+// SIGINT ends a peer through process.exit, so --cpu-prof and similar flags write
+// their output (the runner stops peers with SIGTERM, which stays immediate).
+process.on("SIGINT", () => process.exit(0))
+
 /** The value after `--key`, or `fallback`. */
 export const arg = (key: string, fallback?: string): string => {
   const i = argv.indexOf(`--${key}`)

@@ -16,6 +16,10 @@
  *   sync_pollnow_us      write, epoll_wait(0), read in a plain loop: the syscalls
  *                        alone (no event loop, no setImmediate)
  *   immediate_us         one setImmediate round, for scale
+ *   readio_ready_us      Registration.readIo whose operation succeeds at once (no
+ *                        syscall, no park): the Effect cost of doIo itself
+ *   callback_resume_us   an Effect.callback resumed from a setImmediate: the
+ *                        fiber suspend/resume cost (compare with immediate_us)
  *   uv_stop_start_us     one stop + start of a koffi/libuv poll watcher (what
  *                        `Poll.poll` does per wait)
  *   uv_ref_unref_us      one ref + unref of the watcher (what the park driver
@@ -139,6 +143,35 @@ const watcherCalls = (what: "stop_start" | "ref_unref", n: number): number => {
   return us
 }
 
+const readIoReady = (n: number) =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor.Reactor
+    const efd = newEventfd()
+    const source = new IoSource(efd)
+    const reg = yield* reactor.register(source)
+    const op = reg.readIo(() => 1)
+    let t0 = 0
+    for (let i = 0; i < n + n / 10; i++) {
+      if (i === n / 10) t0 = now()
+      yield* op
+    }
+    const us = ((now() - t0) * 1000) / n
+    reg.deregister()
+    source.close()
+    return us
+  }).pipe(Effect.scoped, Effect.provide(Reactor.layer))
+
+const callbackResume = (n: number) =>
+  Effect.gen(function*() {
+    const wait = Effect.callback<void>((resume) => void setImmediate(() => resume(Effect.void)))
+    let t0 = 0
+    for (let i = 0; i < n + n / 10; i++) {
+      if (i === n / 10) t0 = now()
+      yield* wait
+    }
+    return ((now() - t0) * 1000) / n
+  })
+
 const immediateLoop = (n: number): Promise<number> =>
   new Promise((resolve) => {
     let i = 0, t0 = 0
@@ -161,6 +194,8 @@ runMain(Effect.gen(function*() {
     add("poll_park_us", yield* pollLoop(iters))
     add("sync_pollnow_us", syncLoop(iters))
     add("immediate_us", yield* Effect.promise(() => immediateLoop(iters)))
+    add("readio_ready_us", yield* readIoReady(iters * 4))
+    add("callback_resume_us", yield* callbackResume(iters))
     add("uv_stop_start_us", watcherCalls("stop_start", iters))
     add("uv_ref_unref_us", watcherCalls("ref_unref", iters))
   }
