@@ -139,7 +139,7 @@ export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<Targe
         return {
           issue: t.issue,
           text: t.text,
-          figure: `${num(ratio)}× (${num(val, val < 100 ? 1 : 0)} vs ${num(refVal, refVal < 100 ? 1 : 0)}${t.extra === undefined ? ` ${r.unit}` : ` ${t.extra}`})`,
+          figure: `${num(ratio, 3)}× (${num(val, val < 100 ? 1 : 0)} vs ${num(refVal, refVal < 100 ? 1 : 0)}${t.extra === undefined ? ` ${r.unit}` : ` ${t.extra}`})`,
           status: okMin && okMax ? "met" : "NOT MET"
         }
       }
