@@ -169,8 +169,24 @@ const withTimeout = <A>(p: Promise<A>, ms: number, what: string): Promise<A> =>
     )
   })
 
+/**
+ * CPU time (clock ticks) of the whole machine in user + nice + system, and of
+ * this runner plus its reaped children: the difference is what other processes
+ * used (interrupt time is left out of both).
+ */
+const cpuTicks = (): { all: number; ours: number } => {
+  const stat = read("/proc/stat").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const self = read("/proc/self/stat")
+  const fields = self.slice(self.lastIndexOf(")") + 2).split(" ").map(Number)
+  // Fields 14–17 of /proc/self/stat (utime stime cutime cstime) sit at 11–14 after the name.
+  return { all: stat[0]! + stat[1]! + stat[2]!, ours: fields[11]! + fields[12]! + fields[13]! + fields[14]! }
+}
+const TICKS = 100
+
 const results: Array<CaseResult> = []
 const t0 = Date.now()
+const runCpu0 = cpuTicks()
+const loadStart = loadavg()
 for (const c of selected) {
   const load = loadavg()
   const r = emptyResult(c, load)
@@ -181,6 +197,7 @@ for (const c of selected) {
     console.log(`   skipped: ${label(v)} — ${v.skip}`)
   }
   const caseStart = Date.now()
+  const cpu0 = cpuTicks()
   for (let run = 0; run < runs; run++) {
     for (let k = 0; k < active.length; k++) {
       const { v, i } = active[(k + run) % active.length]!
@@ -200,14 +217,23 @@ for (const c of selected) {
     }
   }
   ;(r as { seconds: number }).seconds = Math.round((Date.now() - caseStart) / 100) / 10
+  const cpu1 = cpuTicks()
+  r.otherCpuPct = Math.max(0, ((cpu1.all - cpu0.all) - (cpu1.ours - cpu0.ours)) / TICKS / ((Date.now() - caseStart) / 1000) / os.cpus().length * 100)
   summarise(r)
   console.log(`\n${caseTable(r)}\n`)
 }
 const totalSeconds = Math.round((Date.now() - t0) / 1000)
+const runCpu1 = cpuTicks()
+const otherCpuPct = Math.round(
+  Math.max(0, ((runCpu1.all - runCpu0.all) - (runCpu1.ours - runCpu0.ours)) / TICKS / ((Date.now() - t0) / 1000) / os.cpus().length * 100) * 10
+) / 10
 
 // --- report ----------------------------------------------------------------------------
 const targets: Array<TargetResult> = evaluateTargets(results)
-console.log(`# Results (${runs} runs per variant, ${totalSeconds} s; load at the end ${loadavg().join(" ")})\n`)
+console.log(
+  `# Results (${runs} runs per variant, ${totalSeconds} s; load ${loadStart.join(" ")} at the start, ${loadavg().join(" ")} at the end; ` +
+    `other processes used ${otherCpuPct}% of the CPUs during the run)\n`
+)
 for (const r of results) console.log(`${caseTable(r)}\n`)
 const shown = only === undefined ? targets : targets.filter((t) => t.status !== "not run")
 if (shown.length > 0) {
@@ -222,7 +248,11 @@ mkdirSync(outDir, { recursive: true })
 const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : only !== undefined ? "-partial" : ""}.json`)
 writeFileSync(
   outFile,
-  JSON.stringify({ started: started.toISOString(), seconds: totalSeconds, runs, quick, argv, machine, loadEnd: loadavg(), results, targets }, null, 2) + "\n"
+  JSON.stringify(
+    { started: started.toISOString(), seconds: totalSeconds, runs, quick, argv, machine, loadStart, loadEnd: loadavg(), otherCpuPct, results, targets },
+    null,
+    2
+  ) + "\n"
 )
 console.log(`results written to ${path.relative(ROOT, outFile)}`)
 const failed = results.some((r) => r.variants.some((v) => v.skip === undefined && v.samples.length === 0))

@@ -128,7 +128,7 @@ export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<Targe
         return {
           issue: t.issue,
           text: t.text,
-          figure: `+${num(d)} ${r.unit} (${num(val, 1)} vs ${num(refVal, 1)} ${r.unit})`,
+          figure: `${d >= 0 ? "+" : ""}${num(d)} ${r.unit} (${num(val, 1)} vs ${num(refVal, 1)} ${r.unit})`,
           status: d <= m.max ? "met" : "NOT MET"
         }
       }

@@ -31,6 +31,8 @@ export interface CaseResult {
   readonly delta: boolean
   readonly load: ReadonlyArray<number>
   readonly seconds: number
+  /** CPU time of processes outside this benchmark during the case, % of all CPUs. */
+  otherCpuPct: number
   readonly variants: Array<VariantResult>
 }
 
@@ -44,6 +46,7 @@ export const emptyResult = (c: Case, load: ReadonlyArray<number>): CaseResult =>
   delta: c.delta === true,
   load,
   seconds: 0,
+  otherCpuPct: Number.NaN,
   variants: c.variants.map((v) => ({
     name: v.name,
     placement: v.placement,
@@ -109,5 +112,6 @@ export const caseTable = (r: CaseResult): string => {
       ? `| ${name} | ${fmt(v.median)} | ${fmt(v.min)} | ${fmt(v.max)} | ${ratio} | ${delta} | ${other} | ${runs} |`
       : `| ${name} | ${fmt(v.median)} | ${fmt(v.min)} | ${fmt(v.max)} | ${ratio} | ${other} | ${runs} |`
   })
-  return [`**${r.title}** — ${r.better} is better; load ${r.load.map((l) => l.toFixed(2)).join(" ")}`, "", head, ...rows].join("\n")
+  const other = Number.isFinite(r.otherCpuPct) ? `; other processes used ${r.otherCpuPct.toFixed(1)}% of the CPUs` : ""
+  return [`**${r.title}** — ${r.better} is better; load ${r.load.map((l) => l.toFixed(2)).join(" ")} at the start${other}`, "", head, ...rows].join("\n")
 }
