@@ -55,11 +55,21 @@ if (markdownOf !== undefined) {
     results: Array<CaseResult>
     targets: Array<TargetResult>
   }
+  // Recompute the summaries (and targets) from the samples; files written before
+  // samples carried their run index hold them in run order, one per run.
+  for (const r of saved.results) {
+    for (const v of r.variants) {
+      v.samples.forEach((s, i) => {
+        if (typeof (s as { run?: number }).run !== "number") (s as { run: number }).run = i
+      })
+    }
+    summarise(r)
+  }
   console.log(`Run of ${saved.started}: ${saved.runs} runs per variant, ${saved.seconds} s.\n`)
   console.log("```\n" + JSON.stringify(saved.machine, null, 2) + "\n```\n")
   for (const r of saved.results) console.log(`${caseTable(r)}\n`)
   console.log("| issue | target | figure | status |\n|---|---|---|---|")
-  for (const t of saved.targets) console.log(`| ${t.issue} | ${t.text} | ${t.figure} | ${t.status} |`)
+  for (const t of evaluateTargets(saved.results)) console.log(`| ${t.issue} | ${t.text} | ${t.figure} | ${t.status} |`)
   process.exit(0)
 }
 
@@ -205,7 +215,7 @@ for (const c of selected) {
       const start = Date.now()
       try {
         const sample = await withTimeout(v.run({ run, quick }), 180_000, label(v))
-        vr.samples.push(sample)
+        vr.samples.push({ ...sample, run })
         const other = Object.entries(sample.extra ?? {}).map(([key, x]) => `${key}=${fmt(x)}`).join(" ")
         console.log(`   run ${run + 1}/${runs}  ${label(v)}: ${fmt(sample.value)} ${c.unit}  ${other}  (${((Date.now() - start) / 1000).toFixed(1)} s)`)
       } catch (e) {

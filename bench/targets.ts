@@ -3,7 +3,8 @@
  * ratio is between variants measured in the same run). A target whose case or
  * variant did not run is reported as "not run".
  */
-import type { CaseResult, VariantResult } from "./lib/report.ts"
+import { median } from "./lib/bench.ts"
+import { type CaseResult, paired, type VariantResult } from "./lib/report.ts"
 
 export interface TargetResult {
   readonly issue: string
@@ -110,6 +111,9 @@ const referenceFor = (r: CaseResult): VariantResult | undefined =>
   r.id.startsWith("udp-oneway-") ? r.variants.find((v) => v.name === "Node dgram") : r.variants.find((v) => v.ref)
 
 const num = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "–")
+const sign = (x: number) => (x >= 0 ? "+" : "")
+const valuesOf = (v: VariantResult, extra: string | undefined): Array<number> =>
+  v.samples.map((s) => (extra === undefined ? s.value : s.extra?.[extra])).filter((x): x is number => x !== undefined)
 
 export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<TargetResult> =>
   TARGETS.map((t): TargetResult => {
@@ -122,24 +126,28 @@ export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<Targe
     const val = t.extra === undefined ? v.median : v.extras[t.extra] ?? Number.NaN
     const refVal = t.extra === undefined ? ref.median : ref.extras[t.extra] ?? Number.NaN
     const m = t.metric
+    const unit = t.extra === undefined ? r.unit : t.extra
     switch (m.kind) {
       case "delta": {
-        const d = val - refVal
+        const ds = paired(v, ref, (a, b) => a - b, t.extra)
+        const d = median(ds)
         return {
           issue: t.issue,
           text: t.text,
-          figure: `${d >= 0 ? "+" : ""}${num(d)} ${r.unit} (${num(val, 1)} vs ${num(refVal, 1)} ${r.unit})`,
+          figure: `${sign(d)}${num(d)} ${unit} (runs ${sign(Math.min(...ds))}${num(Math.min(...ds))} to ${sign(Math.max(...ds))}${num(Math.max(...ds))}; ` +
+            `medians ${num(val, 1)} vs ${num(refVal, 1)} ${unit})`,
           status: d <= m.max ? "met" : "NOT MET"
         }
       }
       case "ratio": {
-        const ratio = val / refVal
+        const rs = paired(v, ref, (a, b) => a / b, t.extra)
+        const ratio = median(rs)
         const okMin = m.min === undefined || ratio >= m.min
         const okMax = m.max === undefined || ratio <= m.max
         return {
           issue: t.issue,
           text: t.text,
-          figure: `${num(ratio, 3)}× (${num(val, val < 100 ? 1 : 0)} vs ${num(refVal, refVal < 100 ? 1 : 0)}${t.extra === undefined ? ` ${r.unit}` : ` ${t.extra}`})`,
+          figure: `${num(ratio, 3)}× (runs ${num(Math.min(...rs))}–${num(Math.max(...rs))}×; medians ${num(val, val < 100 ? 1 : 0)} vs ${num(refVal, refVal < 100 ? 1 : 0)} ${unit})`,
           status: okMin && okMax ? "met" : "NOT MET"
         }
       }
@@ -147,7 +155,7 @@ export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<Targe
         return {
           issue: t.issue,
           text: t.text,
-          figure: `${num(val, 0)} ${t.unit ?? r.unit}`,
+          figure: `${num(val, 0)} ${t.unit ?? r.unit} (runs ${num(Math.min(...valuesOf(v, t.extra)), 0)}–${num(Math.max(...valuesOf(v, t.extra)), 0)})`,
           status: val <= m.max ? "met" : "NOT MET"
         }
     }

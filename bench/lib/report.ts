@@ -3,21 +3,35 @@
  */
 import { type Case, label, median, type Sample } from "./bench.ts"
 
+/** A sample with the index of the run it belongs to. */
+export interface RunSample extends Sample {
+  readonly run: number
+}
+
 export interface VariantResult {
   readonly name: string
   readonly placement: string | undefined
   readonly label: string
   readonly ref: boolean
   readonly skip: string | undefined
-  readonly samples: Array<Sample>
+  readonly samples: Array<RunSample>
   readonly failures: Array<string>
   median: number
   min: number
   max: number
-  /** median / reference median */
+  /**
+   * Paired ratio: the median over runs of (this run's value / the same run's
+   * reference value). Variants are interleaved run by run, so a pair was
+   * measured within moments; the pairing cancels drift between runs.
+   */
   ratio: number
-  /** median − reference median */
+  /** Lowest and highest per-run ratio. */
+  ratioMin: number
+  ratioMax: number
+  /** Paired difference: the median over runs of (value − reference value). */
   delta: number
+  /** median / reference median (unpaired), for comparison. */
+  ratioOfMedians: number
   extras: Record<string, number>
 }
 
@@ -59,7 +73,10 @@ export const emptyResult = (c: Case, load: ReadonlyArray<number>): CaseResult =>
     min: Number.NaN,
     max: Number.NaN,
     ratio: Number.NaN,
+    ratioMin: Number.NaN,
+    ratioMax: Number.NaN,
     delta: Number.NaN,
+    ratioOfMedians: Number.NaN,
     extras: {}
   }))
 })
@@ -77,9 +94,31 @@ export const summarise = (r: CaseResult): void => {
   }
   const ref = r.variants.find((v) => v.ref)
   for (const v of r.variants) {
-    v.ratio = ref === undefined ? Number.NaN : v.median / ref.median
-    v.delta = ref === undefined ? Number.NaN : v.median - ref.median
+    if (ref === undefined) continue
+    const ratios = paired(v, ref, (a, b) => a / b)
+    v.ratio = median(ratios)
+    v.ratioMin = ratios.length ? Math.min(...ratios) : Number.NaN
+    v.ratioMax = ratios.length ? Math.max(...ratios) : Number.NaN
+    v.delta = median(paired(v, ref, (a, b) => a - b))
+    v.ratioOfMedians = v.median / ref.median
   }
+}
+
+/** `f(value, reference value)` for every run both have a sample in (optionally of an extra). */
+export const paired = (
+  v: Pick<VariantResult, "samples">,
+  ref: Pick<VariantResult, "samples">,
+  f: (a: number, b: number) => number,
+  extra?: string
+): Array<number> => {
+  const pick = (s: RunSample) => (extra === undefined ? s.value : s.extra?.[extra])
+  const out: Array<number> = []
+  for (const s of v.samples) {
+    const r = ref.samples.find((x) => x.run === s.run)
+    const a = pick(s), b = r === undefined ? undefined : pick(r)
+    if (a !== undefined && b !== undefined && Number.isFinite(a) && Number.isFinite(b)) out.push(f(a, b))
+  }
+  return out
 }
 
 /** A figure with about three significant digits, thousands separated from 10,000 up. */
@@ -96,7 +135,7 @@ export const fmt = (x: number): string => {
 
 const fmtExtra = (k: string, x: number): string => `${k}=${fmt(x)}`
 
-/** The rows of one case as a markdown table. */
+/** The rows of one case as a markdown table ("vs ref" and "Δ vs ref" are paired by run). */
 export const caseTable = (r: CaseResult): string => {
   const head = r.delta
     ? "| variant | median | min | max | vs ref | Δ vs ref | other medians | runs |\n|---|---:|---:|---:|---:|---:|---|---:|"
