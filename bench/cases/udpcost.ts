@@ -1,0 +1,67 @@
+/**
+ * UDP per-datagram CPU cost in one process (issue "Sockets", baselines.md group 7):
+ * receive via recvBatch / recvFrom / DatagramSocket against node:dgram 'message',
+ * send via send / sendBatch / DatagramSocket against dgram.send. One process per
+ * run (bench/peers/udp_cost.ts) measures every variant; the variants are its figures.
+ */
+import { type Case, field, perRun, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { withSession } from "../lib/proc.ts"
+
+const CPU = "0"
+
+const sizeCases = (size: number): ReadonlyArray<Case> => {
+  const job = perRun((ctx: RunContext) =>
+    withSession(async (s) => {
+      const p = s.spawn({
+        name: "udp_cost",
+        program: { peer: "udp_cost", args: ["--size", size, "--k", 1000, "--rounds", ctx.quick ? 15 : 40, "--warm", 5] },
+        cpu: CPU
+      })
+      return p.result(120_000)
+    })
+  )
+  const v = (name: string, key: string, ref = false): Variant => ({
+    name,
+    placement: "one process",
+    ref,
+    run: async (ctx): Promise<Sample> => ({ value: field(await job(ctx), key) })
+  })
+  const method =
+    "One Node process pinned to CPU 0. Receive: 1,000 datagrams are queued on the socket (sendmmsg from the same process, untimed), " +
+    "then the time to take them all out, each copied into a fresh Uint8Array. Send: 1,000 datagrams to a connected loopback sink " +
+    "(drained untimed; the kernel's loopback delivery is part of the send). 40 rounds interleaved, the first 5 discarded; total time / datagrams."
+  return [
+    {
+      id: `udp-recv-cost-${size}`,
+      group: "udpcost",
+      title: `UDP receive CPU cost per datagram in one process, ${size} B (ns/datagram)`,
+      unit: "ns",
+      better: "lower",
+      method,
+      variants: [
+        v("node:dgram 'message' events", "recv_dgram_ns", true),
+        v("ours UdpSocket.recvBatch(32) + copy", "recv_batch_ns"),
+        v("ours UdpSocket.recvFrom per datagram + copy", "recv_from_ns"),
+        v("ours DatagramSocket reader.pull (Udp.make, park)", "recv_fiber_ns"),
+        v("for scale: ours recv → WouldBlock (ns/call)", "recv_wouldblock_ns"),
+        v("for scale: koffi getpid() (ns/call)", "koffi_getpid_ns")
+      ]
+    },
+    {
+      id: `udp-send-cost-${size}`,
+      group: "udpcost",
+      title: `UDP send CPU cost per datagram in one process, ${size} B (ns/datagram)`,
+      unit: "ns",
+      better: "lower",
+      method,
+      variants: [
+        v("node:dgram send()", "send_dgram_ns", true),
+        v("ours UdpSocket.send per datagram", "send_one_ns"),
+        v("ours UdpSocket.sendBatch x32", "send_batch_ns"),
+        v("ours DatagramSocket writer.writeAll x32", "send_fiber_ns")
+      ]
+    }
+  ]
+}
+
+export const cases: ReadonlyArray<Case> = [...sizeCases(64), ...sizeCases(1200)]

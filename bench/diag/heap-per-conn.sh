@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Per-connection JS heap of an echo server, by object kind: heap snapshots of the
+# server before and after N idle connections (each carried one message), diffed.
+# Diagnostic, not part of `npm run bench`.
+#
+#   bench/diag/heap-per-conn.sh <server: readiness|fiber|node> [connections]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+impl=$1 n=${2:-2000}
+dir=$(mktemp -d)
+cd "$dir"
+taskset -c 0 node --heapsnapshot-signal=SIGUSR1 "$root/bench/.build/tcp_rtt.mjs" --role server --impl "$impl" >srv.out &
+spid=$!
+cleanup() { kill $spid 2>/dev/null || true; [ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+for _ in $(seq 100); do [ -s srv.out ] && break; sleep 0.05; done
+port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' srv.out | head -1)
+kill -USR1 $spid
+for _ in $(seq 100); do ls Heap*.001.heapsnapshot >/dev/null 2>&1 && break; sleep 0.1; done; sleep 1
+mkfifo in
+taskset -c 1 "$root/native/build/many_client" --port "$port" --idle "$n" --active 1 --secs 0.2 --warmup 0.1 <in >cli.out &
+cpid=$!
+exec 3>in
+for _ in $(seq 300); do grep -q connected cli.out 2>/dev/null && break; sleep 0.1; done
+kill -USR1 $spid
+for _ in $(seq 300); do ls Heap*.002.heapsnapshot >/dev/null 2>&1 && break; sleep 0.1; done; sleep 2
+echo go >&3; echo done >&3; exec 3>&-
+node --max-old-space-size=4096 "$root/bench/diag/heap-diff.cjs" Heap*.001.heapsnapshot Heap*.002.heapsnapshot $((n + 1))

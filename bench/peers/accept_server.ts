@@ -1,0 +1,53 @@
+/**
+ * Accept-rate server, our side and Node's: accepts connections on 127.0.0.1
+ * and closes each at once. Prints {"ready":true,"port":N}, runs until killed.
+ *
+ *   --impl readiness  TcpListener + Poll: accept until WouldBlock, close, park
+ *          fiber      effect/socket SocketServer (Tcp.listen) whose handler returns at once
+ *          node       node:net, socket.destroy() on 'connection'
+ */
+import * as Effect from "effect/Effect"
+import * as net from "node:net"
+import * as TcpListener from "../../src/net/TcpListener.ts"
+import * as Events from "../../src/poll/Events.ts"
+import * as Interest from "../../src/poll/Interest.ts"
+import * as Poll from "../../src/poll/Poll.ts"
+import { Token } from "../../src/poll/Token.ts"
+import * as Reactor from "../../src/reactor/Reactor.ts"
+import * as Tcp from "../../src/socket/Tcp.ts"
+import { WouldBlock } from "../../src/WouldBlock.ts"
+import { arg, emit, must, runMain } from "./common.ts"
+
+const impl = arg("impl")
+const HOST = "127.0.0.1"
+const BACKLOG = 4096
+
+const readiness = Effect.gen(function*() {
+  const listener = yield* TcpListener.bind(`${HOST}:0`, { backlog: BACKLOG })
+  const poll = yield* Poll.make()
+  const events = Events.withCapacity(16)
+  yield* poll.registry.register(listener, Token(0), Interest.READABLE)
+  emit({ ready: true, port: (must(listener.localAddr(), "localAddr") as { port: number }).port })
+  for (;;) {
+    for (;;) {
+      const a = listener.accept()
+      if (a === WouldBlock) break
+      if (a instanceof Error) continue
+      a[0].close()
+    }
+    yield* poll.poll(events)
+  }
+})
+
+const fiber = Effect.gen(function*() {
+  const server = yield* Tcp.listen(`${HOST}:0`, { backlog: BACKLOG })
+  emit({ ready: true, port: (server.address as { port: number }).port })
+  return yield* server.run(() => Effect.void)
+})
+
+if (impl === "readiness") runMain(Effect.scoped(readiness))
+else if (impl === "fiber") runMain(fiber.pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+else if (impl === "node") {
+  const server = net.createServer((s) => s.destroy())
+  server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => emit({ ready: true, port: (server.address() as net.AddressInfo).port }))
+} else throw new Error(`unknown --impl ${impl}`)

@@ -1,0 +1,175 @@
+/**
+ * Helpers shared by the benchmark's Node-side child programs (`bench/peers/*`).
+ * A peer reads `--key value` arguments, prints JSON lines on stdout (servers
+ * first print `{"ready":true,"port":N}`), and is killed by the runner when the
+ * measuring process is done.
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import { performance } from "node:perf_hooks"
+import type { IoError } from "../../src/IoError.ts"
+import * as Reactor from "../../src/reactor/Reactor.ts"
+
+const argv = process.argv.slice(2)
+
+// SIGINT ends a peer through process.exit, so --cpu-prof and similar flags write
+// their output (the runner stops peers with SIGTERM, which stays immediate).
+process.on("SIGINT", () => process.exit(0))
+
+/** The value after `--key`, or `fallback`. */
+export const arg = (key: string, fallback?: string): string => {
+  const i = argv.indexOf(`--${key}`)
+  const v = i >= 0 ? argv[i + 1] : undefined
+  if (v !== undefined) return v
+  if (fallback !== undefined) return fallback
+  throw new Error(`missing --${key}`)
+}
+
+/** A numeric `--key`. */
+export const num = (key: string, fallback?: number): number => {
+  const v = Number(arg(key, fallback === undefined ? undefined : String(fallback)))
+  if (!Number.isFinite(v)) throw new Error(`--${key} is not a number`)
+  return v
+}
+
+/** Prints one JSON line (stdout is a pipe: the write is synchronous). */
+export const emit = (value: Record<string, unknown>): void => {
+  process.stdout.write(JSON.stringify(value) + "\n")
+}
+
+let stdinLines: Array<string> | undefined
+let stdinWaiters: Array<(line: string | undefined) => void> = []
+let stdinEnded = false
+
+const startStdin = (): void => {
+  if (stdinLines !== undefined) return
+  stdinLines = []
+  let buf = ""
+  process.stdin.setEncoding("utf8")
+  process.stdin.on("data", (chunk: string) => {
+    buf += chunk
+    for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+      const line = buf.slice(0, i)
+      buf = buf.slice(i + 1)
+      const w = stdinWaiters.shift()
+      if (w !== undefined) w(line)
+      else stdinLines!.push(line)
+    }
+  })
+  process.stdin.on("end", () => {
+    stdinEnded = true
+    for (const w of stdinWaiters) w(undefined)
+    stdinWaiters = []
+  })
+}
+
+/** The next line on stdin (`undefined` at end of input). */
+export const stdinLine = (): Promise<string | undefined> => {
+  startStdin()
+  const l = stdinLines!.shift()
+  if (l !== undefined) return Promise.resolve(l)
+  if (stdinEnded) return Promise.resolve(undefined)
+  return new Promise((resolve) => stdinWaiters.push(resolve))
+}
+
+/**
+ * The `--port` argument; `--port stdin` reads it from the first stdin line (the
+ * runner starts a client together with its server and sends the port once the
+ * server is ready, so the two start-ups overlap).
+ */
+export const port = async (): Promise<number> => {
+  const p = arg("port")
+  if (p !== "stdin") return Number(p)
+  const line = await stdinLine()
+  if (line === undefined) throw new Error("stdin closed before the port arrived")
+  return Number(line.trim())
+}
+
+/** Calls `f` once a line arrives on stdin or stdin ends. */
+export const onStop = (f: () => void): void => {
+  void stdinLine().then(f)
+}
+
+/** Milliseconds, sub-microsecond resolution. */
+export const now = (): number => performance.now()
+
+/** Round-trip samples in milliseconds, summarised in microseconds. */
+export class Samples {
+  readonly #ms: Float64Array
+  #n = 0
+  #sum = 0
+  constructor(capacity: number) {
+    this.#ms = new Float64Array(Math.max(1, capacity))
+  }
+  add(ms: number): void {
+    if (this.#n < this.#ms.length) this.#ms[this.#n] = ms
+    this.#n++
+    this.#sum += ms
+  }
+  get count(): number {
+    return this.#n
+  }
+  summary(): { mean_us: number; p50_us: number; p99_us: number; count: number } {
+    const kept = this.#ms.subarray(0, Math.min(this.#n, this.#ms.length)).sort()
+    const at = (q: number) => kept.length === 0 ? 0 : kept[Math.floor((kept.length - 1) * q)]! * 1000
+    return {
+      mean_us: this.#n === 0 ? 0 : (this.#sum / this.#n) * 1000,
+      p50_us: kept.length === 0 ? 0 : kept[Math.floor(kept.length / 2)]! * 1000,
+      p99_us: at(0.99),
+      count: this.#n
+    }
+  }
+}
+
+/** The reactor layer for a strategy name. */
+export const reactorLayer = (strategy: string): Layer.Layer<Reactor.Reactor, IoError> => {
+  switch (strategy) {
+    case "park":
+      return Reactor.layer
+    case "spin":
+      return Reactor.layerSpin
+    case "backoff":
+      return Reactor.layerBackoff()
+    default:
+      throw new Error(`unknown strategy ${strategy}`)
+  }
+}
+
+/** Runs a program to completion and exits: 0 on success, 1 (with the cause on stderr) on failure. */
+export const runMain = <E>(program: Effect.Effect<unknown, E>): void => {
+  const fiber = Effect.runFork(program)
+  fiber.addObserver((exit) => {
+    if (Exit.isFailure(exit)) {
+      process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
+      process.exit(1)
+    }
+    process.exit(0)
+  })
+}
+
+/** Fails loudly on an error value from the readiness level. */
+export const must = <A>(r: A, what: string): Exclude<A, Error> => {
+  if (r instanceof Error) throw new Error(`${what}: ${r.message}`)
+  return r as Exclude<A, Error>
+}
+
+/** Fails loudly on an error value (`undefined` is success). */
+export const ok = (e: Error | undefined, what: string): void => {
+  if (e !== undefined) throw new Error(`${what}: ${e.message}`)
+}
+
+/**
+ * On SIGUSR2, collects garbage (when run with --expose-gc) and prints
+ * {"phase":"memory","heap_used","external","array_buffers","rss"} in bytes: the
+ * runner asks a server for its live JS memory at chosen moments.
+ */
+export const reportMemoryOnSignal = (): void => {
+  process.on("SIGUSR2", () => {
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc !== undefined) gc()
+    const m = process.memoryUsage()
+    emit({ phase: "memory", heap_used: m.heapUsed, external: m.external, array_buffers: m.arrayBuffers, rss: m.rss })
+  })
+}

@@ -1,0 +1,162 @@
+/**
+ * The issues' acceptance targets, checked against the medians of this run (every
+ * ratio is between variants measured in the same run). A target whose case or
+ * variant did not run is reported as "not run".
+ */
+import { median } from "./lib/bench.ts"
+import { type CaseResult, paired, type VariantResult } from "./lib/report.ts"
+
+export interface TargetResult {
+  readonly issue: string
+  readonly text: string
+  readonly figure: string
+  readonly status: "met" | "NOT MET" | "not run"
+}
+
+type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind: "ratio"; readonly min?: number; readonly max?: number } | {
+  readonly kind: "value"
+  readonly max: number
+}
+
+interface Target {
+  readonly issue: "Foundation" | "Sockets"
+  readonly text: string
+  readonly caseId: string
+  readonly variant: string
+  /** Compare this extra instead of the headline value. */
+  readonly extra?: string
+  readonly metric: Metric
+  readonly unit?: string
+}
+
+const T = (issue: Target["issue"], text: string, caseId: string, variant: string, metric: Metric, more: Partial<Target> = {}): Target => ({
+  issue,
+  text,
+  caseId,
+  variant,
+  metric,
+  ...more
+})
+
+const FIBER_PARK = "ours fiber (Registration.readIo), park"
+const FIBER_SPIN = "ours fiber (Registration.readIo), spin"
+
+export const TARGETS: ReadonlyArray<Target> = [
+  T("Foundation", "park: eventfd wake → fiber resume within 4 µs of a C epoll loop (same core)", "wake-same", FIBER_PARK, { kind: "delta", max: 4 }),
+  T("Foundation", "park: eventfd wake → fiber resume within 4 µs of a C epoll loop (cross core)", "wake-cross", FIBER_PARK, { kind: "delta", max: 4 }),
+  T("Foundation", "spin: eventfd wake → fiber resume within 1.5 µs of a C busy-poll loop (cross core)", "wake-busy", FIBER_SPIN, { kind: "delta", max: 1.5 }),
+  T("Sockets", "same-core TCP RTT through the readiness level ≤ 1.15× C epoll (both ends ours)", "tcp-rtt-same", "ours readiness (Poll.poll, park) <-> same", { kind: "ratio", max: 1.15 }),
+  T("Sockets", "same-core TCP RTT through the readiness level ≤ 1.15× C epoll (one end ours: our client, C server)", "tcp-rtt-same", "ours readiness client, park -> C epoll server", {
+    kind: "ratio",
+    max: 1.15
+  }),
+  T("Sockets", "same-core TCP RTT through the fiber level (effect/socket) ≤ 1.3× C epoll (both ends ours)", "tcp-rtt-same", "ours fiber (effect/socket Socket <-> SocketServer), park", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("Sockets", "same-core TCP RTT through the fiber level (effect/socket) ≤ 1.3× C epoll (one end ours: our client, C server)", "tcp-rtt-same", "ours fiber client, park -> C epoll server", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("Sockets", "cross-core TCP RTT with spin ≤ 1.2× C busy-spin (fiber level)", "tcp-rtt-busy", "ours fiber (effect/socket), spin", { kind: "ratio", max: 1.2 }),
+  T("Sockets", "cross-core TCP RTT with spin ≤ 1.2× C busy-spin (readiness level, pollNow loop)", "tcp-rtt-busy", "ours readiness (pollNow busy loop) <-> same", {
+    kind: "ratio",
+    max: 1.2
+  }),
+  T("Sockets", "10k-connection server ≥ 0.95× C's msgs/s (readiness level)", "tcp-many", "ours readiness echo server (Poll, park)", { kind: "ratio", min: 0.95 }, {
+    extra: "msgs_per_s"
+  }),
+  T("Sockets", "10k-connection server ≥ 0.95× C's msgs/s (fiber level)", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", min: 0.95 }, {
+    extra: "msgs_per_s"
+  }),
+  T("Sockets", "10k-connection server ≤ 1 KiB RSS per connection (readiness level)", "tcp-many", "ours readiness echo server (Poll, park)", { kind: "value", max: 1024 }, {
+    extra: "rss_per_conn_b",
+    unit: "B"
+  }),
+  T("Sockets", "10k-connection server ≤ 1 KiB RSS per connection (fiber level)", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", {
+    kind: "value",
+    max: 1024
+  }, { extra: "rss_per_conn_b", unit: "B" }),
+  T("Sockets", "UDP receive ≤ 0.6 µs CPU per datagram with batching, 64 B (recvBatch)", "udp-recv-cost-64", "ours UdpSocket.recvBatch(32) + copy", { kind: "value", max: 600 }, {
+    unit: "ns"
+  }),
+  T("Sockets", "UDP receive ≤ 0.6 µs CPU per datagram with batching, 64 B (DatagramSocket)", "udp-recv-cost-64", "ours DatagramSocket reader.pull (Udp.make, park)", {
+    kind: "value",
+    max: 600
+  }, { unit: "ns" }),
+  T("Sockets", "UDP end-to-end batched rate ≥ 1.3× Node dgram, 64 B (readiness, sendBatch/recvBatch)", "udp-oneway-64", "ours readiness sendBatch/recvBatch x32 (park)", {
+    kind: "ratio",
+    min: 1.3
+  }),
+  T("Sockets", "UDP end-to-end batched rate ≥ 1.3× Node dgram, 64 B (fiber, DatagramSocket)", "udp-oneway-64", "ours fiber DatagramSocket writeAll x32 / pull (park)", {
+    kind: "ratio",
+    min: 1.3
+  }),
+  T("Sockets", "UDP end-to-end batched rate ≥ 1.3× Node dgram, 1200 B (readiness, sendBatch/recvBatch)", "udp-oneway-1200", "ours readiness sendBatch/recvBatch x32 (park)", {
+    kind: "ratio",
+    min: 1.3
+  }),
+  T("Sockets", "UDP end-to-end batched rate ≥ 1.3× Node dgram, 1200 B (fiber, DatagramSocket)", "udp-oneway-1200", "ours fiber DatagramSocket writeAll x32 / pull (park)", {
+    kind: "ratio",
+    min: 1.3
+  }),
+  T("Sockets", "TCP bulk ≥ 0.95× C (readiness level)", "tcp-bulk", "ours readiness (Poll, park)", { kind: "ratio", min: 0.95 }),
+  T("Sockets", "TCP bulk ≥ 0.95× C (fiber level)", "tcp-bulk", "ours fiber (effect/socket Socket), park", { kind: "ratio", min: 0.95 }),
+  T("Sockets", "accept rate ≥ 0.9× C (readiness level)", "tcp-accept", "C client -> ours readiness (TcpListener + Poll, park)", { kind: "ratio", min: 0.9 }),
+  T("Sockets", "accept rate ≥ 0.9× C (fiber level)", "tcp-accept", "C client -> ours fiber (effect/socket SocketServer, park)", { kind: "ratio", min: 0.9 })
+]
+
+/** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */
+const referenceFor = (r: CaseResult): VariantResult | undefined =>
+  r.id.startsWith("udp-oneway-") ? r.variants.find((v) => v.name === "Node dgram") : r.variants.find((v) => v.ref)
+
+const num = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "–")
+const sign = (x: number) => (x >= 0 ? "+" : "")
+const valuesOf = (v: VariantResult, extra: string | undefined): Array<number> =>
+  v.samples.map((s) => (extra === undefined ? s.value : s.extra?.[extra])).filter((x): x is number => x !== undefined)
+
+export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<TargetResult> =>
+  TARGETS.map((t): TargetResult => {
+    const r = results.find((c) => c.id === t.caseId)
+    const v = r?.variants.find((x) => x.name === t.variant)
+    const ref = r === undefined ? undefined : referenceFor(r)
+    if (r === undefined || v === undefined || ref === undefined || v.samples.length === 0 || ref.samples.length === 0) {
+      return { issue: t.issue, text: t.text, figure: "–", status: "not run" }
+    }
+    const val = t.extra === undefined ? v.median : v.extras[t.extra] ?? Number.NaN
+    const refVal = t.extra === undefined ? ref.median : ref.extras[t.extra] ?? Number.NaN
+    const m = t.metric
+    const unit = t.extra === undefined ? r.unit : t.extra
+    switch (m.kind) {
+      case "delta": {
+        const ds = paired(v, ref, (a, b) => a - b, t.extra)
+        const d = median(ds)
+        return {
+          issue: t.issue,
+          text: t.text,
+          figure: `${sign(d)}${num(d)} ${unit} (runs ${sign(Math.min(...ds))}${num(Math.min(...ds))} to ${sign(Math.max(...ds))}${num(Math.max(...ds))}; ` +
+            `medians ${num(val, 1)} vs ${num(refVal, 1)} ${unit})`,
+          status: d <= m.max ? "met" : "NOT MET"
+        }
+      }
+      case "ratio": {
+        const rs = paired(v, ref, (a, b) => a / b, t.extra)
+        const ratio = median(rs)
+        const okMin = m.min === undefined || ratio >= m.min
+        const okMax = m.max === undefined || ratio <= m.max
+        return {
+          issue: t.issue,
+          text: t.text,
+          figure: `${num(ratio, 3)}× (runs ${num(Math.min(...rs))}–${num(Math.max(...rs))}×; medians ${num(val, val < 100 ? 1 : 0)} vs ${num(refVal, refVal < 100 ? 1 : 0)} ${unit})`,
+          status: okMin && okMax ? "met" : "NOT MET"
+        }
+      }
+      case "value":
+        return {
+          issue: t.issue,
+          text: t.text,
+          figure: `${num(val, 0)} ${t.unit ?? r.unit} (runs ${num(Math.min(...valuesOf(v, t.extra)), 0)}–${num(Math.max(...valuesOf(v, t.extra)), 0)})`,
+          status: val <= m.max ? "met" : "NOT MET"
+        }
+    }
+  })
