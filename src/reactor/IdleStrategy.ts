@@ -4,11 +4,18 @@
  *
  * - `park` (default): the driver sleeps in libuv, watching the epoll fd with one
  *   poll watcher; Node's event loop is free meanwhile and costs nothing when idle.
- * - `spin`: the driver polls epoll with a zero timeout once per turn of the event
- *   loop (`setImmediate`), for the lowest latency at the price of a busy core.
- *   Node's timers and I/O still run between polls.
+ * - `spin`: the driver polls epoll with a zero timeout, back to back for up to
+ *   `budgetMicros` (default 20 µs) or until an event arrives, then yields one
+ *   turn of Node's event loop (`setImmediate`) and spins again: the lowest
+ *   latency, at the price of a busy core. Node's timers and I/O run between bursts.
  * - `backoff`: after activity, poll `spins` times back to back, then `yields`
  *   times once per event-loop turn, then park until the next readiness event.
+ * - `block`: the driver waits in `epoll_wait` itself, on the JavaScript thread,
+ *   for up to `sliceMillis` (default 2 ms) at a time, running the fibers it wakes
+ *   at once, and yields one turn of Node's event loop between slices. Latency is
+ *   close to a C epoll loop's, but **Node's own timers and I/O (and fibers not
+ *   woken by the reactor) wait up to a slice**. Opt-in, for a process or worker
+ *   thread whose work comes through the reactor.
  *
  * @since 0.1.0
  */
@@ -19,8 +26,9 @@
  */
 export type IdleStrategy =
   | { readonly _tag: "Park" }
-  | { readonly _tag: "Spin" }
+  | { readonly _tag: "Spin"; readonly budgetMicros: number }
   | { readonly _tag: "Backoff"; readonly spins: number; readonly yields: number }
+  | { readonly _tag: "Block"; readonly sliceMillis: number }
 
 /**
  * @since 0.1.0
@@ -29,10 +37,24 @@ export type IdleStrategy =
 export const park: IdleStrategy = { _tag: "Park" }
 
 /**
+ * Spin with the default budget (20 µs of back-to-back polls per event-loop turn).
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const spin: IdleStrategy = { _tag: "Spin" }
+export const spin: IdleStrategy = { _tag: "Spin", budgetMicros: 20 }
+
+/**
+ * Spin with a chosen budget of back-to-back polls per event-loop turn (0: one
+ * poll per turn).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const spinWith = (options: { readonly budgetMicros?: number | undefined }): IdleStrategy => ({
+  _tag: "Spin",
+  budgetMicros: count(options.budgetMicros, 20)
+})
 
 /**
  * Options of the backoff strategy.
@@ -58,6 +80,19 @@ export const backoff = (options?: BackoffOptions): IdleStrategy => ({
   _tag: "Backoff",
   spins: count(options?.spins, 16),
   yields: count(options?.yields, 64)
+})
+
+/**
+ * Block in `epoll_wait` on the JavaScript thread for up to `sliceMillis` at a
+ * time (default 2, at least 1): see the module documentation for what it costs
+ * Node's event loop.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const block = (options?: { readonly sliceMillis?: number | undefined }): IdleStrategy => ({
+  _tag: "Block",
+  sliceMillis: Math.max(1, count(options?.sliceMillis, 2))
 })
 
 const count = (n: number | undefined, fallback: number): number =>

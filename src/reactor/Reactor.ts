@@ -10,8 +10,9 @@
  *   parked on it with an `IoError` of kind `Closed`; so does closing the
  *   Reactor's own Scope.
  * - The wait follows the layer's idle strategy: `layer` parks in libuv and never
- *   blocks Node's event loop, `layerSpin` polls every event-loop turn, and
- *   `layerBackoff` spins, then yields, then parks.
+ *   blocks Node's event loop, `layerSpin` polls in bursts between event-loop
+ *   turns, `layerBackoff` spins, then yields, then parks, and `layerBlock` (opt-in)
+ *   waits in `epoll_wait` itself, a slice at a time.
  *
  * @since 0.1.0
  */
@@ -188,6 +189,17 @@ export const layer: Layer.Layer<Reactor, IoError.IoError> = Layer.effect(Reactor
  * @category layers
  */
 export const layerSpin: Layer.Layer<Reactor, IoError.IoError> = Layer.effect(Reactor, make(IdleStrategy.spin))
+
+/**
+ * A reactor that waits in `epoll_wait` on the JavaScript thread, a slice at a
+ * time (`IdleStrategy.block`): near-C latency; Node's own timers and I/O wait
+ * up to a slice. Opt-in.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBlock = (options?: { readonly sliceMillis?: number | undefined }): Layer.Layer<Reactor, IoError.IoError> =>
+  Layer.effect(Reactor, make(IdleStrategy.block(options)))
 
 /**
  * A reactor that spins, yields, then parks (`IdleStrategy.backoff`).

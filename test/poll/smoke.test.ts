@@ -29,6 +29,25 @@ describe("smoke", () => {
       yield* expectEvents(poll, events, [{ token: Token(1), readiness: ["readable"] }])
     }))
 
+  it.live("pollBlocking is mio's blocking poll: the timeout, or the events at once", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const events = Events.withCapacity(8)
+      const [tx, rx] = yield* Pipe.make()
+      yield* poll.registry.register(rx, Token(3), Interest.READABLE)
+      const t0 = performance.now()
+      assert.isUndefined(poll.pollBlocking(events, 50))
+      assert.isAtLeast(performance.now() - t0, 49)
+      assert.strictEqual(events.length, 0)
+      expectOk(tx.write(bytes("now")))
+      const t1 = performance.now()
+      assert.isUndefined(poll.pollBlocking(events, 5000))
+      assert.isBelow(performance.now() - t1, 1000)
+      assert.strictEqual(events.length, 1)
+      assert.strictEqual(events.get(0).token, 3)
+      assert.strictEqual(poll.pollBlocking(events, -1)?.kind, "InvalidInput")
+    }))
+
   it.live("waker wakes a waiting poll", () =>
     Effect.gen(function*() {
       const poll = yield* Poll.make()

@@ -15,7 +15,8 @@ import { bytes, expectOk, expectWouldBlock, text } from "../util/expect.ts"
 const strategies: ReadonlyArray<readonly [string, Layer.Layer<Reactor.Reactor, IoError>]> = [
   ["park", Reactor.layer],
   ["spin", Reactor.layerSpin],
-  ["backoff", Reactor.layerBackoff({ spins: 4, yields: 8 })]
+  ["backoff", Reactor.layerBackoff({ spins: 4, yields: 8 })],
+  ["block", Reactor.layerBlock({ sliceMillis: 2 })]
 ]
 
 /** Reads one message from a pipe through the reactor. */

@@ -26,7 +26,12 @@ const shutdownHow = { read: C.SHUT_RD, write: C.SHUT_WR, both: C.SHUT_RDWR } as 
 export abstract class SocketBase extends IoSource {
   /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly domain: number
-  protected readonly decoder = new SocketAddress.Decoder()
+  #decoder: SocketAddress.Decoder | undefined = undefined
+
+  /** Decodes kernel addresses with a one-entry cache; made on first use (most streams never need it). */
+  protected get decoder(): SocketAddress.Decoder {
+    return this.#decoder ??= new SocketAddress.Decoder()
+  }
 
   constructor(fd: number, domain: number) {
     super(fd)

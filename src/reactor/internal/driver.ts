@@ -198,15 +198,20 @@ export class Driver {
     }
   }
 
-  /** Collects every ready event with zero-timeout polls and dispatches it. */
-  harvest(): number {
+  /**
+   * Collects every ready event and dispatches it: a zero-timeout poll, or with
+   * `timeoutMs` a wait in `epoll_wait` for the first event (the block strategy).
+   */
+  harvest(timeoutMs = 0): number {
     if (this.#dispatching || this.#closed) return 0
     this.#dispatching = true
     let total = 0
+    let timeout = timeoutMs
     try {
       for (;;) {
         this.polls++
-        const n = epoll.wait(this.epfd, this.#events, CAPACITY, 0)
+        const n = epoll.wait(this.epfd, this.#events, CAPACITY, timeout)
+        timeout = 0
         if (!isOk(n) || n === 0) break
         total += n
         for (let i = 0; i < n; i++) this.#dispatch(epoll.eventFlags(this.#view, i), epoll.eventToken(this.#view, i))
@@ -240,6 +245,7 @@ export class Driver {
       case "Park":
         return this.#park()
       case "Spin":
+      case "Block":
         return this.#schedule()
       case "Backoff":
         this.#idleTurns = 0
@@ -276,7 +282,21 @@ export class Driver {
     this.#scheduled = false
     if (this.#closed || this.#waiting === 0) return
     if (this.strategy._tag === "Spin") {
-      this.harvest()
+      // Poll back to back until an event arrives or the budget is spent, then
+      // give Node's event loop one turn.
+      const until = performance.now() + this.strategy.budgetMicros / 1000
+      while (this.harvest() === 0 && this.#waiting > 0 && performance.now() < until);
+      if (this.#waiting > 0) this.#schedule()
+      return
+    }
+    if (this.strategy._tag === "Block") {
+      // Wait in epoll_wait for up to a slice, running the fibers each event
+      // wakes at once; then give Node's event loop one turn.
+      const start = performance.now()
+      const slice = this.strategy.sliceMillis
+      for (let left = slice; this.#waiting > 0 && left > 0; left = slice - (performance.now() - start)) {
+        this.harvest(Math.max(1, Math.floor(left)))
+      }
       if (this.#waiting > 0) this.#schedule()
       return
     }

@@ -76,7 +76,8 @@ export const make = <S extends StreamSocket.StreamIo>(options: {
             Effect.catchCause((cause) => Effect.logError("Unhandled error in SocketServer", cause)),
             Effect.ensuring(Scope.close(connScope, Exit.void))
           )
-          yield* Effect.forkIn(handle, connScope)
+          // Start the handler now rather than on the scheduler's next turn.
+          yield* Effect.forkIn(handle, connScope, { startImmediately: true })
         })
       return yield* Effect.forever(
         Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream]) => serve(stream)),

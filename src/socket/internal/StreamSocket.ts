@@ -144,49 +144,71 @@ export const make = (
 const clamp = (n: number | undefined, fallback: number, min: number, max: number) =>
   n === undefined || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, Math.floor(n)))
 
+/**
+ * Read buffers shared by every connection, one per chunk size: a pull copies
+ * what it read out (`slice`) before it returns, and JavaScript runs one pull at
+ * a time, so a connection holds no buffer of its own while it waits.
+ */
+const readBuffers = new Map<number, Uint8Array>()
+const readBuffer = (size: number): Uint8Array => {
+  let b = readBuffers.get(size)
+  if (b === undefined) {
+    b = new Uint8Array(size)
+    readBuffers.set(size, b)
+  }
+  return b
+}
+
 const makePull = (
   conn: Connection,
   chunkSize: number,
   maxChunks: number
 ): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> => {
-  const buf = new Uint8Array(chunkSize)
-  const readOnce = conn.registration.readIo(() => conn.stream.read(buf))
+  const buf = readBuffer(chunkSize)
+  /**
+   * Reads what is there — one recv, then more while the buffer keeps filling —
+   * copying each read out of the shared buffer at once, inside the operation:
+   * no other fiber runs between a read and its copy. `0` is the end of stream.
+   */
+  const gather = (): NonEmptyReadonlyArray<Uint8Array> | 0 | WouldBlock | IoError => {
+    const first = conn.stream.read(buf)
+    if (typeof first !== "number" || first === 0) return first
+    const chunks: [Uint8Array, ...Array<Uint8Array>] = [buf.slice(0, first)]
+    let n = first
+    while (n === chunkSize && chunks.length < maxChunks) {
+      const r = conn.stream.read(buf)
+      if (r === WouldBlock) {
+        n = 0
+        break
+      }
+      if (r === 0) break
+      if (r instanceof IoError) {
+        conn.pending = r
+        break
+      }
+      n = r
+      chunks.push(buf.slice(0, n))
+    }
+    // A short read emptied the socket's receive queue: the next pull parks at
+    // once rather than asking the kernel for an EAGAIN first.
+    if (n > 0 && n < chunkSize) conn.registration.clearReadable()
+    return chunks
+  }
+  const readSome = conn.registration.readIo(gather)
   const fail = (e: IoError): Effect.Effect<never, Socket.SocketError> =>
     Effect.fail(
       e.kind === "Closed" ? errors.closeError(conn.closeCode ?? 1000, conn.closeReason) : errors.readError(e)
     )
-  const closed = () => Effect.fail(errors.closeError(conn.closeCode ?? 1000, conn.closeReason))
+  const closed = Effect.suspend(() => Effect.fail(errors.closeError(conn.closeCode ?? 1000, conn.closeReason)))
   return Effect.suspend(() => {
     if (conn.pending !== undefined) {
       const e = conn.pending
       conn.pending = undefined
       return fail(e)
     }
-    return Effect.matchEffect(readOnce, {
+    return Effect.matchEffect(readSome, {
       onFailure: fail,
-      onSuccess: (first): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> => {
-        if (first === 0) return closed()
-        const chunks: [Uint8Array, ...Array<Uint8Array>] = [buf.slice(0, first)]
-        let n = first
-        while (n === chunkSize && chunks.length < maxChunks) {
-          const r = conn.stream.read(buf)
-          if (r === WouldBlock) {
-            n = 0
-            break
-          }
-          if (r === 0) break
-          if (r instanceof IoError) {
-            conn.pending = r
-            break
-          }
-          n = r
-          chunks.push(buf.slice(0, n))
-        }
-        // A short read emptied the socket's receive queue: the next pull parks
-        // at once rather than asking the kernel for an EAGAIN first.
-        if (n > 0 && n < chunkSize) conn.registration.clearReadable()
-        return Effect.succeed(chunks)
-      }
+      onSuccess: (chunks) => (chunks === 0 ? closed : Effect.succeed(chunks))
     })
   })
 }
