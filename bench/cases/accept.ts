@@ -31,7 +31,9 @@ export const cases: ReadonlyArray<Case> = [
     variants: [
       v("C client -> C epoll accept loop", { c: "tcp_server", args: ["--accept-close"] }, true),
       v("C client -> ours readiness (TcpListener + Poll, park)", { peer: "accept_server", args: ["--impl", "readiness"] }),
+      v("C client -> ours readiness (TcpListener + Poll.pollBlocking, opt-in)", { peer: "accept_server", args: ["--impl", "readiness", "--strategy", "block"] }),
       v("C client -> ours fiber (effect/socket SocketServer, park)", { peer: "accept_server", args: ["--impl", "fiber"] }),
+      v("C client -> ours fiber, block strategy (opt-in)", { peer: "accept_server", args: ["--impl", "fiber", "--strategy", "block"] }),
       v("C client -> Node net server", { peer: "accept_server", args: ["--impl", "node"] })
     ]
   }

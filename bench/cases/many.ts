@@ -58,9 +58,9 @@ const many = (server: Program) => (ctx: RunContext): Promise<Sample> =>
   })
 
 const v = (name: string, server: Program, ref = false): Variant => ({ name, placement: CROSS.label, ref, run: many(server) })
-const ours = (impl: string, more: ReadonlyArray<string | number> = []): Program => ({
+const ours = (impl: string, more: ReadonlyArray<string | number> = [], strategy = "park"): Program => ({
   peer: "tcp_rtt",
-  args: ["--role", "server", "--impl", impl, "--strategy", "park", ...more],
+  args: ["--role", "server", "--impl", impl, "--strategy", strategy, ...more],
   nodeArgs: ["--expose-gc"]
 })
 
@@ -82,7 +82,9 @@ export const cases: ReadonlyArray<Case> = [
     variants: [
       v("C epoll echo server", { c: "tcp_server" }, true),
       v("ours readiness echo server (Poll, park)", ours("readiness")),
+      v("ours readiness echo server (Poll.pollBlocking, opt-in)", ours("readiness", [], "block")),
       v("ours fiber echo server (effect/socket SocketServer, park)", ours("fiber")),
+      v("ours fiber echo server, block strategy (opt-in)", ours("fiber", [], "block")),
       v("ours fiber echo server, reader chunkSize 1 KiB", ours("fiber", ["--chunk", 1024])),
       v("Node net echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "node"], nodeArgs: ["--expose-gc"] })
     ]

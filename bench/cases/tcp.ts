@@ -78,12 +78,16 @@ export const cases: ReadonlyArray<Case> = [
       both("ours readiness (Poll.poll, park) <-> same", ours("readiness"), SAME),
       both("ours reactor (Registration.readIo, park) <-> same", ours("reactor"), SAME),
       both("ours fiber (effect/socket Socket <-> SocketServer), park", ours("fiber"), SAME),
+      both("ours readiness (Poll.pollBlocking: blocks the thread, opt-in) <-> same", ours("readiness", "block"), SAME),
+      both("ours fiber, block strategy (opt-in) <-> same", ours("fiber", "block"), SAME),
       // Two backoff processes on one core spin and yield against each other; few rounds keep the row short.
       both("ours fiber, backoff (1,000 round trips)", ours("fiber", "backoff"), SAME, { rounds: 1000 }),
       { name: "C epoll client -> ours readiness server, park", placement: SAME.label, run: rtt(ours("readiness"), C_EPOLL, SAME, false) },
       { name: "ours readiness client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("readiness"), SAME, false) },
       { name: "C epoll client -> ours fiber server, park", placement: SAME.label, run: rtt(ours("fiber"), C_EPOLL, SAME, false) },
       { name: "ours fiber client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber"), SAME, false) },
+      { name: "ours readiness client, pollBlocking -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("readiness", "block"), SAME, false) },
+      { name: "ours fiber client, block strategy -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber", "block"), SAME, false) },
       both("Node net <-> Node net", NODE, SAME),
       both("Effect NodeSocket <-> NodeSocketServer", NODESOCKET, SAME, { skip: platformNodeSkip })
     ]
@@ -101,6 +105,7 @@ export const cases: ReadonlyArray<Case> = [
       both("ours readiness (Poll.poll, park) <-> same", ours("readiness"), CROSS),
       both("ours fiber (effect/socket), park", ours("fiber"), CROSS),
       both("ours fiber, backoff", ours("fiber", "backoff"), CROSS),
+      both("ours fiber, block strategy (opt-in)", ours("fiber", "block"), CROSS),
       both("Node net <-> Node net", NODE, CROSS),
       both("Effect NodeSocket <-> NodeSocketServer", NODESOCKET, CROSS, { skip: platformNodeSkip })
     ]

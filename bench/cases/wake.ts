@@ -116,7 +116,9 @@ export const cases: ReadonlyArray<Case> = [
       variant("ours fiber (Registration.readIo), park", "eventfd", "epoll", ourPeer("fiber", "park"), SAME),
       variant("ours fiber, backoff", "eventfd", "epoll", ourPeer("fiber", "backoff"), SAME),
       variant("ours fiber, spin", "eventfd", "epoll", ourPeer("fiber", "spin"), SAME),
-      variant("ours readiness (Poll.poll loop), park", "eventfd", "epoll", ourPeer("readiness", "park"), SAME)
+      variant("ours fiber, block strategy (opt-in)", "eventfd", "epoll", ourPeer("fiber", "block"), SAME),
+      variant("ours readiness (Poll.poll loop), park", "eventfd", "epoll", ourPeer("readiness", "park"), SAME),
+      variant("ours readiness (Poll.pollBlocking loop, opt-in)", "eventfd", "epoll", ourPeer("readiness", "block"), SAME)
     ]
   },
   {

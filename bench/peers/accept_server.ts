@@ -3,7 +3,9 @@
  * and closes each at once. Prints {"ready":true,"port":N}, runs until killed.
  *
  *   --impl readiness  TcpListener + Poll: accept until WouldBlock, close, park
+ *                     (`--strategy block`: wait with Poll.pollBlocking instead)
  *          fiber      effect/socket SocketServer (Tcp.listen) whose handler returns at once
+ *                     (`--strategy park|spin|backoff|block`: the reactor's idle strategy)
  *          node       node:net, socket.destroy() on 'connection'
  */
 import * as Effect from "effect/Effect"
@@ -13,12 +15,12 @@ import * as Events from "../../src/poll/Events.ts"
 import * as Interest from "../../src/poll/Interest.ts"
 import * as Poll from "../../src/poll/Poll.ts"
 import { Token } from "../../src/poll/Token.ts"
-import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, runMain } from "./common.ts"
+import { arg, emit, must, reactorLayer, runMain } from "./common.ts"
 
 const impl = arg("impl")
+const strategy = arg("strategy", "park")
 const HOST = "127.0.0.1"
 const BACKLOG = 4096
 
@@ -35,7 +37,8 @@ const readiness = Effect.gen(function*() {
       if (a instanceof Error) continue
       a[0].close()
     }
-    yield* poll.poll(events)
+    if (strategy === "block") poll.pollBlocking(events)
+    else yield* poll.poll(events)
   }
 })
 
@@ -46,7 +49,7 @@ const fiber = Effect.gen(function*() {
 })
 
 if (impl === "readiness") runMain(Effect.scoped(readiness))
-else if (impl === "fiber") runMain(fiber.pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+else if (impl === "fiber") runMain(fiber.pipe(Effect.scoped, Effect.provide(reactorLayer(strategy))))
 else if (impl === "node") {
   const server = net.createServer((s) => s.destroy())
   server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => emit({ ready: true, port: (server.address() as net.AddressInfo).port }))

@@ -132,6 +132,8 @@ export const reactorLayer = (strategy: string): Layer.Layer<Reactor.Reactor, IoE
       return Reactor.layerSpin
     case "backoff":
       return Reactor.layerBackoff()
+    case "block":
+      return Reactor.layerBlock()
     default:
       throw new Error(`unknown strategy ${strategy}`)
   }

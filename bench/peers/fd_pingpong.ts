@@ -7,7 +7,7 @@
  *                     then a direct write (the eventfd wake → fiber resume path)
  *   --level readiness a `Poll`/`Events` loop: read until WouldBlock, then
  *                     `poll.poll(events)` (park) or `pollNow` in a busy loop (spin)
- *   --strategy park|spin|backoff
+ *   --strategy park|spin|backoff|block
  *   --size 8          bytes per message (an eventfd message is its 8-byte counter)
  *
  * Runs until killed.
@@ -63,6 +63,8 @@ const readinessLevel = Effect.gen(function*() {
     if (strategy === "spin") {
       do poll.pollNow(events)
       while (events.length === 0)
+    } else if (strategy === "block") {
+      poll.pollBlocking(events)
     } else {
       yield* poll.poll(events)
     }

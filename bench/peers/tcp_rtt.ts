@@ -62,6 +62,8 @@ const waitEvents = (poll: Poll.Poll, events: Events.Events): Effect.Effect<void,
       while (events.length === 0)
     })
   }
+  // mio's blocking poll: the thread waits in epoll_wait (opt-in; blocks Node's loop).
+  if (strategy === "block") return Effect.sync(() => void poll.pollBlocking(events))
   return poll.poll(events)
 }
 

@@ -58,15 +58,6 @@ export interface Registration {
   readonly readable: Effect.Effect<void, IoError.IoError>
   /** The same for writability. */
   readonly writable: Effect.Effect<void, IoError.IoError>
-  /**
-   * Tells the reactor the source is drained for reading — a stream read that
-   * returned fewer bytes than asked, say — so the next `readIo` parks until the
-   * next event instead of first trying an operation that would only answer
-   * `WouldBlock` (tokio does the same after a short read).
-   */
-  readonly clearReadable: () => void
-  /** The same for writing, after a write that took fewer bytes than offered. */
-  readonly clearWritable: () => void
   /** `true` once deregistered (by its Scope, `deregister` or the Reactor's Scope). */
   readonly isClosed: () => boolean
   /**
@@ -119,12 +110,6 @@ const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
     writeIo: (op) => doIo(io, WRITE, op),
     readable: consume(READ),
     writable: consume(WRITE),
-    clearReadable: () => {
-      if (io.token === token) io.clear(READ)
-    },
-    clearWritable: () => {
-      if (io.token === token) io.clear(WRITE)
-    },
     isClosed: () => io.closed !== undefined || io.token !== token,
     deregister: () => driver.deregister(io, closedError, token)
   }

@@ -10,7 +10,7 @@ import { IoError } from "../../src/IoError.ts"
 import * as Pipe from "../../src/net/Pipe.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import { checkFdLeaks } from "../util/fds.ts"
-import { bytes, expectOk, expectWouldBlock, text } from "../util/expect.ts"
+import { bytes, expectOk, text } from "../util/expect.ts"
 
 const strategies: ReadonlyArray<readonly [string, Layer.Layer<Reactor.Reactor, IoError>]> = [
   ["park", Reactor.layer],
@@ -159,28 +159,6 @@ describe("reactor", () => {
           assert.isBelow(slept, 450, `Effect.sleep(300) took ${slept} ms`)
           expectOk(tx.write(bytes("done")))
           assert.strictEqual(yield* Fiber.join(fiber), "done")
-        }).pipe(Effect.provide(layer)))
-
-      it.live("a short read clears readiness, yet an end of stream that came with the data is still seen", () =>
-        Effect.gen(function*() {
-          const reactor = yield* Reactor.Reactor
-          const [tx, rx] = yield* Pipe.make()
-          const registration = yield* reactor.register(rx)
-          const buf = new Uint8Array(64)
-          expectWouldBlock(rx.read(buf))
-          registration.clearReadable()
-          // Park on the pipe so that the driver takes the event in which the
-          // data and the hang-up arrive together.
-          const waiter = yield* Effect.forkChild(registration.readable)
-          yield* Effect.yieldNow
-          expectOk(tx.write(bytes("last words")))
-          tx.close()
-          yield* Fiber.join(waiter)
-          assert.strictEqual(text(buf, expectOk(rx.read(buf))), "last words")
-          registration.clearReadable() // a short read: the queue is empty…
-          // …but the writer is gone: the next read must find the end of stream, not park forever.
-          const end = yield* registration.readIo(() => rx.read(buf)).pipe(Effect.timeout("2 seconds"))
-          assert.strictEqual(end, 0)
         }).pipe(Effect.provide(layer)))
 
       it.live("readable waits for the next event and consumes it", () =>

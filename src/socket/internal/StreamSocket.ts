@@ -189,9 +189,6 @@ const makePull = (
       n = r
       chunks.push(buf.slice(0, n))
     }
-    // A short read emptied the socket's receive queue: the next pull parks at
-    // once rather than asking the kernel for an EAGAIN first.
-    if (n > 0 && n < chunkSize) conn.registration.clearReadable()
     return chunks
   }
   const readSome = conn.registration.readIo(gather)
@@ -234,9 +231,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
       return Effect.flatMap(
         Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), errors.writeError),
         (n) => {
-          const before = total(rest)
           rest = skip(rest, n)
-          if (n < before) conn.registration.clearWritable()
           return step
         }
       )
@@ -252,8 +247,6 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
         if (r instanceof IoError) return Effect.fail(errors.writeError(r))
         const written = r === WouldBlock ? 0 : r
         if (written === total(bufs)) return Effect.void
-        // A short write filled the socket's send buffer: wait for writability.
-        if (written > 0) conn.registration.clearWritable()
         queued++
         return lock.withPermit(writeRest(conn, bufs, written))
       }
