@@ -558,6 +558,22 @@ describe("udp_socket (effect-mio)", () => {
       expectWouldBlock(rx.recvBatch())
     }))
 
+  it.live("recvBatch reuses its array, entries and equal-length payload views; a copy keeps its bytes", () =>
+    Effect.gen(function*() {
+      const rx = yield* UdpSocket.bind("127.0.0.1:0", { batch: { size: 4 } })
+      const tx = yield* UdpSocket.bind("127.0.0.1:0")
+      const to = expectOk(rx.localAddr())
+      for (const n of [1, 2]) expectWritten(tx.sendTo(new Uint8Array(8).fill(n), to), 8)
+      const first = expectOk(rx.recvBatch())
+      const view = first[0]!.payload, kept = first[0]!.payload.slice()
+      for (const n of [3, 4, 5]) expectWritten(tx.sendTo(new Uint8Array(n === 5 ? 3 : 8).fill(n), to), n === 5 ? 3 : 8)
+      const second = expectOk(rx.recvBatch())
+      assert.strictEqual(second, first)
+      assert.deepStrictEqual(second.map((d) => [...d.payload]), [[3, 3, 3, 3, 3, 3, 3, 3], [4, 4, 4, 4, 4, 4, 4, 4], [5, 5, 5]])
+      assert.strictEqual(second[0]!.payload, view) // same slot, same length: the same view, new bytes
+      assert.deepStrictEqual([...kept], [1, 1, 1, 1, 1, 1, 1, 1])
+    }))
+
   it.live("sendBatch and sendSegments: addressed, connected, and their bad input", () =>
     Effect.gen(function*() {
       const rx = yield* UdpSocket.bind("127.0.0.1:0")

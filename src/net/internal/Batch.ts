@@ -36,6 +36,17 @@ const MAX_SEGMENTS = 64
 const GRO_SLOT = 65536
 
 type Received = { readonly payload: Uint8Array; readonly address: SocketAddress.SocketAddress; readonly truncated: boolean }
+
+/** One entry of the receive array, rewritten in place by every `recv`. */
+class ReceivedEntry implements Received {
+  payload: Uint8Array = EMPTY
+  address: SocketAddress.SocketAddress
+  truncated = false
+  constructor(address: SocketAddress.SocketAddress) {
+    this.address = address
+  }
+}
+const EMPTY = new Uint8Array(0)
 type Outgoing = { readonly payload: Uint8Array; readonly address?: SocketAddress.Input | undefined }
 
 let gsoSupported: boolean | undefined
@@ -51,6 +62,9 @@ export class Batch {
   #recv: MsgSlab | undefined = undefined
   #send: MsgSlab | undefined = undefined
   #gro = false
+  /** The array `recv` returns and its entries, reused call after call. */
+  readonly #out: Array<ReceivedEntry> = []
+  readonly #entries: Array<ReceivedEntry> = []
 
   constructor(options?: BatchOptions) {
     this.size = clampInt(options?.size, 64, 1, 1024)
@@ -74,22 +88,39 @@ export class Batch {
     slab.prepareRecv(n, this.#gro ? slab.controlSpace : 0)
     const r = slab.recvmmsg(fd, n)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
-    const out: Array<Received> = []
-    const base = slab.bytes.byteOffset + slab.dataOff
+    const out = this.#out, entries = this.#entries
+    const base = slab.bytes.byteOffset + slab.dataOff, gro = this.#gro
+    let k = 0
     for (let i = 0; i < r; i++) {
       const len = slab.msgLen(i)
       const address = decoder.decode(slab.bytes, slab.nameLen(i), slab.nameAt(i))
       const truncated = (slab.flags(i) & C.MSG_TRUNC) !== 0
-      const seg = this.#gro ? slab.controlInt(i, C.SOL_UDP, C.UDP_GRO) : -1
+      const seg = gro ? slab.controlInt(i, C.SOL_UDP, C.UDP_GRO) : -1
       if (seg > 0 && len > seg) {
         for (let off = 0; off < len; off += seg) {
-          out.push({ payload: new Uint8Array(slab.bytes.buffer, base + i * slot + off, Math.min(seg, len - off)), address, truncated })
+          this.#put(k++, slab.bytes.buffer, base + i * slot + off, Math.min(seg, len - off), address, truncated)
         }
       } else {
-        out.push({ payload: new Uint8Array(slab.bytes.buffer, base + i * slot, Math.min(len, slot)), address, truncated })
+        this.#put(k++, slab.bytes.buffer, base + i * slot, Math.min(len, slot), address, truncated)
       }
     }
+    out.length = k
     return out
+  }
+
+  /**
+   * Fills entry `k` of the receive array. An entry keeps its payload view when
+   * the next datagram in its place has the same offset and length (a stream of
+   * equal datagrams allocates nothing); the bytes behind it are the new ones.
+   */
+  #put(k: number, buffer: ArrayBufferLike, offset: number, length: number, address: SocketAddress.SocketAddress, truncated: boolean): void {
+    let e = this.#entries[k]
+    if (e === undefined) this.#entries.push(e = new ReceivedEntry(address))
+    const p = e.payload
+    if (p.byteOffset !== offset || p.length !== length || p.buffer !== buffer) e.payload = new Uint8Array(buffer, offset, length)
+    e.address = address
+    e.truncated = truncated
+    this.#out[k] = e
   }
 
   send(

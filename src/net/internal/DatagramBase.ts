@@ -18,7 +18,9 @@ import { done, IpSocketBase } from "./SocketBase.ts"
 
 /**
  * One received datagram of a batch. `payload` is a view into the socket's batch
- * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it.
+ * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it. The
+ * array `recvBatch` returns and its entries are reused by the next call too, so
+ * that receiving a stream of datagrams allocates nothing.
  *
  * @since 0.1.0
  * @category models
