@@ -41,6 +41,9 @@ const rounds = num("rounds", 20000)
 const warmup = num("warmup", 3000)
 const HOST = "127.0.0.1"
 const message = new Uint8Array(size).fill(120)
+const BLOCK_SLICE = "5 millis"
+/** One turn of Node's event loop (setImmediate: after I/O callbacks, signals included). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /** Runs the timed loop: `roundTrip` sends one message and resolves when its echo is in. */
 const measure = function*<E, R>(roundTrip: Effect.Effect<void, E, R>) {
@@ -62,8 +65,12 @@ const waitEvents = (poll: Poll.Poll, events: Events.Events): Effect.Effect<void,
       while (events.length === 0)
     })
   }
-  // mio's blocking poll: the thread waits in epoll_wait (opt-in; blocks Node's loop).
-  if (strategy === "block") return Effect.sync(() => void poll.pollBlocking(events))
+  // mio's blocking poll: the thread waits in epoll_wait (opt-in; blocks Node's loop), a
+  // slice at a time, yielding to Node between empty slices so its signals and timers run
+  // (the harness measures a server with SIGUSR2).
+  if (strategy === "block") {
+    return Effect.flatMap(Effect.sync(() => void poll.pollBlocking(events, BLOCK_SLICE)), () => events.length === 0 ? Effect.promise(nextTurn) : Effect.void)
+  }
   return poll.poll(events)
 }
 
