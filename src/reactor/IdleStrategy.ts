@@ -4,10 +4,13 @@
  *
  * - `park` (default): the driver sleeps in libuv, watching the epoll fd with one
  *   poll watcher; Node's event loop is free meanwhile and costs nothing when idle.
- * - `spin`: the driver polls epoll with a zero timeout, back to back for up to
- *   `budgetMicros` (default 20 µs) or until an event arrives, then yields one
- *   turn of Node's event loop (`setImmediate`) and spins again: the lowest
- *   latency, at the price of a busy core. Node's timers and I/O run between bursts.
+ * - `spin`: a fiber whose operation would block waits in place — it polls epoll
+ *   with a zero timeout, synchronously, for up to `budgetMicros` (default 20 µs),
+ *   resuming other fibers' wake-ups on the way, and retries as soon as its own
+ *   readiness arrives. Past the budget it parks, and the driver polls back to back
+ *   for up to the budget per turn of Node's event loop (`setImmediate`): the
+ *   lowest latency, at the price of a busy core. Node's timers and I/O run
+ *   between bursts.
  * - `backoff`: after activity, poll `spins` times back to back, then `yields`
  *   times once per event-loop turn, then park until the next readiness event.
  * - `block`: the driver waits in `epoll_wait` itself, on the JavaScript thread,

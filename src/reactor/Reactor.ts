@@ -82,7 +82,14 @@ export interface Reactor {
    */
   readonly register: (source: IoSource) => Effect.Effect<Registration, IoError.IoError, Scope.Scope>
   /** Counters of the driver, for tests and metrics. */
-  readonly stats: () => { readonly registered: number; readonly waiting: number; readonly dispatched: number; readonly polls: number }
+  readonly stats: () => {
+    readonly registered: number
+    readonly waiting: number
+    readonly dispatched: number
+    readonly polls: number
+    /** Waits the spin strategy ended in place, without parking the fiber. */
+    readonly inPlace: number
+  }
 }
 
 /**
@@ -154,7 +161,8 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
         registered: driver.registered,
         waiting: driver.waiting,
         dispatched: driver.dispatched,
-        polls: driver.polls
+        polls: driver.polls,
+        inPlace: driver.inPlace
       })
     })
   })

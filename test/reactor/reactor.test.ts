@@ -8,6 +8,8 @@ import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { IoError } from "../../src/IoError.ts"
 import * as Pipe from "../../src/net/Pipe.ts"
+import * as Timer from "../../src/poll/Timer.ts"
+import * as IdleStrategy from "../../src/reactor/IdleStrategy.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 import { bytes, expectOk, text } from "../util/expect.ts"
@@ -175,6 +177,53 @@ describe("reactor", () => {
         }).pipe(Effect.provide(layer)))
     })
   }
+
+  describe("spin waits in place", () => {
+
+    it.live("a fiber whose fd becomes ready within the budget is never parked; other fibers are resumed on the way", () =>
+      Effect.gen(function*() {
+        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ budgetMicros: 200_000 }))
+        const slow = yield* Timer.unregistered()
+        const fast = yield* Timer.unregistered()
+        const slowRegistration = yield* reactor.register(slow)
+        const fastRegistration = yield* reactor.register(fast)
+        const order: Array<string> = []
+        // A fiber parked on the fast timer (`readable` parks; the first one only
+        // consumes the optimistic readiness of a fresh registration)...
+        yield* fastRegistration.readable
+        expectOk(fast.setMillis(5) ?? 0)
+        const fastFiber = yield* Effect.forkChild(Effect.map(fastRegistration.readable, () => {
+          order.push("fast")
+          return fast.read()
+        }))
+        yield* Effect.yieldNow
+        assert.strictEqual(reactor.stats().waiting, 1)
+        // ...is resumed while this fiber waits in place for its own 20 ms timer.
+        expectOk(slow.setMillis(20) ?? 0)
+        const before = reactor.stats()
+        const expirations = yield* slowRegistration.readIo(() => slow.read())
+        order.push("slow")
+        const after = reactor.stats()
+        assert.strictEqual(expirations, 1)
+        assert.strictEqual(after.inPlace - before.inPlace, 1)
+        assert.strictEqual(yield* Fiber.join(fastFiber), 1)
+        assert.deepStrictEqual(order, ["fast", "slow"])
+        assert.strictEqual(reactor.stats().waiting, 0)
+      }).pipe(Effect.scoped))
+
+    it.live("past the budget the fiber parks, and the next event resumes it", () =>
+      Effect.gen(function*() {
+        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ budgetMicros: 100 }))
+        const timer = yield* Timer.unregistered()
+        const registration = yield* reactor.register(timer)
+        expectOk(timer.setMillis(30) ?? 0)
+        const fiber = yield* Effect.forkChild(registration.readIo(() => timer.read()))
+        yield* Effect.sleep(10)
+        assert.strictEqual(reactor.stats().waiting, 1)
+        assert.strictEqual(yield* Fiber.join(fiber), 1)
+        assert.strictEqual(reactor.stats().inPlace, 0)
+      }).pipe(Effect.scoped))
+  })
 
   it("dispatch allocates nothing (100 000 events, heap measured with --expose-gc)", () => {
     const script = fileURLToPath(new URL("./fixtures/dispatch-alloc.ts", import.meta.url))

@@ -88,7 +88,7 @@ export class Batch {
     slab.prepareRecv(n, this.#gro ? slab.controlSpace : 0)
     const r = slab.recvmmsg(fd, n)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
-    const out = this.#out, entries = this.#entries
+    const out = this.#out
     const base = slab.bytes.byteOffset + slab.dataOff, gro = this.#gro
     let k = 0
     for (let i = 0; i < r; i++) {

@@ -11,6 +11,11 @@
  * to waiting, and trying first measured 1 µs faster per round trip than parking
  * at once on a known-empty socket.
  *
+ * Under the spin strategy a fiber first waits in place: it polls synchronously
+ * for up to the strategy's budget (other fibers' events are dispatched on the
+ * way) and tries again as soon as its own readiness arrives — no suspension, no
+ * resumption. Only when the budget runs out does it park.
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -26,13 +31,14 @@ export const doIo = <A>(
 ): Effect.Effect<A, IoError> => {
   const wait = dir === READ ? io.awaitRead : io.awaitWrite
   const attempt: Effect.Effect<A, IoError> = Effect.suspend(() => {
-    if (io.closed !== undefined) return Effect.fail(io.closed)
-    const r = op()
-    if (r === WouldBlock) {
+    for (;;) {
+      if (io.closed !== undefined) return Effect.fail(io.closed)
+      const r = op()
+      if (r !== WouldBlock) return r instanceof IoError ? Effect.fail(r) : Effect.succeed(r)
       io.clear(dir)
-      return retry
+      // spin: wait in place, without suspending the fiber, for up to the budget.
+      if (!io.driver.spinUntilReady(io, dir)) return retry
     }
-    return r instanceof IoError ? Effect.fail(r) : Effect.succeed(r)
   })
   const retry: Effect.Effect<A, IoError> = Effect.flatMap(wait, () => attempt)
   return attempt

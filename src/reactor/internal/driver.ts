@@ -123,10 +123,24 @@ export class Driver {
   #idleTurns = 0
   #closed = false
   #dispatching = false
+  /** A fiber is waiting in place (`spinUntilReady`) right now. */
+  #spinning = false
+  /**
+   * Wake-ups decided by a poll and not yet delivered: slot, token, direction.
+   * A poll records them and delivers them after it has read every event, so a
+   * fiber it resumes may poll again itself. Arrays reused for the driver's life.
+   */
+  readonly #wakeIo: Array<ScheduledIo> = []
+  readonly #wakeToken: Array<number> = []
+  readonly #wakeDir: Array<Direction> = []
+  #wakeLen = 0
+  #wakePos = 0
   /** Events dispatched since creation (for tests and metrics). */
   dispatched = 0
   /** Zero-timeout polls made (for tests and metrics). */
   polls = 0
+  /** Waits the spin strategy ended in place, without parking a fiber (for tests and metrics). */
+  inPlace = 0
 
   constructor(epfd: number, strategy: IdleStrategy) {
     this.epfd = epfd
@@ -199,8 +213,10 @@ export class Driver {
   }
 
   /**
-   * Collects every ready event and dispatches it: a zero-timeout poll, or with
-   * `timeoutMs` a wait in `epoll_wait` for the first event (the block strategy).
+   * Collects every ready event and resumes the fibers waiting for it: a
+   * zero-timeout poll, or with `timeoutMs` a wait in `epoll_wait` for the first
+   * event (the block strategy). Readiness bits are set while the events are
+   * read; the fibers run after, in event order.
    */
   harvest(timeoutMs = 0): number {
     if (this.#dispatching || this.#closed) return 0
@@ -214,28 +230,76 @@ export class Driver {
         timeout = 0
         if (!isOk(n) || n === 0) break
         total += n
-        for (let i = 0; i < n; i++) this.#dispatch(epoll.eventFlags(this.#view, i), epoll.eventToken(this.#view, i))
+        for (let i = 0; i < n; i++) this.#record(epoll.eventFlags(this.#view, i), epoll.eventToken(this.#view, i))
         if (n < CAPACITY) break
       }
     } finally {
       this.#dispatching = false
     }
     this.dispatched += total
+    this.#deliver()
     return total
   }
 
-  #dispatch(flags: number, token: number): void {
+  #record(flags: number, token: number): void {
     const io = this.#slots[token % INDEX_BITS]
     if (io === undefined || io.token !== token || io.closed !== undefined) return
     if (flags & (C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR)) io.sticky[READ] = 1
     if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.sticky[WRITE] = 1
     if (flags & READ_EVENTS) {
       io.ready[READ] = 1
-      io.wake(READ, undefined)
+      if (io.waiters[READ].length > 0) this.#queueWake(io, token, READ)
     }
     if (flags & WRITE_EVENTS) {
       io.ready[WRITE] = 1
-      io.wake(WRITE, undefined)
+      if (io.waiters[WRITE].length > 0) this.#queueWake(io, token, WRITE)
+    }
+  }
+
+  #queueWake(io: ScheduledIo, token: number, dir: Direction): void {
+    const k = this.#wakeLen++
+    this.#wakeIo[k] = io
+    this.#wakeToken[k] = token
+    this.#wakeDir[k] = dir
+  }
+
+  /**
+   * Resumes the recorded wake-ups. A resumed fiber may poll and record more
+   * (while it waits in place); whoever delivers takes the next one, so every
+   * wake-up is delivered once, in order.
+   */
+  #deliver(): void {
+    while (this.#wakePos < this.#wakeLen) {
+      const k = this.#wakePos++
+      const io = this.#wakeIo[k]!
+      // The slot may have been deregistered (its waiters already failed) or reused since.
+      if (io.token === this.#wakeToken[k] && io.closed === undefined) io.wake(this.#wakeDir[k]!, undefined)
+    }
+    this.#wakePos = this.#wakeLen = 0
+  }
+
+  /**
+   * The spin strategy's wait in place: a fiber whose operation would block
+   * polls here, synchronously, until `io` is ready in `dir` (or closed) or the
+   * strategy's budget is spent, resuming the fibers other events wake on the way.
+   * Returns whether to try the operation again now; `false` means park. One
+   * fiber waits in place at a time: a fiber resumed meanwhile parks.
+   */
+  spinUntilReady(io: ScheduledIo, dir: Direction): boolean {
+    if (this.strategy._tag !== "Spin" || this.#spinning || this.#dispatching || this.#closed) return false
+    const until = performance.now() + this.strategy.budgetMicros / 1000
+    this.#spinning = true
+    try {
+      for (;;) {
+        this.harvest()
+        if (io.ready[dir] === 1 || io.closed !== undefined) {
+          this.inPlace++
+          return true
+        }
+        if (performance.now() >= until) return false
+      }
+    } finally {
+      this.#spinning = false
     }
   }
 
@@ -282,10 +346,17 @@ export class Driver {
     this.#scheduled = false
     if (this.#closed || this.#waiting === 0) return
     if (this.strategy._tag === "Spin") {
-      // Poll back to back until an event arrives or the budget is spent, then
-      // give Node's event loop one turn.
+      // Poll back to back, running the fibers each event wakes at once, until the
+      // budget is spent; then give Node's event loop one turn. While this loop
+      // runs, a fiber that parks needs no turn of its own scheduled.
       const until = performance.now() + this.strategy.budgetMicros / 1000
-      while (this.harvest() === 0 && this.#waiting > 0 && performance.now() < until);
+      this.#scheduled = true
+      try {
+        do this.harvest()
+        while (this.#waiting > 0 && performance.now() < until)
+      } finally {
+        this.#scheduled = false
+      }
       if (this.#waiting > 0) this.#schedule()
       return
     }
