@@ -809,10 +809,13 @@ export class DccpEngine {
   }
 
   private armFeatureTimer(): void {
-    if (!this.timers.isSet("feature")) {
-      const rto = this.sender?.info()["rtoMs"]
-      this.timers.set("feature", this.clock + (rto !== undefined && Number.isFinite(rto) ? rto : 1000))
-    }
+    if (!this.timers.isSet("feature")) this.timers.set("feature", this.clock + this.featureRetransmitMs())
+  }
+
+  /** How often an unconfirmed Change is retransmitted once established: the sender's RTO, else 1 s. */
+  private featureRetransmitMs(): number {
+    const rto = this.sender?.info()["rtoMs"]
+    return rto !== undefined && Number.isFinite(rto) ? rto : 1000
   }
 
   // ---------------------------------------------------------------------------
@@ -1483,7 +1486,7 @@ export class DccpEngine {
     if (type !== "Data" && type !== "Reset" && type !== "Sync" && type !== "SyncAck") {
       // Feature negotiation rides on every non-Data packet (§6); Confirms
       // repeat on every PARTOPEN Ack (see Features.ts).
-      this.features.writeOptions(w, this.stateValue === "PARTOPEN")
+      this.features.writeOptions(w, this.stateValue === "PARTOPEN", now, this.features.hasPendingChanges && established ? this.featureRetransmitMs() : 0)
       if (this.features.hasPendingChanges && established) this.armFeatureTimer()
     }
     if (type === "Response" && this.responseCookie !== undefined) w.addRaw(OptionType.InitCookie, this.responseCookie)

@@ -149,6 +149,8 @@ interface PendingChange {
   readonly preference: ReadonlyArray<number>
   readonly mandatory: boolean
   transmissions: number
+  /** When the last counted transmission was sent. */
+  countedAt: number
 }
 
 interface PendingConfirm {
@@ -236,7 +238,7 @@ export class FeatureNegotiation {
     const spec = FEATURES.get(feature)
     if (spec === undefined || preference.length === 0) return
     if (spec.rule === "NN" && end !== "local") return
-    this.changes.set(key(feature, end), { preference: [...preference], mandatory, transmissions: 0 })
+    this.changes.set(key(feature, end), { preference: [...preference], mandatory, transmissions: 0, countedAt: 0 })
     if (spec.rule === "SP") this.preferences.set(key(feature, end), [...preference])
   }
 
@@ -285,9 +287,13 @@ export class FeatureNegotiation {
    * Confirms are sent once (Linux "send Confirm options only once"), unless
    * `retainConfirms` is set: the client keeps repeating them in PARTOPEN.
    * A Change that has been sent `maxChangeTransmissions` times is dropped:
-   * the feature keeps its old value. Returns false when something did not fit.
+   * the feature keeps its old value. Sends less than `spacingMs` (the
+   * retransmission timeout) after the last counted one are not counted: a
+   * Change rides on every packet, and a sender with a full window sends many
+   * packets in the round trip before the Confirm can be back — one
+   * transmission, not many. Returns false when something did not fit.
    */
-  writeOptions(writer: OptionWriter, retainConfirms: boolean): boolean {
+  writeOptions(writer: OptionWriter, retainConfirms: boolean, now = 0, spacingMs = 0): boolean {
     let complete = true
     for (const [k, confirm] of this.confirms) {
       const feature = keyFeature(k)
@@ -306,8 +312,11 @@ export class FeatureNegotiation {
       if (spec === undefined) continue
       const bytes = spec.rule === "NN" ? uintBytes(change.preference[0]!, spec.nnLength) : change.preference
       if (writer.addFeature("Change", keyEnd(k) === "local" ? "L" : "R", feature, bytes, change.mandatory)) {
-        change.transmissions++
-        if (change.transmissions >= this.maxChangeTransmissions) this.changes.delete(k)
+        if (change.transmissions === 0 || now - change.countedAt >= spacingMs) {
+          change.transmissions++
+          change.countedAt = now
+          if (change.transmissions >= this.maxChangeTransmissions) this.changes.delete(k)
+        }
       } else {
         complete = false
       }

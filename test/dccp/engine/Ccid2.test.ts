@@ -351,6 +351,24 @@ describe("Ccid2 over the wire", () => {
     assert.strictEqual(pair.client.info().sender!["timeouts"], 0)
   })
 
+  it("the Sequence Window grows with a full window in flight, so cwnd can pass 100 (regression)", () => {
+    // The Change for a larger Sequence Window rides on every DataAck of a full
+    // window: counted per packet it was given up (16 "transmissions") before
+    // its Confirm could come back, and cwnd stayed below the initial window, 100.
+    const pair = makePair({ delayMs: 5, client: { txQueueLength: 100_000 } })
+    const server = establish(pair)
+    for (let t = 0; t < 100; t++) {
+      while (pair.client.send(pair.wire.now, new Uint8Array(100)) === "queued" && pair.client.info().sendQueueLength < 1000) {
+        // saturate
+      }
+      pair.wire.runFor(10)
+      drainEvents(server)
+    }
+    assert.isAbove(pair.client.info().features["SequenceWindow"]!.local, 100)
+    assert.strictEqual(server.info().features["SequenceWindow"]!.remote, pair.client.info().features["SequenceWindow"]!.local)
+    assert.isAbove(pair.client.info().sender!["cwnd"]!, 100)
+  })
+
   it("Ack Ratio changes are negotiated with the receiver, which then acknowledges less often", () => {
     const pair = makePair({ delayMs: 25 })
     const server = establish(pair)

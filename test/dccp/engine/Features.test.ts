@@ -10,9 +10,9 @@ import { type DccpOption, OptionWriter, type ParsedOption, parseOptions } from "
 type FeatureOption = Extract<DccpOption, { kind: "Change" | "Confirm" }>
 
 /** The feature options `from` would put on its next packet. */
-const emit = (from: FeatureNegotiation, retain = false): Array<ParsedOption> => {
+const emit = (from: FeatureNegotiation, retain = false, now = 0, spacingMs = 0): Array<ParsedOption> => {
   const w = new OptionWriter(1000)
-  from.writeOptions(w, retain)
+  from.writeOptions(w, retain, now, spacingMs)
   return [...parseOptions(w.finish(), "Ack").options]
 }
 
@@ -92,6 +92,24 @@ describe("Features: a handshake between two negotiators", () => {
     assert.strictEqual(emit(client).length, 1)
     assert.strictEqual(emit(client).length, 0)
     assert.strictEqual(client.value(Feature.SendNdpCount, "local"), 0)
+  })
+
+  it("a Change on many packets within one retransmission interval counts as one transmission", () => {
+    const client = new FeatureNegotiation("client", [setting(Feature.SendNdpCount, "local", [1], true)], 3)
+    // A full window: 50 packets within 200 ms, each carrying the Change.
+    for (let i = 0; i < 50; i++) assert.strictEqual(emit(client, false, 1000 + i, 200).length, 1)
+    assert.isTrue(client.hasPendingChange(Feature.SendNdpCount, "local"))
+    // Two more intervals count twice more: the third transmission is the last.
+    assert.strictEqual(emit(client, false, 1200, 200).length, 1)
+    assert.strictEqual(emit(client, false, 1300, 200).length, 1)
+    assert.strictEqual(emit(client, false, 1400, 200).length, 1)
+    assert.strictEqual(emit(client, false, 1401, 200).length, 0)
+    assert.strictEqual(client.value(Feature.SendNdpCount, "local"), 0)
+    // Confirmed in time, the Change takes effect.
+    const other = new FeatureNegotiation("client", [setting(Feature.SendNdpCount, "local", [1], true)], 3)
+    for (let i = 0; i < 50; i++) emit(other, false, 1000 + i, 200)
+    assert.isUndefined(feed(other, [option("Confirm", "R", Feature.SendNdpCount, [1])]))
+    assert.strictEqual(other.value(Feature.SendNdpCount, "local"), 1)
   })
 
   it("the client repeats Confirms while asked to retain them (PARTOPEN), and drops sent ones on OPEN", () => {
