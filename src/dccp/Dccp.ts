@@ -75,8 +75,16 @@ export interface CommonOptions {
   readonly txQueueLength?: number | undefined
   /** `"simple"` (FIFO, default) or `"prio"` (highest priority first, lowest dropped). */
   readonly queuePolicy?: QueuePolicy | undefined
-  /** Received datagrams kept until `recv` takes them (default 1024; the excess is counted and dropped). */
+  /**
+   * Received datagrams kept until `recv` takes them (default 1024). The excess is
+   * dropped, counted (`info.receiveDropped`) and reported to the peer with Data
+   * Dropped "Receive Buffer", which its CCID takes as congestion.
+   */
   readonly receiveQueue?: number | undefined
+  /** The socket's kernel receive buffer in bytes (`SO_RCVBUF`; udp and raw; default: the system's). */
+  readonly kernelReceiveBufferSize?: number | undefined
+  /** The socket's kernel send buffer in bytes (`SO_SNDBUF`; udp and raw; default: the system's). */
+  readonly kernelSendBufferSize?: number | undefined
   /** Partial checksum coverage for sent data (CsCov, 1–15; raw only). */
   readonly sendChecksumCoverage?: number | undefined
   /** Minimum checksum coverage accepted (raw only). */
@@ -348,6 +356,12 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
   }
 }
 
+/** The transport's kernel buffer sizes, where given. */
+const buffers = (options: CommonOptions): { recvBufferSize?: number; sendBufferSize?: number } => ({
+  ...(options.kernelReceiveBufferSize === undefined ? {} : { recvBufferSize: options.kernelReceiveBufferSize }),
+  ...(options.kernelSendBufferSize === undefined ? {} : { sendBufferSize: options.kernelSendBufferSize })
+})
+
 /** Closes gracefully within `timeout`, else aborts. */
 const release = (handle: Handle, socket: DccpSocket, timeout: number) =>
   Effect.suspend(() => {
@@ -385,11 +399,12 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
     const endpoint = yield* openEndpoint(
       kind === "udp"
-        ? UdpTransport.make({ connect: remote, ...(options.bind === undefined ? {} : { bind: options.bind }) })
+        ? UdpTransport.make({ connect: remote, ...(options.bind === undefined ? {} : { bind: options.bind }), ...buffers(options) })
         : RawTransport.make({
           family,
           connect: remoteIp === undefined ? "" : formatIp(remoteIp),
-          ...(options.bind === undefined ? {} : { bind: ipOf(options.bind) })
+          ...(options.bind === undefined ? {} : { bind: ipOf(options.bind) }),
+          ...buffers(options)
         })
     )
     const transport = endpoint.transport
@@ -463,8 +478,8 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     const ip = formatIp(at)
     const endpoint = yield* openEndpoint(
       kind === "udp"
-        ? UdpTransport.make({ bind: at })
-        : RawTransport.make({ family, ...(ip === "0.0.0.0" || ip === "::" ? {} : { bind: ip }) })
+        ? UdpTransport.make({ bind: at, ...buffers(options) })
+        : RawTransport.make({ family, ...(ip === "0.0.0.0" || ip === "::" ? {} : { bind: ip }), ...buffers(options) })
     )
     const local = endpoint.transport.localAddress
     const port = options.dccpPort ?? (kind === "udp" ? ("port" in local ? local.port : 0) : at.port)

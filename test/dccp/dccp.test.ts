@@ -71,6 +71,43 @@ for (const transport of ["udp", "raw"] as const) {
   })
 }
 
+describe("Dccp over udp: a receiver that falls behind", () => {
+  checkFdLeaks()
+
+  it.live("datagrams its full receive queue cannot take are reported with Data Dropped (Receive Buffer) and the sender backs off", () =>
+    Effect.gen(function*() {
+      const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], receiveQueue: 8 })
+      const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42 })
+      const accepted = yield* server.accept
+      // The application on the server side reads nothing while the client sends.
+      for (let i = 0; i < 200; i++) yield* client.send(new Uint8Array(100).fill(i))
+      yield* Effect.sleep(100)
+      const receiver = yield* accepted.info
+      assert.isAbove(receiver.receiveDropped, 0)
+      assert.strictEqual(receiver.stats.dataDropped[2], receiver.receiveDropped, "each dropped datagram is reported as Receive Buffer")
+      const sender = yield* client.info
+      assert.isAbove(sender.lossEvents, 0, "the sender took the receive-buffer drops as congestion")
+      // What the queue took is intact and in order.
+      const first = yield* accepted.recv
+      assert.strictEqual(first[0], 0)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("Dccp over udp: kernel buffer sizes", () => {
+  checkFdLeaks()
+
+  it.live("are applied to the transport socket, and invalid ones are refused with a typed error", () =>
+    Effect.gen(function*() {
+      const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], kernelReceiveBufferSize: 1 << 20, kernelSendBufferSize: 1 << 19 })
+      const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42, kernelReceiveBufferSize: 1 << 20 })
+      const accepted = yield* server.accept
+      yield* client.send("sized")
+      assert.strictEqual(decoder.decode(yield* accepted.recv), "sized")
+      const e = failure(yield* Effect.exit(Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], kernelReceiveBufferSize: -1 })))
+      assert.strictEqual(e.kind, "InvalidInput")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
 describe("Dccp over udp: refusals", () => {
   checkFdLeaks()
 

@@ -73,7 +73,7 @@ export type CloseReason =
 export type ConnectionEvent =
   /** Data may now be sent: PARTOPEN for a client, OPEN for a server. */
   | { readonly type: "connected" }
-  | { readonly type: "data"; readonly payload: Uint8Array }
+  | { readonly type: "data"; readonly payload: Uint8Array; readonly seq: number }
   /** The send queue has room again after `send` returned `"queue-full"`. */
   | { readonly type: "writable" }
   /** The peer started closing (CloseReq or Close received): no more data should be sent. */
@@ -603,6 +603,17 @@ export class DccpEngine {
     this.tick(now)
     this.appClosed = true
     this.local("abort", now)
+  }
+
+  /**
+   * The application could not take the data of packet `seq` (its own receive
+   * queue was full): the data is reported dropped with Data Dropped "Receive
+   * Buffer" (RFC 4340 §11.7) on the following acknowledgements, so the sender's
+   * CCID slows down instead of taking the acknowledgement as delivery.
+   */
+  dropReceived(seq: number): void {
+    this.dropData(seq, DropState.ReceiveBuffer)
+    this.stats.dataPacketsDelivered--
   }
 
   /** The next event for the application, or `undefined`. */
@@ -1199,7 +1210,7 @@ export class DccpEngine {
     if (this.undeliveredData >= (this.config.receiveBufferPackets * 3) / 4) this.slowReceiver = true
     this.stats.dataPacketsDelivered++
     this.stats.payloadBytesDelivered += p.payload.length
-    this.emit({ type: "data", payload: p.payload.slice() })
+    this.emit({ type: "data", payload: p.payload.slice(), seq })
   }
 
   private feedCcids(

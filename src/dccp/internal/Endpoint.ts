@@ -106,10 +106,13 @@ export class Handle {
         Deferred.doneUnsafe(this.connected, Effect.void)
         return
       case "data":
-        if (this.received === undefined) {
-          if (this.#early.length < this.capacity) this.#early.push(event.payload)
-          else this.receiveDropped++
-        } else if (!Queue.offerUnsafe(this.received, event.payload)) this.receiveDropped++
+        if (this.received === undefined ? this.#early.length < this.capacity : Queue.offerUnsafe(this.received, event.payload)) {
+          if (this.received === undefined) this.#early.push(event.payload)
+          return
+        }
+        // The application is behind: tell the peer (Data Dropped, Receive Buffer).
+        this.receiveDropped++
+        this.engine.dropReceived(event.seq)
         return
       case "writable":
         this.writable.openUnsafe()

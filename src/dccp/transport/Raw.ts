@@ -39,6 +39,7 @@ export interface RawTransportOptions {
   /** A client's peer IP: the socket only receives from it. */
   readonly connect?: string | undefined
   readonly recvBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
 }
 
 const bracket = (ip: string) => (ip.includes(":") ? `[${ip}]:0` : `${ip}:0`)
@@ -78,7 +79,8 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
       protocol: IPPROTO_DCCP,
       ...(bind === undefined ? {} : { bind: bracket(bind) }),
       ...(options.connect === undefined ? {} : { connect: bracket(options.connect) }),
-      ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize })
+      ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize }),
+      ...(options.sendBufferSize === undefined ? {} : { sendBufferSize: options.sendBufferSize })
     })
     const local = raw.localAddr()
     if (local instanceof IoError) return yield* Effect.fail(local)
