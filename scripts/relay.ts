@@ -5,7 +5,8 @@
  * effect-mio/testing's SimNet. Conditions: --loss 5% --delay 10ms --jitter 2ms
  * --reorder 1% --reorder-delay 5ms --duplicate 0.5% --corrupt 0.1% --mtu 1400
  * --rate 10mbit --queue 64000 --burst 1%,25%. --interval 1s sets how often the
- * counters print (0 turns it off). Stop it with Ctrl-C; it prints the totals.
+ * counters print (0 turns it off); --resolution 0.05ms how close deliveries go out
+ * together. Stop it with Ctrl-C; it prints the totals.
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -13,7 +14,7 @@ import { SocketAddress } from "effect-mio"
 import { Reactor } from "effect-mio"
 import { Impairment, Relay } from "effect-mio/testing"
 
-const relayKeys = new Set(["to", "listen", "seed", "interval"])
+const relayKeys = new Set(["to", "listen", "seed", "interval", "resolution"])
 
 const parseArgs = (argv: ReadonlyArray<string>): Record<string, string> => {
   const out: Record<string, string> = {}
@@ -48,7 +49,10 @@ const main = Effect.gen(function*() {
   if (Result.isFailure(conditions)) return yield* Effect.fail(new Error(conditions.failure.message))
   const seed = Number(args.seed ?? 1)
   if (!Number.isSafeInteger(seed)) return yield* Effect.fail(new Error(`--seed ${args.seed} is not an integer`))
-  const relay = yield* Relay.make({ target: args.to, listen: args.listen, seed, conditions: conditions.success })
+  const resolution = args.resolution === undefined ? undefined : Impairment.parseMillis(args.resolution)
+  if (resolution !== undefined && Result.isFailure(resolution)) return yield* Effect.fail(new Error(`--resolution: ${resolution.failure.message}`))
+  const resolutionMs = resolution === undefined ? undefined : resolution.success
+  const relay = yield* Relay.make({ target: args.to, listen: args.listen, seed, conditions: conditions.success, resolutionMs })
   const described = Impairment.describe(Impairment.conditionsUnsafe(conditions.success))
   console.log(`relay ${SocketAddress.format(relay.address)} → ${args.to} (seed ${seed}; ${described})`)
   const interval = args.interval === undefined ? 1000 : Impairment.parseMillis(args.interval)

@@ -1,5 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 import { readFileSync } from "node:fs"
 import * as Fiber from "effect/Fiber"
 import { IoError } from "../../src/IoError.ts"
@@ -78,6 +80,15 @@ describe("lossy UDP relay (real sockets)", () => {
       assert.strictEqual(stats.clients, 1)
       assert.strictEqual(stats.sendFailures, 0)
     }).pipe(Effect.provide(Reactor.layer)))
+
+  it.live("an invalid resolution is refused with a typed error", () =>
+    Effect.gen(function*() {
+      for (const resolutionMs of [-1, Number.NaN]) {
+        const exit = yield* Effect.exit(Relay.make({ target: "127.0.0.1:9", resolutionMs }))
+        assert.isTrue(Exit.isFailure(exit))
+        if (Exit.isFailure(exit)) assert.include(String(Cause.squash(exit.cause)), "resolutionMs")
+      }
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
   it.live("measured loss, duplication and reordering match the configuration", () =>
     Effect.gen(function*() {
