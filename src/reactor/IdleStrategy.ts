@@ -4,13 +4,15 @@
  *
  * - `park` (default): the driver sleeps in libuv, watching the epoll fd with one
  *   poll watcher; Node's event loop is free meanwhile and costs nothing when idle.
- * - `spin`: a fiber whose operation would block waits in place — it polls epoll
- *   with a zero timeout, synchronously, for up to `budgetMicros` (default 20 µs),
- *   resuming other fibers' wake-ups on the way, and retries as soon as its own
- *   readiness arrives. Past the budget it parks, and the driver polls back to back
- *   for up to the budget per turn of Node's event loop (`setImmediate`): the
- *   lowest latency, at the price of a busy core. Node's timers and I/O run
- *   between bursts.
+ * - `spin`: the driver polls epoll with a zero timeout, back to back, until an
+ *   event arrives or for up to `budgetMicros` (default 20 µs), then yields one
+ *   turn of Node's event loop (`setImmediate`) and spins again: the lowest
+ *   latency, at the price of a busy core. Node's timers and I/O run between bursts. Besides, when no other
+ *   fiber is parked on the reactor, a fiber whose operation would block first
+ *   waits in place — it polls synchronously for up to `inPlaceMicros` (default
+ *   5 µs) and retries as soon as its readiness arrives, without suspending —
+ *   then parks. Work not driven by the reactor (a fiber woken by a `Queue` or a
+ *   timer, a Node callback) waits at most that long.
  * - `backoff`: after activity, poll `spins` times back to back, then `yields`
  *   times once per event-loop turn, then park until the next readiness event.
  * - `block`: the driver waits in `epoll_wait` itself, on the JavaScript thread,
@@ -29,7 +31,7 @@
  */
 export type IdleStrategy =
   | { readonly _tag: "Park" }
-  | { readonly _tag: "Spin"; readonly budgetMicros: number }
+  | { readonly _tag: "Spin"; readonly budgetMicros: number; readonly inPlaceMicros: number }
   | { readonly _tag: "Backoff"; readonly spins: number; readonly yields: number }
   | { readonly _tag: "Block"; readonly sliceMillis: number }
 
@@ -40,23 +42,38 @@ export type IdleStrategy =
 export const park: IdleStrategy = { _tag: "Park" }
 
 /**
- * Spin with the default budget (20 µs of back-to-back polls per event-loop turn).
+ * Spin with the default budgets: 20 µs of back-to-back polls per event-loop
+ * turn, 5 µs of waiting in place.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const spin: IdleStrategy = { _tag: "Spin", budgetMicros: 20 }
+export const spin: IdleStrategy = { _tag: "Spin", budgetMicros: 20, inPlaceMicros: 5 }
 
 /**
- * Spin with a chosen budget of back-to-back polls per event-loop turn (0: one
- * poll per turn).
+ * Options of the spin strategy.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpinOptions {
+  /** Back-to-back polls per event-loop turn while nothing arrives, in µs (default 20; 0: one poll per turn). */
+  readonly budgetMicros?: number | undefined
+  /** How long a lone fiber polls in place before it parks, in µs (default 5; 0: never). */
+  readonly inPlaceMicros?: number | undefined
+}
+
+/**
+ * Spin with chosen budgets; negative or non-finite values are clamped as for
+ * `backoff`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const spinWith = (options: { readonly budgetMicros?: number | undefined }): IdleStrategy => ({
+export const spinWith = (options: SpinOptions): IdleStrategy => ({
   _tag: "Spin",
-  budgetMicros: count(options.budgetMicros, 20)
+  budgetMicros: count(options.budgetMicros, 20),
+  inPlaceMicros: count(options.inPlaceMicros, 5)
 })
 
 /**

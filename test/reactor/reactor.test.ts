@@ -179,41 +179,39 @@ describe("reactor", () => {
   }
 
   describe("spin waits in place", () => {
-
-    it.live("a fiber whose fd becomes ready within the budget is never parked; other fibers are resumed on the way", () =>
+    it.live("a lone fiber whose fd becomes ready within inPlaceMicros is never parked", () =>
       Effect.gen(function*() {
-        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ budgetMicros: 200_000 }))
-        const slow = yield* Timer.unregistered()
-        const fast = yield* Timer.unregistered()
-        const slowRegistration = yield* reactor.register(slow)
-        const fastRegistration = yield* reactor.register(fast)
-        const order: Array<string> = []
-        // A fiber parked on the fast timer (`readable` parks; the first one only
-        // consumes the optimistic readiness of a fresh registration)...
-        yield* fastRegistration.readable
-        expectOk(fast.setMillis(5) ?? 0)
-        const fastFiber = yield* Effect.forkChild(Effect.map(fastRegistration.readable, () => {
-          order.push("fast")
-          return fast.read()
-        }))
-        yield* Effect.yieldNow
-        assert.strictEqual(reactor.stats().waiting, 1)
-        // ...is resumed while this fiber waits in place for its own 20 ms timer.
-        expectOk(slow.setMillis(20) ?? 0)
+        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ inPlaceMicros: 200_000 }))
+        const timer = yield* Timer.unregistered()
+        const registration = yield* reactor.register(timer)
+        expectOk(timer.setMillis(5) ?? 0)
         const before = reactor.stats()
-        const expirations = yield* slowRegistration.readIo(() => slow.read())
-        order.push("slow")
+        assert.strictEqual(yield* registration.readIo(() => timer.read()), 1)
         const after = reactor.stats()
-        assert.strictEqual(expirations, 1)
         assert.strictEqual(after.inPlace - before.inPlace, 1)
-        assert.strictEqual(yield* Fiber.join(fastFiber), 1)
-        assert.deepStrictEqual(order, ["fast", "slow"])
-        assert.strictEqual(reactor.stats().waiting, 0)
+        assert.strictEqual(after.waiting, 0)
       }).pipe(Effect.scoped))
 
-    it.live("past the budget the fiber parks, and the next event resumes it", () =>
+    it.live("with another fiber parked, a fiber parks instead (nothing waits behind a spinning fiber)", () =>
       Effect.gen(function*() {
-        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ budgetMicros: 100 }))
+        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ inPlaceMicros: 200_000 }))
+        const [tx, rx] = yield* Pipe.make()
+        const pipeRegistration = yield* reactor.register(rx)
+        const timer = yield* Timer.unregistered()
+        const timerRegistration = yield* reactor.register(timer)
+        const reader = yield* Effect.forkChild(readMessage(pipeRegistration, rx))
+        yield* Effect.yieldNow
+        assert.strictEqual(reactor.stats().waiting, 1)
+        expectOk(timer.setMillis(5) ?? 0)
+        assert.strictEqual(yield* timerRegistration.readIo(() => timer.read()), 1)
+        assert.strictEqual(reactor.stats().inPlace, 0)
+        expectOk(tx.write(bytes("after")))
+        assert.strictEqual(yield* Fiber.join(reader), "after")
+      }).pipe(Effect.scoped))
+
+    it.live("past inPlaceMicros the fiber parks, and the next event resumes it", () =>
+      Effect.gen(function*() {
+        const reactor = yield* Reactor.make(IdleStrategy.spinWith({ inPlaceMicros: 100 }))
         const timer = yield* Timer.unregistered()
         const registration = yield* reactor.register(timer)
         expectOk(timer.setMillis(30) ?? 0)

@@ -11,10 +11,9 @@
  * to waiting, and trying first measured 1 µs faster per round trip than parking
  * at once on a known-empty socket.
  *
- * Under the spin strategy a fiber first waits in place: it polls synchronously
- * for up to the strategy's budget (other fibers' events are dispatched on the
- * way) and tries again as soon as its own readiness arrives — no suspension, no
- * resumption. Only when the budget runs out does it park.
+ * Under the spin strategy a lone fiber first waits in place: it polls
+ * synchronously for up to `inPlaceMicros` and tries again as soon as its own
+ * readiness arrives — no suspension, no resumption. Past that it parks.
  *
  * @internal
  */
@@ -36,7 +35,7 @@ export const doIo = <A>(
       const r = op()
       if (r !== WouldBlock) return r instanceof IoError ? Effect.fail(r) : Effect.succeed(r)
       io.clear(dir)
-      // spin: wait in place, without suspending the fiber, for up to the budget.
+      // spin: wait in place, without suspending the fiber, for a few µs.
       if (!io.driver.spinUntilReady(io, dir)) return retry
     }
   })

@@ -279,15 +279,17 @@ export class Driver {
   }
 
   /**
-   * The spin strategy's wait in place: a fiber whose operation would block
-   * polls here, synchronously, until `io` is ready in `dir` (or closed) or the
-   * strategy's budget is spent, resuming the fibers other events wake on the way.
-   * Returns whether to try the operation again now; `false` means park. One
-   * fiber waits in place at a time: a fiber resumed meanwhile parks.
+   * The spin strategy's wait in place: a fiber whose operation would block, while
+   * no other fiber is parked, polls here synchronously until `io` is ready in
+   * `dir` (or closed) or `inPlaceMicros` are spent. Returns whether to try the
+   * operation again now; `false` means park.
    */
   spinUntilReady(io: ScheduledIo, dir: Direction): boolean {
-    if (this.strategy._tag !== "Spin" || this.#spinning || this.#dispatching || this.#closed) return false
-    const until = performance.now() + this.strategy.budgetMicros / 1000
+    const strategy = this.strategy
+    if (strategy._tag !== "Spin" || strategy.inPlaceMicros === 0 || this.#waiting > 0 || this.#spinning || this.#dispatching || this.#closed) {
+      return false
+    }
+    const until = performance.now() + strategy.inPlaceMicros / 1000
     this.#spinning = true
     try {
       for (;;) {
@@ -346,14 +348,14 @@ export class Driver {
     this.#scheduled = false
     if (this.#closed || this.#waiting === 0) return
     if (this.strategy._tag === "Spin") {
-      // Poll back to back, running the fibers each event wakes at once, until the
-      // budget is spent; then give Node's event loop one turn. While this loop
-      // runs, a fiber that parks needs no turn of its own scheduled.
+      // Poll back to back until an event arrives or the budget is spent, then
+      // give Node's event loop one turn (work it would run — a callback, a fiber
+      // the scheduler resumes — may be what the woken fibers wait for next).
+      // While this loop runs, a fiber that parks needs no turn of its own.
       const until = performance.now() + this.strategy.budgetMicros / 1000
       this.#scheduled = true
       try {
-        do this.harvest()
-        while (this.#waiting > 0 && performance.now() < until)
+        while (this.harvest() === 0 && this.#waiting > 0 && performance.now() < until);
       } finally {
         this.#scheduled = false
       }
