@@ -103,7 +103,38 @@ export const TARGETS: ReadonlyArray<Target> = [
   T("Sockets", "TCP bulk ≥ 0.95× C (readiness level)", "tcp-bulk", "ours readiness (Poll, park)", { kind: "ratio", min: 0.95 }),
   T("Sockets", "TCP bulk ≥ 0.95× C (fiber level)", "tcp-bulk", "ours fiber (effect/socket Socket), park", { kind: "ratio", min: 0.95 }),
   T("Sockets", "accept rate ≥ 0.9× C (readiness level)", "tcp-accept", "C client -> ours readiness (TcpListener + Poll, park)", { kind: "ratio", min: 0.9 }),
-  T("Sockets", "accept rate ≥ 0.9× C (fiber level)", "tcp-accept", "C client -> ours fiber (effect/socket SocketServer, park)", { kind: "ratio", min: 0.9 })
+  T("Sockets", "accept rate ≥ 0.9× C (fiber level)", "tcp-accept", "C client -> ours fiber (effect/socket SocketServer, park)", { kind: "ratio", min: 0.9 }),
+  // The same targets through the opt-in modes that block the JS thread in epoll_wait.
+  T("Foundation", "opt-in: eventfd wake within 4 µs of C (same core), fiber, block strategy", "wake-same", "ours fiber, block strategy (opt-in)", { kind: "delta", max: 4 }),
+  T("Foundation", "opt-in: eventfd wake within 4 µs of C (same core), readiness, Poll.pollBlocking", "wake-same", "ours readiness (Poll.pollBlocking loop, opt-in)", {
+    kind: "delta",
+    max: 4
+  }),
+  T("Sockets", "opt-in: same-core TCP RTT ≤ 1.15× C, readiness pollBlocking (both ends ours)", "tcp-rtt-same", "ours readiness (Poll.pollBlocking: blocks the thread, opt-in) <-> same", {
+    kind: "ratio",
+    max: 1.15
+  }),
+  T("Sockets", "opt-in: same-core TCP RTT ≤ 1.15× C, readiness pollBlocking (our client, C server)", "tcp-rtt-same", "ours readiness client, pollBlocking -> C epoll server", {
+    kind: "ratio",
+    max: 1.15
+  }),
+  T("Sockets", "opt-in: same-core TCP RTT ≤ 1.3× C, fiber, block strategy (both ends ours)", "tcp-rtt-same", "ours fiber, block strategy (opt-in) <-> same", { kind: "ratio", max: 1.3 }),
+  T("Sockets", "opt-in: same-core TCP RTT ≤ 1.3× C, fiber, block strategy (our client, C server)", "tcp-rtt-same", "ours fiber client, block strategy -> C epoll server", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("Sockets", "opt-in: 10k-connection server ≥ 0.95× C's msgs/s, readiness pollBlocking", "tcp-many", "ours readiness echo server (Poll.pollBlocking, opt-in)", { kind: "ratio", min: 0.95 }, {
+    extra: "msgs_per_s"
+  }),
+  T("Sockets", "opt-in: 10k-connection server ≤ 1 KiB RSS per connection, readiness pollBlocking", "tcp-many", "ours readiness echo server (Poll.pollBlocking, opt-in)", {
+    kind: "value",
+    max: 1024
+  }, { extra: "rss_per_conn_b", unit: "B" }),
+  T("Sockets", "opt-in: accept rate ≥ 0.9× C, readiness pollBlocking", "tcp-accept", "C client -> ours readiness (TcpListener + Poll.pollBlocking, opt-in)", {
+    kind: "ratio",
+    min: 0.9
+  }),
+  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 })
 ]
 
 /** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */
