@@ -13,6 +13,12 @@
  *    for the signalfd. Other listeners the application has keep working;
  * 3. opens the signalfd and registers it `READABLE`.
  *
+ * A readable event can be spurious, as mio allows for any source: the kernel
+ * may hand a pending process-directed signal to another of Node's threads
+ * between `epoll_wait` and `read`. That signal is not lost — it comes back
+ * through the listener once this thread's event loop turns — so read until
+ * `WouldBlock` and keep polling without starving the event loop.
+ *
  * When the last `Signals` holding a signal closes, still-pending instances of it
  * are drained before the signal is unblocked, so nothing queued is delivered to a
  * default handler afterwards. Signals that report faults (`SIGSEGV`, `SIGBUS`,
