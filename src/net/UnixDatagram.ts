@@ -8,7 +8,6 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { unlinkSync } from "node:fs"
 import * as IoError from "../IoError.ts"
 import { ioResult } from "../poll/IoSource.ts"
 import { isOk } from "../sys/call.ts"
@@ -32,8 +31,6 @@ export const TypeId = "~effect-mio/UnixDatagram"
 export class UnixDatagram extends SocketBase {
   /** @since 0.1.0 */
   readonly [TypeId] = TypeId
-  /** The path to unlink on close, if any. @internal */
-  unlinkPath: string | undefined = undefined
   #lastTarget: SocketAddress.Input | undefined = undefined
   #lastEncoded: SocketAddress.Encoded | undefined = undefined
 
@@ -82,20 +79,6 @@ export class UnixDatagram extends SocketBase {
     return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
   }
 
-  /** Closes the socket and unlinks the path it bound. @since 0.1.0 */
-  override close(): IoError.IoError | undefined {
-    const e = super.close()
-    const path = this.unlinkPath
-    this.unlinkPath = undefined
-    if (path !== undefined) {
-      try {
-        unlinkSync(path)
-      } catch {
-        // already removed
-      }
-    }
-    return e
-  }
 }
 
 /**
@@ -118,9 +101,7 @@ export const bind = (
     const d = new UnixDatagram(s, C.AF_UNIX)
     return open.build(d, [() => {
       const e = open.bind(s, at)
-      if (e === undefined && at.address._tag === "UnixPathAddress" && options?.unlinkOnClose !== false) {
-        d.unlinkPath = at.address.path
-      }
+      if (e === undefined) open.unlinkOnClose(d, at, options?.unlinkOnClose)
       return e
     }])
   })

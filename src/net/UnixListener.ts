@@ -8,7 +8,6 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { unlinkSync } from "node:fs"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -43,8 +42,6 @@ export interface ListenOptions {
 export class UnixListener extends SocketBase {
   /** @since 0.1.0 */
   readonly [TypeId] = TypeId
-  /** The path to unlink on close, if any. @internal */
-  unlinkPath: string | undefined = undefined
 
   /** Accepts one pending connection: `[stream, peer]`, or `WouldBlock`. @since 0.1.0 */
   accept(): readonly [UnixStream, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
@@ -54,20 +51,6 @@ export class UnixListener extends SocketBase {
     return [new UnixStream(r, C.AF_UNIX), this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
   }
 
-  /** Closes the listener and unlinks the path it bound. @since 0.1.0 */
-  override close(): IoError.IoError | undefined {
-    const e = super.close()
-    const path = this.unlinkPath
-    this.unlinkPath = undefined
-    if (path !== undefined) {
-      try {
-        unlinkSync(path)
-      } catch {
-        // already removed by someone else
-      }
-    }
-    return e
-  }
 }
 
 /**
@@ -102,7 +85,7 @@ export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptio
   return open.build(listener, [
     () => open.bind(s, at),
     () => {
-      if (at.address._tag === "UnixPathAddress" && options?.unlinkOnClose !== false) listener.unlinkPath = at.address.path
+      open.unlinkOnClose(listener, at, options?.unlinkOnClose)
       const r = sock.listen(s, backlog)
       return isOk(r) ? undefined : IoError.fromFailure(r, "listen", SocketAddress.format(at.address))
     }

@@ -95,13 +95,7 @@ export const connect = (
       yield* registration.writeIo(completeConnect(stream))
       return new StreamSocket.Connection(stream, registration)
     })
-    const timed = options?.openTimeout === undefined
-      ? dial
-      : Effect.timeoutOrElse(dial, {
-        duration: options.openTimeout,
-        orElse: () => Effect.fail(new IoError({ kind: "TimedOut", errno: 0, syscall: "connect", detail: "timeout waiting for open", address: SocketAddress.format(parsed) }))
-      })
-    return StreamSocket.make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
+    return StreamSocket.client(dial, options, SocketAddress.format(parsed))
   })
 
 /**
@@ -114,18 +108,10 @@ export const listen = (
   address: SocketAddress.Input,
   options?: ListenOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
-  Effect.gen(function*() {
-    const reactor = yield* Reactor
-    const listener = yield* Effect.mapError(TcpListener.bind(address, options), errors.serverOpenError)
-    const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
-    const local = listener.localAddr()
-    if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
+  Effect.suspend(() => {
     const conn = withNodelay(options?.connection)
-    return StreamServer.make({
-      listener,
-      registration,
-      reactor,
-      address: local as NetAddress.InetAddress,
+    return StreamServer.listen(TcpListener.bind(address, options), {
+      toAddress: (local) => local as NetAddress.InetAddress,
       prepare: (stream) => TcpStream.applyOptions(stream, conn),
       service: TcpConnection,
       reader: options

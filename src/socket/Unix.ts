@@ -80,13 +80,7 @@ export const connect = (
       const registration = yield* reactor.register(stream)
       return new StreamSocket.Connection(stream, registration)
     })
-    const timed = options?.openTimeout === undefined
-      ? dial
-      : Effect.timeoutOrElse(dial, {
-        duration: options.openTimeout,
-        orElse: () => Effect.fail(new IoError({ kind: "TimedOut", errno: 0, syscall: "connect", detail: "timeout waiting for open" }))
-      })
-    return StreamSocket.make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
+    return StreamSocket.client(dial, options)
   })
 
 /**
@@ -100,21 +94,11 @@ export const listen = (
   address: SocketAddress.Input,
   options?: ListenOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
-  Effect.gen(function*() {
-    const reactor = yield* Reactor
-    const listener = yield* Effect.mapError(UnixListener.bind(address, options), errors.serverOpenError)
-    const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
-    const local = listener.localAddr()
-    if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
-    return StreamServer.make({
-      listener,
-      registration,
-      reactor,
-      address: toNetAddress(local),
-      prepare: () => undefined,
-      service: UnixConnection,
-      reader: options
-    })
+  StreamServer.listen(UnixListener.bind(address, options), {
+    toAddress: toNetAddress,
+    prepare: () => undefined,
+    service: UnixConnection,
+    reader: options
   })
 
 /**

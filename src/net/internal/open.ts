@@ -6,6 +6,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { unlinkSync } from "node:fs"
 import * as IoError from "../../IoError.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import { isOk } from "../../sys/call.ts"
@@ -93,4 +94,23 @@ export const adopt = (s: number, type: number): number | IoError.IoError => {
   const ce = fd.setCloexec(s)
   if (!isOk(ce)) return IoError.fromFailure(ce, "fcntl")
   return d
+}
+
+/**
+ * Removes the filesystem path a Unix socket bound when the socket closes
+ * (unless `enabled` is `false`): a path left behind makes the next bind fail.
+ * Abstract names vanish by themselves.
+ *
+ * @internal
+ */
+export const unlinkOnClose = (source: IoSource, at: SocketAddress.Encoded, enabled: boolean | undefined): void => {
+  if (enabled === false || at.address._tag !== "UnixPathAddress") return
+  const path = at.address.path
+  source.onClose(() => {
+    try {
+      unlinkSync(path)
+    } catch {
+      // already removed by someone else
+    }
+  })
 }

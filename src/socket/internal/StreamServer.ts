@@ -15,7 +15,9 @@ import * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import { IoError } from "../../IoError.ts"
-import type { Reactor, Registration } from "../../reactor/Reactor.ts"
+import type * as SocketAddress from "../../net/SocketAddress.ts"
+import type { IoSource } from "../../poll/IoSource.ts"
+import { Reactor, type Reactor as ReactorService, type Registration } from "../../reactor/Reactor.ts"
 import type { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
 import * as StreamSocket from "./StreamSocket.ts"
@@ -23,21 +25,46 @@ import * as StreamSocket from "./StreamSocket.ts"
 /** What the server needs of a listener. @internal */
 export interface Listener<S extends StreamSocket.StreamIo> {
   accept(): readonly [S, unknown] | WouldBlock | IoError
+  localAddr(): SocketAddress.SocketAddress | IoError
 }
 
-/** @internal */
-export const make = <S extends StreamSocket.StreamIo>(options: {
-  readonly listener: Listener<S>
-  readonly registration: Registration
-  readonly reactor: Reactor
-  readonly address: NetAddress.SocketAddress
+/** How a server treats its connections. @internal */
+export interface ServerOptions<S extends StreamSocket.StreamIo> {
+  /** The `SocketServer.address` form of the listener's address. */
+  readonly toAddress: (local: SocketAddress.SocketAddress) => NetAddress.SocketAddress
   /** Prepares an accepted stream (socket options); an error closes it. */
   readonly prepare: (stream: S) => IoError | undefined
   /** The service handlers find the raw stream under. */
   readonly service: Context.Service<S, S>
   readonly reader?: StreamSocket.ReaderOptions | undefined
-}): SocketServer.SocketServer["Service"] => {
-  const { listener, registration, reactor } = options
+}
+
+/**
+ * Registers the listener `bind` opens with the reactor and serves it, until
+ * the Scope closes.
+ *
+ * @internal
+ */
+export const listen = <S extends StreamSocket.StreamIo, L extends Listener<S> & IoSource>(
+  bind: Effect.Effect<L, IoError, Scope.Scope>,
+  options: ServerOptions<S>
+): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const listener = yield* Effect.mapError(bind, errors.serverOpenError)
+    const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
+    const local = listener.localAddr()
+    if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
+    return make(listener, registration, reactor, options.toAddress(local), options)
+  })
+
+const make = <S extends StreamSocket.StreamIo>(
+  listener: Listener<S>,
+  registration: Registration,
+  reactor: ReactorService,
+  address: NetAddress.SocketAddress,
+  options: ServerOptions<S>
+): SocketServer.SocketServer["Service"] => {
   const acceptOne = registration.readIo(() => listener.accept())
 
   const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
@@ -85,5 +112,5 @@ export const make = <S extends StreamSocket.StreamIo>(options: {
       ).pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
     }) as Effect.Effect<never, SocketServer.SocketServerError, R>
 
-  return SocketServer.SocketServer.of({ address: options.address, run })
+  return SocketServer.SocketServer.of({ address, run })
 }

@@ -19,11 +19,13 @@
  * @internal
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Socket from "effect/socket/Socket"
+import * as IoErrorModule from "../../IoError.ts"
 import { IoError } from "../../IoError.ts"
 import type { Shutdown } from "../../net/internal/SocketBase.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
@@ -86,6 +88,28 @@ export interface StreamSocketState {
   /** A server-side socket has no next connection: writes fail once it is gone. */
   readonly reconnects: boolean
   ended: boolean
+}
+
+/**
+ * A client `Socket`: each reader acquisition runs `dial` (which connects and
+ * registers, its resources owned by the acquisition's Scope), bounded by
+ * `openTimeout` when given.
+ *
+ * @internal
+ */
+export const client = (
+  dial: Effect.Effect<Connection, IoError, Scope.Scope>,
+  options: (ReaderOptions & { readonly openTimeout?: Duration.Input | undefined }) | undefined,
+  address?: string
+): Socket.Socket => {
+  const timeout = options?.openTimeout
+  const timed = timeout === undefined
+    ? dial
+    : Effect.timeoutOrElse(dial, {
+      duration: timeout,
+      orElse: () => Effect.fail(IoErrorModule.make("TimedOut", "connect", "timeout waiting for open", address))
+    })
+  return make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
 }
 
 /**
