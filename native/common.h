@@ -125,7 +125,26 @@ static inline int cmp_u32(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Latency samples in nanoseconds: mean, p50 and p99 in µs. */
+/* The warm-up of a timed loop: the first `rounds` iterations and every iteration
+ * that starts within `ms` milliseconds of the first are not measured, so that
+ * a JIT-compiled peer (Node) is measured after its tier-up, not during it. */
+typedef struct {
+  long long rounds;
+  uint64_t until_ns;
+} warmup_t;
+
+static inline warmup_t warmup_new(long long rounds, double ms) {
+  warmup_t w = {rounds, now_ns() + (uint64_t)(ms * 1e6)};
+  return w;
+}
+
+/* Whether iteration `i`, started at `t_ns`, is still warming up. */
+static inline int warming(const warmup_t *w, long long i, uint64_t t_ns) {
+  return i < w->rounds || t_ns < w->until_ns;
+}
+
+/* Latency samples in nanoseconds: mean, p50, p99, p99.9 and max in µs, and the
+ * share of the total time spent in samples above 10 × p50 (the slow tail). */
 typedef struct {
   uint32_t *ns;
   size_t n, cap;
@@ -147,13 +166,23 @@ static inline void samples_add(samples_t *s, uint64_t ns) {
 static inline void samples_json(samples_t *s, char *out, size_t outlen) {
   size_t kept = s->n < s->cap ? s->n : s->cap;
   double mean = s->n ? (double)s->sum / (double)s->n / 1000.0 : 0;
-  double p50 = 0, p99 = 0;
+  double p50 = 0, p99 = 0, p999 = 0, max = 0, tail = 0;
   if (kept > 0) {
     qsort(s->ns, kept, sizeof(uint32_t), cmp_u32);
     p50 = s->ns[kept / 2] / 1000.0;
     p99 = s->ns[(size_t)((double)(kept - 1) * 0.99)] / 1000.0;
+    p999 = s->ns[(size_t)((double)(kept - 1) * 0.999)] / 1000.0;
+    max = s->ns[kept - 1] / 1000.0;
+    uint64_t slow = 0, all = 0, bound = (uint64_t)s->ns[kept / 2] * 10;
+    for (size_t i = 0; i < kept; i++) {
+      all += s->ns[i];
+      if (s->ns[i] > bound) slow += s->ns[i];
+    }
+    tail = all ? (double)slow / (double)all : 0;
   }
-  snprintf(out, outlen, "\"mean_us\":%.3f,\"p50_us\":%.3f,\"p99_us\":%.3f,\"count\":%zu", mean, p50, p99, s->n);
+  snprintf(out, outlen,
+           "\"mean_us\":%.3f,\"p50_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,\"max_us\":%.3f,\"tail_share\":%.4f,\"count\":%zu",
+           mean, p50, p99, p999, max, tail, s->n);
 }
 
 #endif

@@ -3,10 +3,11 @@
  * runner: fd 3 is the one this process waits on and reads, fd 4 the one it
  * writes.
  *
- *   pingpong_fd driver [--wait epoll|busy] [--size 8] [--rounds N] [--warmup N]
+ *   pingpong_fd driver [--wait epoll|busy] [--size 8] [--rounds N] [--warmup N] [--warmup-ms M]
  *   pingpong_fd peer   [--wait epoll|busy] [--size 8]
  *
  * The driver writes a message to fd 4 and waits for the answer on fd 3, N times,
+ * after a warm-up of at least --warmup round trips and --warmup-ms milliseconds,
  * and prints the round-trip statistics. The peer answers each message (runs
  * until killed or its fd 3 reaches end of file). An eventfd message is the
  * 8-byte counter; a pipe message is --size bytes.
@@ -40,7 +41,7 @@ static ssize_t read_msg(char *buf, size_t size) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: pingpong_fd driver|peer [--wait epoll|busy] [--size 8] [--rounds N] [--warmup N]\n");
+    fprintf(stderr, "usage: pingpong_fd driver|peer [--wait epoll|busy] [--size 8] [--rounds N] [--warmup N] [--warmup-ms M]\n");
     return 2;
   }
   int driver = strcmp(argv[1], "driver") == 0;
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
   size_t size = (size_t)arg_int(argc, argv, "--size", 8);
   long long rounds = arg_int(argc, argv, "--rounds", 20000);
   long long warmup = arg_int(argc, argv, "--warmup", 2000);
+  double warmup_ms = arg_double(argc, argv, "--warmup-ms", 0);
   if (size < 8 || size > 4096) size = 8;
 
   ep = epoll_create1(EPOLL_CLOEXEC);
@@ -70,7 +72,8 @@ int main(int argc, char **argv) {
   samples_t s = samples_new((size_t)rounds);
   char out[4096];
   buf[0] = 1;
-  for (long long i = 0; i < warmup + rounds; i++) {
+  warmup_t warm = warmup_new(warmup, warmup_ms);
+  for (long long i = 0; s.n < (size_t)rounds; i++) {
     uint64_t t0 = now_ns();
     write_all(4, buf, size);
     size_t got = 0;
@@ -84,7 +87,7 @@ int main(int argc, char **argv) {
     }
     uint64_t t1 = now_ns();
     buf[0] = 1;
-    if (i >= warmup) samples_add(&s, t1 - t0);
+    if (!warming(&warm, i, t0)) samples_add(&s, t1 - t0);
   }
   char stats[512];
   samples_json(&s, stats, sizeof stats);

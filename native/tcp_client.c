@@ -1,11 +1,12 @@
 /*
  * TCP ping-pong client: one connection to 127.0.0.1:port, TCP_NODELAY, sends
- * --size bytes and waits for the echo, --rounds times after --warmup.
+ * --size bytes and waits for the echo, --rounds times after a warm-up of at
+ * least --warmup round trips and --warmup-ms milliseconds.
  *
- *   tcp_client --port N [--size 64] [--rounds N] [--warmup N] [--wait epoll|busy]
+ *   tcp_client --port N [--size 64] [--rounds N] [--warmup N] [--warmup-ms M] [--wait epoll|busy]
  *
  * --wait epoll: epoll_wait(-1) then read; busy: epoll_wait(0) until readable.
- * Prints {"mean_us":…,"p50_us":…,"p99_us":…,"count":N}.
+ * Prints {"mean_us":…,"p50_us":…,"p99_us":…,…,"count":N} (common.h samples_json).
  */
 #include "common.h"
 
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
   size_t size = (size_t)arg_int(argc, argv, "--size", 64);
   long long rounds = arg_int(argc, argv, "--rounds", 20000);
   long long warmup = arg_int(argc, argv, "--warmup", 2000);
+  double warmup_ms = arg_double(argc, argv, "--warmup-ms", 0);
   int busy = strcmp(arg_str(argc, argv, "--wait", "epoll"), "busy") == 0;
   if (size < 1 || size > 65536) size = 64;
 
@@ -29,7 +31,8 @@ int main(int argc, char **argv) {
   char *msg = calloc(1, size), *in = calloc(1, 65536);
   memset(msg, 'x', size);
   samples_t s = samples_new((size_t)rounds);
-  for (long long i = 0; i < warmup + rounds; i++) {
+  warmup_t warm = warmup_new(warmup, warmup_ms);
+  for (long long i = 0; s.n < (size_t)rounds; i++) {
     uint64_t t0 = now_ns();
     write_all(fd, msg, size);
     size_t got = 0;
@@ -49,7 +52,7 @@ int main(int argc, char **argv) {
       got += (size_t)r;
     }
     uint64_t t1 = now_ns();
-    if (i >= warmup) samples_add(&s, t1 - t0);
+    if (!warming(&warm, i, t0)) samples_add(&s, t1 - t0);
   }
   char stats[512];
   samples_json(&s, stats, sizeof stats);

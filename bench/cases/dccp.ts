@@ -3,7 +3,7 @@
  * datagram rate against our plain UDP measured in the same run, and CCID 2
  * goodput through the lossy `Relay` at 0, 1 and 5 % loss. Peer: bench/peers/dccp.ts.
  */
-import { type Case, extras, field, type RunContext, type Sample, sleep, type Variant } from "../lib/bench.ts"
+import { type Case, extras, field, LATENCY_EXTRAS, type RunContext, type Sample, sleep, type Variant, warmupMs } from "../lib/bench.ts"
 import { runPair, startPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
@@ -21,11 +21,11 @@ const rtt = (impl: Impl, at: Placement) => (ctx: RunContext): Promise<Sample> =>
       server: { peer: "dccp", args: ["--role", "server", "--impl", impl] },
       client: (port): Program => ({
         peer: "dccp",
-        args: ["--role", "client", "--impl", impl, "--port", port, "--size", RTT_SIZE, "--rounds", rounds, "--warmup", warmup]
+        args: ["--role", "client", "--impl", impl, "--port", port, "--size", RTT_SIZE, "--rounds", rounds, "--warmup", warmup, "--warmup-ms", warmupMs(ctx)]
       }),
       at
     })
-    return { value: field(r, "mean_us"), extra: extras(r, ["p50_us", "p99_us"]) }
+    return { value: field(r, "mean_us"), extra: extras(r, LATENCY_EXTRAS) }
   })
 
 const rttCase: Case = {

@@ -5,7 +5,7 @@
  * Socket + SocketServer), Node `net`, Effect's NodeSocket — same-core and
  * cross-core, blocking and busy-polling.
  */
-import { type Case, extras, field, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { type Case, extras, field, LATENCY_EXTRAS, type RunContext, type Sample, type Variant, warmupMs } from "../lib/bench.ts"
 import { platformNodeSkip } from "../lib/optional.ts"
 import { runPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
@@ -14,9 +14,10 @@ import { type Program, withSession } from "../lib/proc.ts"
 const SIZE = 64
 
 const counts = (ctx: RunContext, at: Placement, busy: boolean, fixed?: number) => {
-  if (fixed !== undefined) return { rounds: fixed, warmup: Math.round(fixed / 4) }
+  const ms = warmupMs(ctx)
+  if (fixed !== undefined) return { rounds: fixed, warmup: Math.round(fixed / 4), ms }
   const rounds = busy ? (ctx.quick ? 5000 : 20000) : at.label === "same-core" ? (ctx.quick ? 5000 : 20000) : (ctx.quick ? 3000 : 10000)
-  return { rounds, warmup: ctx.quick ? 2000 : 3000 }
+  return { rounds, warmup: ctx.quick ? 2000 : 3000, ms }
 }
 
 type Side = { readonly c: "epoll" | "busy" } | { readonly impl: string; readonly strategy?: string }
@@ -26,18 +27,18 @@ const serverOf = (side: Side): Program =>
     ? { c: "tcp_server", args: ["--wait", side.c] }
     : { peer: "tcp_rtt", args: ["--role", "server", "--impl", side.impl, "--strategy", side.strategy ?? "park"] }
 
-const clientOf = (side: Side, n: { rounds: number; warmup: number }) => (port: number | "stdin"): Program =>
+const clientOf = (side: Side, n: { rounds: number; warmup: number; ms: number }) => (port: number | "stdin"): Program =>
   "c" in side
-    ? { c: "tcp_client", args: ["--port", port, "--size", SIZE, "--rounds", n.rounds, "--warmup", n.warmup, "--wait", side.c] }
+    ? { c: "tcp_client", args: ["--port", port, "--size", SIZE, "--rounds", n.rounds, "--warmup", n.warmup, "--warmup-ms", n.ms, "--wait", side.c] }
     : {
       peer: "tcp_rtt",
-      args: ["--role", "client", "--impl", side.impl, "--strategy", side.strategy ?? "park", "--port", port, "--size", SIZE, "--rounds", n.rounds, "--warmup", n.warmup]
+      args: ["--role", "client", "--impl", side.impl, "--strategy", side.strategy ?? "park", "--port", port, "--size", SIZE, "--rounds", n.rounds, "--warmup", n.warmup, "--warmup-ms", n.ms]
     }
 
 const rtt = (server: Side, client: Side, at: Placement, busy: boolean, fixed?: number) => (ctx: RunContext): Promise<Sample> =>
   withSession(async (s) => {
     const r = await runPair(s, { server: serverOf(server), client: clientOf(client, counts(ctx, at, busy, fixed)), at })
-    return { value: field(r, "mean_us"), extra: extras(r, ["p50_us", "p99_us"]) }
+    return { value: field(r, "mean_us"), extra: extras(r, LATENCY_EXTRAS) }
   })
 
 const both = (

@@ -7,7 +7,7 @@
  * eventfd wake → fiber resume path of the reactor (or the `Poll` loop).
  */
 import * as fd from "../../src/sys/fd.ts"
-import { type Case, extras, field, perRun, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { type Case, extras, field, LATENCY_EXTRAS, perRun, type RunContext, type Sample, type Variant, warmupMs } from "../lib/bench.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
 
@@ -35,7 +35,7 @@ const pingPong = (kind: Kind, wait: Wait, peer: Program, at: Placement) => (ctx:
       s.spawn({ name: "peer", program: peer, cpu: at.a, fds: fds.peer })
       const driver = s.spawn({
         name: "driver",
-        program: { c: "pingpong_fd", args: ["driver", "--wait", wait, "--size", 8, "--rounds", rounds, "--warmup", ctx.quick ? 2000 : 4000] },
+        program: { c: "pingpong_fd", args: ["driver", "--wait", wait, "--size", 8, "--rounds", rounds, "--warmup", ctx.quick ? 2000 : 4000, "--warmup-ms", warmupMs(ctx)] },
         cpu: at.b,
         fds: fds.driver
       })
@@ -43,7 +43,7 @@ const pingPong = (kind: Kind, wait: Wait, peer: Program, at: Placement) => (ctx:
       for (const f of fds.all) fd.close(f)
       fds.all.length = 0
       const r = await driver.result(60_000)
-      return { value: field(r, "mean_us"), extra: extras(r, ["p50_us", "p99_us"]) }
+      return { value: field(r, "mean_us"), extra: extras(r, LATENCY_EXTRAS) }
     } finally {
       for (const f of fds.all) fd.close(f)
     }
@@ -63,7 +63,7 @@ const variant = (name: string, kind: Kind, wait: Wait, peer: Program, at: Placem
 })
 
 const method = (kind: Kind) =>
-  `Round trip of an 8-byte ${kind} message measured by the C driver (native/pingpong_fd.c, mean over the run after a warm-up); ` +
+  `Round trip of an 8-byte ${kind} message measured by the C driver (native/pingpong_fd.c, mean over the run after a warm-up of at least 1 s, bench/lib/bench.ts warmupMs); ` +
   `the peer answers each message. Lower is better; Δ is the time our peer adds over the C peer per round trip (one wake-up on our side).`
 
 const inProcess = perRun((ctx: RunContext) =>

@@ -16,6 +16,19 @@ export interface RunContext {
   readonly quick: boolean
 }
 
+/**
+ * Milliseconds a latency loop warms up before it measures, besides its warm-up
+ * rounds: long enough for V8 to tier up a Node peer's hot code. Measured here,
+ * a warm-up of a few thousand round trips (~10 ms) left V8's compilation stalls
+ * (up to ~5 ms each, on the pinned CPU) in the measured window — 20 % of its
+ * total time for a busy-polling peer — while after ~1 s the slowest round trip
+ * of 10,000 is tens of µs.
+ */
+export const warmupMs = (ctx: RunContext): number => ctx.quick ? 100 : 1000
+
+/** The distribution fields a latency driver prints besides its mean. */
+export const LATENCY_EXTRAS: ReadonlyArray<string> = ["p50_us", "p99_us", "p999_us", "tail_share"]
+
 export interface Variant {
   readonly name: string
   /** "same-core", "cross-core", "one process", …; shown with the name. */

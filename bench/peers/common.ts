@@ -95,6 +95,24 @@ export const onStop = (f: () => void): void => {
 /** Milliseconds, sub-microsecond resolution. */
 export const now = (): number => performance.now()
 
+/**
+ * The warm-up of a timed loop: the first `rounds` iterations and every one
+ * that starts within `ms` milliseconds of the first are not measured, so that
+ * JIT-compiled code is measured after its tier-up, not during it.
+ */
+export class Warmup {
+  readonly #rounds: number
+  readonly #until: number
+  constructor(rounds: number, ms: number) {
+    this.#rounds = rounds
+    this.#until = now() + ms
+  }
+  /** Whether iteration `i`, started at `t` (ms, `now()`), is still warming up. */
+  warming(i: number, t: number): boolean {
+    return i < this.#rounds || t < this.#until
+  }
+}
+
 /** Round-trip samples in milliseconds, summarised in microseconds. */
 export class Samples {
   readonly #ms: Float64Array
@@ -111,13 +129,34 @@ export class Samples {
   get count(): number {
     return this.#n
   }
-  summary(): { mean_us: number; p50_us: number; p99_us: number; count: number } {
+  /**
+   * Mean, p50, p99, p99.9 and max in µs, and the share of the total time spent
+   * in samples above 10 × p50 (the slow tail) — the fields of native/common.h.
+   */
+  summary(): {
+    mean_us: number
+    p50_us: number
+    p99_us: number
+    p999_us: number
+    max_us: number
+    tail_share: number
+    count: number
+  } {
     const kept = this.#ms.subarray(0, Math.min(this.#n, this.#ms.length)).sort()
     const at = (q: number) => kept.length === 0 ? 0 : kept[Math.floor((kept.length - 1) * q)]! * 1000
+    const p50 = kept.length === 0 ? 0 : kept[Math.floor(kept.length / 2)]!
+    let all = 0, slow = 0
+    for (const ms of kept) {
+      all += ms
+      if (ms > p50 * 10) slow += ms
+    }
     return {
       mean_us: this.#n === 0 ? 0 : (this.#sum / this.#n) * 1000,
-      p50_us: kept.length === 0 ? 0 : kept[Math.floor(kept.length / 2)]! * 1000,
+      p50_us: p50 * 1000,
       p99_us: at(0.99),
+      p999_us: at(0.999),
+      max_us: at(1),
+      tail_share: all === 0 ? 0 : slow / all,
       count: this.#n
     }
   }

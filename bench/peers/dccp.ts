@@ -5,7 +5,8 @@
  *
  *   --role server  echo server; prints {"ready":true,"port":N}, runs until stop
  *   --role client  --port N|stdin: `--size` bytes, waits for the echo, `--rounds`
- *                  times after `--warmup`; prints {"mean_us","p50_us","p99_us","count"}
+ *                  times after `--warmup` round trips and `--warmup-ms`; prints
+ *                  {"mean_us","p50_us","p99_us",…,"count"}
  *   --role recv    one-way receiver; prints {"ready":true,"port":N}; on stop prints
  *                  {"received","bytes","secs","per_s","bytes_per_s"[,…]} (timed from the
  *                  first datagram to the last)
@@ -34,13 +35,14 @@ import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Udp from "../../src/socket/Udp.ts"
 import * as Relay from "../../src/testing/Relay.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, now, num, ok, onStop, port, runMain, Samples } from "./common.ts"
+import { arg, emit, must, now, num, ok, onStop, port, runMain, Samples, Warmup } from "./common.ts"
 
 const role = arg("role")
 const impl = arg("impl", "dccp")
 const size = num("size", 64)
 const rounds = num("rounds", 20000)
 const warmup = num("warmup", 3000)
+const warmupMs = num("warmup-ms", 0)
 const maxMs = num("secs", 1) * 1000
 const HOST = "127.0.0.1"
 const SERVICE = "BNCH"
@@ -53,10 +55,11 @@ const exitOnStop = (): void => onStop(() => process.exit(0))
 /** The timed ping-pong loop: `roundTrip` sends one message and waits for its echo. */
 const measure = function*<E, R>(roundTrip: Effect.Effect<void, E, R>) {
   const samples = new Samples(rounds)
-  for (let i = 0; i < warmup + rounds; i++) {
+  const warm = new Warmup(warmup, warmupMs)
+  for (let i = 0; samples.count < rounds; i++) {
     const t0 = now()
     yield* roundTrip
-    if (i >= warmup) samples.add(now() - t0)
+    if (!warm.warming(i, t0)) samples.add(now() - t0)
   }
   emit(samples.summary())
 }

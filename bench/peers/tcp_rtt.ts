@@ -1,6 +1,7 @@
 /**
  * TCP ping-pong, our side and Node's: an echo server and a client that sends
- * `--size` bytes and waits for the echo, `--rounds` times after `--warmup`.
+ * `--size` bytes and waits for the echo, `--rounds` times after a warm-up of at
+ * least `--warmup` round trips and `--warmup-ms` milliseconds.
  *
  *   --role server|client
  *   --impl readiness   `Poll`/`Events` + `TcpListener`/`TcpStream` (mio's level):
@@ -31,7 +32,7 @@ import { Token } from "../../src/poll/Token.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, now, num, ok, port, reactorLayer, reportMemoryOnSignal, runMain, Samples } from "./common.ts"
+import { arg, emit, must, now, num, ok, port, reactorLayer, reportMemoryOnSignal, runMain, Samples, Warmup } from "./common.ts"
 
 const role = arg("role")
 const impl = arg("impl")
@@ -39,6 +40,7 @@ const strategy = arg("strategy", "park")
 const size = num("size", 64)
 const rounds = num("rounds", 20000)
 const warmup = num("warmup", 3000)
+const warmupMs = num("warmup-ms", 0)
 const HOST = "127.0.0.1"
 const message = new Uint8Array(size).fill(120)
 const BLOCK_SLICE = "5 millis"
@@ -48,10 +50,11 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 /** Runs the timed loop: `roundTrip` sends one message and resolves when its echo is in. */
 const measure = function*<E, R>(roundTrip: Effect.Effect<void, E, R>) {
   const samples = new Samples(rounds)
-  for (let i = 0; i < warmup + rounds; i++) {
+  const warm = new Warmup(warmup, warmupMs)
+  for (let i = 0; samples.count < rounds; i++) {
     const t0 = now()
     yield* roundTrip
-    if (i >= warmup) samples.add(now() - t0)
+    if (!warm.warming(i, t0)) samples.add(now() - t0)
   }
   emit(samples.summary())
 }
@@ -263,13 +266,14 @@ const nodeClient = (p: number): void => {
   const samples = new Samples(rounds)
   const c = net.connect({ port: p, host: HOST, noDelay: true }, () => {
     c.setNoDelay(true)
+    const warm = new Warmup(warmup, warmupMs)
     let i = 0, got = 0, t0 = now()
     c.on("data", (d) => {
       got += d.length
       if (got < size) return
       got -= size
-      if (i >= warmup) samples.add(now() - t0)
-      if (++i === warmup + rounds) {
+      if (!warm.warming(i++, t0)) samples.add(now() - t0)
+      if (samples.count === rounds) {
         emit(samples.summary())
         process.exit(0)
       }
