@@ -106,10 +106,7 @@ export class Handle {
         Deferred.doneUnsafe(this.connected, Effect.void)
         return
       case "data":
-        if (this.received === undefined ? this.#early.length < this.capacity : Queue.offerUnsafe(this.received, event.payload)) {
-          if (this.received === undefined) this.#early.push(event.payload)
-          return
-        }
+        if (this.#keep(event.payload)) return
         // The application is behind: tell the peer (Data Dropped, Receive Buffer).
         this.receiveDropped++
         this.engine.dropReceived(event.seq)
@@ -129,6 +126,14 @@ export class Handle {
         return
       }
     }
+  }
+
+  /** Queues a received payload for the application; false when its queue is full. */
+  #keep(payload: Uint8Array): boolean {
+    if (this.received !== undefined) return Queue.offerUnsafe(this.received, payload)
+    if (this.#early.length >= this.capacity) return false
+    this.#early.push(payload)
+    return true
   }
 
   drainEvents(): void {
