@@ -282,13 +282,21 @@ export class Endpoint {
     for (const [key, h] of this.connections) if (h.engine.isFinished) this.connections.delete(key)
   }
 
-  /** Arms the timerfd at the next deadline, or disarms it when nothing is due. */
+  /**
+   * Keeps the timerfd armed at or before the next deadline. It is set only when
+   * the deadline comes earlier than the armed expiry (or nothing is armed). A
+   * deadline that moves later, or goes away, leaves the armed expiry in place:
+   * it fires early, the engine finds nothing due, and `onTimer` arms the real
+   * deadline. The delayed-ack and retransmission deadlines move later with
+   * nearly every packet, so this saves a `timerfd_settime` per packet.
+   */
   rearm(t: number): void {
     const deadline = this.client !== undefined ? this.client.engine.pollTimeout() : this.listener?.pollTimeout()
-    if (deadline === this.#armedAt) return
+    if (deadline === undefined) return
+    const armed = this.#armedAt
+    if (armed !== undefined && armed <= deadline) return
     this.#armedAt = deadline
-    if (deadline === undefined) this.timer.cancel()
-    else this.timer.setMillis(Math.max(0.001, deadline - t))
+    this.timer.setMillis(Math.max(0.001, deadline - t))
   }
 
   /** The timer's wait-and-fire loop (ends when the timer is closed). */
