@@ -22,7 +22,8 @@ import * as RawSocket from "../../net/RawSocket.ts"
 import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
-import type { Peer, Transport } from "./Transport.ts"
+import { WouldBlock } from "../../WouldBlock.ts"
+import { drained, type Peer, RECV_BATCH, type Transport } from "./Transport.ts"
 import { ipBytes } from "./Udp.ts"
 
 /** IP protocol number of DCCP. */
@@ -77,6 +78,8 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
     const raw = yield* RawSocket.open({
       family: options.family,
       protocol: IPPROTO_DCCP,
+      // A shorter batch than RECV_BATCH means the socket is empty (`drained`).
+      batch: { size: RECV_BATCH },
       ...(bind === undefined ? {} : { bind: bracket(bind) }),
       ...(options.connect === undefined ? {} : { connect: bracket(options.connect) }),
       ...(options.recvBufferSize === undefined ? {} : { recvBufferSize: options.recvBufferSize }),
@@ -131,12 +134,15 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
       receive: (onPacket) =>
         Effect.forever(
-          Effect.map(registration.readIo(() => raw.recvBatch()), (batch) => {
+          registration.readIo(() => {
+            const batch = raw.recvBatch(RECV_BATCH)
+            if (batch === WouldBlock || batch instanceof IoError) return batch
             for (const d of batch) {
               const peer = peerOf(d.address)
               if (v6) onPacket(d.payload, peer, boundIp)
               else onIpv4(d.payload, peer, onPacket)
             }
+            return drained(batch.length)
           }),
           { disableYield: true }
         ),

@@ -9,6 +9,7 @@
 import type * as Effect from "effect/Effect"
 import type { IoError } from "../../IoError.ts"
 import type * as SocketAddress from "../../net/SocketAddress.ts"
+import { WouldBlock } from "../../WouldBlock.ts"
 
 /**
  * A remote endpoint: its IP address bytes, and for DCCP-UDP its UDP port.
@@ -75,3 +76,19 @@ export class PeerCache {
 /** `"ipv4"` or `"ipv6"` for an address's family. @internal */
 export const familyOf = (a: SocketAddress.SocketAddress): "ipv4" | "ipv6" | undefined =>
   a._tag === "InetAddressV4" ? "ipv4" : a._tag === "InetAddressV6" ? "ipv6" : undefined
+
+/** Datagrams per `recvmmsg` of a DCCP transport (its socket's batch size). @internal */
+export const RECV_BATCH = 32
+
+/**
+ * What a receive loop's operation answers after handling a batch of `received`
+ * datagrams. A batch shorter than `RECV_BATCH` emptied the socket, and a
+ * datagram that arrives later raises a new edge-triggered event, so answering
+ * `WouldBlock` parks the loop until then instead of paying for one more
+ * `recvmmsg` that would find nothing (tokio clears readiness after a short read
+ * the same way). A full batch is followed by another try at once: datagrams may
+ * still be queued, and no new event would come for them.
+ *
+ * @internal
+ */
+export const drained = (received: number): number | WouldBlock => received < RECV_BATCH ? WouldBlock : received

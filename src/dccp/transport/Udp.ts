@@ -20,7 +20,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { familyOf, type Peer, type Transport } from "./Transport.ts"
+import { drained, familyOf, type Peer, RECV_BATCH, type Transport } from "./Transport.ts"
 
 /**
  * @since 0.1.0
@@ -55,7 +55,12 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
     const remote = options.connect === undefined ? undefined : SocketAddress.parse(options.connect, "connect")
     if (remote instanceof IoError) return yield* Effect.fail(remote)
     const bindTo = options.bind ?? (remote?._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0")
-    const udp = yield* UdpSocket.bind(bindTo, { recvBufferSize: options.recvBufferSize, sendBufferSize: options.sendBufferSize })
+    // The batch size is RECV_BATCH, so that a shorter batch means the socket is empty (`drained`).
+    const udp = yield* UdpSocket.bind(bindTo, {
+      recvBufferSize: options.recvBufferSize,
+      sendBufferSize: options.sendBufferSize,
+      batch: { size: RECV_BATCH }
+    })
     if (remote !== undefined) {
       const e = udp.connect(remote)
       if (e !== undefined) return yield* Effect.fail(e)
@@ -90,21 +95,21 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
       },
       receive: (onPacket, onUnreachable) =>
         Effect.forever(
-          Effect.map(
-            registration.readIo(() => {
-              const batch = udp.recvBatch()
+          registration.readIo(() => {
+            const batch = udp.recvBatch(RECV_BATCH)
+            if (batch === WouldBlock) return WouldBlock
+            if (batch instanceof IoError) {
               // An ICMP report on the connected socket (nobody at the server's UDP
               // port, no route): RFC 6773 maps it to the DCCP connections behind it.
-              if (batch instanceof IoError && (batch.kind === "ConnectionRefused" || batch.kind === "HostUnreachable" || batch.kind === "NetworkUnreachable")) {
+              if (batch.kind === "ConnectionRefused" || batch.kind === "HostUnreachable" || batch.kind === "NetworkUnreachable") {
                 onUnreachable(batch)
-                return []
+                return 0
               }
-              return batch === WouldBlock ? WouldBlock : batch
-            }),
-            (batch) => {
-              for (const d of batch) onPacket(d.payload, peerOf(d.address), localIp)
+              return batch
             }
-          ),
+            for (const d of batch) onPacket(d.payload, peerOf(d.address), localIp)
+            return drained(batch.length)
+          }),
           { disableYield: true }
         ),
       stats: () => ({ sendFailures, malformed: 0 })
