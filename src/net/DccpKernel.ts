@@ -136,10 +136,8 @@ const openSocket = (domain: number): number | IoError.IoError => {
  */
 export const connect = (address: SocketAddress.Input, options: Options): Effect.Effect<DccpKernelSocket, IoError.IoError, Scope.Scope> =>
   open.scoped(() => {
-    const to = SocketAddress.resolve(address, "connect")
+    const to = open.resolveInet(address, "connect")
     if (to instanceof IoError.IoError) return to
-    const bad = open.requireInet(to, "connect")
-    if (bad !== undefined) return bad
     const fd = openSocket(to.domain)
     if (typeof fd !== "number") return fd
     const s = new DccpKernelSocket(fd, to.domain)
@@ -161,10 +159,8 @@ export const listen = (
   options: Options & { readonly backlog?: number | undefined }
 ): Effect.Effect<DccpKernelSocket, IoError.IoError, Scope.Scope> =>
   open.scoped(() => {
-    const at = SocketAddress.resolve(address, "bind")
+    const at = open.resolveInet(address, "bind")
     if (at instanceof IoError.IoError) return at
-    const bad = open.requireInet(at, "bind")
-    if (bad !== undefined) return bad
     const fd = openSocket(at.domain)
     if (typeof fd !== "number") return fd
     const s = new DccpKernelSocket(fd, at.domain)

@@ -86,10 +86,8 @@ export const bind = (
  * @category constructors
  */
 export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): TcpListener | IoError.IoError => {
-  const at = SocketAddress.resolve(address, "bind")
+  const at = open.resolveInet(address, "bind")
   if (at instanceof IoError.IoError) return at
-  const bad = open.requireInet(at, "bind")
-  if (bad !== undefined) return bad
   const backlog = options?.backlog ?? 128
   if (!Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff) {
     return IoError.make("InvalidInput", "listen", `backlog is a non-negative integer, not ${backlog}`)

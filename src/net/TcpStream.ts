@@ -213,10 +213,8 @@ export const connect = (
  * @category constructors
  */
 export const connectUnscoped = (address: SocketAddress.Input, options?: ConnectOptions): TcpStream | IoError.IoError => {
-  const to = SocketAddress.resolve(address, "connect")
+  const to = open.resolveInet(address, "connect")
   if (to instanceof IoError.IoError) return to
-  const bad = open.requireInet(to, "connect")
-  if (bad !== undefined) return bad
   const s = open.socket(to.domain, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s
   const stream = new TcpStream(s, to.domain)

@@ -260,10 +260,8 @@ export const bind = (
  * @category constructors
  */
 export const bindUnscoped = (address: SocketAddress.Input, options?: BindOptions): UdpSocket | IoError.IoError => {
-  const at = SocketAddress.resolve(address, "bind")
+  const at = open.resolveInet(address, "bind")
   if (at instanceof IoError.IoError) return at
-  const bad = open.requireInet(at, "bind")
-  if (bad !== undefined) return bad
   const s = open.socket(at.domain, C.SOCK_DGRAM, 0)
   if (typeof s !== "number") return s
   const udp = new UdpSocket(s, at.domain, options?.batch)

@@ -36,10 +36,8 @@ export class UnixDatagram extends SocketBase {
 
   #target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
     if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
-    const e = SocketAddress.resolve(target, syscall)
+    const e = open.resolveUnix(target, syscall)
     if (e instanceof IoError.IoError) return e
-    const bad = open.requireUnix(e, syscall)
-    if (bad !== undefined) return bad
     this.#lastTarget = target
     this.#lastEncoded = e
     return e
@@ -92,10 +90,8 @@ export const bind = (
   options?: { readonly unlinkOnClose?: boolean | undefined }
 ): Effect.Effect<UnixDatagram, IoError.IoError, Scope.Scope> =>
   open.scoped(() => {
-    const at = SocketAddress.resolve(address, "bind")
+    const at = open.resolveUnix(address, "bind")
     if (at instanceof IoError.IoError) return at
-    const bad = open.requireUnix(at, "bind")
-    if (bad !== undefined) return bad
     const s = open.socket(C.AF_UNIX, C.SOCK_DGRAM, 0)
     if (typeof s !== "number") return s
     const d = new UnixDatagram(s, C.AF_UNIX)

@@ -71,10 +71,8 @@ export const bind = (
  * @category constructors
  */
 export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): UnixListener | IoError.IoError => {
-  const at = SocketAddress.resolve(address, "bind")
+  const at = open.resolveUnix(address, "bind")
   if (at instanceof IoError.IoError) return at
-  const bad = open.requireUnix(at, "bind")
-  if (bad !== undefined) return bad
   const backlog = options?.backlog ?? 128
   if (!Number.isInteger(backlog) || backlog < 0) {
     return IoError.make("InvalidInput", "listen", `backlog is a non-negative integer, not ${backlog}`)

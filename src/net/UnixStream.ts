@@ -70,10 +70,8 @@ export const connect = (address: SocketAddress.Input): Effect.Effect<UnixStream,
  * @category constructors
  */
 export const connectUnscoped = (address: SocketAddress.Input): UnixStream | IoError.IoError => {
-  const to = SocketAddress.resolve(address, "connect")
+  const to = open.resolveUnix(address, "connect")
   if (to instanceof IoError.IoError) return to
-  const bad = open.requireUnix(to, "connect")
-  if (bad !== undefined) return bad
   const s = open.socket(C.AF_UNIX, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s
   return open.build(new UnixStream(s, C.AF_UNIX), [() => {

@@ -53,17 +53,24 @@ export const setInt = (s: number, level: number, name: number, value: number): I
   return isOk(r) ? undefined : IoError.fromFailure(r, "setsockopt")
 }
 
-/** Requires an IP address (TCP, UDP). @internal */
-export const requireInet = (a: SocketAddress.Encoded, syscall: string): IoError.IoError | undefined =>
-  a.domain === C.AF_INET || a.domain === C.AF_INET6
-    ? undefined
-    : IoError.make("InvalidInput", syscall, "expected an IPv4 or IPv6 address", SocketAddress.format(a.address))
+/** Resolves `input` to an IPv4 or IPv6 address for `syscall` (`InvalidInput` for any other). @internal */
+export const resolveInet = (input: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError =>
+  resolveIn(input, syscall, (domain) => domain === C.AF_INET || domain === C.AF_INET6, "expected an IPv4 or IPv6 address")
 
-/** Requires a Unix address (path, abstract name). @internal */
-export const requireUnix = (a: SocketAddress.Encoded, syscall: string): IoError.IoError | undefined =>
-  a.domain === C.AF_UNIX
-    ? undefined
-    : IoError.make("InvalidInput", syscall, "expected a Unix socket path or @abstract name", SocketAddress.format(a.address))
+/** Resolves `input` to a Unix address — a path or abstract name — for `syscall`. @internal */
+export const resolveUnix = (input: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError =>
+  resolveIn(input, syscall, (domain) => domain === C.AF_UNIX, "expected a Unix socket path or @abstract name")
+
+const resolveIn = (
+  input: SocketAddress.Input,
+  syscall: string,
+  accepts: (domain: number) => boolean,
+  expected: string
+): SocketAddress.Encoded | IoError.IoError => {
+  const a = SocketAddress.resolve(input, syscall)
+  if (a instanceof IoError.IoError || accepts(a.domain)) return a
+  return IoError.make("InvalidInput", syscall, expected, SocketAddress.format(a.address))
+}
 
 /** Wraps a constructed source so its Scope closes it. @internal */
 export const scoped = <S extends IoSource>(make: () => S | IoError.IoError): Effect.Effect<S, IoError.IoError, Scope.Scope> =>
