@@ -15,7 +15,6 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as IoError from "../IoError.ts"
-import { ioResult } from "../poll/IoSource.ts"
 import { Errno, isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import * as sock from "../sys/socket.ts"
@@ -58,11 +57,11 @@ export class DccpKernelSocket extends IpSocketBase {
 
   /** Sends one datagram. @since 0.1.0 */
   send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+    return this.sysSend(buf, 0)
   }
   /** Receives one datagram; 0 when the peer closed. @since 0.1.0 */
   recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+    return this.sysRecv(buf, 0)
   }
   /** Accepts one connection of a listening socket. @since 0.1.0 */
   accept(): readonly [DccpKernelSocket, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {

@@ -11,7 +11,7 @@ import type * as Scope from "effect/Scope"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
-import { ioResult, IoSource } from "../poll/IoSource.ts"
+import { IoSource } from "../poll/IoSource.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 
 /**
@@ -46,11 +46,11 @@ abstract class PipeEnd extends IoSource {
 export class Sender extends PipeEnd {
   /** Writes from `buf`: bytes written, `WouldBlock` when the pipe is full. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("write") : ioResult(fd.write(this.fd, buf))
+    return this.sysWrite(buf)
   }
   /** Writes from the buffers in order (one `writev`). @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("writev") : ioResult(fd.writev(this.fd, bufs))
+    return this.sysWritev(bufs)
   }
 }
 
@@ -63,11 +63,11 @@ export class Sender extends PipeEnd {
 export class Receiver extends PipeEnd {
   /** Reads into `buf`: bytes read (0 at end of stream) or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("read") : ioResult(fd.read(this.fd, buf))
+    return this.sysRead(buf)
   }
   /** Reads into the buffers in order (one `readv`). @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("readv") : ioResult(fd.readv(this.fd, bufs))
+    return this.sysReadv(bufs)
   }
 }
 

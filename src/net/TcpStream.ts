@@ -17,10 +17,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as IoError from "../IoError.ts"
-import { ioResult } from "../poll/IoSource.ts"
 import { Errno, isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
-import * as fd from "../sys/fd.ts"
 import * as sock from "../sys/socket.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
@@ -74,27 +72,27 @@ export class TcpStream extends IpSocketBase {
 
   /** Reads into `buf`: bytes read (0 at end of stream), or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+    return this.sysRecv(buf, 0)
   }
   /** Writes from `buf`: bytes written (may be fewer than asked), or `WouldBlock`. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+    return this.sysSend(buf, 0)
   }
   /** Reads into the buffers in order (one `readv`). @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("readv") : ioResult(fd.readv(this.fd, bufs))
+    return this.sysReadv(bufs)
   }
   /** Writes from the buffers in order (one `writev`). @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("writev") : ioResult(fd.writev(this.fd, bufs))
+    return this.sysWritev(bufs)
   }
   /** Reads without consuming (`MSG_PEEK`). A successful peek leaves readiness armed. @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+    return this.sysRecv(buf, C.MSG_PEEK)
   }
   /** Sends urgent (out-of-band) data, which the peer sees as a `PRIORITY` event. @since 0.1.0 */
   writeOob(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, C.MSG_OOB))
+    return this.sysSend(buf, C.MSG_OOB)
   }
 
   /** `TCP_NODELAY`. @since 0.1.0 */

@@ -59,15 +59,15 @@ export class UnixDatagram extends SocketBase {
   }
   /** Sends on a connected socket. @since 0.1.0 */
   send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+    return this.sysSend(buf, 0)
   }
   /** @since 0.1.0 */
   recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+    return this.sysRecv(buf, 0)
   }
   /** @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+    return this.sysRecv(buf, C.MSG_PEEK)
   }
   /** Connects to a path or abstract name (its own path is allowed). @since 0.1.0 */
   connect(target: SocketAddress.Input): IoError.IoError | undefined {

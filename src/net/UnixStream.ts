@@ -8,10 +8,8 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as IoError from "../IoError.ts"
-import { ioResult } from "../poll/IoSource.ts"
 import { isOk, WouldBlock } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
-import * as fd from "../sys/fd.ts"
 import * as sock from "../sys/socket.ts"
 import * as open from "./internal/open.ts"
 import { SocketBase } from "./internal/SocketBase.ts"
@@ -33,23 +31,23 @@ export class UnixStream extends SocketBase {
 
   /** Reads into `buf`: bytes read (0 at end of stream), or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+    return this.sysRecv(buf, 0)
   }
   /** Writes from `buf`: bytes written, or `WouldBlock`. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+    return this.sysSend(buf, 0)
   }
   /** @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("readv") : ioResult(fd.readv(this.fd, bufs))
+    return this.sysReadv(bufs)
   }
   /** @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("writev") : ioResult(fd.writev(this.fd, bufs))
+    return this.sysWritev(bufs)
   }
   /** @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+    return this.sysRecv(buf, C.MSG_PEEK)
   }
 }
 

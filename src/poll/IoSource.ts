@@ -102,6 +102,29 @@ export class IoSource implements Source {
     return r === 0 ? undefined : IoError.fromErrno(r)
   }
 
+  /**
+   * The fd calls the readiness-level sources expose: the gate's result, or
+   * `Closed` without a syscall once the source is closed (its fd number may
+   * belong to another file by then).
+   *
+   * @internal
+   */
+  protected sysRead(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("read") : ioResult(fd.read(this.fd, buf))
+  }
+  /** @internal */
+  protected sysWrite(buf: Uint8Array): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("write") : ioResult(fd.write(this.fd, buf))
+  }
+  /** @internal */
+  protected sysReadv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("readv") : ioResult(fd.readv(this.fd, bufs))
+  }
+  /** @internal */
+  protected sysWritev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("writev") : ioResult(fd.writev(this.fd, bufs))
+  }
+
   #check(registry: Registry, syscall: string): IoError.IoError | undefined {
     if (this.#registry === undefined) {
       return IoError.make("NotFound", syscall, "I/O source not registered with `Registry`")

@@ -82,15 +82,15 @@ export abstract class DatagramBase extends IpSocketBase {
   }
   /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
   send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, 0))
+    return this.sysSend(buf, 0)
   }
   /** Receives on any socket, without the source address. @since 0.1.0 */
   recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, 0))
+    return this.sysRecv(buf, 0)
   }
   /** Like `recv`, without consuming the datagram. @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, C.MSG_PEEK))
+    return this.sysRecv(buf, C.MSG_PEEK)
   }
 
   /**

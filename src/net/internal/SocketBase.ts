@@ -9,13 +9,14 @@
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as IoError from "../../IoError.ts"
-import { IoSource } from "../../poll/IoSource.ts"
+import { ioResult, IoSource } from "../../poll/IoSource.ts"
 import { Errno, isOk, type SysResult } from "../../sys/call.ts"
 import * as C from "../../sys/constants.ts"
 import * as fd from "../../sys/fd.ts"
 import { layout } from "../../sys/layout.ts"
 import * as sock from "../../sys/socket.ts"
 import * as SocketAddress from "../SocketAddress.ts"
+import type { WouldBlock } from "../../WouldBlock.ts"
 
 /** How `shutdown` closes a connection. @internal */
 export type Shutdown = "read" | "write" | "both"
@@ -36,6 +37,15 @@ export abstract class SocketBase extends IoSource {
   constructor(fd: number, domain: number) {
     super(fd)
     this.domain = domain
+  }
+
+  /** `recv(2)` with `flags`, or `Closed` without a syscall once closed. @internal */
+  protected sysRecv(buf: Uint8Array, flags: number): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, flags))
+  }
+  /** `send(2)` with `flags` (`MSG_NOSIGNAL` is always added), or `Closed` once closed. @internal */
+  protected sysSend(buf: Uint8Array, flags: number): number | WouldBlock | IoError.IoError {
+    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, flags))
   }
 
   /** The address this socket is bound to. */
