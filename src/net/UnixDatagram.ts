@@ -31,22 +31,12 @@ export const TypeId = "~effect-mio/UnixDatagram"
 export class UnixDatagram extends SocketBase {
   /** @since 0.1.0 */
   readonly [TypeId] = TypeId
-  #lastTarget: SocketAddress.Input | undefined = undefined
-  #lastEncoded: SocketAddress.Encoded | undefined = undefined
-
-  #target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
-    if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
-    const e = open.resolveUnix(target, syscall)
-    if (e instanceof IoError.IoError) return e
-    this.#lastTarget = target
-    this.#lastEncoded = e
-    return e
-  }
+  readonly #targets = new open.TargetCache(open.resolveUnix)
 
   /** Sends one datagram to a path or abstract name. @since 0.1.0 */
   sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendto")
-    const to = this.#target(target, "sendto")
+    const to = this.#targets.get(target, "sendto")
     if (to instanceof IoError.IoError) return to
     return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length), SocketAddress.format(to.address))
   }
@@ -72,7 +62,7 @@ export class UnixDatagram extends SocketBase {
   /** Connects to a path or abstract name (its own path is allowed). @since 0.1.0 */
   connect(target: SocketAddress.Input): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("connect")
-    const to = this.#target(target, "connect")
+    const to = this.#targets.get(target, "connect")
     if (to instanceof IoError.IoError) return to
     return done(sock.connect(this.fd, to.bytes, to.length), "connect", SocketAddress.format(to.address))
   }

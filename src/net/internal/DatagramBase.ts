@@ -14,6 +14,7 @@ import * as sock from "../../sys/socket.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import * as SocketAddress from "../SocketAddress.ts"
 import { Batch, type BatchOptions } from "./Batch.ts"
+import { TargetCache } from "./open.ts"
 import { done, IpSocketBase } from "./SocketBase.ts"
 
 /**
@@ -45,8 +46,7 @@ export interface OutgoingDatagram {
 
 /** @internal */
 export abstract class DatagramBase extends IpSocketBase {
-  #lastTarget: SocketAddress.Input | undefined = undefined
-  #lastEncoded: SocketAddress.Encoded | undefined = undefined
+  readonly #targets = new TargetCache(SocketAddress.resolve)
   #batch: Batch | undefined = undefined
   readonly #batchOptions: BatchOptions | undefined
 
@@ -57,12 +57,7 @@ export abstract class DatagramBase extends IpSocketBase {
 
   /** The encoded form of `target`, cached for repeated sends to one destination. @internal */
   target(target: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
-    if (target === this.#lastTarget && this.#lastEncoded !== undefined) return this.#lastEncoded
-    const e = SocketAddress.resolve(target, syscall)
-    if (e instanceof IoError.IoError) return e
-    this.#lastTarget = target
-    this.#lastEncoded = e
-    return e
+    return this.#targets.get(target, syscall)
   }
 
   /** Sends one datagram to `target`. @since 0.1.0 */

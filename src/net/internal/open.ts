@@ -72,6 +72,29 @@ const resolveIn = (
   return IoError.make("InvalidInput", syscall, expected, SocketAddress.format(a.address))
 }
 
+/**
+ * A one-entry cache of resolved destinations: a datagram socket that keeps
+ * sending to one target resolves and encodes it once. @internal
+ */
+export class TargetCache {
+  readonly #resolve: (input: SocketAddress.Input, syscall: string) => SocketAddress.Encoded | IoError.IoError
+  #input: SocketAddress.Input | undefined = undefined
+  #encoded: SocketAddress.Encoded | undefined = undefined
+
+  constructor(resolve: (input: SocketAddress.Input, syscall: string) => SocketAddress.Encoded | IoError.IoError) {
+    this.#resolve = resolve
+  }
+
+  get(input: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError {
+    if (input === this.#input && this.#encoded !== undefined) return this.#encoded
+    const e = this.#resolve(input, syscall)
+    if (e instanceof IoError.IoError) return e
+    this.#input = input
+    this.#encoded = e
+    return e
+  }
+}
+
 /** Wraps a constructed source so its Scope closes it. @internal */
 export const scoped = <S extends IoSource>(make: () => S | IoError.IoError): Effect.Effect<S, IoError.IoError, Scope.Scope> =>
   Effect.acquireRelease(
