@@ -113,6 +113,25 @@ export class Warmup {
   }
 }
 
+/**
+ * The timed ping-pong loop of the latency peers: runs `roundTrip` (send one
+ * message, wait for its echo) until `rounds` round trips after the warm-up are
+ * measured, then emits their summary.
+ */
+export const measureRoundTrips = function*<E, R>(
+  roundTrip: Effect.Effect<void, E, R>,
+  options: { readonly rounds: number; readonly warmup: number; readonly warmupMs: number }
+) {
+  const samples = new Samples(options.rounds)
+  const warm = new Warmup(options.warmup, options.warmupMs)
+  for (let i = 0; samples.count < options.rounds; i++) {
+    const t0 = now()
+    yield* roundTrip
+    if (!warm.warming(i, t0)) samples.add(now() - t0)
+  }
+  emit(samples.summary())
+}
+
 /** Round-trip samples in milliseconds, summarised in microseconds. */
 export class Samples {
   readonly #ms: Float64Array

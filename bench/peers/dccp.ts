@@ -35,7 +35,7 @@ import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Udp from "../../src/socket/Udp.ts"
 import * as Relay from "../../src/testing/Relay.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, now, num, ok, onStop, port, runMain, Samples, Warmup } from "./common.ts"
+import { arg, emit, measureRoundTrips, must, now, num, ok, onStop, port, runMain } from "./common.ts"
 
 const role = arg("role")
 const impl = arg("impl", "dccp")
@@ -52,17 +52,8 @@ const message = new Uint8Array(size).fill(100)
 // A role with something to report on stop installs its own handler instead.
 const exitOnStop = (): void => onStop(() => process.exit(0))
 
-/** The timed ping-pong loop: `roundTrip` sends one message and waits for its echo. */
-const measure = function*<E, R>(roundTrip: Effect.Effect<void, E, R>) {
-  const samples = new Samples(rounds)
-  const warm = new Warmup(warmup, warmupMs)
-  for (let i = 0; samples.count < rounds; i++) {
-    const t0 = now()
-    yield* roundTrip
-    if (!warm.warming(i, t0)) samples.add(now() - t0)
-  }
-  emit(samples.summary())
-}
+/** The timed ping-pong loop (`measureRoundTrips`) with this peer's rounds and warm-up. */
+const measure = <E, R>(roundTrip: Effect.Effect<void, E, R>) => measureRoundTrips(roundTrip, { rounds, warmup, warmupMs })
 
 /** Receiver bookkeeping, reported when stdin says stop. */
 let received = 0, bytes = 0, first = 0, last = 0

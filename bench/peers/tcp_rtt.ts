@@ -32,7 +32,7 @@ import { Token } from "../../src/poll/Token.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
 import { WouldBlock } from "../../src/WouldBlock.ts"
-import { arg, emit, must, now, num, ok, port, reactorLayer, reportMemoryOnSignal, runMain, Samples, Warmup } from "./common.ts"
+import { arg, emit, measureRoundTrips, must, now, num, ok, port, reactorLayer, reportMemoryOnSignal, runMain, Samples, Warmup } from "./common.ts"
 
 const role = arg("role")
 const impl = arg("impl")
@@ -47,17 +47,8 @@ const BLOCK_SLICE = "5 millis"
 /** One turn of Node's event loop (setImmediate: after I/O callbacks, signals included). */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-/** Runs the timed loop: `roundTrip` sends one message and resolves when its echo is in. */
-const measure = function*<E, R>(roundTrip: Effect.Effect<void, E, R>) {
-  const samples = new Samples(rounds)
-  const warm = new Warmup(warmup, warmupMs)
-  for (let i = 0; samples.count < rounds; i++) {
-    const t0 = now()
-    yield* roundTrip
-    if (!warm.warming(i, t0)) samples.add(now() - t0)
-  }
-  emit(samples.summary())
-}
+/** The timed ping-pong loop (`measureRoundTrips`) with this peer's rounds and warm-up. */
+const measure = <E, R>(roundTrip: Effect.Effect<void, E, R>) => measureRoundTrips(roundTrip, { rounds, warmup, warmupMs })
 
 // --- readiness level (Poll / Events) ----------------------------------------------------
 
