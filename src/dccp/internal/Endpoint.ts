@@ -71,6 +71,8 @@ export class Handle {
   reason: CloseReason | undefined = undefined
   /** Datagrams that arrived while the receive queue was full. */
   receiveDropped = 0
+  /** A server connection's key in `Endpoint.connections`. */
+  key: string | undefined = undefined
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
@@ -119,6 +121,7 @@ export class Handle {
         return
       case "closed": {
         this.reason = event.reason
+        if (this.key !== undefined) this.endpoint.closing.push(this)
         Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
         if (this.received !== undefined) this.#endQueue(event.reason)
         this.writable.openUnsafe()
@@ -152,6 +155,8 @@ export class Endpoint {
   resetUnknown = false
   /** A server's connections by flow (`peer key|remote port`). */
   readonly connections = new Map<string, Handle>()
+  /** Server connections that have closed and may still hold timers (see `collect`). */
+  readonly closing: Array<Handle> = []
   readonly peersByKey = new Map<string, Peer>()
   incoming: ((handle: Handle) => void) | undefined = undefined
   /** Receive-queue capacity of accepted connections. */
@@ -270,16 +275,29 @@ export class Endpoint {
         continue
       }
       const handle = new Handle(e.connection, peer, this, this.receiveCapacity)
-      this.connections.set(`${peer.key}|${e.path.remotePort}`, handle)
+      handle.key = `${peer.key}|${e.path.remotePort}`
+      this.connections.set(handle.key, handle)
       handle.drainEvents()
       if (this.incoming !== undefined) this.incoming(handle)
       else e.connection.abort(now())
     }
   }
 
-  /** Forgets finished connections. */
+  /**
+   * Forgets finished server connections. Only those that have closed (every way
+   * into CLOSED emits "closed" first) can be finished, so only they are looked
+   * at, not every connection after every input.
+   */
   collect(): void {
-    for (const [key, h] of this.connections) if (h.engine.isFinished) this.connections.delete(key)
+    const closing = this.closing
+    if (closing.length === 0) return
+    let kept = 0
+    for (const h of closing) {
+      if (!h.engine.isFinished) closing[kept++] = h
+      // A new connection from the same peer and port may hold the key by now.
+      else if (this.connections.get(h.key!) === h) this.connections.delete(h.key!)
+    }
+    closing.length = kept
   }
 
   /**
