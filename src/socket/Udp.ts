@@ -6,7 +6,9 @@
  *
  * - receiving drains the socket with `recvmmsg` batches (copying each datagram
  *   out of the batch buffer, since Effect lets consumers keep payloads) and
- *   parks on readiness only when the socket is empty;
+ *   parks on readiness only when the socket is empty. Every datagram arrives
+ *   whole: the batch slots hold any UDP datagram, and with `maxDatagramSize`
+ *   set a longer one is dropped and counted (`stats`, `onError`), never cut;
  * - a send goes out at once when the socket buffer has room; when it is full the
  *   send waits, in order, for writability; `writeAll` is `sendmmsg`;
  * - ICMP reports on a connected socket (`ConnectionRefused`, unreachable) are
@@ -19,7 +21,7 @@ import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
-import { IoError } from "../IoError.ts"
+import { IoError, make as ioError } from "../IoError.ts"
 import type { BatchOptions } from "../net/internal/Batch.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
@@ -55,8 +57,37 @@ export interface Options {
   readonly connect?: SocketAddress.Input | undefined
   readonly receiveBuffer?: DatagramSocket.ReceiveBufferOptions | undefined
   readonly onError?: ((error: DatagramSocket.DatagramSocketError) => void) | undefined
-  /** Sizes of the `recvmmsg`/`sendmmsg` buffers. */
-  readonly batch?: BatchOptions | undefined
+  /** Sizes of the `recvmmsg`/`sendmmsg` buffers (`bufferSize` is set by `maxDatagramSize`). */
+  readonly batch?: Omit<BatchOptions, "bufferSize"> | undefined
+  /**
+   * The largest datagram accepted, in bytes (1 to 65535; default: any). A longer
+   * one is dropped whole, counted in `stats().droppedOversize` and reported to
+   * `onError` (kind `MessageTooLarge`); it is never delivered cut.
+   */
+  readonly maxDatagramSize?: number | undefined
+}
+
+/**
+ * What a UDP `DatagramSocket` counts over its life (all reader acquisitions).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Stats {
+  /** Datagrams handed to the reader. */
+  readonly received: number
+  /** Datagrams longer than `maxDatagramSize`, dropped whole. */
+  readonly droppedOversize: number
+}
+
+/**
+ * Effect's `DatagramSocket`, with the counters of this implementation.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface UdpDatagramSocket extends DatagramSocket.DatagramSocket {
+  readonly stats: () => Stats
 }
 
 /** A send waiting for writability. */
@@ -78,15 +109,50 @@ const inputOf = (d: DatagramSocket.BackingAddress): string =>
 const ambient = (e: IoError): boolean =>
   e.kind === "ConnectionRefused" || e.kind === "HostUnreachable" || e.kind === "NetworkUnreachable"
 
+const invalid = (option: string, value: unknown, expected: string): DatagramSocket.DatagramSocketError =>
+  errors.datagramOpenError(ioError("InvalidInput", "socket", `Udp.make: ${option} is ${expected}, not ${describe(value)}`))
+
+const describe = (value: unknown): string => typeof value === "string" ? JSON.stringify(value) : String(value)
+
+/** The options `make` checks before it builds anything: the first bad one, or nothing. */
+const checkOptions = (options: Options | undefined): DatagramSocket.DatagramSocketError | undefined => {
+  if (options === undefined) return undefined
+  const max = options.maxDatagramSize
+  if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 65535)) {
+    return invalid("maxDatagramSize", max, "an integer from 1 to 65535")
+  }
+  const capacity = options.receiveBuffer?.capacity
+  if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity >= 1)) {
+    return invalid("receiveBuffer.capacity", capacity, "a positive integer")
+  }
+  const strategy = options.receiveBuffer?.strategy
+  if (strategy !== undefined && strategy !== "dropping" && strategy !== "sliding") {
+    return invalid("receiveBuffer.strategy", strategy, `"dropping" or "sliding"`)
+  }
+  const family = options.family
+  if (family !== undefined && family !== "ipv4" && family !== "ipv6") return invalid("family", family, `"ipv4" or "ipv6"`)
+  return undefined
+}
+
 /**
  * A `DatagramSocket` whose reader acquisition binds a UDP socket for the
- * acquisition's Scope.
+ * acquisition's Scope. Invalid options fail with an open error whose cause
+ * has kind `InvalidInput` and names the option.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options?: Options): Effect.Effect<DatagramSocket.DatagramSocket, never, Reactor> =>
-  Reactor.use((reactor) =>
+export const make = (options?: Options): Effect.Effect<UdpDatagramSocket, DatagramSocket.DatagramSocketError, Reactor> =>
+  Effect.suspend(() => {
+    const bad = checkOptions(options)
+    return bad === undefined ? makeChecked(options) : Effect.fail(bad)
+  })
+
+const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSocket, never, Reactor> => {
+  const counts = { received: 0, droppedOversize: 0 }
+  const slot = options?.maxDatagramSize
+  const batch: BatchOptions | undefined = slot === undefined ? options?.batch : { ...options?.batch, bufferSize: slot }
+  return Reactor.use((reactor) =>
     DatagramSocket.makeFromBackingSocket(
       (events) =>
         Effect.gen(function*() {
@@ -100,7 +166,7 @@ export const make = (options?: Options): Effect.Effect<DatagramSocket.DatagramSo
               recvBufferSize: options?.kernelReceiveBufferSize,
               sendBufferSize: options?.kernelSendBufferSize,
               ttl: options?.ttl,
-              batch: options?.batch
+              batch
             }),
             errors.datagramOpenError
           )
@@ -120,10 +186,21 @@ export const make = (options?: Options): Effect.Effect<DatagramSocket.DatagramSo
             const r = udp.recvBatch()
             if (r === WouldBlock || r instanceof IoError) return r
             for (const d of r) {
+              if (d.truncated) {
+                counts.droppedOversize++
+                events.onError(errors.datagramReadError(ioError(
+                  "MessageTooLarge",
+                  "recvmmsg",
+                  `a ${d.size}-byte datagram exceeds maxDatagramSize ${slot}; dropped`,
+                  SocketAddress.format(d.address)
+                )))
+                continue
+              }
               if (d.address !== lastAddress) {
                 lastAddress = d.address
                 lastBacking = backingAddress(d.address)
               }
+              counts.received++
               events.onPacket(d.payload.slice(), lastBacking.host, lastBacking.port)
             }
             // Keep draining while batches come back full; yield to the caller otherwise.
@@ -255,7 +332,8 @@ export const make = (options?: Options): Effect.Effect<DatagramSocket.DatagramSo
         ...(options?.receiveBuffer === undefined ? {} : { receiveBuffer: options.receiveBuffer }),
         ...(options?.onError === undefined ? {} : { onError: options.onError })
       }
-    ))
+    ).pipe(Effect.map((socket): UdpDatagramSocket => Object.assign(socket, { stats: (): Stats => ({ ...counts }) }))))
+}
 
 /** Applies the options that follow `bind`. */
 const configure = (udp: UdpSocket.UdpSocket, options: Options | undefined): IoError | undefined => {
@@ -282,5 +360,5 @@ const configure = (udp: UdpSocket.UdpSocket, options: Options | undefined): IoEr
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<DatagramSocket.DatagramSocket, never, Reactor> =>
+export const layer = (options?: Options): Layer.Layer<DatagramSocket.DatagramSocket, DatagramSocket.DatagramSocketError, Reactor> =>
   Layer.effect(DatagramSocket.DatagramSocket, make(options))

@@ -46,7 +46,10 @@ export class MsgSlab {
     this.#ptr = c.nativeAlloc(total)
     this.#base = Number(c.nativeAddress(this.#ptr))
     this.bytes = new Uint8Array(c.nativeView(this.#ptr, total))
-    this.bytes.fill(0)
+    // Only the headers need zeroes. The data area is left untouched, so a large
+    // receive slab (64 KiB slots, for whole datagrams) costs resident memory only
+    // for the bytes the kernel actually writes.
+    this.bytes.fill(0, 0, this.dataOff)
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, total)
     const H = layout.msghdr
     for (let i = 0; i < count; i++) {
@@ -153,11 +156,14 @@ export class MsgSlab {
     return CONTROL
   }
 
-  /** `recvmmsg(fd, slots 0..n-1)`. */
+  /**
+   * `recvmmsg(fd, slots 0..n-1)` with `MSG_TRUNC`: a datagram longer than its
+   * slot is cut to the slot and flagged, and its `msgLen` is its real length.
+   */
   recvmmsg(fd: number, n: number): number | WouldBlock | Errno {
     const c = libc()
     for (;;) {
-      const r = c.recvmmsg(fd, this.#base, n, 0)
+      const r = c.recvmmsg(fd, this.#base, n, C.MSG_TRUNC)
       if (r >= 0) return r
       const f = failure("recvmmsg")
       if (f !== undefined) return f

@@ -68,7 +68,7 @@ for (const strategy of [IdleStrategy.park, IdleStrategy.spin] as const) {
             ...(options?.peer === undefined ? {} : { peer: options.peer }),
             ...(options?.connect === undefined ? {} : { connect: options.connect }),
             ...(options?.receiveBuffer === undefined ? {} : { receiveBuffer: options.receiveBuffer })
-          }).pipe(Effect.provideService(Reactor.Reactor, reactor))
+          }).pipe(Effect.orDie, Effect.provideService(Reactor.Reactor, reactor))
       })),
       { live: true }
     )

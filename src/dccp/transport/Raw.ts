@@ -23,7 +23,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, type Peer, RECV_BATCH, type Transport } from "./Transport.ts"
+import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
 import { ipBytes } from "./Udp.ts"
 
 /** IP protocol number of DCCP. */
@@ -90,16 +90,12 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
     const boundIp = ipBytes(local)
     const registration = yield* reactor.register(raw)
     let sendFailures = 0, malformed = 0
-    const peers = new WeakMap<SocketAddress.SocketAddress, Peer>()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer => {
-      let p = peers.get(a)
-      if (p === undefined) {
+    const peers = new PeerByAddress()
+    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
+      peers.get(a, () => {
         const ip = ipBytes(a)
-        p = { ip, udpPort: 0, key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "", address: a }
-        peers.set(a, p)
-      }
-      return p
-    }
+        return { ip, udpPort: 0, key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "", address: a }
+      })
     // IPv4 packets name their destination in the header; keep one buffer per distinct address.
     const destinations = new Map<number, Uint8Array>()
     const destinationOf = (ip: Uint8Array, offset: number): Uint8Array => {
@@ -138,6 +134,10 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
             const batch = raw.recvBatch(RECV_BATCH)
             if (batch === WouldBlock || batch instanceof IoError) return batch
             for (const d of batch) {
+              if (d.truncated) {
+                malformed++
+                continue
+              }
               const peer = peerOf(d.address)
               if (v6) onPacket(d.payload, peer, boundIp)
               else onIpv4(d.payload, peer, onPacket)
@@ -146,6 +146,10 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
           }),
           { disableYield: true }
         ),
+      peerFor: (key) => {
+        const a = SocketAddress.parse(key.includes(":") ? `[${key}]:0` : `${key}:0`)
+        return a instanceof IoError || familyOf(a) !== options.family ? undefined : peerOf(a)
+      },
       stats: () => ({ sendFailures, malformed })
     } satisfies Transport
   })

@@ -20,7 +20,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, familyOf, type Peer, RECV_BATCH, type Transport } from "./Transport.ts"
+import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
 
 /**
  * @since 0.1.0
@@ -72,16 +72,10 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
     const localIp = ipBytes(local)
     const registration = yield* reactor.register(udp)
     const connected = remote !== undefined
-    let sendFailures = 0
-    const peers = new WeakMap<SocketAddress.SocketAddress, Peer>()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer => {
-      let p = peers.get(a)
-      if (p === undefined) {
-        p = { ip: ipBytes(a), udpPort: "port" in a ? a.port : 0, key: SocketAddress.format(a), address: a }
-        peers.set(a, p)
-      }
-      return p
-    }
+    let sendFailures = 0, truncated = 0
+    const peers = new PeerByAddress()
+    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
+      peers.get(a, () => ({ ip: ipBytes(a), udpPort: "port" in a ? a.port : 0, key: SocketAddress.format(a), address: a }))
     return {
       kind: "udp",
       encapsulation: "udp",
@@ -107,11 +101,19 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               }
               return batch
             }
-            for (const d of batch) onPacket(d.payload, peerOf(d.address), localIp)
+            for (const d of batch) {
+              // The batch slots hold any UDP datagram; a cut one is never handed on.
+              if (d.truncated) truncated++
+              else onPacket(d.payload, peerOf(d.address), localIp)
+            }
             return drained(batch.length)
           }),
           { disableYield: true }
         ),
-      stats: () => ({ sendFailures, malformed: 0 })
+      peerFor: (key) => {
+        const a = SocketAddress.parse(key)
+        return a instanceof IoError || familyOf(a) !== family ? undefined : peerOf(a)
+      },
+      stats: () => ({ sendFailures, malformed: truncated })
     } satisfies Transport
   })

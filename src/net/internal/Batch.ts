@@ -23,7 +23,12 @@ import type * as SocketAddress from "../SocketAddress.ts"
 export interface BatchOptions {
   /** Datagrams per `recvmmsg`/`sendmmsg` call (default 64, at most 1024). */
   readonly size?: number | undefined
-  /** Receive buffer per datagram (default 2048 bytes; 65536 while GRO is on). */
+  /**
+   * Receive buffer per datagram, in bytes (default 65536: every UDP datagram
+   * fits whole). A datagram longer than this is cut to it and flagged
+   * `truncated`, with its real `size`. The slots are reserved, not touched: a
+   * slot costs resident memory only for the bytes that arrive in it.
+   */
   readonly bufferSize?: number | undefined
   /** Bytes of payload one `sendmmsg` call can carry (default 256 KiB). */
   readonly sendBytes?: number | undefined
@@ -33,15 +38,22 @@ export interface BatchOptions {
 const MAX_DATAGRAM = 65507
 /** `UDP_MAX_SEGMENTS` in the kernel. */
 const MAX_SEGMENTS = 64
-const GRO_SLOT = 65536
+/** A receive slot that holds any datagram (IPv6's largest UDP payload is 65527) and any GRO run. */
+const WHOLE_SLOT = 65536
 
-type Received = { readonly payload: Uint8Array; readonly address: SocketAddress.SocketAddress; readonly truncated: boolean }
+type Received = {
+  readonly payload: Uint8Array
+  readonly address: SocketAddress.SocketAddress
+  readonly truncated: boolean
+  readonly size: number
+}
 
 /** One entry of the receive array, rewritten in place by every `recv`. */
 class ReceivedEntry implements Received {
   payload: Uint8Array = EMPTY
   address: SocketAddress.SocketAddress
   truncated = false
+  size = 0
   constructor(address: SocketAddress.SocketAddress) {
     this.address = address
   }
@@ -68,7 +80,7 @@ export class Batch {
 
   constructor(options?: BatchOptions) {
     this.size = clampInt(options?.size, 64, 1, 1024)
-    this.#slot = clampInt(options?.bufferSize, 2048, 1, GRO_SLOT)
+    this.#slot = clampInt(options?.bufferSize, WHOLE_SLOT, 1, WHOLE_SLOT)
     this.sendBytes = clampInt(options?.sendBytes, 256 * 1024, MAX_DATAGRAM, 16 * 1024 * 1024)
   }
 
@@ -98,10 +110,11 @@ export class Batch {
       const seg = gro ? slab.controlInt(i, C.SOL_UDP, C.UDP_GRO) : -1
       if (seg > 0 && len > seg) {
         for (let off = 0; off < len; off += seg) {
-          this.#put(k++, slab.bytes.buffer, base + i * slot + off, Math.min(seg, len - off), address, truncated)
+          const n = Math.min(seg, len - off)
+          this.#put(k++, slab.bytes.buffer, base + i * slot + off, n, address, false, n)
         }
       } else {
-        this.#put(k++, slab.bytes.buffer, base + i * slot, Math.min(len, slot), address, truncated)
+        this.#put(k++, slab.bytes.buffer, base + i * slot, Math.min(len, slot), address, truncated, len)
       }
     }
     out.length = k
@@ -113,13 +126,22 @@ export class Batch {
    * the next datagram in its place has the same offset and length (a stream of
    * equal datagrams allocates nothing); the bytes behind it are the new ones.
    */
-  #put(k: number, buffer: ArrayBufferLike, offset: number, length: number, address: SocketAddress.SocketAddress, truncated: boolean): void {
+  #put(
+    k: number,
+    buffer: ArrayBufferLike,
+    offset: number,
+    length: number,
+    address: SocketAddress.SocketAddress,
+    truncated: boolean,
+    size: number
+  ): void {
     let e = this.#entries[k]
     if (e === undefined) this.#entries.push(e = new ReceivedEntry(address))
     const p = e.payload
     if (p.byteOffset !== offset || p.length !== length || p.buffer !== buffer) e.payload = new Uint8Array(buffer, offset, length)
     e.address = address
     e.truncated = truncated
+    e.size = size
     this.#out[k] = e
   }
 
@@ -238,7 +260,7 @@ export class Batch {
       // Coalesced runs need room for up to 64 KiB per slot.
       this.#recv?.free()
       this.#recv = undefined
-      if (on) this.#slot = GRO_SLOT
+      if (on) this.#slot = WHOLE_SLOT
     }
     return on
   }

@@ -29,8 +29,14 @@ import { done, IpSocketBase } from "./SocketBase.ts"
 export interface ReceivedDatagram {
   readonly payload: Uint8Array
   readonly address: SocketAddress.SocketAddress
-  /** The datagram was longer than the buffer and was cut (`MSG_TRUNC`). */
+  /**
+   * The datagram was longer than the batch's `bufferSize` and `payload` holds
+   * only its first `bufferSize` bytes (`MSG_TRUNC`). Never with the default
+   * buffer size, which holds any UDP datagram.
+   */
   readonly truncated: boolean
+  /** The datagram's length as sent: `payload.length`, or more when `truncated`. */
+  readonly size: number
 }
 
 /**
