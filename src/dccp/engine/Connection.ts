@@ -40,7 +40,7 @@ import {
 } from "./Packet.ts"
 import { DropState, type OptionFailure, OptionType, OptionWriter, type ParsedOption, parseOptions } from "./Options.ts"
 import { randomIss } from "./Random.ts"
-import { ReceiveHistory } from "./ReceiveHistory.ts"
+import { ReceiveHistory, type RecordOutcome } from "./ReceiveHistory.ts"
 import { SendQueue } from "./SendQueue.ts"
 import * as Seq from "./Seq.ts"
 import { type Action, LOCAL, type LocalEvent, RECEIVE, type Role, type State } from "./State.ts"
@@ -111,6 +111,8 @@ export interface ConnectionStats {
   droppedUnexpected: number
   droppedNoConnection: number
   droppedDuplicateData: number
+  /** Data older than the receive history remembers: it may have been delivered, so it is not. */
+  droppedTooOldData: number
   /** Option areas cut short by a nonsensical option length (§5.8). */
   optionsTruncated: number
   /** Application data dropped, by Data Dropped drop state (§11.7). */
@@ -144,6 +146,7 @@ const newStats = (): ConnectionStats => ({
   droppedUnexpected: 0,
   droppedNoConnection: 0,
   droppedDuplicateData: 0,
+  droppedTooOldData: 0,
   optionsTruncated: 0,
   dataDropped: {},
   syncsSent: 0,
@@ -976,12 +979,15 @@ export class DccpEngine {
     // Steps 9–16, as the table says.
     const actions = reaction.kind === "process" ? reaction.actions : []
     const next = reaction.kind === "process" ? reaction.next : this.stateValue
-    for (const action of actions) this.perform(action, p, seq, received, outcome === "duplicate")
+    // A packet older than the receive history may have been delivered already:
+    // it is treated as a duplicate, never delivered twice (docs/dccp.md).
+    const seen = outcome === "duplicate" || outcome === "too-old"
+    for (const action of actions) this.perform(action, p, seq, received, outcome)
     if (next !== this.stateValue) this.setState(next, now, p.type)
     if (this.stateValue === "CLOSED" || this.stateValue === "TIMEWAIT") return
 
     // Congestion control sees every packet that got this far.
-    this.feedCcids(now, p, seq, ack, received, outcome === "duplicate", outOfOrder)
+    this.feedCcids(now, p, seq, ack, received, seen, outOfOrder)
     if (this.features.hasPendingConfirms && this.stateValue !== "RESPOND" && this.stateValue !== "PARTOPEN") this.ackNow()
   }
 
@@ -1121,7 +1127,7 @@ export class DccpEngine {
   }
 
   /** Steps 9–16: one action of the receive table. */
-  private perform(action: Action, p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
+  private perform(action: Action, p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
     switch (action) {
       case "enter-timewait": {
         // Step 9: a Reset tears the connection down.
@@ -1175,7 +1181,7 @@ export class DccpEngine {
         return
       case "deliver":
         // Step 16.
-        this.deliver(p, seq, received, duplicate)
+        this.deliver(p, seq, received, outcome)
         return
     }
   }
@@ -1185,9 +1191,13 @@ export class DccpEngine {
     this.stats.dataDropped[dropState] = (this.stats.dataDropped[dropState] ?? 0) + 1
   }
 
-  private deliver(p: Packet, seq: number, received: ReceivedOptions, duplicate: boolean): void {
-    if (duplicate) {
+  private deliver(p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
+    if (outcome === "duplicate") {
       this.stats.droppedDuplicateData++
+      return
+    }
+    if (outcome === "too-old") {
+      this.stats.droppedTooOldData++
       return
     }
     if (this.appClosed) return this.dropData(seq, DropState.ApplicationNotListening)

@@ -477,3 +477,29 @@ describe("Connection: packets shaped like Linux 6.1's (reference §2, measured)"
     assert.strictEqual(parseOptions(again.options, "Ack").options.filter((o) => o.option.kind === "Confirm").length, 6)
   })
 })
+
+describe("Connection: a packet older than the receive history is never delivered (issue 8, defect 3)", () => {
+  it("a Data packet replayed after its history was trimmed is dropped and counted, not delivered twice", () => {
+    const pair = makePair()
+    const server = establish(pair)
+    drainEvents(server)
+    const firstData = pair.wire.log.length
+    const delivered: Array<number> = []
+    // Within a quarter of the Sequence Window (100): the old packet still passes step 6.
+    for (let i = 0; i < 12; i++) {
+      pair.client.send(pair.wire.now, Uint8Array.of(i))
+      pair.wire.runFor(40)
+      for (const p of payloads(drainEvents(server))) delivered.push(p[0]!)
+    }
+    assert.deepStrictEqual(delivered, Array.from({ length: 12 }, (_, i) => i))
+    const old = pair.wire.log.slice(firstData).find((l) => l.direction === "c2s" && (l.type === "Data" || l.type === "DataAck"))
+    assert.isDefined(old)
+    const before = { ...server.stats }
+    pair.wire.inject("c2s", old!.bytes)
+    pair.wire.runFor(40)
+    assert.deepStrictEqual(payloads(drainEvents(server)), [], "the old packet's data was delivered again")
+    // It reached step 8 (inside the sequence window) and was recognised as older than the history.
+    assert.strictEqual(server.stats.droppedSequenceInvalid, before.droppedSequenceInvalid)
+    assert.strictEqual(server.stats.droppedTooOldData, before.droppedTooOldData + 1)
+  })
+})
