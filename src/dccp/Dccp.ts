@@ -16,9 +16,9 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
@@ -30,13 +30,14 @@ import { IoError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as Timer from "../poll/Timer.ts"
 import { Reactor } from "../reactor/Reactor.ts"
-import { type ConnectionConfig, defaultConfig, makeConfig } from "./engine/Config.ts"
+import { type ConnectionConfig, makeConfig } from "./engine/Config.ts"
 import { type ConnectionStats, DccpEngine } from "./engine/Connection.ts"
 import { DccpListener, type ListenerStats, makeListenerConfig } from "./engine/Listener.ts"
 import type { QueuePolicy } from "./engine/SendQueue.ts"
 import type { State } from "./engine/State.ts"
 import * as DccpError from "./DccpError.ts"
 import { Endpoint, Handle } from "./internal/Endpoint.ts"
+import { connectOptions, listenOptions } from "./internal/options.ts"
 import { runServer } from "./internal/runServer.ts"
 import * as Kernel from "./transport/Kernel.ts"
 import * as RawTransport from "./transport/Raw.ts"
@@ -195,7 +196,26 @@ export interface DccpServer {
   readonly accept: Effect.Effect<DccpSocket, DccpError.DccpError, Scope.Scope>
   /** Accepts forever, running `handler` for each connection in its own fiber. */
   readonly run: <R, E, _>(handler: (socket: DccpSocket) => Effect.Effect<_, E, R>) => Effect.Effect<never, DccpError.DccpError, R>
-  readonly stats: () => Readonly<ListenerStats>
+  readonly stats: () => ServerStats
+}
+
+/**
+ * A listener's counters, and the state it holds: connections and their peers
+ * only. A source that sends garbage or Requests answered with Init Cookies
+ * leaves nothing behind (docs/reliability.md).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ServerStats extends Readonly<ListenerStats> {
+  /** Connections the driver holds: accepted or waiting in the backlog, until finished. */
+  readonly connections: number
+  /** Distinct peers of those connections. */
+  readonly peers: number
+  /** Packets for no port or flow of this listener. */
+  readonly unknownPackets: number
+  /** Datagrams the transport dropped: not DCCP, or cut. */
+  readonly malformed: number
 }
 
 const encoder = new TextEncoder()
@@ -232,13 +252,7 @@ const cryptoRandom = (): (() => number) => {
   }
 }
 
-const millis = (d: Duration.Input | undefined, fallback: number): number => {
-  if (d === undefined) return fallback
-  const o = Duration.fromInput(d)
-  return Option.isSome(o) && Duration.isFinite(o.value) ? Duration.toMillis(o.value) : fallback
-}
-
-const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip"): ConnectionConfig | DccpError.DccpError => {
+const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs: number): ConnectionConfig | DccpError.DccpError => {
   if (o.ccid !== undefined && o.ccid !== 2) {
     return DccpError.make("Unsupported", `CCID ${o.ccid} is not implemented yet (CCID 2 is)`)
   }
@@ -257,7 +271,7 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip"): Connection
     queuePolicy: o.queuePolicy ?? "simple",
     sendCsCov: o.sendChecksumCoverage ?? 0,
     minimumChecksumCoverage: o.minimumChecksumCoverage ?? 0,
-    timewaitMs: millis(o.timewait, defaultConfig.timewaitMs)
+    timewaitMs
   })
 }
 
@@ -386,6 +400,8 @@ const release = (handle: Handle, socket: DccpSocket, timeout: number) =>
  */
 export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
+    const resolved = connectOptions(options)
+    if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
     const code = serviceCode(options.serviceCode)
     if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
     const kind = options.transport ?? "udp"
@@ -394,7 +410,7 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     if (remote instanceof IoError) return yield* fail(remote)
     const family = familyOf(remote)
     if (family === undefined) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP peer has an IP address"))
-    const config = engineConfig(options, kind === "udp" ? "udp" : "ip")
+    const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
     const endpoint = yield* openEndpoint(
@@ -427,20 +443,20 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
       serviceCode: code,
       config
     })
-    const capacity = options.receiveQueue ?? 1024
+    const capacity = resolved.receiveQueue
     const handle = new Handle(engine, peer, endpoint, capacity)
     handle.attach(yield* receiveQueue(capacity))
     endpoint.client = handle
     endpoint.clientLocalPort = localPort
     endpoint.clientRemotePort = remotePort
     const socket = makeSocket(handle, kind, "client", local, code)
-    yield* Effect.addFinalizer(() => release(handle, socket, millis(options.closeTimeout, 3000)))
+    yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
     endpoint.afterInput(handle)
     const handshake = Deferred.await(handle.connected)
-    const timed = options.connectTimeout === undefined
+    const timed = resolved.connectTimeoutMs === undefined
       ? handshake
       : Effect.timeoutOrElse(handshake, {
-        duration: options.connectTimeout,
+        duration: resolved.connectTimeoutMs,
         orElse: () =>
           Effect.suspend(() => {
             engine.abort(performance.now())
@@ -460,6 +476,8 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
  */
 export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpError.DccpError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
+    const resolved = listenOptions(options)
+    if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
     const codes: Array<number> = []
     for (const c of options.serviceCodes) {
       const n = serviceCode(c)
@@ -473,7 +491,7 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     if (at instanceof IoError) return yield* fail(at)
     const family = familyOf(at)
     if (family === undefined || !SocketAddress.isInet(at)) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP listener binds an IP address"))
-    const connection = engineConfig(options, kind === "udp" ? "udp" : "ip")
+    const connection = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (connection instanceof DccpError.DccpError) return yield* Effect.fail(connection)
     const ip = formatIp(at)
     const endpoint = yield* openEndpoint(
@@ -493,8 +511,8 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     }))
     endpoint.listener = listener
     endpoint.resetUnknown = options.resetUnknown ?? kind === "udp"
-    const backlog = yield* Queue.make<Handle>({ capacity: options.backlog ?? 64, strategy: "dropping" })
-    endpoint.receiveCapacity = options.receiveQueue ?? 1024
+    const backlog = yield* Queue.make<Handle, DccpError.DccpError>({ capacity: resolved.backlog, strategy: "dropping" })
+    endpoint.receiveCapacity = resolved.receiveQueue
     endpoint.incoming = (handle) => {
       if (!Queue.offerUnsafe(backlog, handle)) {
         handle.engine.abort(performance.now())
@@ -502,16 +520,22 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     }
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        listener.close(performance.now())
-        endpoint.flush(performance.now())
+        const t = performance.now()
+        endpoint.incoming = undefined
+        // Connections nobody accepted end with the listener, and so does `accept`.
+        for (let r = Queue.takeUnsafe(backlog); r !== undefined && r._tag === "Success"; r = Queue.takeUnsafe(backlog)) {
+          r.value.engine.abort(t)
+        }
+        Queue.failCauseUnsafe(backlog, Cause.fail(DccpError.make("Closed", "the listener is closed")))
+        listener.close(t)
+        endpoint.flush(t)
       })
     )
-    const timeout = millis(options.closeTimeout, 3000)
     const accept: DccpServer["accept"] = Effect.gen(function*() {
       const handle = yield* Queue.take(backlog)
       handle.attach(yield* receiveQueue(handle.capacity))
       const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
-      yield* Effect.addFinalizer(() => release(handle, socket, timeout))
+      yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
       return socket
     })
     return {
@@ -520,7 +544,13 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
       port,
       accept,
       run: (handler) => runServer(accept, handler),
-      stats: () => listener.stats
+      stats: (): ServerStats => ({
+        ...listener.stats,
+        connections: endpoint.connections.size,
+        peers: endpoint.livePeers.size,
+        unknownPackets: endpoint.unknownPackets,
+        malformed: endpoint.transport.stats().malformed
+      })
     } satisfies DccpServer
   })
 

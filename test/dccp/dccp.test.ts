@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Scope from "effect/Scope"
 import * as Dccp from "../../src/dccp/Dccp.ts"
 import type { DccpError } from "../../src/dccp/DccpError.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
@@ -146,5 +147,72 @@ describe("Dccp over udp: refusals", () => {
       }
       const e = failure(yield* Effect.exit(Effect.scoped(Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [] }))))
       assert.strictEqual(e.kind, "InvalidInput")
+    }).pipe(Effect.provide(Reactor.layer)))
+})
+
+describe("Dccp over udp: the listener's end (issue 8, defect 4)", () => {
+  checkFdLeaks()
+
+  it.live("accept and run fail with Closed once the listener's Scope closed; connections nobody accepted are aborted", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42] }).pipe(Scope.provide(scope))
+      // A connection completes its handshake and waits in the backlog; nobody accepts it.
+      const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42 })
+      const waiting = yield* Effect.forkChild(Effect.scoped(server.accept).pipe(Effect.andThen(server.accept), Effect.scoped))
+      yield* Effect.yieldNow
+      yield* Scope.close(scope, Exit.void)
+      const pending = yield* Effect.exit(Fiber.join(waiting))
+      assert.strictEqual(failure(pending).kind, "Closed")
+      assert.strictEqual(failure(yield* Effect.exit(Effect.scoped(server.accept))).kind, "Closed")
+      assert.strictEqual(failure(yield* Effect.exit(server.run(() => Effect.void))).kind, "Closed")
+      // The client's connection was aborted by the listener, not left open.
+      const end = yield* Effect.exit(client.recv.pipe(Effect.timeout("5 seconds")))
+      assert.isTrue(Exit.isFailure(end))
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("Dccp: invalid options are typed errors naming the option (issue 8, defect 5)", () => {
+  checkFdLeaks()
+
+  it.live("connect and listen refuse every bad option with InvalidInput, before opening anything", () =>
+    Effect.gen(function*() {
+      const base = { address: "127.0.0.1:1", serviceCode: 1 }
+      const connectCases: Array<[Record<string, unknown>, RegExp]> = [
+        [{ connectTimeout: "garbage" }, /connectTimeout is a finite, non-negative duration .* not "garbage"/],
+        [{ connectTimeout: Number.NaN }, /connectTimeout .* not NaN/],
+        [{ timewait: "soon" }, /timewait .* not "soon"/],
+        [{ closeTimeout: {} }, /closeTimeout .* not \{\}/],
+        [{ closeTimeout: -5 }, /closeTimeout .* not -5/],
+        [{ transport: "quic" }, /transport is "udp", "raw" or "kernel", not "quic"/],
+        [{ receiveQueue: 0 }, /receiveQueue is an integer from 1 to 1048576, not 0/],
+        [{ receiveQueue: -1 }, /receiveQueue .* not -1/],
+        [{ receiveQueue: Number.NaN }, /receiveQueue .* not NaN/],
+        [{ queuePolicy: "fifo" }, /queuePolicy is "simple" or "prio", not "fifo"/],
+        [{ ccid: 7 }, /ccid is 2 or 3, not 7/],
+        [{ dccpPort: 70000 }, /dccpPort is an integer from 1 to 65535, not 70000/],
+        [{ random: 4 }, /random is a function, not 4/]
+      ]
+      for (const [extra, message] of connectCases) {
+        const e = failure(yield* Effect.exit(Effect.scoped(Dccp.connect({ ...base, ...extra } as unknown as Dccp.ConnectOptions))))
+        assert.strictEqual(e.kind, "InvalidInput", JSON.stringify(extra))
+        assert.match(e.detail, message)
+      }
+      const listenBase = { address: "127.0.0.1:0", serviceCodes: [1] }
+      const listenCases: Array<[Record<string, unknown>, RegExp]> = [
+        [{ backlog: -1 }, /backlog is an integer from 1 to 1048576, not -1/],
+        [{ backlog: Number.NaN }, /backlog .* not NaN/],
+        [{ backlog: 0 }, /backlog .* not 0/],
+        [{ receiveQueue: Number.NaN }, /receiveQueue .* not NaN/],
+        [{ timewait: "garbage" }, /timewait .* not "garbage"/],
+        [{ serverTimewait: "yes" }, /serverTimewait is true or false, not "yes"/],
+        [{ transport: "quic" }, /transport .* not "quic"/],
+        [{ serviceCodes: "ECHO" }, /serviceCodes is an array/]
+      ]
+      for (const [extra, message] of listenCases) {
+        const e = failure(yield* Effect.exit(Effect.scoped(Dccp.listen({ ...listenBase, ...extra } as unknown as Dccp.ListenOptions))))
+        assert.strictEqual(e.kind, "InvalidInput", JSON.stringify(extra))
+        assert.match(e.detail, message)
+      }
     }).pipe(Effect.provide(Reactor.layer)))
 })

@@ -157,7 +157,15 @@ export class Endpoint {
   readonly connections = new Map<string, Handle>()
   /** Server connections that have closed and may still hold timers (see `collect`). */
   readonly closing: Array<Handle> = []
-  readonly peersByKey = new Map<string, Peer>()
+  /**
+   * The peers of the server's connections, by transport key, with how many
+   * connections use each: held while a connection exists, released when it is
+   * forgotten. A source that only sends packets (garbage, Requests answered
+   * with cookies) leaves nothing here.
+   */
+  readonly livePeers = new Map<string, { readonly peer: Peer; refs: number }>()
+  /** The peer of the packet being handled (replies to it need no lookup). */
+  #packetPeer: Peer | undefined = undefined
   incoming: ((handle: Handle) => void) | undefined = undefined
   /** Receive-queue capacity of accepted connections. */
   receiveCapacity = 1024
@@ -198,12 +206,37 @@ export class Endpoint {
       }
       return
     }
-    this.peersByKey.set(peer.key, peer)
+    this.#packetPeer = peer
     listener.handleDatagram(t, bytes, { family: this.transport.family, localAddress: localIp, remoteAddress: peer.ip, transportKey: peer.key })
     this.flush(t)
     this.drainListener()
+    this.#packetPeer = undefined
     this.connections.get(`${peer.key}|${sourcePort}`)?.drainEvents()
     this.rearm(t)
+    this.collect()
+  }
+
+  /**
+   * The peer a listener transmission or event is for: the peer of the packet
+   * being handled, a connection's peer, or (a half-open connection's
+   * retransmission) the transport's reading of the key.
+   */
+  #peerOf(key: string | undefined): Peer | undefined {
+    if (key === undefined) return undefined
+    const current = this.#packetPeer
+    if (current !== undefined && current.key === key) return current
+    return this.livePeers.get(key)?.peer ?? this.transport.peerFor(key)
+  }
+
+  #retain(peer: Peer): void {
+    const live = this.livePeers.get(peer.key)
+    if (live !== undefined) live.refs++
+    else this.livePeers.set(peer.key, { peer, refs: 1 })
+  }
+
+  #release(peer: Peer): void {
+    const live = this.livePeers.get(peer.key)
+    if (live !== undefined && --live.refs === 0) this.livePeers.delete(peer.key)
   }
 
   clientLocalPort = 0
@@ -260,7 +293,7 @@ export class Endpoint {
     const listener = this.listener
     if (listener === undefined) return
     for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
-      const peer = x.path.transportKey === undefined ? undefined : this.peersByKey.get(x.path.transportKey)
+      const peer = this.#peerOf(x.path.transportKey)
       if (peer !== undefined) this.transport.send(x.bytes, peer)
     }
   }
@@ -269,7 +302,7 @@ export class Endpoint {
     const listener = this.listener
     if (listener === undefined) return
     for (let e = listener.pollEvent(); e !== undefined; e = listener.pollEvent()) {
-      const peer = e.path.transportKey === undefined ? undefined : this.peersByKey.get(e.path.transportKey)
+      const peer = this.#peerOf(e.path.transportKey)
       if (peer === undefined) {
         e.connection.abort(now())
         continue
@@ -277,6 +310,7 @@ export class Endpoint {
       const handle = new Handle(e.connection, peer, this, this.receiveCapacity)
       handle.key = `${peer.key}|${e.path.remotePort}`
       this.connections.set(handle.key, handle)
+      this.#retain(peer)
       handle.drainEvents()
       if (this.incoming !== undefined) this.incoming(handle)
       else e.connection.abort(now())
@@ -293,9 +327,13 @@ export class Endpoint {
     if (closing.length === 0) return
     let kept = 0
     for (const h of closing) {
-      if (!h.engine.isFinished) closing[kept++] = h
+      if (!h.engine.isFinished) {
+        closing[kept++] = h
+        continue
+      }
       // A new connection from the same peer and port may hold the key by now.
-      else if (this.connections.get(h.key!) === h) this.connections.delete(h.key!)
+      if (this.connections.get(h.key!) === h) this.connections.delete(h.key!)
+      this.#release(h.peer)
     }
     closing.length = kept
   }

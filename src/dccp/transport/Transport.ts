@@ -47,28 +47,39 @@ export interface Transport {
     onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void,
     onUnreachable: (error: IoError) => void
   ) => Effect.Effect<never, IoError>
+  /**
+   * The peer a `Peer.key` of this transport names (the listener keeps keys, not
+   * peers, for connections it has not announced yet); `undefined` for a key
+   * this transport did not make.
+   */
+  readonly peerFor: (key: string) => Peer | undefined
   /** Datagrams the socket could not send, and packets that were not DCCP. */
   readonly stats: () => { readonly sendFailures: number; readonly malformed: number }
 }
 
 /**
- * Caches `Peer` values by their key, so that a steady flow allocates none.
+ * Caches `Peer` values by the address object the socket's decoder returned
+ * (the decoder returns the same object while the source stays the same), so
+ * that a steady flow allocates none. At most 4096 entries: a flood from many
+ * sources costs a bounded cache, not memory per source.
  *
  * @internal
  */
-export class PeerCache {
-  #last: Peer | undefined = undefined
-  readonly #peers = new Map<string, Peer>()
+export class PeerByAddress {
+  #lastAddress: SocketAddress.SocketAddress | undefined = undefined
+  #lastPeer: Peer | undefined = undefined
+  readonly #peers = new Map<SocketAddress.SocketAddress, Peer>()
 
-  get(key: string, make: () => Peer): Peer {
-    if (this.#last !== undefined && this.#last.key === key) return this.#last
-    let p = this.#peers.get(key)
+  get(address: SocketAddress.SocketAddress, make: () => Peer): Peer {
+    if (address === this.#lastAddress) return this.#lastPeer!
+    let p = this.#peers.get(address)
     if (p === undefined) {
       p = make()
-      if (this.#peers.size > 4096) this.#peers.clear()
-      this.#peers.set(key, p)
+      if (this.#peers.size >= 4096) this.#peers.clear()
+      this.#peers.set(address, p)
     }
-    this.#last = p
+    this.#lastAddress = address
+    this.#lastPeer = p
     return p
   }
 }

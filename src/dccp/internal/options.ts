@@ -1,0 +1,68 @@
+/**
+ * The checks every `Dccp.connect` / `Dccp.listen` option passes before anything
+ * is opened: a bad value is a `DccpError` of kind `InvalidInput` naming the
+ * option and the value, never a defect, a silent default or an unbounded queue.
+ *
+ * @internal
+ */
+import * as check from "../../internal/check.ts"
+import type { CommonOptions, ConnectOptions, ListenOptions } from "../Dccp.ts"
+import * as DccpError from "../DccpError.ts"
+import { defaultConfig } from "../engine/Config.ts"
+
+/** The options' durations and sizes, in the units the driver uses. @internal */
+export interface Resolved {
+  readonly timewaitMs: number
+  readonly closeTimeoutMs: number
+  readonly receiveQueue: number
+}
+
+/** Receive queues and backlogs hold at most this many datagrams or connections. */
+const MAX_QUEUE = 1 << 20
+
+const invalid = (problem: string): DccpError.DccpError => DccpError.make("InvalidInput", problem)
+
+const common = (o: CommonOptions): Resolved | DccpError.DccpError => {
+  if (typeof o !== "object" || o === null) return invalid(`the options are an object, not ${check.show(o)}`)
+  const problem = check.first(
+    check.oneOf("transport", o.transport, ["udp", "raw", "kernel"]),
+    check.oneOf("ccid", o.ccid, [2, 3]),
+    check.oneOf("queuePolicy", o.queuePolicy, ["simple", "prio"]),
+    check.integer("receiveQueue", o.receiveQueue, 1, MAX_QUEUE),
+    check.integer("kernelReceiveBufferSize", o.kernelReceiveBufferSize, 1, 2 ** 31 - 1),
+    check.integer("kernelSendBufferSize", o.kernelSendBufferSize, 1, 2 ** 31 - 1),
+    check.func("random", o.random)
+  )
+  if (problem !== undefined) return invalid(problem)
+  const timewaitMs = check.millis("timewait", o.timewait, defaultConfig.timewaitMs)
+  if (typeof timewaitMs === "string") return invalid(timewaitMs)
+  const closeTimeoutMs = check.millis("closeTimeout", o.closeTimeout, 3000)
+  if (typeof closeTimeoutMs === "string") return invalid(closeTimeoutMs)
+  return { timewaitMs, closeTimeoutMs, receiveQueue: o.receiveQueue ?? 1024 }
+}
+
+/** `connect`'s options, checked. @internal */
+export const connectOptions = (o: ConnectOptions): (Resolved & { readonly connectTimeoutMs: number | undefined }) | DccpError.DccpError => {
+  const resolved = common(o)
+  if (resolved instanceof DccpError.DccpError) return resolved
+  const problem = check.integer("dccpPort", o.dccpPort, 1, 65535)
+  if (problem !== undefined) return invalid(problem)
+  const connectTimeoutMs = o.connectTimeout === undefined ? undefined : check.millis("connectTimeout", o.connectTimeout, 0)
+  if (typeof connectTimeoutMs === "string") return invalid(connectTimeoutMs)
+  return { ...resolved, connectTimeoutMs }
+}
+
+/** `listen`'s options, checked. @internal */
+export const listenOptions = (o: ListenOptions): (Resolved & { readonly backlog: number }) | DccpError.DccpError => {
+  const resolved = common(o)
+  if (resolved instanceof DccpError.DccpError) return resolved
+  const problem = check.first(
+    check.integer("dccpPort", o.dccpPort, 1, 65535),
+    check.integer("backlog", o.backlog, 1, MAX_QUEUE),
+    check.boolean("serverTimewait", o.serverTimewait),
+    check.boolean("resetUnknown", o.resetUnknown),
+    Array.isArray(o.serviceCodes) ? undefined : `serviceCodes is an array of 1 to 32 service codes, not ${check.show(o.serviceCodes)}`
+  )
+  if (problem !== undefined) return invalid(problem)
+  return { ...resolved, backlog: o.backlog ?? 64 }
+}
