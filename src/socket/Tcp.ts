@@ -42,7 +42,7 @@ export const TcpConnection: Context.Service<TcpStream.TcpStream, TcpStream.TcpSt
  * @since 0.1.0
  * @category models
  */
-export interface ConnectOptions extends TcpStream.ConnectOptions, StreamSocket.ReaderOptions {
+export interface ConnectOptions extends TcpStream.ConnectOptions, StreamSocket.ClientOptions {
   /** Fail the reader's acquisition with `SocketOpenError` kind `Timeout` after this long. */
   readonly openTimeout?: Duration.Input | undefined
 }

@@ -39,7 +39,7 @@ export const UnixConnection: Context.Service<UnixStream.UnixStream, UnixStream.U
  * @since 0.1.0
  * @category models
  */
-export interface ConnectOptions extends StreamSocket.ReaderOptions {
+export interface ConnectOptions extends StreamSocket.ClientOptions {
   readonly openTimeout?: Duration.Input | undefined
 }
 

@@ -54,6 +54,23 @@ export interface ReaderOptions {
   readonly maxChunksPerPull?: number | undefined
 }
 
+/**
+ * Options of a client `Socket` beyond its reader's buffers.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ClientOptions extends ReaderOptions {
+  /**
+   * What a write does while no reader holds a connection (before the first
+   * reader is acquired, or after its Scope closed). `"wait"` (default, Effect's
+   * own `Socket` contract, as `NodeSocket` does) waits for the next reader's
+   * connection — possibly forever; bound it with `Effect.timeout`. `"fail"`
+   * fails at once with a `SocketWriteError` whose cause has kind `NotConnected`.
+   */
+  readonly disconnectedWrites?: "wait" | "fail" | undefined
+}
+
 /** A live connection: the stream and its reactor registration. @internal */
 export class Connection {
   readonly stream: StreamIo
@@ -87,6 +104,8 @@ export interface StreamSocketState {
   readonly connected: Latch.Latch
   /** A server-side socket has no next connection: writes fail once it is gone. */
   readonly reconnects: boolean
+  /** Writes without a connection fail instead of waiting for one. */
+  readonly failDisconnected: boolean
   ended: boolean
 }
 
@@ -99,7 +118,7 @@ export interface StreamSocketState {
  */
 export const client = (
   dial: Effect.Effect<Connection, IoError, Scope.Scope>,
-  options: (ReaderOptions & { readonly openTimeout?: Duration.Input | undefined }) | undefined,
+  options: (ClientOptions & { readonly openTimeout?: Duration.Input | undefined }) | undefined,
   address?: string
 ): Socket.Socket => {
   const timeout = options?.openTimeout
@@ -109,7 +128,11 @@ export const client = (
       duration: timeout,
       orElse: () => Effect.fail(IoErrorModule.make("TimedOut", "connect", "timeout waiting for open", address))
     })
-  return make(Effect.mapError(timed, errors.openError), { ...options, reconnects: true })
+  return make(Effect.mapError(timed, errors.openError), {
+    ...options,
+    reconnects: true,
+    failDisconnected: options?.disconnectedWrites === "fail"
+  })
 }
 
 /**
@@ -122,6 +145,7 @@ export const make = (
   open: Effect.Effect<Connection, Socket.SocketError, Scope.Scope>,
   options: ReaderOptions & {
     readonly reconnects: boolean
+    readonly failDisconnected?: boolean | undefined
     /** A connection that exists already (an accepted one): writes need no reader. */
     readonly initial?: Connection | undefined
   }
@@ -130,6 +154,7 @@ export const make = (
     current: options.initial,
     connected: Latch.makeUnsafe(options.initial !== undefined),
     reconnects: options.reconnects,
+    failDisconnected: options.failDisconnected === true,
     ended: false
   }
   const chunkSize = clamp(options.chunkSize, 65536, 1, 16 * 1024 * 1024)
@@ -244,6 +269,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
       const conn = state.current
       if (conn !== undefined && conn.isOpen) return f(conn)
       if (state.ended || (!state.reconnects && conn !== undefined)) return Effect.fail(errors.writeError(closedSocket))
+      if (state.failDisconnected) return Effect.fail(errors.writeError(notConnected))
       return Effect.flatMap(state.connected.await, () => withConnection(f))
     })
 
@@ -299,6 +325,12 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
 }
 
 const closedSocket = new IoError({ kind: "Closed", errno: 0, syscall: "send", detail: "the connection was closed" })
+const notConnected = new IoError({
+  kind: "NotConnected",
+  errno: 0,
+  syscall: "send",
+  detail: "no reader holds a connection (disconnectedWrites: \"fail\")"
+})
 
 const writeSome = (conn: Connection, bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError =>
   bufs.length === 1 ? conn.stream.write(bufs[0]!) : conn.stream.writev(bufs)
