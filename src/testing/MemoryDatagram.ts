@@ -55,12 +55,14 @@ export const isUdpLike = (u: unknown): u is UdpLike =>
  *   like UDP, a datagram the network loses is lost silently. It fails only
  *   for a payload over 65,507 bytes (`MessageTooLarge`) or a closed endpoint.
  * - `recv(buffer)` waits for the next datagram, copies it into `buffer` and
- *   returns the number of bytes copied; a longer datagram is truncated to the
- *   buffer, the rest discarded, as `recv(2)` does.
+ *   returns its length. A datagram longer than `buffer` is dropped whole and
+ *   counted in `dropped()` — never delivered cut (size the buffer to the
+ *   largest datagram the protocol sends).
  * - `tryRecv(buffer)` is `recv` without waiting: `undefined` when nothing is
  *   queued (would block).
  * - `readable` waits until a datagram is queued, without taking it.
- * - `dropped()` counts datagrams refused because the receive queue was full.
+ * - `dropped()` counts datagrams refused because the receive queue was full,
+ *   and datagrams longer than the buffer given to `recv`/`tryRecv`.
  *
  * Only datagrams from the peer are received. After the endpoint's scope
  * closes, every operation fails with `DatagramSocketClosedError`, a

@@ -18,6 +18,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Scope from "effect/Scope"
 import { IoError, make as ioError } from "../IoError.ts"
@@ -59,6 +60,18 @@ export interface RelayOptions {
    * at high rates; a datagram may leave up to this much early.
    */
   readonly resolutionMs?: number | undefined
+  /**
+   * Clients (source addresses) with an upstream socket at once (default 1024).
+   * A new client past this closes the least recently active one's socket
+   * (counted in `evictedClients`): a flood from many sources costs the relay a
+   * bounded number of descriptors.
+   */
+  readonly maxClients?: number | undefined
+  /**
+   * Datagrams waiting for their delivery time (default 65536); beyond this a
+   * datagram is dropped and counted in `overflowDrops`.
+   */
+  readonly maxInFlight?: number | undefined
 }
 
 /**
@@ -77,6 +90,10 @@ export interface RelayStats {
   readonly inFlight: number
   /** Due datagrams the relay could not send (socket buffer full, send error). */
   readonly sendFailures: number
+  /** Clients whose upstream socket was closed to make room (`maxClients`). */
+  readonly evictedClients: number
+  /** Datagrams dropped because `maxInFlight` were already waiting. */
+  readonly overflowDrops: number
 }
 
 /**
@@ -161,6 +178,14 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
     if (!Number.isFinite(resolution) || resolution < 0) {
       return yield* Effect.fail(ioError("InvalidInput", "relay", `resolutionMs is a number of milliseconds ≥ 0, not ${resolution}`))
     }
+    const maxClients = options.maxClients ?? 1024
+    if (!Number.isInteger(maxClients) || maxClients < 1) {
+      return yield* Effect.fail(ioError("InvalidInput", "relay", `maxClients is a positive integer, not ${maxClients}`))
+    }
+    const maxInFlight = options.maxInFlight ?? 65536
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+      return yield* Effect.fail(ioError("InvalidInput", "relay", `maxInFlight is a positive integer, not ${maxInFlight}`))
+    }
     const path = Impairment.makePath({
       seed: options.seed ?? 1,
       conditions: options.conditions,
@@ -180,12 +205,18 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
     const pending = Latch.makeUnsafe(false)
     let seq = 0
     let sendFailures = 0
+    let evictedClients = 0
+    let overflowDrops = 0
 
     /** Passes one received datagram through `link` and schedules its deliveries. */
     const admit = (link: Impairment.Link, payload: Uint8Array, send: Scheduled["send"]) => {
       // The batch buffer is reused by the next receive: the link must see a copy it may keep.
       const verdict = link.transmit(now(), payload.slice())
       for (const d of verdict.deliveries) {
+        if (schedule.size >= maxInFlight) {
+          overflowDrops++
+          continue
+        }
         const item = { at: d.at, seq: seq++, id: verdict.id, link, payload: d.payload, send }
         schedule.push(item)
         if (schedule.peek() === item) timer.setMillis(Math.max(0.001, item.at - now()))
@@ -193,23 +224,46 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
       if (schedule.size > 0) pending.openUnsafe()
     }
 
-    // --- target side: one connected upstream socket per client -----------------
-    const upstreams = new Map<string, { readonly socket: UdpSocket.UdpSocket }>()
+    // --- target side: one connected upstream socket per client, at most maxClients -----
+    interface Upstream {
+      readonly socket: UdpSocket.UdpSocket
+      readonly scope: Scope.Closeable
+      lastUsed: number
+    }
+    const upstreams = new Map<string, Upstream>()
+    /** Closes the least recently active client's upstream socket. */
+    const evictOne = Effect.suspend(() => {
+      let oldest: [string, Upstream] | undefined
+      for (const entry of upstreams) if (oldest === undefined || entry[1].lastUsed < oldest[1].lastUsed) oldest = entry
+      if (oldest === undefined) return Effect.void
+      upstreams.delete(oldest[0])
+      evictedClients++
+      return Scope.close(oldest[1].scope, Exit.void)
+    })
     const upstreamFor = (client: SocketAddress.SocketAddress) =>
       Effect.gen(function*() {
         const key = SocketAddress.format(client)
         const known = upstreams.get(key)
-        if (known !== undefined) return known
-        const socket = yield* UdpSocket.bind(SocketAddress.isInet(target) && target._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0")
-        const e = socket.connect(target)
-        if (e !== undefined) return yield* Effect.fail(e)
-        const registration = yield* reactor.register(socket)
-        const entry = { socket }
+        if (known !== undefined) {
+          known.lastUsed = now()
+          return known
+        }
+        if (upstreams.size >= maxClients) yield* evictOne
+        const clientScope = yield* Scope.fork(scope)
+        const opened = Effect.gen(function*() {
+          const socket = yield* UdpSocket.bind(SocketAddress.isInet(target) && target._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0")
+          const e = socket.connect(target)
+          if (e !== undefined) return yield* Effect.fail(e)
+          const registration = yield* reactor.register(socket)
+          const toClient = (payload: Uint8Array) => front.sendTo(payload, client)
+          yield* Effect.forkScoped(receiveLoop(registration, socket, (d) => admit(path.backward, d.payload, toClient)))
+          return socket
+        }).pipe((self) => Scope.provide(self, clientScope))
+        const socket = yield* Effect.onError(opened, () => Scope.close(clientScope, Exit.void))
+        const entry: Upstream = { socket, scope: clientScope, lastUsed: now() }
         upstreams.set(key, entry)
-        const toClient = (payload: Uint8Array) => front.sendTo(payload, client)
-        yield* Effect.forkIn(receiveLoop(registration, socket, (d) => admit(path.backward, d.payload, toClient)), scope)
         return entry
-      }).pipe((self) => Scope.provide(self, scope))
+      })
 
     const receiveLoop = (
       registration: Registration,
@@ -270,7 +324,9 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
         backward: path.backward.stats(),
         clients: upstreams.size,
         inFlight: schedule.size,
-        sendFailures
+        sendFailures,
+        evictedClients,
+        overflowDrops
       })
     } satisfies Relay
   })

@@ -146,3 +146,29 @@ describe("lossy UDP relay (real sockets)", () => {
       assert.strictEqual(relay.stats().sendFailures, 0)
     }).pipe(Effect.provide(Reactor.layer)))
 })
+
+describe("lossy UDP relay: bounded state (issue 8)", () => {
+  checkFdLeaks()
+
+  it.live("clients past maxClients evict the least recently active one's upstream socket; replies still reach current clients", () =>
+    Effect.gen(function*() {
+      const reactor = yield* Reactor.Reactor
+      const server = yield* UdpSocket.bind("127.0.0.1:0")
+      const serverRegistration = yield* reactor.register(server)
+      yield* Effect.forkScoped(collect(serverRegistration, server, (d) => void server.sendTo(d.payload, d.address)))
+      const relay = yield* Relay.make({ target: server.localAddr() as SocketAddress.SocketAddress, maxClients: 4 })
+      const to = SocketAddress.format(relay.address)
+      for (let i = 0; i < 10; i++) {
+        const client = yield* UdpSocket.bind("127.0.0.1:0")
+        const registration = yield* reactor.register(client)
+        assert.strictEqual(client.sendTo(makeDatagram(i, 64), to), 64)
+        const reply = yield* registration.readIo(() => client.recvBatch())
+        assert.strictEqual(seqOf(reply[0]!.payload), i, `client ${i} got its echo`)
+      }
+      const stats = relay.stats()
+      assert.strictEqual(stats.clients, 4)
+      assert.strictEqual(stats.evictedClients, 6)
+      const bad = yield* Effect.exit(Relay.make({ target: "127.0.0.1:9", maxClients: 0 }))
+      assert.isTrue(Exit.isFailure(bad))
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})

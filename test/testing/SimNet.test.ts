@@ -122,7 +122,7 @@ describe("SimNet · time", () => {
 })
 
 describe("SimNet · pair (UdpLike)", () => {
-  it.effect("recv waits and truncates; tryRecv does not wait; readable waits without taking", () =>
+  it.effect("recv waits and never cuts a datagram (a longer one is dropped whole, counted); tryRecv does not wait; readable waits without taking", () =>
     Effect.gen(function*() {
       const net = yield* SimNet.make()
       const [a, b] = yield* net.pair()
@@ -133,9 +133,18 @@ describe("SimNet · pair (UdpLike)", () => {
       yield* Effect.yieldNow
       assert.isUndefined(waiting.pollUnsafe())
       yield* a.send(bytes(1, 2, 3, 4))
-      assert.strictEqual(yield* Fiber.join(waiting), 2, "truncated to the buffer")
-      assert.deepStrictEqual(small, bytes(1, 2))
-      assert.isUndefined(yield* b.tryRecv(new Uint8Array(8)), "the rest of the datagram is gone")
+      yield* Effect.yieldNow
+      assert.isUndefined(waiting.pollUnsafe(), "the 4-byte datagram did not fit the 2-byte buffer: dropped, recv still waits")
+      assert.strictEqual(b.dropped(), 1)
+      yield* a.send(bytes(5, 6))
+      assert.strictEqual(yield* Fiber.join(waiting), 2)
+      assert.deepStrictEqual(small, bytes(5, 6))
+      yield* a.send(bytes(1, 2, 3))
+      yield* a.send(bytes(7))
+      const one = new Uint8Array(2)
+      assert.strictEqual(yield* b.tryRecv(one), 1, "tryRecv skips the datagram too long for its buffer")
+      assert.strictEqual(one[0], 7)
+      assert.strictEqual(b.dropped(), 2)
       assert.strictEqual(a.peerAddress.port, b.localAddress.port)
       assert.isTrue(MemoryDatagram.isUdpLike(a))
       assert.isFalse(MemoryDatagram.isUdpLike({ send: () => Effect.void }))

@@ -6,7 +6,6 @@
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
@@ -165,10 +164,11 @@ export const openPort = (
       })
   )
 
-const copyInto = (payload: Uint8Array, buffer: Uint8Array): number => {
-  const n = Math.min(payload.length, buffer.length)
-  buffer.set(n === payload.length ? payload : payload.subarray(0, n))
-  return n
+/** Copies `payload` into `buffer`; `undefined` when it does not fit (the caller drops it whole). */
+const copyInto = (payload: Uint8Array, buffer: Uint8Array): number | undefined => {
+  if (payload.length > buffer.length) return undefined
+  buffer.set(payload)
+  return payload.length
 }
 
 /**
@@ -192,10 +192,26 @@ export const udpLike = (net: SimNet.SimNet, port: Port, peer: Endpoint): MemoryD
         net.withNetworkUnsafe((network) => send(network, binding, destination, payload))
         return Effect.void
       }),
-    recv: (buffer) => closedOr(Effect.map(Queue.take(port.inbox), (payload) => copyInto(payload, buffer))),
+    recv: (buffer) => {
+      // A datagram longer than the buffer is dropped whole and counted, never cut.
+      const next: Effect.Effect<number, DatagramSocket.DatagramSocketError> = Effect.flatMap(Queue.take(port.inbox), (payload) => {
+        const n = copyInto(payload, buffer)
+        if (n !== undefined) return Effect.succeed(n)
+        port.dropped++
+        return next
+      })
+      return closedOr(next)
+    },
     tryRecv: (buffer) =>
-      closedOr(Effect.map(Queue.poll(port.inbox), (payload) =>
-        Option.isSome(payload) ? copyInto(payload.value, buffer) : undefined)),
+      closedOr(Effect.sync(() => {
+        for (;;) {
+          const payload = Queue.takeUnsafe(port.inbox)
+          if (payload === undefined || payload._tag !== "Success") return undefined
+          const n = copyInto(payload.value, buffer)
+          if (n !== undefined) return n
+          port.dropped++
+        }
+      })),
     readable: closedOr(Effect.asVoid(Queue.peek(port.inbox))),
     dropped: () => port.dropped
   }
