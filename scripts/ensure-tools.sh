@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs and a fresh Debian machine may lack: a C
-# compiler (native/probe.c), socat (a peer we did not write), tshark (the wire
-# decoder that checks our DCCP packets). Runs before `npm test`.
-# Without root it installs nothing and says what is missing; the tests that need it fail.
+# Runs before `npm test` (the `pretest` script). The test suite talks to real
+# programs it does not ship; on a fresh Debian machine some may be missing:
+#   - a C compiler (gcc, libc6-dev): builds native/probe.c, which prints struct
+#     sizes and constants from the system headers that test/sys compares with src/sys;
+#   - socat: a peer we did not write, for the TCP/UDP/Unix interoperability tests;
+#   - tshark: the wire decoder that checks our DCCP packets (test/dccp/tshark.test.ts).
+# When all are present it does nothing and prints nothing. Otherwise, as root, it
+# installs the missing ones with apt-get and says so; without root it installs
+# nothing and says what is missing (the tests that need it then fail).
 set -euo pipefail
 need=()
-command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
-command -v socat >/dev/null 2>&1 || need+=(socat)
-command -v tshark >/dev/null 2>&1 || need+=(tshark)
+why=()
+if ! command -v cc >/dev/null 2>&1; then need+=(gcc libc6-dev); why+=("a C compiler for native/probe.c"); fi
+if ! command -v socat >/dev/null 2>&1; then need+=(socat); why+=("socat, a peer for the interop tests"); fi
+if ! command -v tshark >/dev/null 2>&1; then need+=(tshark); why+=("tshark, to decode our DCCP packets"); fi
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+reasons=$(IFS=';'; echo "${why[*]}" | sed 's/;/; /g')
 if [ "$(id -u)" != "0" ]; then
-  echo "ensure-tools: missing ${need[*]} and not root; install them with apt-get" >&2
+  echo "ensure-tools: the tests need ${reasons}; not root, so nothing is installed: apt-get install ${need[*]}" >&2
   exit 0
 fi
-echo "ensure-tools: installing ${need[*]}" >&2
+echo "ensure-tools: installing ${need[*]} with apt-get (${reasons})" >&2
 export DEBIAN_FRONTEND=noninteractive
 # tshark's package asks whether non-root users may capture: no.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections

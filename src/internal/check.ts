@@ -5,7 +5,7 @@
  * own error type (`IoError`, `DccpError`, Effect's socket errors) with kind
  * `InvalidInput`, so a bad option never becomes a defect or a silent default.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"

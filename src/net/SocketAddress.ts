@@ -229,7 +229,8 @@ export const resolve = (input: Input, syscall: string): Encoded | IoError.IoErro
  * Decodes kernel-filled address bytes, returning the previous result when the
  * bytes are the same as last time (a receive loop from one peer decodes once).
  *
- * @internal
+ * @since 0.1.0
+ * @category models
  */
 export class Decoder {
   readonly #last = new Uint8Array(SOCKADDR_MAX)

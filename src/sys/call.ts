@@ -8,7 +8,7 @@
  * Nothing here throws or knows about Effect; the floors above turn an `Errno`
  * into a typed `IoError`.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { EAGAIN, EINTR } from "./constants.ts"
 import { errnoName } from "./errno.ts"
@@ -18,17 +18,22 @@ import { libc } from "./libc.ts"
  * Returned instead of an error when a non-blocking operation would block. It is
  * a single shared symbol: returning it allocates nothing.
  *
- * @internal
+ * @since 0.1.0
+ * @category symbols
  */
 export const WouldBlock: unique symbol = Symbol.for("effect-mio/WouldBlock")
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
 export type WouldBlock = typeof WouldBlock
 
 /**
  * A failed syscall: the errno it set and the syscall's name.
  *
- * @internal
+ * @since 0.1.0
+ * @category models
  */
 export class Errno {
   readonly errno: number

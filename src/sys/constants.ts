@@ -3,7 +3,7 @@
  * shared by x86-64 and arm64 (the architectures we support). `native/probe.c`
  * prints the same names from the system headers and a test compares them.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 
 // --- errno ------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * architecture (12 packed bytes on x86-64, 16 on arm64); the token travels in
  * the 64-bit `data` field as two 32-bit halves, so tokens up to 2^53 - 1 survive.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { failure, type SysResult } from "./call.ts"
 import * as C from "./constants.ts"

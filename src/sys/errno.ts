@@ -2,7 +2,7 @@
  * errno names and messages. Names come from Node's own table (`os.constants.errno`),
  * messages from the C library's `strerror`, so they match what `perror` prints.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { constants } from "node:os"
 

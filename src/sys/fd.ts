@@ -3,7 +3,7 @@
  * fcntl flags, eventfd, timerfd, signalfd and the signal mask. Each goes through
  * the gate in `call.ts`.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { type Errno, failure, type SysResult, type WouldBlock } from "./call.ts"
 import * as C from "./constants.ts"

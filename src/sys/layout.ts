@@ -5,7 +5,7 @@
  * naturally on arm64 (16 bytes, `data` at offset 8). `native/probe.c` prints
  * every value here from the system headers and a test compares them.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 
 /** @internal */

@@ -6,7 +6,7 @@
  * passes a pointer to its backing store for the duration of the call, without
  * copying), `null`, or native memory from `nativeAlloc`.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import koffi from "koffi"
 import { isSupportedArch } from "./layout.ts"

@@ -9,7 +9,7 @@
  * For receiving, `data` is `count` fixed slots of `slotSize` bytes. For sending,
  * `data` is one area that payloads are packed into, back to back.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { type Errno, failure, type WouldBlock } from "./call.ts"
 import * as C from "./constants.ts"

@@ -3,7 +3,7 @@
  * paths, Linux abstract names and unnamed Unix sockets. No syscalls; these
  * work on byte arrays and are unit-tested against the layouts in `layout.ts`.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { AF_INET, AF_INET6, AF_UNIX } from "./constants.ts"
 import { layout } from "./layout.ts"

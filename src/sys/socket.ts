@@ -4,7 +4,7 @@
  * returns (accept, recvfrom, getsockname, getpeername) land in `addrOut`, which
  * the caller decodes before the next call.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import { Errno, failure, type SysResult, WouldBlock } from "./call.ts"
 import * as C from "./constants.ts"

@@ -11,7 +11,7 @@
  *   connection's queues and signals), then re-arms one timerfd at
  *   `pollTimeout`, or disarms it: no timer fires when nothing is due.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"

@@ -3,7 +3,7 @@
  * is opened: a bad value is a `DccpError` of kind `InvalidInput` naming the
  * option and the value, never a defect, a silent default or an unbounded queue.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as check from "../../internal/check.ts"
 import type { CommonOptions, ConnectOptions, ListenOptions } from "../Dccp.ts"

@@ -1,7 +1,7 @@
 /**
  * The accept loop shared by every DCCP transport's server.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"

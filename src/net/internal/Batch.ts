@@ -5,7 +5,7 @@
  * GRO are probed once per process; where the kernel lacks them the same calls
  * fall back to plain batches.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as IoError from "../../IoError.ts"
 import { Errno, isOk, WouldBlock } from "../../sys/call.ts"

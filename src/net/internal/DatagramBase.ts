@@ -4,7 +4,7 @@
  * and batched I/O on `recvmmsg`/`sendmmsg` through native buffers that live
  * as long as the socket.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as IoError from "../../IoError.ts"
 import { ioResult } from "../../poll/IoSource.ts"
@@ -50,7 +50,13 @@ export interface OutgoingDatagram {
   readonly address?: SocketAddress.Input | undefined
 }
 
-/** @internal */
+/**
+ * What every datagram socket shares (the base of `UdpSocket` and `RawSocket`;
+ * not exported from the package index).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export abstract class DatagramBase extends IpSocketBase {
   readonly #targets = new TargetCache(SocketAddress.resolve)
   #batch: Batch | undefined = undefined

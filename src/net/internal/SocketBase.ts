@@ -4,7 +4,7 @@
  * to all families. Readiness-level methods are synchronous and return a value or
  * an `IoError` value; none throws.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
@@ -18,12 +18,23 @@ import * as sock from "../../sys/socket.ts"
 import * as SocketAddress from "../SocketAddress.ts"
 import type { WouldBlock } from "../../WouldBlock.ts"
 
-/** How `shutdown` closes a connection. @internal */
+/**
+ * How `shutdown` closes a connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Shutdown = "read" | "write" | "both"
 
 const shutdownHow = { read: C.SHUT_RD, write: C.SHUT_WR, both: C.SHUT_RDWR } as const
 
-/** @internal */
+/**
+ * What every socket shares (the base of the public socket classes; not exported
+ * from the package index).
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export abstract class SocketBase extends IoSource {
   /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly domain: number
@@ -151,7 +162,8 @@ export abstract class SocketBase extends IoSource {
  * Options of IP sockets (TCP and UDP): TTL / hop limit, TOS / traffic class,
  * IPv6-only.
  *
- * @internal
+ * @since 0.1.0
+ * @category models
  */
 export abstract class IpSocketBase extends SocketBase {
   /** `IP_TTL` (IPv4) or `IPV6_UNICAST_HOPS` (IPv6), 1–255. */

@@ -2,7 +2,7 @@
  * Opening sockets: create, set options, bind/connect, and close the half-built
  * socket before returning an error (no fd outlives a failed constructor).
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"

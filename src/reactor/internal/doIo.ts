@@ -15,7 +15,7 @@
  * synchronously for up to `inPlaceMicros` and tries again as soon as its own
  * readiness arrives — no suspension, no resumption. Past that it parks.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Effect from "effect/Effect"
 import { IoError } from "../../IoError.ts"

@@ -10,7 +10,7 @@
  * waiter lists are swapped with spare arrays, and stale tokens are recognised by
  * a generation number instead of a lookup.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Effect from "effect/Effect"
 import * as IoError from "../../IoError.ts"

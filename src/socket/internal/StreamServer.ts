@@ -5,7 +5,7 @@
  * wait in the kernel's backlog until `run` starts; interrupting `run` closes
  * every connection it accepted.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -16,7 +16,7 @@
  *   write half. A `CloseEvent` shuts down both halves; the reader then fails
  *   with that code.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type * as Duration from "effect/Duration"

@@ -1,7 +1,7 @@
 /**
  * `IoError` → Effect's own socket error reasons, where they fit.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as Socket from "effect/socket/Socket"

@@ -2,7 +2,7 @@
  * Addresses on a simulated network: hosts by name or IPv4 address, ports,
  * and their `NetAddress` forms.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as NetAddress from "effect/net/NetAddress"
 import type * as Network from "../Network.ts"
@@ -13,7 +13,12 @@ export interface Endpoint {
   readonly port: number
 }
 
-/** @internal */
+/**
+ * A SimNet endpoint: `"host:port"`, an `InetAddress`, or `{ host, port }`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type EndpointInput = string | NetAddress.InetAddress | { readonly host: string; readonly port: number }
 
 /**

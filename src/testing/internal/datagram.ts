@@ -2,7 +2,7 @@
  * Datagram ports on a simulated network: bindings, routing, and the
  * connected `UdpLike` endpoint.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

@@ -3,7 +3,7 @@
  * actions due at the same time run in the order they were scheduled, which
  * is what makes a simulated run a function of its inputs.
  *
- * @internal
+ * Internal module: not part of the public API (not exported from the package index).
  */
 
 /** @internal */
