@@ -9,24 +9,12 @@ import * as SocketAddress from "../../src/net/SocketAddress.ts"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Relay from "../../src/testing/Relay.ts"
+import * as D from "../hostile/datagrams.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 
-/** A datagram carrying its sequence number and a checksum of its body. */
-const makeDatagram = (seq: number, size: number): Uint8Array => {
-  const b = new Uint8Array(size)
-  const v = new DataView(b.buffer)
-  v.setUint32(0, seq)
-  for (let i = 8; i < size; i++) b[i] = (seq * 31 + i * 7) & 0xff
-  v.setUint32(4, checksum(b))
-  return b
-}
-const checksum = (b: Uint8Array): number => {
-  let h = 0x811c9dc5
-  for (let i = 8; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193) >>> 0
-  return h
-}
-const intact = (b: Uint8Array): boolean => b.length >= 8 && new DataView(b.buffer, b.byteOffset).getUint32(4) === checksum(b)
-const seqOf = (b: Uint8Array): number => new DataView(b.buffer, b.byteOffset).getUint32(0)
+const makeDatagram = D.make
+const intact = (b: Uint8Array): boolean => D.check(b) === "whole"
+const seqOf = D.seqOf
 
 /** The kernel's count of datagrams dropped by the UDP socket bound to `port` (/proc/net/udp). */
 const udpDrops = (port: number): number => {
