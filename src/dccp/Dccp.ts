@@ -26,6 +26,7 @@ import * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { webcrypto } from "node:crypto"
+import * as check from "../internal/check.ts"
 import { IoError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as Timer from "../poll/Timer.ts"
@@ -226,14 +227,20 @@ const encoder = new TextEncoder()
  * @since 0.1.0
  * @category constructors
  */
-export const serviceCode = (code: ServiceCode): number | DccpError.DccpError => {
+export const serviceCode = (code: ServiceCode): number | DccpError.DccpError => serviceCodeOf(code, "a service code")
+
+/** `serviceCode`, with the option that gave the code named in the error. */
+const serviceCodeOf = (code: unknown, name: string): number | DccpError.DccpError => {
   if (typeof code === "number") {
     return Number.isInteger(code) && code >= 0 && code < 0xffffffff
       ? code
-      : DccpError.make("InvalidInput", `a service code is an integer from 0 to 2^32 - 2, not ${code}`)
+      : DccpError.make("InvalidInput", `${name} is an integer from 0 to 2^32 - 2, not ${check.show(code)}`)
   }
-  if (code.length < 1 || code.length > 4 || !/^[\x20-\x7e]+$/.test(code)) {
-    return DccpError.make("InvalidInput", `a service code name is 1 to 4 printable ASCII characters, not ${JSON.stringify(code)}`)
+  if (typeof code !== "string" || code.length < 1 || code.length > 4 || !/^[\x20-\x7e]+$/.test(code)) {
+    return DccpError.make(
+      "InvalidInput",
+      `${name} is an integer from 0 to 2^32 - 2 or 1 to 4 printable ASCII characters, not ${check.show(code)}`
+    )
   }
   let n = 0
   for (let i = 0; i < 4; i++) n = n * 256 + (i < code.length ? code.charCodeAt(i) : 0x20)
@@ -256,13 +263,9 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs:
   if (o.ccid !== undefined && o.ccid !== 2) {
     return DccpError.make("Unsupported", `CCID ${o.ccid} is not implemented yet (CCID 2 is)`)
   }
+  // pathMtu, txQueueLength and the checksum coverages were checked with the other options (internal/options.ts).
   const mtu = o.pathMtu ?? 1500
-  if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) return DccpError.make("InvalidInput", `pathMtu is 576 to 65535, not ${mtu}`)
   const qlen = o.txQueueLength ?? 5
-  if (!Number.isInteger(qlen) || qlen < 1 || qlen > 65536) return DccpError.make("InvalidInput", `txQueueLength is 1 to 65536, not ${qlen}`)
-  for (const [name, v] of [["sendChecksumCoverage", o.sendChecksumCoverage], ["minimumChecksumCoverage", o.minimumChecksumCoverage]] as const) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 15)) return DccpError.make("InvalidInput", `${name} is 0 to 15, not ${v}`)
-  }
   return makeConfig({
     random: o.random ?? cryptoRandom(),
     encapsulation,
@@ -310,6 +313,9 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
   const { engine, endpoint } = handle
   const send = (datagram: Uint8Array | string): Effect.Effect<void, DccpError.DccpError> =>
     Effect.suspend(() => {
+      if (!(datagram instanceof Uint8Array || typeof datagram === "string")) {
+        return Effect.fail(DccpError.make("InvalidInput", `datagram is a Uint8Array or a string, not ${check.show(datagram)}`))
+      }
       const bytes = typeof datagram === "string" ? encoder.encode(datagram) : datagram
       const r = engine.send(performance.now(), bytes)
       switch (r) {
@@ -402,14 +408,16 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
   Effect.gen(function*() {
     const resolved = connectOptions(options)
     if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
-    const code = serviceCode(options.serviceCode)
+    const code = serviceCodeOf(options.serviceCode, "serviceCode")
     if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.connect(options, code)
     const remote = SocketAddress.parse(options.address, "connect")
     if (remote instanceof IoError) return yield* fail(remote)
     const family = familyOf(remote)
-    if (family === undefined) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP peer has an IP address"))
+    if (family === undefined) {
+      return yield* Effect.fail(DccpError.make("InvalidInput", `connect: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
+    }
     const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
@@ -479,18 +487,19 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     const resolved = listenOptions(options)
     if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
     const codes: Array<number> = []
-    for (const c of options.serviceCodes) {
-      const n = serviceCode(c)
+    for (const [i, c] of options.serviceCodes.entries()) {
+      const n = serviceCodeOf(c, `serviceCodes[${i}]`)
       if (n instanceof DccpError.DccpError) return yield* Effect.fail(n)
       codes.push(n)
     }
-    if (codes.length < 1 || codes.length > 32) return yield* Effect.fail(DccpError.make("InvalidInput", "a listener offers 1 to 32 service codes"))
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.listen(options, codes)
     const at = SocketAddress.parse(options.address, "bind")
     if (at instanceof IoError) return yield* fail(at)
     const family = familyOf(at)
-    if (family === undefined || !SocketAddress.isInet(at)) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP listener binds an IP address"))
+    if (family === undefined || !SocketAddress.isInet(at)) {
+      return yield* Effect.fail(DccpError.make("InvalidInput", `bind: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
+    }
     const connection = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (connection instanceof DccpError.DccpError) return yield* Effect.fail(connection)
     const ip = formatIp(at)

@@ -14,6 +14,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { Errno, isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -83,7 +84,7 @@ export class DccpKernelSocket extends IpSocketBase {
   }
   /** `DCCP_SOCKOPT_SERVER_TIMEWAIT` (accepted sockets only). @since 0.1.0 */
   setServerTimewait(on: boolean): IoError.IoError | undefined {
-    return this.setBoolOpt(C.SOL_DCCP, C.DCCP_SOCKOPT_SERVER_TIMEWAIT, on)
+    return this.setBoolOpt(C.SOL_DCCP, C.DCCP_SOCKOPT_SERVER_TIMEWAIT, on, "DCCP_SOCKOPT_SERVER_TIMEWAIT")
   }
 }
 
@@ -95,12 +96,30 @@ export const serviceBytes = (codes: ReadonlyArray<number>): Uint8Array => {
   return b
 }
 
+/** An array of integers from `min` to `max`, `minLength` to `maxLength` long, or the problem. */
+const integers = (name: string, value: unknown, min: number, max: number, minLength: number, maxLength: number): string | undefined => {
+  if (!Array.isArray(value) || value.length < minLength || value.length > maxLength) {
+    return `${name} is an array of ${minLength} to ${maxLength} integers from ${min} to ${max}, not ${check.show(value)}`
+  }
+  return check.first(...value.map((v, i) => check.requiredInteger(`${name}[${i}]`, v, min, max)))
+}
+
+/** The first bad option, or `undefined`; checked before the socket opens. */
+const checkOptions = (o: Options & { readonly backlog?: number | undefined }): IoError.IoError | undefined => {
+  const bad = check.requiredObject("options", o) ?? check.first(
+    integers("serviceCodes", o.serviceCodes, 0, 0xfffffffe, 1, 32),
+    o.ccids === undefined ? undefined : integers("ccids", o.ccids, 0, 255, 1, 16),
+    check.integer("sendChecksumCoverage", o.sendChecksumCoverage, 0, 15),
+    check.integer("recvChecksumCoverage", o.recvChecksumCoverage, 0, 15),
+    check.oneOf("queuePolicy", o.queuePolicy, ["simple", "prio"]),
+    check.integer("txQueueLength", o.txQueueLength, 0, 2 ** 31 - 1),
+    check.integer("backlog", o.backlog, 0, 2 ** 31 - 1)
+  )
+  return bad === undefined ? undefined : IoError.make("InvalidInput", "setsockopt", bad)
+}
+
 const configure = (s: DccpKernelSocket, o: Options): Array<() => IoError.IoError | undefined> => {
   const steps: Array<() => IoError.IoError | undefined> = []
-  if (o.serviceCodes.length < 1 || o.serviceCodes.length > 32) {
-    steps.push(() => IoError.make("InvalidInput", "setsockopt", "1 to 32 service codes"))
-    return steps
-  }
   const codes = serviceBytes(o.serviceCodes)
   steps.push(() => done(sock.setsockopt(s.fd, C.SOL_DCCP, C.DCCP_SOCKOPT_SERVICE, codes, codes.length), "setsockopt"))
   if (o.ccids !== undefined) {
@@ -137,6 +156,8 @@ export const connect = (address: SocketAddress.Input, options: Options): Effect.
   open.scoped(() => {
     const to = open.resolveInet(address, "connect")
     if (to instanceof IoError.IoError) return to
+    const bad = checkOptions(options)
+    if (bad !== undefined) return bad
     const fd = openSocket(to.domain)
     if (typeof fd !== "number") return fd
     const s = new DccpKernelSocket(fd, to.domain)
@@ -160,6 +181,8 @@ export const listen = (
   open.scoped(() => {
     const at = open.resolveInet(address, "bind")
     if (at instanceof IoError.IoError) return at
+    const bad = checkOptions(options)
+    if (bad !== undefined) return bad
     const fd = openSocket(at.domain)
     if (typeof fd !== "number") return fd
     const s = new DccpKernelSocket(fd, at.domain)

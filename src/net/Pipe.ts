@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
@@ -32,6 +33,8 @@ abstract class PipeEnd extends IoSource {
    */
   setNonblocking(nonblocking: boolean): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("fcntl")
+    const bad = check.requiredBoolean("nonblocking", nonblocking)
+    if (bad !== undefined) return IoError.make("InvalidInput", "fcntl", bad)
     const r = fd.setNonblocking(this.fd, nonblocking)
     return isOk(r) ? undefined : IoError.fromFailure(r, "fcntl")
   }

@@ -14,9 +14,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import * as C from "../sys/constants.ts"
-import type { BatchOptions } from "./internal/Batch.ts"
+import { type BatchOptions, checkBatchOptions } from "./internal/Batch.ts"
 import { DatagramBase } from "./internal/DatagramBase.ts"
 import * as open_ from "./internal/open.ts"
 import * as SocketAddress from "./SocketAddress.ts"
@@ -61,6 +62,23 @@ export class RawSocket extends DatagramBase {
   }
 }
 
+/** `input` resolved as an address of the socket's family, or the error naming it. */
+const inFamily = (input: SocketAddress.Input, syscall: string, domain: number, family: string): SocketAddress.Encoded | IoError.IoError => {
+  const a = SocketAddress.resolve(input, syscall)
+  if (a instanceof IoError.IoError || a.domain === domain) return a
+  return IoError.make("InvalidInput", syscall, `${check.show(input)} is not an ${family} address`, SocketAddress.format(a.address))
+}
+
+/** The first bad option, or `undefined`; checked before the socket opens. */
+const checkOptions = (o: OpenOptions): string | undefined =>
+  check.requiredObject("options", o) ?? check.first(
+    o.family === "ipv4" || o.family === "ipv6" ? undefined : `family is "ipv4" or "ipv6", not ${check.show(o.family)}`,
+    check.requiredInteger("protocol", o.protocol, 1, 254),
+    check.integer("recvBufferSize (SO_RCVBUF)", o.recvBufferSize, 1, 2 ** 31 - 1),
+    check.integer("sendBufferSize (SO_SNDBUF)", o.sendBufferSize, 1, 2 ** 31 - 1),
+    checkBatchOptions(o.batch)
+  )
+
 /**
  * `open` without a Scope: the caller owns the socket and must `close()` it.
  *
@@ -68,12 +86,14 @@ export class RawSocket extends DatagramBase {
  * @category constructors
  */
 export const openUnscoped = (options: OpenOptions): RawSocket | IoError.IoError => {
+  const bad = checkOptions(options)
+  if (bad !== undefined) return IoError.make("InvalidInput", "socket", bad)
   const { family, protocol } = options
-  if (!Number.isInteger(protocol) || protocol < 1 || protocol > 254) {
-    return IoError.make("InvalidInput", "socket", `an IP protocol number is from 1 to 254, not ${protocol}`)
-  }
-  if (family !== "ipv4" && family !== "ipv6") return IoError.make("InvalidInput", "socket", `family is ipv4 or ipv6, not ${String(family)}`)
   const domain = family === "ipv6" ? C.AF_INET6 : C.AF_INET
+  const at = options.bind === undefined ? undefined : inFamily(options.bind, "bind", domain, family)
+  if (at instanceof IoError.IoError) return at
+  const to = options.connect === undefined ? undefined : inFamily(options.connect, "connect", domain, family)
+  if (to instanceof IoError.IoError) return to
   const s = open_.socket(domain, C.SOCK_RAW, protocol)
   if (typeof s !== "number") {
     return s.kind === "PermissionDenied"
@@ -84,19 +104,8 @@ export const openUnscoped = (options: OpenOptions): RawSocket | IoError.IoError 
   const steps: Array<() => IoError.IoError | undefined> = []
   if (options.recvBufferSize !== undefined) steps.push(() => raw.setRecvBufferSize(options.recvBufferSize!))
   if (options.sendBufferSize !== undefined) steps.push(() => raw.setSendBufferSize(options.sendBufferSize!))
-  if (options.bind !== undefined) {
-    const bindTo = options.bind
-    steps.push(() => {
-      const at = SocketAddress.resolve(bindTo, "bind")
-      if (at instanceof IoError.IoError) return at
-      if (at.domain !== domain) return IoError.make("InvalidInput", "bind", `not an ${family} address`, SocketAddress.format(at.address))
-      return open_.bind(s, at)
-    })
-  }
-  if (options.connect !== undefined) {
-    const to = options.connect
-    steps.push(() => raw.connect(to))
-  }
+  if (at !== undefined) steps.push(() => open_.bind(s, at))
+  if (to !== undefined) steps.push(() => raw.connect(to.address))
   return open_.build(raw, steps)
 }
 

@@ -14,6 +14,7 @@
 import * as Data from "effect/Data"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { libc } from "../sys/libc.ts"
 import { decodeSockAddr, encodeSockAddr, sameBytes, type SockAddr, SOCKADDR_MAX } from "../sys/sockaddr.ts"
@@ -75,7 +76,10 @@ export type Input = string | SocketAddress
  * @category constructors
  */
 export const abstract = (name: string | Uint8Array): UnixAbstractAddress =>
-  new UnixAbstractAddress({ bytes: typeof name === "string" ? new TextEncoder().encode(name) : Uint8Array.from(name) })
+  new UnixAbstractAddress({
+    // Anything else is kept as it is, for `parse` (and every address argument) to refuse.
+    bytes: typeof name === "string" ? new TextEncoder().encode(name) : name instanceof Uint8Array ? Uint8Array.from(name) : name
+  })
 
 /**
  * The unnamed address.
@@ -128,17 +132,13 @@ const zoned = /^\[([^\]%]+)%([^\]]+)\]:(\d+)$/
  */
 export const parse = (input: Input, syscall = "address"): SocketAddress | IoError.IoError => {
   if (typeof input !== "string") {
-    if (typeof input === "object" && input !== null && "_tag" in input) {
-      switch (input._tag) {
-        case "InetAddressV4":
-        case "InetAddressV6":
-        case "UnixPathAddress":
-        case "UnixAbstractAddress":
-        case "UnixUnnamedAddress":
-          return input
-      }
-    }
-    return IoError.make("InvalidInput", syscall, `${String(input)} is not a socket address`)
+    return isWellFormed(input)
+      ? input
+      : IoError.make(
+        "InvalidInput",
+        syscall,
+        `${check.show(input)} is not a socket address (a string such as "127.0.0.1:80", "/path" or "@name", or a NetAddress InetAddress or UnixPathAddress)`
+      )
   }
   if (input.startsWith("@")) return abstract(input.slice(1))
   if (input.startsWith("/") || input.startsWith(".")) return NetAddress.unixPathAddress(input)
@@ -147,13 +147,39 @@ export const parse = (input: Input, syscall = "address"): SocketAddress | IoErro
   if (m !== null && !/^\d+$/.test(m[2]!)) {
     // A zone given by interface name: resolve it to its index, as getaddrinfo does.
     const index = libc().if_nametoindex(m[2]!)
-    if (index === 0) return IoError.make("InvalidInput", syscall, `no network interface named ${m[2]}`, input)
+    if (index === 0) return IoError.make("InvalidInput", syscall, `${check.show(input)}: no network interface named ${m[2]}`, input)
     text = `[${m[1]}%${index}]:${m[3]}`
   }
   const r = NetAddress.inetAddressFromString(text)
   return Result.isSuccess(r)
     ? r.success
-    : IoError.make("InvalidInput", syscall, `not an address: ${r.failure.message} (IP literals only, no DNS)`, input)
+    : IoError.make("InvalidInput", syscall, `${check.show(input)} is not an address: ${r.failure.message} (IP literals only, no DNS)`, input)
+}
+
+const isPort = (n: unknown): boolean => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535
+
+/**
+ * Whether an address object is one of ours and complete — untyped callers
+ * hand over objects with only a `_tag`, which the encoder cannot use.
+ */
+const isWellFormed = (a: unknown): a is SocketAddress => {
+  if (typeof a !== "object" || a === null) return false
+  const o = a as { readonly _tag?: unknown; readonly address?: unknown; readonly port?: unknown; readonly scopeId?: unknown }
+  switch (o._tag) {
+    case "InetAddressV4":
+      return NetAddress.isInetAddressV4(a) && NetAddress.isIpv4Address(o.address) && isPort(o.port)
+    case "InetAddressV6":
+      return NetAddress.isInetAddressV6(a) && NetAddress.isIpv6Address(o.address) && isPort(o.port) &&
+        typeof o.scopeId === "number" && Number.isInteger(o.scopeId) && o.scopeId >= 0 && o.scopeId <= 0xffffffff
+    case "UnixPathAddress":
+      return NetAddress.isUnixPathAddress(a) && typeof (a as NetAddress.UnixPathAddress).path === "string"
+    case "UnixAbstractAddress":
+      return (a as UnixAbstractAddress).bytes instanceof Uint8Array
+    case "UnixUnnamedAddress":
+      return true
+    default:
+      return false
+  }
 }
 
 /** The sys-level form of an address. @internal */
@@ -215,7 +241,7 @@ export interface Encoded {
 export const encode = (a: SocketAddress, syscall: string): Encoded | IoError.IoError => {
   const bytes = new Uint8Array(SOCKADDR_MAX)
   const length = encodeSockAddr(toSockAddr(a), bytes)
-  if (typeof length === "string") return IoError.make("InvalidInput", syscall, length, format(a))
+  if (typeof length === "string") return IoError.make("InvalidInput", syscall, `${check.show(format(a))}: ${length}`, format(a))
   return { address: a, bytes, length, domain: bytes[0]! | (bytes[1]! << 8) }
 }
 

@@ -13,6 +13,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -88,10 +89,15 @@ export const bind = (
 export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): TcpListener | IoError.IoError => {
   const at = open.resolveInet(address, "bind")
   if (at instanceof IoError.IoError) return at
+  const bad = check.object("options", options) ?? check.first(
+    check.integer("backlog", options?.backlog, 0, 2 ** 31 - 1),
+    check.boolean("reuseAddr", options?.reuseAddr),
+    check.boolean("reusePort", options?.reusePort),
+    check.boolean("onlyV6", options?.onlyV6),
+    check.integer("recvBufferSize (SO_RCVBUF)", options?.recvBufferSize, 1, 2 ** 31 - 1)
+  )
+  if (bad !== undefined) return IoError.make("InvalidInput", "listen", bad)
   const backlog = options?.backlog ?? 128
-  if (!Number.isInteger(backlog) || backlog < 0 || backlog > 0x7fffffff) {
-    return IoError.make("InvalidInput", "listen", `backlog is a non-negative integer, not ${backlog}`)
-  }
   const s = open.socket(at.domain, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s
   const listener = new TcpListener(s, at.domain)

@@ -16,13 +16,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { Errno, isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import * as sock from "../sys/socket.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
-import { getLinger, IpSocketBase, setLinger } from "./internal/SocketBase.ts"
+import { getLinger, IpSocketBase, setLinger, wholeSeconds } from "./internal/SocketBase.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -97,7 +98,7 @@ export class TcpStream extends IpSocketBase {
 
   /** `TCP_NODELAY`. @since 0.1.0 */
   setNodelay(on: boolean): IoError.IoError | undefined {
-    return this.setBoolOpt(C.IPPROTO_TCP, C.TCP_NODELAY, on)
+    return this.setBoolOpt(C.IPPROTO_TCP, C.TCP_NODELAY, on, "TCP_NODELAY")
   }
   /** @since 0.1.0 */
   nodelay(): boolean | IoError.IoError {
@@ -105,22 +106,21 @@ export class TcpStream extends IpSocketBase {
   }
   /** `SO_KEEPALIVE`, with `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` when given. @since 0.1.0 */
   setKeepalive(keepalive: boolean | Keepalive): IoError.IoError | undefined {
-    const e = this.setBoolOpt(C.SOL_SOCKET, C.SO_KEEPALIVE, keepalive !== false)
-    if (e !== undefined || typeof keepalive === "boolean") return e
-    if (keepalive.idle !== undefined) {
-      const s = seconds(keepalive.idle, "keepalive idle")
-      if (typeof s !== "number") return s
-      const e2 = this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPIDLE, s, "keepalive idle (s)", 1, 32767)
+    if (this.fd < 0) return IoError.closed("setsockopt")
+    const timing = keepaliveTiming("keepalive", keepalive)
+    if (typeof timing === "string") return IoError.make("InvalidInput", "setsockopt", timing)
+    const e = this.setBoolOpt(C.SOL_SOCKET, C.SO_KEEPALIVE, keepalive !== false, "SO_KEEPALIVE")
+    if (e !== undefined || timing === undefined) return e
+    if (timing.idle !== undefined) {
+      const e2 = this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPIDLE, timing.idle, "keepalive idle", 1, MAX_KEEPALIVE_SECONDS)
       if (e2 !== undefined) return e2
     }
-    if (keepalive.interval !== undefined) {
-      const s = seconds(keepalive.interval, "keepalive interval")
-      if (typeof s !== "number") return s
-      const e2 = this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPINTVL, s, "keepalive interval (s)", 1, 32767)
+    if (timing.interval !== undefined) {
+      const e2 = this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPINTVL, timing.interval, "keepalive interval", 1, MAX_KEEPALIVE_SECONDS)
       if (e2 !== undefined) return e2
     }
-    if (keepalive.count !== undefined) {
-      return this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPCNT, keepalive.count, "keepalive count", 1, 127)
+    if (timing.count !== undefined) {
+      return this.setIntOpt(C.IPPROTO_TCP, C.TCP_KEEPCNT, timing.count, "keepalive count", 1, MAX_KEEPALIVE_COUNT)
     }
     return undefined
   }
@@ -153,17 +153,63 @@ export class TcpStream extends IpSocketBase {
   }
 }
 
-const seconds = (d: Duration.Input, what: string): number | IoError.IoError => {
-  const o = Duration.fromInput(d)
-  if (Option.isNone(o) || !Duration.isFinite(o.value)) {
-    return IoError.make("InvalidInput", "setsockopt", `${what} is a finite duration, not ${String(d)}`)
+/** The kernel's bounds on `TCP_KEEPIDLE`/`TCP_KEEPINTVL` (seconds) and `TCP_KEEPCNT`. */
+const MAX_KEEPALIVE_SECONDS = 32767
+const MAX_KEEPALIVE_COUNT = 127
+
+/**
+ * The keepalive timing in whole seconds (`undefined` for `true`/`false`), or the
+ * problem naming the field (`keepalive idle`, …) and its value.
+ */
+const keepaliveTiming = (
+  name: string,
+  keepalive: unknown
+): { readonly idle?: number | undefined; readonly interval?: number | undefined; readonly count?: number | undefined } | string | undefined => {
+  if (typeof keepalive === "boolean") return undefined
+  if (typeof keepalive !== "object" || keepalive === null || Array.isArray(keepalive)) {
+    return `${name} is true, false or { idle, interval, count }, not ${check.show(keepalive)}`
   }
-  return Math.ceil(Duration.toMillis(o.value) / 1000)
+  const k = keepalive as Keepalive
+  const idle = k.idle === undefined ? undefined : wholeSeconds(`${name} idle`, k.idle, 1, MAX_KEEPALIVE_SECONDS)
+  if (typeof idle === "string") return idle
+  const interval = k.interval === undefined ? undefined : wholeSeconds(`${name} interval`, k.interval, 1, MAX_KEEPALIVE_SECONDS)
+  if (typeof interval === "string") return interval
+  const count = check.integer(`${name} count`, k.count, 1, MAX_KEEPALIVE_COUNT)
+  if (count !== undefined) return count
+  return { idle, interval, count: k.count }
+}
+
+/**
+ * The first bad connect option (`prefix` names where they came from, such as
+ * `"connection."`), or `undefined`. Every option is checked before a socket is
+ * opened, so a bad one never leaves a half-configured stream.
+ *
+ * @internal
+ */
+export const checkConnectOptions = (o: ConnectOptions | undefined, prefix = ""): string | undefined => {
+  const bad = check.object(prefix === "" ? "options" : prefix.slice(0, -1), o)
+  if (bad !== undefined || o === undefined) return bad
+  const keepalive = o.keepalive === undefined ? undefined : keepaliveTiming(`${prefix}keepalive`, o.keepalive)
+  return check.first(
+    check.boolean(`${prefix}nodelay`, o.nodelay),
+    typeof keepalive === "string" ? keepalive : undefined,
+    check.integer(`${prefix}recvBufferSize (SO_RCVBUF)`, o.recvBufferSize, 1, 2 ** 31 - 1),
+    check.integer(`${prefix}sendBufferSize (SO_SNDBUF)`, o.sendBufferSize, 1, 2 ** 31 - 1),
+    check.integer(`${prefix}ttl (IP_TTL)`, o.ttl, 1, 255),
+    check.integer(`${prefix}tos (IP_TOS)`, o.tos, 0, 255)
+  ) ?? (o.linger === undefined ? undefined : lingerProblem(`${prefix}linger (SO_LINGER)`, o.linger))
+}
+
+const lingerProblem = (name: string, linger: unknown): string | undefined => {
+  const s = wholeSeconds(name, linger, 0, 0x7fffffff)
+  return typeof s === "string" ? s : undefined
 }
 
 /** Applies connect-time options to a stream. @internal */
 export const applyOptions = (s: TcpStream, o: ConnectOptions | undefined): IoError.IoError | undefined => {
   if (o === undefined) return undefined
+  const bad = checkConnectOptions(o)
+  if (bad !== undefined) return IoError.make("InvalidInput", "setsockopt", bad)
   if (o.nodelay !== undefined) {
     const e = s.setNodelay(o.nodelay)
     if (e) return e
@@ -213,6 +259,8 @@ export const connect = (
 export const connectUnscoped = (address: SocketAddress.Input, options?: ConnectOptions): TcpStream | IoError.IoError => {
   const to = open.resolveInet(address, "connect")
   if (to instanceof IoError.IoError) return to
+  const bad = checkConnectOptions(options)
+  if (bad !== undefined) return IoError.make("InvalidInput", "connect", bad)
   const s = open.socket(to.domain, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s
   const stream = new TcpStream(s, to.domain)

@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -22,11 +23,11 @@ import { layout } from "../sys/layout.ts"
 import { libc } from "../sys/libc.ts"
 import * as sock from "../sys/socket.ts"
 import { WouldBlock } from "../WouldBlock.ts"
-import type { BatchOptions } from "./internal/Batch.ts"
+import { type BatchOptions, checkBatchOptions } from "./internal/Batch.ts"
 import { DatagramBase } from "./internal/DatagramBase.ts"
 import type * as DatagramBaseModule from "./internal/DatagramBase.ts"
 import * as open from "./internal/open.ts"
-import { done } from "./internal/SocketBase.ts"
+import { done, notBytes } from "./internal/SocketBase.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -120,6 +121,7 @@ export class UdpSocket extends DatagramBase {
     target?: SocketAddress.Input
   ): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendmsg")
+    if (!(payload instanceof Uint8Array)) return notBytes("sendmsg", payload)
     return this.batch().sendSegments(this.fd, payload, segmentSize, target === undefined ? undefined : this.target(target, "sendmsg"))
   }
   /**
@@ -131,11 +133,13 @@ export class UdpSocket extends DatagramBase {
    */
   setGro(on: boolean): boolean | IoError.IoError {
     if (this.fd < 0) return IoError.closed("setsockopt")
+    const bad = check.requiredBoolean("UDP_GRO", on)
+    if (bad !== undefined) return IoError.make("InvalidInput", "setsockopt", bad)
     return this.batch().setGro(this.fd, on)
   }
   /** `SO_BROADCAST`. @since 0.1.0 */
   setBroadcast(on: boolean): IoError.IoError | undefined {
-    return this.setBoolOpt(C.SOL_SOCKET, C.SO_BROADCAST, on)
+    return this.setBoolOpt(C.SOL_SOCKET, C.SO_BROADCAST, on, "SO_BROADCAST")
   }
   /** @since 0.1.0 */
   broadcast(): boolean | IoError.IoError {
@@ -152,8 +156,8 @@ export class UdpSocket extends DatagramBase {
   /** `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`, by the socket's family. @since 0.1.0 */
   setMulticastLoop(on: boolean): IoError.IoError | undefined {
     return this.domain === C.AF_INET6
-      ? this.setBoolOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, on)
-      : this.setBoolOpt(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, on)
+      ? this.setBoolOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, on, "IPV6_MULTICAST_LOOP")
+      : this.setBoolOpt(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, on, "IP_MULTICAST_LOOP")
   }
   /** @since 0.1.0 */
   multicastLoop(): boolean | IoError.IoError {
@@ -176,6 +180,8 @@ export class UdpSocket extends DatagramBase {
   /** The interface outgoing multicast leaves by. @since 0.1.0 */
   setMulticastInterface(iface: MulticastInterface): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("setsockopt")
+    const bad = notInterface(iface)
+    if (bad !== undefined) return bad
     const index = ifindex(iface)
     if (this.domain === C.AF_INET6) {
       if (typeof index !== "number") return index
@@ -188,10 +194,23 @@ export class UdpSocket extends DatagramBase {
 
   #membership(group: string | NetAddress.IpAddress, iface: MulticastInterface | undefined, join: boolean): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("setsockopt")
-    const ip = typeof group === "string" ? NetAddress.ipFromString(group) : Result.succeed(group)
+    const ip = typeof group === "string"
+      ? NetAddress.ipFromString(group)
+      : NetAddress.isIpAddress(group)
+      ? Result.succeed(group)
+      : Result.fail(undefined)
     if (Result.isFailure(ip) || !NetAddress.isMulticast(ip.success)) {
-      return IoError.make("InvalidInput", "setsockopt", `${String(group)} is not a multicast group address`)
+      return IoError.make(
+        "InvalidInput",
+        "setsockopt",
+        `group ${check.show(group)} is not a multicast group address ("239.1.2.3", "ff02::1" or a NetAddress IpAddress)`
+      )
     }
+    if (this.domain === C.AF_INET && !NetAddress.isIpv4Address(ip.success)) {
+      return IoError.make("InvalidInput", "setsockopt", `group ${check.show(group)} is an IPv6 group; this socket is IPv4`)
+    }
+    const bad = iface === undefined ? undefined : notInterface(iface)
+    if (bad !== undefined) return bad
     if (NetAddress.isIpv4Address(ip.success)) {
       const mreq = mreqn(ip.success, iface)
       if (mreq instanceof IoError.IoError) return mreq
@@ -215,12 +234,31 @@ export class UdpSocket extends DatagramBase {
 
 }
 
+/** Longest interface name (`IFNAMSIZ` less the terminating NUL). */
+const IFNAME_MAX = 15
+
+/**
+ * Why `iface` is not a multicast interface — an index, a name or an IPv4
+ * address — or `undefined`. Checked before any native call: `if_nametoindex`
+ * would read a non-string (`null`, a `NetAddress` value) as a C string.
+ */
+const notInterface = (iface: unknown): IoError.IoError | undefined => {
+  const ok = typeof iface === "number"
+    ? Number.isInteger(iface) && iface >= 0 && iface <= 0x7fffffff
+    : typeof iface === "string" && iface.length > 0 && !iface.includes("\0") &&
+      (iface.length <= IFNAME_MAX || Result.isSuccess(NetAddress.ipv4FromString(iface)))
+  return ok ? undefined : IoError.make(
+    "InvalidInput",
+    "setsockopt",
+    `interface is an interface index, name ("eth0") or IPv4 address ("192.168.1.5"), not ${check.show(iface)}`
+  )
+}
+
+/** The index of an interface checked by `notInterface`. */
 const ifindex = (iface: MulticastInterface): number | IoError.IoError => {
-  if (typeof iface === "number") {
-    return Number.isInteger(iface) && iface >= 0 ? iface : IoError.make("InvalidInput", "setsockopt", `${iface} is not an interface index`)
-  }
+  if (typeof iface === "number") return iface
   const i = libc().if_nametoindex(iface)
-  return i > 0 ? i : IoError.make("InvalidInput", "setsockopt", `no network interface named ${iface}`)
+  return i > 0 ? i : IoError.make("InvalidInput", "setsockopt", `interface ${check.show(iface)} is not a network interface here`)
 }
 
 /** `struct ip_mreqn` for a group and an interface (address, index or name). */
@@ -242,6 +280,20 @@ const mreqn = (group: NetAddress.Ipv4Address | undefined, iface: MulticastInterf
   return b
 }
 
+/** The first bad bind option, or `undefined`; checked before the socket opens. */
+const checkBindOptions = (o: BindOptions | undefined): string | undefined =>
+  check.object("options", o) ?? check.first(
+    check.boolean("reuseAddr", o?.reuseAddr),
+    check.boolean("reusePort", o?.reusePort),
+    check.boolean("onlyV6", o?.onlyV6),
+    check.boolean("broadcast", o?.broadcast),
+    check.integer("recvBufferSize (SO_RCVBUF)", o?.recvBufferSize, 1, 2 ** 31 - 1),
+    check.integer("sendBufferSize (SO_SNDBUF)", o?.sendBufferSize, 1, 2 ** 31 - 1),
+    check.integer("ttl (IP_TTL)", o?.ttl, 1, 255),
+    check.integer("tos (IP_TOS)", o?.tos, 0, 255),
+    checkBatchOptions(o?.batch)
+  )
+
 /**
  * Binds a UDP socket; it closes with the Scope.
  *
@@ -262,6 +314,8 @@ export const bind = (
 export const bindUnscoped = (address: SocketAddress.Input, options?: BindOptions): UdpSocket | IoError.IoError => {
   const at = open.resolveInet(address, "bind")
   if (at instanceof IoError.IoError) return at
+  const bad = checkBindOptions(options)
+  if (bad !== undefined) return IoError.make("InvalidInput", "bind", bad)
   const s = open.socket(at.domain, C.SOCK_DGRAM, 0)
   if (typeof s !== "number") return s
   const udp = new UdpSocket(s, at.domain, options?.batch)
@@ -288,6 +342,8 @@ export const bindUnscoped = (address: SocketAddress.Input, options?: BindOptions
  */
 export const fromFd = (fd: number, options?: { readonly batch?: BatchOptions }): Effect.Effect<UdpSocket, IoError.IoError, Scope.Scope> =>
   open.scoped(() => {
+    const bad = check.object("options", options) ?? checkBatchOptions(options?.batch)
+    if (bad !== undefined) return IoError.make("InvalidInput", "fromFd", bad)
     const d = open.adopt(fd, C.SOCK_DGRAM)
     return typeof d === "number" ? new UdpSocket(fd, d, options?.batch) : d
   })

@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { ioResult } from "../poll/IoSource.ts"
 import { isOk } from "../sys/call.ts"
@@ -15,7 +16,7 @@ import * as C from "../sys/constants.ts"
 import * as sock from "../sys/socket.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
-import { done, SocketBase } from "./internal/SocketBase.ts"
+import { done, notBytes, SocketBase } from "./internal/SocketBase.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -36,6 +37,7 @@ export class UnixDatagram extends SocketBase {
   /** Sends one datagram to a path or abstract name. @since 0.1.0 */
   sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendto")
+    if (!(buf instanceof Uint8Array)) return notBytes("sendto", buf)
     const to = this.#targets.get(target, "sendto")
     if (to instanceof IoError.IoError) return to
     return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length), SocketAddress.format(to.address))
@@ -43,6 +45,7 @@ export class UnixDatagram extends SocketBase {
   /** Receives one datagram: `[length, source]`. @since 0.1.0 */
   recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("recvfrom")
+    if (!(buf instanceof Uint8Array)) return notBytes("recvfrom", buf)
     const r = sock.recvfrom(this.fd, buf, 0)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
     return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
@@ -82,6 +85,8 @@ export const bind = (
   open.scoped(() => {
     const at = open.resolveUnix(address, "bind")
     if (at instanceof IoError.IoError) return at
+    const bad = check.object("options", options) ?? check.boolean("unlinkOnClose", options?.unlinkOnClose)
+    if (bad !== undefined) return IoError.make("InvalidInput", "bind", bad)
     const s = open.socket(C.AF_UNIX, C.SOCK_DGRAM, 0)
     if (typeof s !== "number") return s
     const d = new UnixDatagram(s, C.AF_UNIX)

@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -73,10 +74,12 @@ export const bind = (
 export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): UnixListener | IoError.IoError => {
   const at = open.resolveUnix(address, "bind")
   if (at instanceof IoError.IoError) return at
+  const bad = check.object("options", options) ?? check.first(
+    check.integer("backlog", options?.backlog, 0, 2 ** 31 - 1),
+    check.boolean("unlinkOnClose", options?.unlinkOnClose)
+  )
+  if (bad !== undefined) return IoError.make("InvalidInput", "listen", bad)
   const backlog = options?.backlog ?? 128
-  if (!Number.isInteger(backlog) || backlog < 0) {
-    return IoError.make("InvalidInput", "listen", `backlog is a non-negative integer, not ${backlog}`)
-  }
   const s = open.socket(C.AF_UNIX, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s
   const listener = new UnixListener(s, C.AF_UNIX)

@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as check from "../internal/check.ts"
 import * as epoll from "../sys/epoll.ts"
 import { layout } from "../sys/layout.ts"
 import { Event } from "./Event.ts"
@@ -16,6 +17,9 @@ import type { Token } from "./Token.ts"
  * @category type ids
  */
 export const TypeId = "~effect-mio/Events"
+
+/** The most events one poll can return (`epoll_wait`'s limit is far higher; this bounds the buffer). */
+const MAX_CAPACITY = 1 << 20
 
 class EventsIterator implements IterableIterator<Event> {
   done = false
@@ -63,8 +67,17 @@ export class Events implements Iterable<Event> {
   readonly #slots: Array<Event>
   readonly #iterator: EventsIterator
 
+  /**
+   * Why this buffer cannot be polled into — a capacity that is not an integer
+   * from 1 to 2^20 — or `undefined`. A poll given such a buffer returns this as
+   * an `IoError` of kind `InvalidInput`. @internal
+   */
+  readonly problem: string | undefined
+
   /** @internal */
   constructor(capacity: number) {
+    this.problem = check.requiredInteger("Events capacity", capacity, 1, MAX_CAPACITY)
+    if (this.problem !== undefined) capacity = 0
     this.capacity = capacity
     this.buffer = new Uint8Array(capacity * layout.epollEvent.size)
     this.#view = new DataView(this.buffer.buffer)
@@ -121,17 +134,14 @@ export class Events implements Iterable<Event> {
 }
 
 /**
- * Preallocates room for `capacity` events (at least 1).
+ * Preallocates room for `capacity` events (an integer from 1 to 2^20). It never
+ * throws: a bad capacity makes an empty buffer that every poll refuses with an
+ * `IoError` of kind `InvalidInput` naming the capacity.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const withCapacity = (capacity: number): Events => {
-  if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) {
-    throw new RangeError(`Events capacity is an integer from 1 to 2^20, not ${capacity}`)
-  }
-  return new Events(capacity)
-}
+export const withCapacity = (capacity: number): Events => new Events(capacity)
 
 /**
  * @since 0.1.0

@@ -9,11 +9,12 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { type SysResult, WouldBlock } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
 import type { Interest } from "./Interest.ts"
-import type { Registry } from "./Registry.ts"
+import { notRegistry, type Registry } from "./Registry.ts"
 import type { RegisterOptions, Source } from "./Source.ts"
 import type { Token } from "./Token.ts"
 
@@ -45,6 +46,8 @@ export class IoSource implements Source {
   /** @since 0.1.0 */
   register(registry: Registry, token: Token, interest: Interest, options?: RegisterOptions): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("register")
+    const bad = notRegistry(registry, "register")
+    if (bad !== undefined) return bad
     if (this.#registry !== undefined) {
       return IoError.make("AlreadyExists", "register", "I/O source already registered with a `Registry`")
     }
@@ -56,14 +59,14 @@ export class IoSource implements Source {
   /** @since 0.1.0 */
   reregister(registry: Registry, token: Token, interest: Interest, options?: RegisterOptions): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("reregister")
-    const e = this.#check(registry, "reregister")
+    const e = notRegistry(registry, "reregister") ?? this.#check(registry, "reregister")
     return e ?? registry.reregisterFd(this.fd, token, interest, options)
   }
 
   /** @since 0.1.0 */
   deregister(registry: Registry): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("deregister")
-    const e = this.#check(registry, "deregister") ?? registry.deregisterFd(this.fd)
+    const e = notRegistry(registry, "deregister") ?? this.#check(registry, "deregister") ?? registry.deregisterFd(this.fd)
     if (e === undefined) this.#registry = undefined
     return e
   }
@@ -110,19 +113,25 @@ export class IoSource implements Source {
    * @internal
    */
   protected sysRead(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("read") : ioResult(fd.read(this.fd, buf))
+    if (this.fd < 0) return IoError.closed("read")
+    return buf instanceof Uint8Array ? ioResult(fd.read(this.fd, buf)) : badBuffers("read", check.bytes("buffer", buf)!)
   }
   /** @internal */
   protected sysWrite(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("write") : ioResult(fd.write(this.fd, buf))
+    if (this.fd < 0) return IoError.closed("write")
+    return buf instanceof Uint8Array ? ioResult(fd.write(this.fd, buf)) : badBuffers("write", check.bytes("buffer", buf)!)
   }
   /** @internal */
   protected sysReadv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("readv") : ioResult(fd.readv(this.fd, bufs))
+    if (this.fd < 0) return IoError.closed("readv")
+    const bad = check.byteArrays("buffers", bufs)
+    return bad === undefined ? ioResult(fd.readv(this.fd, bufs)) : badBuffers("readv", bad)
   }
   /** @internal */
   protected sysWritev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("writev") : ioResult(fd.writev(this.fd, bufs))
+    if (this.fd < 0) return IoError.closed("writev")
+    const bad = check.byteArrays("buffers", bufs)
+    return bad === undefined ? ioResult(fd.writev(this.fd, bufs)) : badBuffers("writev", bad)
   }
 
   #check(registry: Registry, syscall: string): IoError.IoError | undefined {
@@ -135,6 +144,8 @@ export class IoSource implements Source {
     return undefined
   }
 }
+
+const badBuffers = (syscall: string, problem: string): IoError.IoError => IoError.make("InvalidInput", syscall, problem)
 
 /**
  * A gate result as the readiness level returns it: the value, `WouldBlock`, or

@@ -18,15 +18,15 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import * as epoll from "../sys/epoll.ts"
 import * as fd from "../sys/fd.ts"
 import { libc, type UvPollHandle } from "../sys/libc.ts"
-import type { Events } from "./Events.ts"
+import { Events } from "./Events.ts"
 import { Registry } from "./Registry.ts"
 
 /**
@@ -84,6 +84,8 @@ export class Poll {
    * @since 0.1.0
    */
   pollNow(events: Events): IoError.IoError | undefined {
+    const bad = unusable(events)
+    if (bad !== undefined) return bad
     const epfd = this.registry.epfd
     if (epfd < 0) {
       events.clear()
@@ -109,6 +111,8 @@ export class Poll {
    * @since 0.1.0
    */
   pollBlocking(events: Events, timeout?: Duration.Input): IoError.IoError | undefined {
+    const bad = unusable(events)
+    if (bad !== undefined) return bad
     const ms = timeoutMillis(timeout)
     if (typeof ms !== "number") {
       events.clear()
@@ -218,12 +222,18 @@ export class Poll {
  */
 export const timeoutMillis = (timeout: Duration.Input | undefined): number | IoError.IoError => {
   if (timeout === undefined) return -1
-  const d = Duration.fromInput(timeout)
-  if (Option.isNone(d)) return IoError.make("InvalidInput", "epoll_wait", `${String(timeout)} is not a duration`)
-  if (!Duration.isFinite(d.value)) return -1
-  const ms = Duration.toMillis(d.value)
-  if (!(ms >= 0)) return IoError.make("InvalidInput", "epoll_wait", `a timeout is not negative (${ms} ms)`)
-  return Math.min(Math.ceil(ms), C.INT_MAX)
+  const d = check.duration("timeout", timeout, true)
+  if (typeof d === "string") return IoError.make("InvalidInput", "epoll_wait", d)
+  if (!Duration.isFinite(d)) return -1
+  return Math.min(Math.ceil(Duration.toMillis(d)), C.INT_MAX)
+}
+
+/** Why `events` cannot be polled into (not an `Events`, or one with a bad capacity), or `undefined`. */
+const unusable = (events: Events): IoError.IoError | undefined => {
+  if (!(events instanceof Events)) {
+    return IoError.make("InvalidInput", "epoll_wait", `events is an Events (Events.withCapacity), not ${check.show(events)}`)
+  }
+  return events.problem === undefined ? undefined : IoError.make("InvalidInput", "epoll_wait", events.problem)
 }
 
 /**

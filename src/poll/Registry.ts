@@ -9,12 +9,13 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import * as epoll from "../sys/epoll.ts"
 import * as Interest from "./Interest.ts"
-import type { RegisterOptions, Source } from "./Source.ts"
+import { isSource, type RegisterOptions, type Source } from "./Source.ts"
 import { Token } from "./Token.ts"
 
 /**
@@ -50,7 +51,7 @@ export class Registry {
    * @since 0.1.0
    */
   register(source: Source, token: Token, interest: Interest.Interest, options?: RegisterOptions): Effect.Effect<void, IoError.IoError> {
-    return Effect.suspend(() => result(source.register(this, token, interest, options)))
+    return Effect.suspend(() => result(notSource(source, "register") ?? source.register(this, token, interest, options)))
   }
 
   /**
@@ -59,7 +60,7 @@ export class Registry {
    * @since 0.1.0
    */
   reregister(source: Source, token: Token, interest: Interest.Interest, options?: RegisterOptions): Effect.Effect<void, IoError.IoError> {
-    return Effect.suspend(() => result(source.reregister(this, token, interest, options)))
+    return Effect.suspend(() => result(notSource(source, "reregister") ?? source.reregister(this, token, interest, options)))
   }
 
   /**
@@ -68,7 +69,7 @@ export class Registry {
    * @since 0.1.0
    */
   deregister(source: Source): Effect.Effect<void, IoError.IoError> {
-    return Effect.suspend(() => result(source.deregister(this)))
+    return Effect.suspend(() => result(notSource(source, "deregister") ?? source.deregister(this)))
   }
 
   /**
@@ -96,8 +97,10 @@ export class Registry {
    */
   deregisterFd(fd: number): IoError.IoError | undefined {
     if (this.epfd < 0) return IoError.closed("deregister")
+    const bad = fdProblem(fd)
+    if (bad !== undefined) return IoError.make("InvalidInput", "deregister", bad)
     const r = epoll.ctl(this.epfd, C.EPOLL_CTL_DEL, fd, 0, 0)
-    return isOk(r) ? undefined : IoError.fromFailure(r, "deregister")
+    return isOk(r) ? undefined : ofFd(IoError.fromFailure(r, "deregister"), fd)
   }
 
   #ctl(
@@ -109,11 +112,15 @@ export class Registry {
     options: RegisterOptions | undefined
   ): IoError.IoError | undefined {
     if (this.epfd < 0) return IoError.closed(name)
+    const bad = check.first(
+      fdProblem(fd),
+      Token.is(token) ? undefined : `token is an integer from 0 to 2^53 - 1 (a Token), not ${check.show(token)}`
+    )
+    if (bad !== undefined) return IoError.make("InvalidInput", name, bad)
     const flags = epollFlags(name, interest, options, op === C.EPOLL_CTL_ADD)
     if (typeof flags !== "number") return flags
-    if (!Token.is(token)) return IoError.make("InvalidInput", name, `${token} is not a Token`)
     const r = epoll.ctl(this.epfd, op, fd, flags, token)
-    return isOk(r) ? undefined : IoError.fromFailure(r, name)
+    return isOk(r) ? undefined : ofFd(IoError.fromFailure(r, name), fd)
   }
 }
 
@@ -130,8 +137,18 @@ export const epollFlags = (
   adding: boolean
 ): number | IoError.IoError => {
   if (!Interest.isInterest(interest)) {
-    return IoError.make("InvalidInput", syscall, `${interest} is not an Interest`)
+    return IoError.make(
+      "InvalidInput",
+      syscall,
+      `interest is READABLE, WRITABLE, PRIORITY or a union of them (Interest.add), not ${check.show(interest)}`
+    )
   }
+  const bad = check.object("options", options) ?? check.first(
+    check.oneOf("trigger", options?.trigger, ["edge", "level"]),
+    check.boolean("oneshot", options?.oneshot),
+    check.boolean("exclusive", options?.exclusive)
+  )
+  if (bad !== undefined) return IoError.make("InvalidInput", syscall, bad)
   let flags = Interest.toEpoll(interest)
   if (options?.trigger !== "level") flags |= C.EPOLLET
   if (options?.oneshot === true) flags |= C.EPOLLONESHOT
@@ -144,6 +161,28 @@ export const epollFlags = (
   }
   return flags
 }
+
+/**
+ * Why `fd` is not an fd number (a C `int`), or `undefined`. A number that is
+ * one but names no open file (-1, a closed fd) goes to the kernel, which answers
+ * `EBADF` (kind `Closed`), as in mio.
+ */
+const fdProblem = (fd: unknown): string | undefined => check.requiredInteger("fd", fd, -(2 ** 31), 2 ** 31 - 1)
+
+/** The kernel's error, naming the fd it was about (`EBADF`: which fd was not open). */
+const ofFd = (e: IoError.IoError, fd: number): IoError.IoError =>
+  new IoError.IoError({ kind: e.kind, errno: e.errno, syscall: e.syscall, detail: `fd ${fd}` })
+
+const notSource = (source: unknown, syscall: string): IoError.IoError | undefined =>
+  isSource(source)
+    ? undefined
+    : IoError.make("InvalidInput", syscall, `source is a Source (with register, reregister and deregister), not ${check.show(source)}`)
+
+/** An `InvalidInput` error when `registry` is not a `Registry`. @internal */
+export const notRegistry = (registry: unknown, syscall: string): IoError.IoError | undefined =>
+  registry instanceof Registry
+    ? undefined
+    : IoError.make("InvalidInput", syscall, `registry is a Registry (poll.registry), not ${check.show(registry)}`)
 
 const result = (e: IoError.IoError | undefined): Effect.Effect<void, IoError.IoError> =>
   e === undefined ? Effect.void : Effect.fail(e)

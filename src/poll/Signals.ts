@@ -31,6 +31,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { constants } from "node:os"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk, WouldBlock } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
@@ -38,7 +39,7 @@ import * as fd from "../sys/fd.ts"
 import { layout } from "../sys/layout.ts"
 import * as Interest from "./Interest.ts"
 import { IoSource } from "./IoSource.ts"
-import type { Registry } from "./Registry.ts"
+import { notRegistry, type Registry } from "./Registry.ts"
 import type { Token } from "./Token.ts"
 
 /**
@@ -119,11 +120,13 @@ const names = new Map<number, NodeJS.Signals>(
 const signalName = (n: number): string => names.get(n) ?? `SIG${n}`
 
 const resolve = (s: Signal): number | IoError.IoError => {
-  const n = typeof s === "number" ? s : (constants.signals as Record<string, number>)[s]
+  const n = typeof s === "number" ? s : typeof s === "string" && Object.hasOwn(constants.signals, s) ? (constants.signals as Record<string, number>)[s] : undefined
   if (n === undefined || !Number.isInteger(n) || !names.has(n)) {
-    return IoError.make("InvalidInput", "signalfd", `${String(s)} is not a signal Node.js knows by name`)
+    return IoError.make("InvalidInput", "signalfd", `signal is a signal Node.js knows ("SIGUSR1", 10), not ${check.show(s)}`)
   }
-  if (refused.has(n)) return IoError.make("InvalidInput", "signalfd", `${signalName(n)} cannot be taken by a signalfd`)
+  if (refused.has(n)) {
+    return IoError.make("InvalidInput", "signalfd", `signal ${check.show(s)} (${signalName(n)}) cannot be taken by a signalfd`)
+  }
   return n
 }
 
@@ -183,7 +186,11 @@ export const make = (
 ): Effect.Effect<Signals, IoError.IoError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
-      if (signals.length === 0) return Effect.fail(IoError.make("InvalidInput", "signalfd", "no signal given"))
+      if (!Array.isArray(signals) || signals.length === 0) {
+        return Effect.fail(IoError.make("InvalidInput", "signalfd", `no signal given: signals is a non-empty array of signals, not ${check.show(signals)}`))
+      }
+      const bad = notRegistry(registry, "register")
+      if (bad !== undefined) return Effect.fail(bad)
       const numbers: Array<number> = []
       for (const s of signals) {
         const n = resolve(s)

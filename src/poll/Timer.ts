@@ -10,13 +10,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
 import { isOk, WouldBlock } from "../sys/call.ts"
 import * as C from "../sys/constants.ts"
 import * as fd from "../sys/fd.ts"
 import * as Interest from "./Interest.ts"
 import { IoSource } from "./IoSource.ts"
-import type { Registry } from "./Registry.ts"
+import { notRegistry, type Registry } from "./Registry.ts"
 import type { RegisterOptions } from "./Source.ts"
 import type { Token } from "./Token.ts"
 
@@ -62,7 +63,7 @@ export class Timer extends IoSource {
     return Effect.suspend(() => {
       const first = nanos(after, "after")
       if (typeof first !== "bigint") return Effect.fail(first)
-      if (first === 0n) return Effect.fail(IoError.make("InvalidInput", "timerfd_settime", "`after` is positive"))
+      if (first === 0n) return Effect.fail(IoError.make("InvalidInput", "timerfd_settime", `after is a positive duration, not ${check.show(after)}`))
       const every = interval === undefined ? 0n : nanos(interval, "interval")
       if (typeof every !== "bigint") return Effect.fail(every)
       return this.#settime(first, every)
@@ -78,8 +79,11 @@ export class Timer extends IoSource {
    */
   setMillis(afterMs: number, intervalMs = 0): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("timerfd_settime")
-    if (!(afterMs > 0) || !Number.isFinite(afterMs) || !(intervalMs >= 0) || !Number.isFinite(intervalMs)) {
-      return IoError.make("InvalidInput", "timerfd_settime", `not a positive delay: ${afterMs} ms, interval ${intervalMs} ms`)
+    if (!(typeof afterMs === "number" && afterMs > 0 && afterMs <= MAX_MILLIS)) {
+      return IoError.make("InvalidInput", "timerfd_settime", `afterMs is a number of milliseconds from 0 (excluded) to ${MAX_MILLIS}, not ${check.show(afterMs)}`)
+    }
+    if (!(typeof intervalMs === "number" && intervalMs >= 0 && intervalMs <= MAX_MILLIS)) {
+      return IoError.make("InvalidInput", "timerfd_settime", `intervalMs is a number of milliseconds from 0 to ${MAX_MILLIS}, not ${check.show(intervalMs)}`)
     }
     const value = BigInt(Math.max(1, Math.round(afterMs * 1e6)))
     const r = fd.timerfdSet(this.fd, value, BigInt(Math.round(intervalMs * 1e6)), false)
@@ -140,18 +144,23 @@ export class Timer extends IoSource {
   }
 }
 
+/** The longest delay or interval, in milliseconds: about 292 years, within `timerfd`'s 64-bit seconds. */
+const MAX_MILLIS = 2 ** 53 / 1e3
+
 const nanos = (d: Duration.Input, name: string): bigint | IoError.IoError => {
-  const o = Duration.fromInput(d)
-  if (Option.isNone(o) || !Duration.isFinite(o.value)) {
-    return IoError.make("InvalidInput", "timerfd_settime", `\`${name}\` is a finite duration, not ${String(d)}`)
-  }
-  const ns = Duration.toNanosUnsafe(o.value)
-  if (ns < 0n) return IoError.make("InvalidInput", "timerfd_settime", `\`${name}\` is not negative`)
-  return ns
+  const o = check.duration(name, d)
+  if (typeof o === "string") return IoError.make("InvalidInput", "timerfd_settime", o)
+  return Duration.toNanosUnsafe(o)
 }
 
 const clockId = (clock: Clock | undefined): number =>
   clock === "realtime" ? C.CLOCK_REALTIME : clock === "boottime" ? C.CLOCK_BOOTTIME : C.CLOCK_MONOTONIC
+
+/** Why the timer options are not usable, or `undefined`. */
+const badOptions = (options: TimerOptions | undefined): IoError.IoError | undefined => {
+  const bad = check.object("options", options) ?? check.oneOf("clock", options?.clock, ["monotonic", "realtime", "boottime"])
+  return bad === undefined ? undefined : IoError.make("InvalidInput", "timerfd_create", bad)
+}
 
 /**
  * Creates a disarmed timer that is not registered with any `Poll` — for the
@@ -164,6 +173,8 @@ const clockId = (clock: Clock | undefined): number =>
 export const unregistered = (options?: { readonly clock?: Clock | undefined }): Effect.Effect<Timer, IoError.IoError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
+      const bad = badOptions(options)
+      if (bad !== undefined) return Effect.fail(bad)
       const r = fd.timerfdCreate(clockId(options?.clock))
       return isOk(r) ? Effect.succeed(new Timer(r)) : Effect.fail(IoError.fromFailure(r, "timerfd_create"))
     }),
@@ -183,6 +194,8 @@ export const make = (
 ): Effect.Effect<Timer, IoError.IoError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
+      const bad = badOptions(options) ?? notRegistry(registry, "register")
+      if (bad !== undefined) return Effect.fail(bad)
       const r = fd.timerfdCreate(clockId(options?.clock))
       if (!isOk(r)) return Effect.fail(IoError.fromFailure(r, "timerfd_create"))
       const timer = new Timer(r)

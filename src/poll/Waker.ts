@@ -17,7 +17,7 @@ import { isOk, WouldBlock } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
 import * as Interest from "./Interest.ts"
 import { IoSource } from "./IoSource.ts"
-import type { Registry } from "./Registry.ts"
+import { notRegistry, type Registry } from "./Registry.ts"
 import type { Token } from "./Token.ts"
 
 /**
@@ -86,6 +86,8 @@ export class Waker {
 export const make = (registry: Registry, token: Token): Effect.Effect<Waker, IoError.IoError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.suspend(() => {
+      const bad = notRegistry(registry, "eventfd")
+      if (bad !== undefined) return Effect.fail(bad)
       if (registry.hasWaker) {
         return Effect.fail(
           IoError.make("AlreadyExists", "eventfd", "Only a single `Waker` can be active per `Poll` instance")

@@ -25,6 +25,8 @@
  * @since 0.1.0
  */
 
+import * as check from "../internal/check.ts"
+
 /**
  * @since 0.1.0
  * @category models
@@ -64,16 +66,16 @@ export interface SpinOptions {
 }
 
 /**
- * Spin with chosen budgets; negative or non-finite values are clamped as for
- * `backoff`.
+ * Spin with chosen budgets (each a number of µs from 0 to 10^6). The values are
+ * kept as given; `Reactor.make` refuses a bad one with `InvalidInput`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const spinWith = (options: SpinOptions): IdleStrategy => ({
   _tag: "Spin",
-  budgetMicros: count(options.budgetMicros, 20),
-  inPlaceMicros: count(options.inPlaceMicros, 5)
+  budgetMicros: options?.budgetMicros ?? 20,
+  inPlaceMicros: options?.inPlaceMicros ?? 5
 })
 
 /**
@@ -90,30 +92,65 @@ export interface BackoffOptions {
 }
 
 /**
- * Backoff with the given counts; negative or fractional counts are clamped to
- * whole numbers ≥ 0.
+ * Backoff with the given counts (each an integer from 0 to 2^20). The values are
+ * kept as given; `Reactor.make` refuses a bad one with `InvalidInput`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const backoff = (options?: BackoffOptions): IdleStrategy => ({
   _tag: "Backoff",
-  spins: count(options?.spins, 16),
-  yields: count(options?.yields, 64)
+  spins: options?.spins ?? 16,
+  yields: options?.yields ?? 64
 })
 
 /**
  * Block in `epoll_wait` on the JavaScript thread for up to `sliceMillis` at a
- * time (default 2, at least 1): see the module documentation for what it costs
- * Node's event loop.
+ * time (an integer from 1 to 1000; default 2): see the module documentation for
+ * what it costs Node's event loop. `Reactor.make` refuses a bad slice with
+ * `InvalidInput`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const block = (options?: { readonly sliceMillis?: number | undefined }): IdleStrategy => ({
   _tag: "Block",
-  sliceMillis: Math.max(1, count(options?.sliceMillis, 2))
+  sliceMillis: options?.sliceMillis ?? 2
 })
 
-const count = (n: number | undefined, fallback: number): number =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.max(0, Math.floor(n))
+/** The most polls of one backoff phase. */
+const MAX_COUNT = 1 << 20
+/** The longest spin budget, in µs. */
+const MAX_MICROS = 1_000_000
+/** The longest block slice, in ms: Node's event loop waits up to a slice. */
+const MAX_SLICE_MILLIS = 1000
+
+/**
+ * Why `strategy` is not one the driver can run — an unknown tag, a count or
+ * budget that is not a number in range — or `undefined`. The constructors
+ * above keep what they are given, so that a bad value is reported here (by
+ * `Reactor.make`, as `InvalidInput`) instead of being clamped or defaulted.
+ *
+ * @internal
+ */
+export const problem = (strategy: IdleStrategy): string | undefined => {
+  const s = strategy as Partial<Record<string, unknown>> | null
+  switch (typeof s === "object" && s !== null ? s._tag : undefined) {
+    case "Park":
+      return undefined
+    case "Spin":
+      return check.first(
+        check.requiredNumber("budgetMicros", s!.budgetMicros, 0, MAX_MICROS),
+        check.requiredNumber("inPlaceMicros", s!.inPlaceMicros, 0, MAX_MICROS)
+      )
+    case "Backoff":
+      return check.first(
+        check.requiredInteger("spins", s!.spins, 0, MAX_COUNT),
+        check.requiredInteger("yields", s!.yields, 0, MAX_COUNT)
+      )
+    case "Block":
+      return check.requiredInteger("sliceMillis", s!.sliceMillis, 1, MAX_SLICE_MILLIS)
+    default:
+      return `strategy is an IdleStrategy (park, spin, spinWith, backoff, block), not ${check.show(strategy)}`
+  }
+}

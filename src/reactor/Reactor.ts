@@ -20,8 +20,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import * as IoError from "../IoError.ts"
-import type { IoSource } from "../poll/IoSource.ts"
+import { IoSource } from "../poll/IoSource.ts"
 import * as Poll from "../poll/Poll.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as IdleStrategy from "./IdleStrategy.ts"
@@ -124,13 +125,16 @@ const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
 
 /**
  * Builds a reactor with the given idle strategy; its driver and epoll instance
- * live until the Scope closes.
+ * live until the Scope closes. A strategy with a bad count or budget (or an
+ * unknown tag) fails with kind `InvalidInput` naming it, before anything opens.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor, IoError.IoError, Scope.Scope> =>
   Effect.gen(function*() {
+    const bad = IdleStrategy.problem(strategy)
+    if (bad !== undefined) return yield* Effect.fail(IoError.make("InvalidInput", "reactor", bad))
     const poll = yield* Poll.make()
     const driver = new Driver(poll.fd, strategy)
     // Registered after Poll.make, so it runs first: waiters fail before the fd closes.
@@ -138,6 +142,9 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
     const register = (source: IoSource): Effect.Effect<Registration, IoError.IoError, Scope.Scope> =>
       Effect.acquireRelease(
         Effect.suspend(() => {
+          if (!(source instanceof IoSource)) {
+            return Effect.fail(IoError.make("InvalidInput", "register", `source is an IoSource (a socket, pipe, timer…), not ${check.show(source)}`))
+          }
           if (source.fd < 0) return Effect.fail(IoError.closed("register"))
           const io = driver.register(source.fd)
           if (io instanceof IoError.IoError) return Effect.fail(io)

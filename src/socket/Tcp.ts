@@ -17,7 +17,8 @@ import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
-import { IoError } from "../IoError.ts"
+import * as check from "../internal/check.ts"
+import { IoError, make as ioError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as TcpListener from "../net/TcpListener.ts"
 import * as TcpStream from "../net/TcpStream.ts"
@@ -75,7 +76,9 @@ export const completeConnect = (stream: TcpStream.TcpStream) => (): true | Would
 
 /**
  * A TCP client `Socket`. Each acquisition of its `reader` dials `address` and
- * owns that connection until its Scope closes.
+ * owns that connection until its Scope closes. A bad address or option fails
+ * here, at once, with `SocketOpenError` whose cause is an `IoError` of kind
+ * `InvalidInput` naming it.
  *
  * @since 0.1.0
  * @category constructors
@@ -88,6 +91,10 @@ export const connect = (
     const reactor = yield* Reactor
     const parsed = SocketAddress.parse(address, "connect")
     if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
+    const bad = SocketAddress.isInet(parsed)
+      ? StreamSocket.checkClientOptions(options) ?? TcpStream.checkConnectOptions(options)
+      : `${check.show(address)} is not an IPv4 or IPv6 address`
+    if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
     const opts = withNodelay(options)
     const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
       const stream = yield* TcpStream.connect(parsed, opts)
@@ -99,7 +106,9 @@ export const connect = (
   })
 
 /**
- * A TCP `SocketServer` listening on `address` until the Scope closes.
+ * A TCP `SocketServer` listening on `address` until the Scope closes. A bad
+ * option — `connection.*` included, which every accepted stream gets — fails
+ * with `SocketServerOpenError` (cause: `IoError` kind `InvalidInput`).
  *
  * @since 0.1.0
  * @category constructors
@@ -109,6 +118,9 @@ export const listen = (
   options?: ListenOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
   Effect.suspend(() => {
+    const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options) ??
+      TcpStream.checkConnectOptions(options?.connection, "connection.")
+    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
     const conn = withNodelay(options?.connection)
     return StreamServer.listen(TcpListener.bind(address, options), {
       toAddress: (local) => local as NetAddress.InetAddress,

@@ -21,8 +21,9 @@ import * as Latch from "effect/Latch"
 import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
+import * as check from "../internal/check.ts"
 import { IoError, make as ioError } from "../IoError.ts"
-import type { BatchOptions } from "../net/internal/Batch.ts"
+import { type BatchOptions, checkBatchOptions } from "../net/internal/Batch.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -109,30 +110,54 @@ const inputOf = (d: DatagramSocket.BackingAddress): string =>
 const ambient = (e: IoError): boolean =>
   e.kind === "ConnectionRefused" || e.kind === "HostUnreachable" || e.kind === "NetworkUnreachable"
 
-const invalid = (option: string, value: unknown, expected: string): DatagramSocket.DatagramSocketError =>
-  errors.datagramOpenError(ioError("InvalidInput", "socket", `Udp.make: ${option} is ${expected}, not ${describe(value)}`))
+const invalid = (problem: string): DatagramSocket.DatagramSocketError =>
+  errors.datagramOpenError(ioError("InvalidInput", "socket", `Udp.make: ${problem}`))
 
-const describe = (value: unknown): string => typeof value === "string" ? JSON.stringify(value) : String(value)
+/** An address option, parsed: the problem names the option and the value. */
+const addressProblem = (name: string, input: unknown): string | undefined => {
+  if (input === undefined) return undefined
+  const a = SocketAddress.parse(input as SocketAddress.Input, name)
+  return a instanceof IoError || !SocketAddress.isInet(a) ? `${name} is an IPv4 or IPv6 address, not ${check.show(input)}` : undefined
+}
 
 /** The options `make` checks before it builds anything: the first bad one, or nothing. */
 const checkOptions = (options: Options | undefined): DatagramSocket.DatagramSocketError | undefined => {
-  if (options === undefined) return undefined
-  const max = options.maxDatagramSize
-  if (max !== undefined && !(Number.isInteger(max) && max >= 1 && max <= 65535)) {
-    return invalid("maxDatagramSize", max, "an integer from 1 to 65535")
-  }
-  const capacity = options.receiveBuffer?.capacity
-  if (capacity !== undefined && !(Number.isSafeInteger(capacity) && capacity >= 1)) {
-    return invalid("receiveBuffer.capacity", capacity, "a positive integer")
-  }
-  const strategy = options.receiveBuffer?.strategy
-  if (strategy !== undefined && strategy !== "dropping" && strategy !== "sliding") {
-    return invalid("receiveBuffer.strategy", strategy, `"dropping" or "sliding"`)
-  }
-  const family = options.family
-  if (family !== undefined && family !== "ipv4" && family !== "ipv6") return invalid("family", family, `"ipv4" or "ipv6"`)
-  return undefined
+  const o = options
+  const bad = check.object("options", o) ?? check.first(
+    addressProblem("bind", o?.bind),
+    addressProblem("peer", o?.peer),
+    addressProblem("connect", o?.connect),
+    check.oneOf("family", o?.family, ["ipv4", "ipv6"]),
+    check.boolean("reuseAddress", o?.reuseAddress),
+    check.boolean("reusePort", o?.reusePort),
+    check.boolean("ipv6Only", o?.ipv6Only),
+    check.boolean("broadcast", o?.broadcast),
+    check.integer("kernelReceiveBufferSize", o?.kernelReceiveBufferSize, 1, 2 ** 31 - 1),
+    check.integer("kernelSendBufferSize", o?.kernelSendBufferSize, 1, 2 ** 31 - 1),
+    check.integer("ttl", o?.ttl, 1, 255),
+    check.object("multicast", o?.multicast) ?? check.first(
+      multicastInterfaceProblem("multicast.interface", o?.multicast?.interface),
+      check.boolean("multicast.loopback", o?.multicast?.loopback),
+      check.integer("multicast.ttl", o?.multicast?.ttl, 0, 255)
+    ),
+    check.object("receiveBuffer", o?.receiveBuffer) ?? check.first(
+      check.integer("receiveBuffer.capacity", o?.receiveBuffer?.capacity, 1, Number.MAX_SAFE_INTEGER),
+      check.oneOf("receiveBuffer.strategy", o?.receiveBuffer?.strategy, ["dropping", "sliding"])
+    ),
+    check.func("onError", o?.onError),
+    checkBatchOptions(o?.batch),
+    check.integer("maxDatagramSize", o?.maxDatagramSize, 1, 65535)
+  )
+  return bad === undefined ? undefined : invalid(bad)
 }
+
+/** A multicast interface option: an index, a name or an IPv4 address string. */
+const multicastInterfaceProblem = (name: string, iface: unknown): string | undefined =>
+  iface === undefined ||
+    (typeof iface === "number" && Number.isInteger(iface) && iface >= 0 && iface <= 0x7fffffff) ||
+    (typeof iface === "string" && iface.length > 0)
+    ? undefined
+    : `${name} is an interface index, name ("eth0") or IPv4 address ("192.168.1.5"), not ${check.show(iface)}`
 
 /**
  * A `DatagramSocket` whose reader acquisition binds a UDP socket for the
@@ -310,12 +335,24 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
                     })
                   )
                 }
+                // Untyped callers: the group and interface must be Effect's NetAddress values (or an index).
+                if (!NetAddress.isIpAddress(o.group)) {
+                  return Effect.fail(errors.datagramOpenError(ioError(
+                    "InvalidInput",
+                    "setsockopt",
+                    `group is a NetAddress IpAddress of a multicast group, not ${check.show(o.group)}`
+                  )))
+                }
+                const i: unknown = o.interface
+                if (!(i === undefined || typeof i === "number" || NetAddress.isIpAddress(i))) {
+                  return Effect.fail(errors.datagramOpenError(ioError(
+                    "InvalidInput",
+                    "setsockopt",
+                    `interface is an interface index or a NetAddress IpAddress, not ${check.show(i)}`
+                  )))
+                }
                 const group = NetAddress.formatIp(o.group)
-                const iface = o.interface === undefined
-                  ? undefined
-                  : typeof o.interface === "number"
-                  ? o.interface
-                  : NetAddress.formatIp(o.interface as NetAddress.IpAddress)
+                const iface = i === undefined || typeof i === "number" ? i : NetAddress.formatIp(i)
                 const e = udp.joinMulticast(group, iface)
                 if (e !== undefined) return Effect.fail(errors.datagramOpenError(e))
                 return Effect.succeed(() => Effect.sync(() => void udp.leaveMulticast(group, iface)))
@@ -332,7 +369,49 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
         ...(options?.receiveBuffer === undefined ? {} : { receiveBuffer: options.receiveBuffer }),
         ...(options?.onError === undefined ? {} : { onError: options.onError })
       }
-    ).pipe(Effect.map((socket): UdpDatagramSocket => Object.assign(socket, { stats: (): Stats => ({ ...counts }) }))))
+    ).pipe(Effect.map((socket): UdpDatagramSocket =>
+      Object.assign(DatagramSocket.make({ reader: socket.reader, writer: Effect.map(socket.writer, checkedWriter) }), {
+        stats: (): Stats => ({ ...counts })
+      })
+    )))
+}
+
+/**
+ * Why an outgoing datagram is not one (untyped callers): its payload is not
+ * bytes or text, or its address not an `InetAddress` or a received datagram —
+ * Effect's core would fail on it with a defect. `undefined` when it is fine.
+ */
+const outgoingProblem = (d: unknown, name: string): string | undefined => {
+  if (typeof d !== "object" || d === null) return `${name} is { payload, address? }, not ${check.show(d)}`
+  const o = d as { readonly payload?: unknown; readonly address?: unknown }
+  if (!(o.payload instanceof Uint8Array || typeof o.payload === "string")) {
+    return `${name}.payload is a Uint8Array or a string, not ${check.show(o.payload)}`
+  }
+  const target = "host" in o ? o : o.address
+  if (target === undefined || NetAddress.isInetAddress(target)) return undefined
+  const native = target as { readonly host?: unknown; readonly port?: unknown }
+  return typeof native === "object" && native !== null && typeof native.host === "string" && typeof native.port === "number"
+    ? undefined
+    : `${name}.address is a NetAddress InetAddress or a received Datagram, not ${check.show(o.address)}`
+}
+
+/** Effect's writer, refusing malformed datagrams with a write error instead of a defect. */
+const checkedWriter = (w: DatagramSocket.Writer): DatagramSocket.Writer => {
+  const refuse = (problem: string) => Effect.fail(errors.datagramWriteError(ioError("InvalidInput", "sendto", problem)))
+  return {
+    write: (d) => {
+      const bad = outgoingProblem(d, "datagram")
+      return bad === undefined ? w.write(d) : refuse(bad)
+    },
+    writeAll: (ds) => {
+      if (!Array.isArray(ds)) return refuse(`datagrams is a non-empty array, not ${check.show(ds)}`)
+      for (let i = 0; i < ds.length; i++) {
+        const bad = outgoingProblem(ds[i], "datagram")
+        if (bad !== undefined) return refuse(`${bad} (datagrams[${i}])`)
+      }
+      return w.writeAll(ds)
+    }
+  }
 }
 
 /** Applies the options that follow `bind`. */
@@ -340,19 +419,29 @@ const configure = (udp: UdpSocket.UdpSocket, options: Options | undefined): IoEr
   const m = options?.multicast
   if (m?.interface !== undefined) {
     const e = udp.setMulticastInterface(m.interface)
-    if (e) return e
+    if (e) return naming("multicast.interface", e)
   }
   if (m?.loopback !== undefined) {
     const e = udp.setMulticastLoop(m.loopback)
-    if (e) return e
+    if (e) return naming("multicast.loopback", e)
   }
   if (m?.ttl !== undefined) {
     const e = udp.setMulticastTtl(m.ttl)
-    if (e) return e
+    if (e) return naming("multicast.ttl", e)
   }
   if (options?.connect !== undefined) return udp.connect(options.connect)
   return undefined
 }
+
+/** `e` with the option that caused it in front of its detail. */
+const naming = (option: string, e: IoError): IoError =>
+  new IoError({
+    kind: e.kind,
+    errno: e.errno,
+    syscall: e.syscall,
+    ...(e.address === undefined ? {} : { address: e.address }),
+    detail: e.detail === undefined ? option : `${option}: ${e.detail}`
+  })
 
 /**
  * `make` as a Layer of Effect's `DatagramSocket` service.

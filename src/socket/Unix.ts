@@ -16,7 +16,8 @@ import * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
-import { IoError } from "../IoError.ts"
+import * as check from "../internal/check.ts"
+import { IoError, make as ioError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UnixListener from "../net/UnixListener.ts"
 import * as UnixStream from "../net/UnixStream.ts"
@@ -62,7 +63,9 @@ const toNetAddress = (a: SocketAddress.SocketAddress): NetAddress.UnixPathAddres
 }
 
 /**
- * A Unix stream client `Socket`; each reader acquisition connects anew.
+ * A Unix stream client `Socket`; each reader acquisition connects anew. A bad
+ * address or option fails here with `SocketOpenError` (cause: `IoError` kind
+ * `InvalidInput`).
  *
  * @since 0.1.0
  * @category constructors
@@ -75,6 +78,10 @@ export const connect = (
     const reactor = yield* Reactor
     const parsed = SocketAddress.parse(address, "connect")
     if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
+    const bad = SocketAddress.isUnix(parsed)
+      ? StreamSocket.checkClientOptions(options)
+      : `${check.show(address)} is not a Unix socket path or @abstract name`
+    if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
     const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
       const stream = yield* UnixStream.connect(parsed)
       const registration = yield* reactor.register(stream)
@@ -94,11 +101,15 @@ export const listen = (
   address: SocketAddress.Input,
   options?: ListenOptions
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
-  StreamServer.listen(UnixListener.bind(address, options), {
-    toAddress: toNetAddress,
-    prepare: () => undefined,
-    service: UnixConnection,
-    reader: options
+  Effect.suspend(() => {
+    const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options)
+    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
+    return StreamServer.listen(UnixListener.bind(address, options), {
+      toAddress: toNetAddress,
+      prepare: () => undefined,
+      service: UnixConnection,
+      reader: options
+    })
   })
 
 /**

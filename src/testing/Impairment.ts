@@ -31,6 +31,7 @@
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Result from "effect/Result"
+import * as check from "../internal/check.ts"
 import * as Prng from "./Prng.ts"
 import * as Trace from "./Trace.ts"
 
@@ -168,34 +169,45 @@ export const ideal: Conditions = {
 
 const defaultQueueBytes = 64 * 1024
 
+/** Throws the `ConditionsError` of `field`; `message` names the field and the value. */
+const fail = (field: string, message: string): never => {
+  throw new ConditionsError({ field, message })
+}
+
 const millis = (field: string, input: Duration.Input): number => {
-  const option = Duration.fromInput(input)
-  if (option._tag === "None") throw new ConditionsError({ field, message: `${field}: not a duration: ${String(input)}` })
-  const ms = Duration.toMillis(option.value)
-  if (!(ms >= 0) || !Number.isFinite(ms)) {
-    throw new ConditionsError({ field, message: `${field}: a finite duration ≥ 0, not ${String(input)}` })
-  }
-  return ms
+  const d = check.duration(field, input)
+  return typeof d === "string" ? fail(field, d) : Duration.toMillis(d)
 }
 
-const probability = (field: string, p: number): number => {
-  if (!(p >= 0 && p <= 1)) {
-    throw new ConditionsError({ field, message: `${field}: a probability in [0, 1], not ${p}` })
-  }
-  return p
-}
+const probability = (field: string, p: unknown): number =>
+  typeof p === "number" && p >= 0 && p <= 1 ? p : fail(field, `${field}: a probability in [0, 1], not ${check.show(p)}`)
 
-const positive = (field: string, n: number): number => {
-  if (!(n > 0)) throw new ConditionsError({ field, message: `${field}: a number > 0, not ${n}` })
-  return n
-}
+const positive = (field: string, n: unknown): number =>
+  typeof n === "number" && n > 0 && n !== Infinity ? n : fail(field, `${field}: a finite number > 0, not ${check.show(n)}`)
+
+/** An optional object field: the object, `false` (off) or `undefined` (unchanged). */
+const section = <A>(field: string, value: unknown, shape: string): A | false | undefined =>
+  value === undefined || value === false || (typeof value === "object" && value !== null && !Array.isArray(value))
+    ? value as A | false | undefined
+    : fail(field, `${field}: ${shape} or false, not ${check.show(value)}`)
 
 const resolveUnsafe = (input: ConditionsInput, base: Conditions): Conditions => {
-  const burst = input.burstLoss
-  const bandwidth = input.bandwidth
-  const mtu = input.mtu === undefined ? base.mtu : input.mtu
-  if (!(mtu >= 0) || (mtu !== Infinity && !Number.isSafeInteger(mtu))) {
-    throw new ConditionsError({ field: "mtu", message: `mtu: a byte count ≥ 0 or Infinity, not ${mtu}` })
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    fail("conditions", `conditions: an object of conditions, not ${check.show(input)}`)
+  }
+  const burst = section<NonNullable<Exclude<ConditionsInput["burstLoss"], false>>>(
+    "burstLoss",
+    input.burstLoss,
+    "{ enterBad, leaveBad, lossInBad?, lossInGood? }"
+  )
+  const bandwidth = section<NonNullable<Exclude<ConditionsInput["bandwidth"], false>>>(
+    "bandwidth",
+    input.bandwidth,
+    "{ bitsPerSecond, queueBytes? }"
+  )
+  const mtu: unknown = input.mtu === undefined ? base.mtu : input.mtu
+  if (!(mtu === Infinity || (typeof mtu === "number" && Number.isSafeInteger(mtu) && mtu >= 0))) {
+    fail("mtu", `mtu: a byte count ≥ 0 or Infinity, not ${check.show(mtu)}`)
   }
   return {
     latency: input.latency === undefined ? base.latency : millis("latency", input.latency),
@@ -211,7 +223,7 @@ const resolveUnsafe = (input: ConditionsInput, base: Conditions): Conditions => 
     reorder: input.reorder === undefined ? base.reorder : probability("reorder", input.reorder),
     reorderDelay: input.reorderDelay === undefined ? base.reorderDelay : millis("reorderDelay", input.reorderDelay),
     corrupt: input.corrupt === undefined ? base.corrupt : probability("corrupt", input.corrupt),
-    mtu,
+    mtu: mtu as number,
     bandwidth: bandwidth === undefined ? base.bandwidth : bandwidth === false ? undefined : {
       bitsPerSecond: positive("bandwidth.bitsPerSecond", bandwidth.bitsPerSecond),
       queueBytes: bandwidth.queueBytes === undefined
@@ -290,11 +302,11 @@ export const describe = (c: Conditions): string => {
  * @category parsing
  */
 export const parseRate = (text: string): Result.Result<number, ConditionsError> => {
-  const t = text.trim()
+  const t = typeof text === "string" ? text.trim() : ""
   const value = t.endsWith("%") ? Number(t.slice(0, -1)) / 100 : Number(t)
   return t.length > 0 && value >= 0 && value <= 1
     ? Result.succeed(value)
-    : Result.fail(new ConditionsError({ field: "rate", message: `not a rate (like 5% or 0.05): ${text}` }))
+    : Result.fail(new ConditionsError({ field: "rate", message: `not a rate (like 5% or 0.05): ${check.show(text)}` }))
 }
 
 const units: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000 }
@@ -307,9 +319,9 @@ const units: Record<string, number> = { us: 0.001, µs: 0.001, ms: 1, s: 1000 }
  * @category parsing
  */
 export const parseMillis = (text: string): Result.Result<number, ConditionsError> => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s)?\s*$/.exec(text)
+  const match = typeof text === "string" ? /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s)?\s*$/.exec(text) : null
   return match === null
-    ? Result.fail(new ConditionsError({ field: "duration", message: `not a duration (like 10ms): ${text}` }))
+    ? Result.fail(new ConditionsError({ field: "duration", message: `not a duration (like 10ms): ${check.show(text)}` }))
     : Result.succeed(Number(match[1]) * units[match[2] ?? "ms"]!)
 }
 
@@ -323,11 +335,11 @@ const bitRates: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1
  * @category parsing
  */
 export const parseBitRate = (text: string): Result.Result<number, ConditionsError> => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)?\s*$/i.exec(text)
+  const match = typeof text === "string" ? /^\s*(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit)?\s*$/i.exec(text) : null
   const value = match === null ? NaN : Number(match[1]) * bitRates[(match[2] ?? "bit").toLowerCase()]!
   return value > 0
     ? Result.succeed(value)
-    : Result.fail(new ConditionsError({ field: "rate", message: `not a bit rate (like 1mbit): ${text}` }))
+    : Result.fail(new ConditionsError({ field: "rate", message: `not a bit rate (like 1mbit): ${check.show(text)}` }))
 }
 
 /**
@@ -343,6 +355,9 @@ export const parseBitRate = (text: string): Result.Result<number, ConditionsErro
 export const fromFlags = (
   flags: Readonly<Record<string, string | undefined>>
 ): Result.Result<ConditionsInput, ConditionsError> => {
+  if (typeof flags !== "object" || flags === null || Array.isArray(flags)) {
+    return Result.fail(new ConditionsError({ field: "flags", message: `flags is an object of flag texts, not ${check.show(flags)}` }))
+  }
   const input: { -readonly [K in keyof ConditionsInput]: ConditionsInput[K] } = {}
   const rate = (key: string, text: string) => {
     const r = parseRate(text)
@@ -359,6 +374,9 @@ export const fromFlags = (
     let queueBytes: number | undefined
     for (const [key, text] of Object.entries(flags)) {
       if (text === undefined) continue
+      if (typeof text !== "string") {
+        throw new ConditionsError({ field: key, message: `--${key}: a flag's value is text, not ${check.show(text)}` })
+      }
       switch (key) {
         case "loss":
         case "duplicate":
@@ -380,7 +398,7 @@ export const fromFlags = (
         case "queue": {
           const n = Number(text)
           if (!Number.isSafeInteger(n) || n <= 0) {
-            throw new ConditionsError({ field: key, message: `--${key}: a byte count, not ${text}` })
+            throw new ConditionsError({ field: key, message: `--${key}: a byte count, not ${check.show(text)}` })
           }
           if (key === "mtu") input.mtu = n
           else queueBytes = n
@@ -395,7 +413,7 @@ export const fromFlags = (
         case "burst": {
           const parts = text.split(",")
           if (parts.length !== 2) {
-            throw new ConditionsError({ field: key, message: `--burst: enter,leave rates (like 1%,25%), not ${text}` })
+            throw new ConditionsError({ field: key, message: `--burst: enter,leave rates (like 1%,25%), not ${check.show(text)}` })
           }
           input.burstLoss = { enterBad: rate(key, parts[0]!), leaveBad: rate(key, parts[1]!) }
           break

@@ -31,7 +31,8 @@ import * as Layer from "effect/Layer"
 import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
-import { type EndpointInput, resolveEndpoint } from "./internal/address.ts"
+import * as check from "../internal/check.ts"
+import { endpointProblem, type EndpointInput, resolveEndpoint } from "./internal/address.ts"
 import * as Datagram from "./internal/datagram.ts"
 import { SimNet } from "./SimNet.ts"
 
@@ -113,12 +114,33 @@ const unsupported = Effect.fail(
 /**
  * A `DatagramSocket` on the `SimNet` in context. Each reader acquisition
  * binds the port (failing with `AddressInUse` when taken); closing the
- * reader's scope unbinds it.
+ * reader's scope unbinds it. A bad option fails here with an open error whose
+ * cause is an `IoError` of kind `InvalidInput`, as `Udp.make` reports it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<DatagramSocket.DatagramSocket, never, SimNet> =>
+export const make = (options: Options = {}): Effect.Effect<DatagramSocket.DatagramSocket, DatagramSocket.DatagramSocketError, SimNet> =>
+  Effect.suspend(() => {
+    const bad = checkOptions(options)
+    return bad === undefined ? makeChecked(options) : Effect.fail(Datagram.invalidOption(bad))
+  })
+
+/** The first bad option, or `undefined`: checked before anything is bound. */
+const checkOptions = (o: Options): string | undefined =>
+  check.requiredObject("options", o) ?? check.first(
+    o.host === undefined ? undefined : Datagram.portProblem("host", o.host, "port", 0),
+    check.integer("port", o.port, 0, 65535),
+    o.peer === undefined ? undefined : endpointProblem("peer", o.peer),
+    o.connect === undefined ? undefined : endpointProblem("connect", o.connect),
+    check.object("receiveBuffer", o.receiveBuffer) ?? check.first(
+      check.integer("receiveBuffer.capacity", o.receiveBuffer?.capacity, 1, Number.MAX_SAFE_INTEGER),
+      check.oneOf("receiveBuffer.strategy", o.receiveBuffer?.strategy, ["dropping", "sliding"])
+    ),
+    check.func("onError", o.onError)
+  )
+
+const makeChecked = (options: Options): Effect.Effect<DatagramSocket.DatagramSocket, never, SimNet> =>
   SimNet.use((net) =>
     DatagramSocket.makeFromBackingSocket(
       (events) =>
@@ -178,7 +200,7 @@ export const make = (options: Options = {}): Effect.Effect<DatagramSocket.Datagr
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<DatagramSocket.DatagramSocket, never, SimNet> =>
+export const layer = (options: Options = {}): Layer.Layer<DatagramSocket.DatagramSocket, DatagramSocket.DatagramSocketError, SimNet> =>
   Layer.effect(DatagramSocket.DatagramSocket)(make(options))
 
 /**
@@ -197,6 +219,8 @@ export const udpLike = (options: {
 }): Effect.Effect<UdpLike, DatagramSocket.DatagramSocketError, SimNet | Scope.Scope> =>
   Effect.gen(function*() {
     const net = yield* SimNet
+    const bad = check.requiredObject("options", options) ?? endpointProblem("peer", options.peer)
+    if (bad !== undefined) return yield* Effect.fail(Datagram.invalidOption(bad))
     const port = yield* Datagram.openPort(net, options.host ?? "local", options.port ?? 0, options.capacity ?? 1024)
     const peer = net.withNetworkUnsafe((network) => resolveEndpoint(network, options.peer))
     return Datagram.udpLike(net, port, peer)

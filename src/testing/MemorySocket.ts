@@ -52,7 +52,9 @@ import type * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
-import { type EndpointInput, inet, resolveEndpoint } from "./internal/address.ts"
+import * as check from "../internal/check.ts"
+import { endpointProblem, type EndpointInput, inet, invalidInput, resolveEndpoint } from "./internal/address.ts"
+import { hostProblem } from "./Network.ts"
 import type * as Network from "./Network.ts"
 import { SimNet } from "./SimNet.ts"
 
@@ -142,6 +144,22 @@ const writeError = (message: string): Socket.SocketError =>
 
 const openError = (message: string): Socket.SocketError =>
   new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: new Error(message) }) })
+
+/** A bad option: an open error whose cause is an `InvalidInput` `IoError`, as the real adapters report it. */
+const invalidOption = (problem: string): Socket.SocketError =>
+  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: invalidInput("connect", problem) }) })
+
+const invalidListenOption = (problem: string): SocketServer.SocketServerError =>
+  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause: invalidInput("listen", problem) }) })
+
+/** Bytes in flight per direction: at least one segment's worth is not required, but a positive count is. */
+const windowProblem = (window: unknown): string | undefined => check.integer("window", window, 1, Number.MAX_SAFE_INTEGER)
+
+const hostOption = (name: string, host: unknown): string | undefined => {
+  if (host === undefined) return undefined
+  const bad = hostProblem(host)
+  return bad === undefined ? undefined : `${name}: ${bad}`
+}
 
 // Queues are made by the fiber that dials or pairs, never with `runSync`: a
 // queue wakes its takers through the dispatcher of the fiber that made it,
@@ -346,67 +364,81 @@ interface Listener {
 
 /**
  * A client `Socket` on the `SimNet` in context; every reader acquisition
- * dials `to` from an ephemeral port of `host`.
+ * dials `to` from an ephemeral port of `host`. A bad option (`to`, `host`,
+ * `window`) fails here with `SocketOpenError` whose cause is an `IoError` of
+ * kind `InvalidInput`, as `Tcp.connect` reports it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: ConnectOptions): Effect.Effect<Socket.Socket, never, SimNet> =>
+export const make = (options: ConnectOptions): Effect.Effect<Socket.Socket, Socket.SocketError, SimNet> =>
   SimNet.use((net) =>
-    Effect.sync(() => {
-      const window = options.window ?? 65_536
-      const dial = Effect.gen(function*() {
-        const established = Deferred.makeUnsafe<void, Socket.SocketError>()
-        const clientInbox = yield* makeInbox
-        const serverInbox = yield* makeInbox
-        const to = options.to
-        if (typeof to === "object" && "_tag" in to && to._tag === "UnixPathAddress") {
-          return yield* openError(`connect ENOENT ${to.path} (Unix paths are not simulated)`)
-        }
-        const client = net.withNetworkUnsafe((network) => {
-          const host = network.host(options.host ?? "local")
-          const target = resolveEndpoint(network, to)
-          const owner = {}
-          const port = network.bind("tcp", host.name, 0, owner)
-          if (port === undefined) return openError(`no ephemeral port left on ${host.name}`)
-          const side = makeSide(net, host, port, window, clientInbox)
-          const serverHost = network.route(host, target.ip)
-          // the server's side, handed to the listener when the SYN arrives
-          side.peer = makeSide(net, serverHost ?? host, target.port, window, serverInbox)
-          side.peer.peer = side
-          return { side, owner, serverHost, target }
-        })
-        if (client instanceof Socket.SocketError) return yield* client
-        const { side, owner, serverHost, target } = client
-        yield* Effect.addFinalizer(() =>
-          Effect.andThen(
-            close(side),
-            Effect.sync(() => net.withNetworkUnsafe((n) => n.unbind("tcp", side.host.name, side.port, owner)))
-          )
-        )
-        if (serverHost === undefined) {
-          return yield* openError(`connect ECONNREFUSED ${target.ip}:${target.port} (no such host)`)
-        }
-        const refuse = (to: Side) => {
-          reset(to)
-          Deferred.doneUnsafe(established, Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`)))
-        }
-        segment(side, "SYN", empty, (server) =>
-          net.withNetworkUnsafe((network) => {
-            const listener = network.bound("tcp", server.host.name, target.port) as Listener | undefined
-            if (listener === undefined || !listener.accept(server)) return segment(server, "RST", empty, refuse)
-            segment(server, "SYN-ACK", empty, (to) => {
-              // a client that gave up while connecting resets the accepted side
-              if (to.reader === "closed") return sendReset(to)
-              Deferred.doneUnsafe(established, Effect.void)
-            })
-          }))
-        yield* Deferred.await(established)
-        return side
-      })
-      return makeSocket(dial)
+    Effect.suspend(() => {
+      const bad = check.requiredObject("options", options) ?? check.first(
+        typeof options.to === "object" && options.to !== null && "_tag" in options.to && options.to._tag === "UnixPathAddress"
+          ? undefined
+          : endpointProblem("to", options.to),
+        hostOption("host", options.host),
+        windowProblem(options.window)
+      )
+      return bad === undefined ? Effect.sync(() => connecting(net, options)) : Effect.fail(invalidOption(bad))
     })
   )
+
+/** The client socket of `make`, for checked options. */
+const connecting = (net: SimNet, options: ConnectOptions): Socket.Socket => {
+  const window = options.window ?? 65_536
+  const dial = Effect.gen(function*() {
+    const established = Deferred.makeUnsafe<void, Socket.SocketError>()
+    const clientInbox = yield* makeInbox
+    const serverInbox = yield* makeInbox
+    const to = options.to
+    if (typeof to === "object" && "_tag" in to && to._tag === "UnixPathAddress") {
+      return yield* openError(`connect ENOENT ${to.path} (Unix paths are not simulated)`)
+    }
+    const client = net.withNetworkUnsafe((network) => {
+      const host = network.host(options.host ?? "local")
+      const target = resolveEndpoint(network, to)
+      const owner = {}
+      const port = network.bind("tcp", host.name, 0, owner)
+      if (port === undefined) return openError(`no ephemeral port left on ${host.name}`)
+      const side = makeSide(net, host, port, window, clientInbox)
+      const serverHost = network.route(host, target.ip)
+      // the server's side, handed to the listener when the SYN arrives
+      side.peer = makeSide(net, serverHost ?? host, target.port, window, serverInbox)
+      side.peer.peer = side
+      return { side, owner, serverHost, target }
+    })
+    if (client instanceof Socket.SocketError) return yield* client
+    const { side, owner, serverHost, target } = client
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(
+        close(side),
+        Effect.sync(() => net.withNetworkUnsafe((n) => n.unbind("tcp", side.host.name, side.port, owner)))
+      )
+    )
+    if (serverHost === undefined) {
+      return yield* openError(`connect ECONNREFUSED ${target.ip}:${target.port} (no such host)`)
+    }
+    const refuse = (to: Side) => {
+      reset(to)
+      Deferred.doneUnsafe(established, Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`)))
+    }
+    segment(side, "SYN", empty, (server) =>
+      net.withNetworkUnsafe((network) => {
+        const listener = network.bound("tcp", server.host.name, target.port) as Listener | undefined
+        if (listener === undefined || !listener.accept(server)) return segment(server, "RST", empty, refuse)
+        segment(server, "SYN-ACK", empty, (to) => {
+          // a client that gave up while connecting resets the accepted side
+          if (to.reader === "closed") return sendReset(to)
+          Deferred.doneUnsafe(established, Effect.void)
+        })
+      }))
+    yield* Deferred.await(established)
+    return side
+  })
+  return makeSocket(dial)
+}
 
 /**
  * A `SocketServer` listening on `host:port` of the `SimNet` in context until
@@ -425,6 +457,13 @@ export const listen = (
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, SimNet | Scope.Scope> =>
   Effect.gen(function*() {
     const net = yield* SimNet
+    const bad = check.requiredObject("options", options) ?? check.first(
+      hostOption("host", options.host),
+      check.integer("port", options.port, 0, 65535),
+      check.integer("backlog", options.backlog, 0, Number.MAX_SAFE_INTEGER),
+      windowProblem(options.window)
+    )
+    if (bad !== undefined) return yield* Effect.fail(invalidListenOption(bad))
     const window = options.window ?? 65_536
     const backlog = options.backlog ?? 128
     const pending = yield* Queue.unbounded<Side, SocketServer.SocketServerError>()
@@ -501,9 +540,15 @@ export const pair = (options?: {
   readonly a?: string | undefined
   readonly b?: string | undefined
   readonly window?: number | undefined
-}): Effect.Effect<readonly [Socket.Socket, Socket.Socket], never, SimNet | Scope.Scope> =>
+}): Effect.Effect<readonly [Socket.Socket, Socket.Socket], Socket.SocketError, SimNet | Scope.Scope> =>
   Effect.gen(function*() {
     const net = yield* SimNet
+    const bad = check.object("options", options) ?? check.first(
+      hostOption("a", options?.a),
+      hostOption("b", options?.b),
+      windowProblem(options?.window)
+    )
+    if (bad !== undefined) return yield* Effect.fail(invalidOption(bad))
     const window = options?.window ?? 65_536
     const owners = [{}, {}] as const
     const inboxA = yield* makeInbox
@@ -536,7 +581,7 @@ export const pair = (options?: {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: ConnectOptions): Layer.Layer<Socket.Socket, never, SimNet> =>
+export const layer = (options: ConnectOptions): Layer.Layer<Socket.Socket, Socket.SocketError, SimNet> =>
   Layer.effect(Socket.Socket)(make(options))
 
 /**

@@ -28,8 +28,10 @@
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
+import * as check from "../internal/check.ts"
 import * as Impairment from "./Impairment.ts"
 import { EventQueue } from "./internal/eventQueue.ts"
+import { parseSelector, type Selector } from "./internal/selectors.ts"
 import * as Prng from "./Prng.ts"
 import * as Trace from "./Trace.ts"
 
@@ -217,26 +219,9 @@ export interface Network {
   readonly stats: (from: string, to: string) => Impairment.LinkStats
 }
 
-interface Selector {
-  readonly from: string
-  readonly to: string
-}
-
 type Rule =
   | { readonly selectors: ReadonlyArray<Selector>; readonly kind: "conditions"; readonly input: Impairment.ConditionsInput }
   | { readonly selectors: ReadonlyArray<Selector>; readonly kind: "block"; readonly blocked: boolean }
-
-const parseSelector = (text: string): ReadonlyArray<Selector> => {
-  const t = text.replace(/\s+/g, "")
-  if (t === "*") return [{ from: "*", to: "*" }]
-  const both = t.split("<->")
-  if (both.length === 2 && both[0]!.length > 0 && both[1]!.length > 0) {
-    return [{ from: both[0]!, to: both[1]! }, { from: both[1]!, to: both[0]! }]
-  }
-  const one = t.split("->")
-  if (one.length === 2 && one[0]!.length > 0 && one[1]!.length > 0) return [{ from: one[0]!, to: one[1]! }]
-  throw new RangeError(`a link selector is "a->b", "a<->b", "a->*", "*->b" or "*", not ${JSON.stringify(text)}`)
-}
 
 const matches = (s: Selector, from: string, to: string): boolean =>
   from === to ? s.from === from && s.to === to : (s.from === "*" || s.from === from) && (s.to === "*" || s.to === to)
@@ -244,6 +229,23 @@ const matches = (s: Selector, from: string, to: string): boolean =>
 const isLoopbackIp = (ip: string): boolean => ip.startsWith("127.") || ip === "::1" || ip === "0.0.0.0" || ip === "::"
 
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
+
+/**
+ * Why `spec` cannot name a host — a name with `->`, `*` or `:`, an empty
+ * one, a loopback or malformed IPv4 address — or `undefined`.
+ *
+ * @internal
+ */
+export const hostProblem = (spec: unknown): string | undefined => {
+  if (typeof spec !== "string") return `a host is a name or an IPv4 address, not ${check.show(spec)}`
+  const m = ipv4.exec(spec)
+  if (m !== null) {
+    return m.slice(1).some((octet) => Number(octet) > 255) || isLoopbackIp(spec) ? `not a host address: ${check.show(spec)}` : undefined
+  }
+  return spec.length === 0 || spec.includes("->") || spec.includes("*") || spec.includes(":")
+    ? `not a host name: ${check.show(spec)}`
+    : undefined
+}
 
 const faultDetail = (fault: Fault): string => {
   switch (fault._tag) {
@@ -305,17 +307,12 @@ class NetworkImpl implements Network {
   host = (spec: string): Host => {
     const existing = this.byName.get(spec) ?? this.byIp.get(spec)
     if (existing !== undefined) return existing
+    const problem = hostProblem(spec)
+    if (problem !== undefined) throw new RangeError(problem)
     let ip: string
-    const m = ipv4.exec(spec)
-    if (m !== null) {
-      if (m.slice(1).some((octet) => Number(octet) > 255) || isLoopbackIp(spec)) {
-        throw new RangeError(`not a host address: ${spec}`)
-      }
+    if (ipv4.test(spec)) {
       ip = spec
     } else {
-      if (spec.length === 0 || spec.includes("->") || spec.includes("*") || spec.includes(":")) {
-        throw new RangeError(`not a host name: ${JSON.stringify(spec)}`)
-      }
       do {
         const n = this.nextIp++
         ip = `10.0.${Math.floor((n - 1) / 254)}.${((n - 1) % 254) + 1}`

@@ -20,7 +20,9 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
+import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
+import * as check from "../internal/check.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import type { ReceivedDatagram } from "../net/UdpSocket.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
@@ -163,6 +165,25 @@ const before = (x: Scheduled, y: Scheduled) => x.at < y.at || (x.at === y.at && 
 
 const now = () => performance.now()
 
+/** The first bad option (the address options are checked where they are parsed), or `undefined`. */
+const checkOptions = (o: RelayOptions): string | undefined => {
+  const bad = check.requiredObject("options", o) ?? check.first(
+    check.number("resolutionMs", o.resolutionMs, 0, 1000),
+    check.integer("maxClients", o.maxClients, 1, 1 << 20),
+    check.integer("maxInFlight", o.maxInFlight, 1, 1 << 24),
+    o.seed === undefined || (typeof o.seed === "number" && Number.isSafeInteger(o.seed))
+      ? undefined
+      : `seed is a safe integer, not ${check.show(o.seed)}`
+  )
+  if (bad !== undefined) return bad
+  for (const [name, input] of [["conditions", o.conditions], ["forward", o.forward], ["backward", o.backward]] as const) {
+    if (input === undefined) continue
+    const c = Impairment.conditions(input)
+    if (Result.isFailure(c)) return `${name}: ${c.failure.message}`
+  }
+  return undefined
+}
+
 /**
  * Starts a relay for the Scope's lifetime.
  *
@@ -172,20 +193,16 @@ const now = () => performance.now()
 export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
+    const bad = checkOptions(options)
+    if (bad !== undefined) return yield* Effect.fail(ioError("InvalidInput", "relay", bad))
     const target = SocketAddress.parse(options.target, "connect")
     if (target instanceof IoError) return yield* Effect.fail(target)
+    if (!SocketAddress.isInet(target)) {
+      return yield* Effect.fail(ioError("InvalidInput", "connect", `target: ${check.show(options.target)} is not an IPv4 or IPv6 address`))
+    }
     const resolution = options.resolutionMs ?? 0.05
-    if (!Number.isFinite(resolution) || resolution < 0) {
-      return yield* Effect.fail(ioError("InvalidInput", "relay", `resolutionMs is a number of milliseconds ≥ 0, not ${resolution}`))
-    }
     const maxClients = options.maxClients ?? 1024
-    if (!Number.isInteger(maxClients) || maxClients < 1) {
-      return yield* Effect.fail(ioError("InvalidInput", "relay", `maxClients is a positive integer, not ${maxClients}`))
-    }
     const maxInFlight = options.maxInFlight ?? 65536
-    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
-      return yield* Effect.fail(ioError("InvalidInput", "relay", `maxInFlight is a positive integer, not ${maxInFlight}`))
-    }
     const path = Impairment.makePath({
       seed: options.seed ?? 1,
       conditions: options.conditions,

@@ -48,8 +48,10 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as DatagramSocket from "effect/socket/DatagramSocket"
 import type * as TestClock from "effect/testing/TestClock"
+import * as check from "../internal/check.ts"
 import * as Impairment from "./Impairment.ts"
 import * as Datagram from "./internal/datagram.ts"
+import { faultProblem, optionsProblem, selectorProblem } from "./internal/selectors.ts"
 import type * as MemoryDatagram from "./MemoryDatagram.ts"
 import * as Network from "./Network.ts"
 import type * as Trace from "./Trace.ts"
@@ -120,27 +122,27 @@ export interface SimNet {
    * arrival and every sleep due in between runs, in order), a sleep under
    * the live clock.
    */
-  readonly advance: (duration: Duration.Input) => Effect.Effect<void>
+  readonly advance: (duration: Duration.Input) => Effect.Effect<void, Impairment.ConditionsError>
   /**
    * Moves time to the next arrival or registered deadline, whichever is
    * first, and runs what is due then; `idle` when there is neither.
    */
   readonly drive: () => Effect.Effect<Network.DriveStep>
   /** Registers a deadline source (an engine's `pollTimeout`) for `drive`, removed with the scope. */
-  readonly deadline: (source: () => number | undefined) => Effect.Effect<void, never, Scope.Scope>
-  readonly inject: (fault: Network.Fault) => Effect.Effect<void>
+  readonly deadline: (source: () => number | undefined) => Effect.Effect<void, Impairment.ConditionsError, Scope.Scope>
+  readonly inject: (fault: Network.Fault) => Effect.Effect<void, Impairment.ConditionsError>
   /** Injects `fault` when the network's time reaches `time` (since it was made). */
-  readonly at: (time: Duration.Input, fault: Network.Fault) => Effect.Effect<void>
-  readonly dropAll: (link: string) => Effect.Effect<void>
-  readonly heal: (link?: string) => Effect.Effect<void>
-  readonly partition: (a: string | ReadonlyArray<string>, b: string | ReadonlyArray<string>) => Effect.Effect<void>
-  readonly setConditions: (link: string, conditions: Impairment.ConditionsInput) => Effect.Effect<void>
+  readonly at: (time: Duration.Input, fault: Network.Fault) => Effect.Effect<void, Impairment.ConditionsError>
+  readonly dropAll: (link: string) => Effect.Effect<void, Impairment.ConditionsError>
+  readonly heal: (link?: string) => Effect.Effect<void, Impairment.ConditionsError>
+  readonly partition: (a: string | ReadonlyArray<string>, b: string | ReadonlyArray<string>) => Effect.Effect<void, Impairment.ConditionsError>
+  readonly setConditions: (link: string, conditions: Impairment.ConditionsInput) => Effect.Effect<void, Impairment.ConditionsError>
   /** Counters of the link `"from->to"`. */
-  readonly stats: (link: string) => Effect.Effect<Impairment.LinkStats>
+  readonly stats: (link: string) => Effect.Effect<Impairment.LinkStats, Impairment.ConditionsError>
   /** The recorder of every event. */
   readonly trace: Trace.Recorder
   /** Seed, replay hint, per-link counters and the last `last` (default 40) trace lines. */
-  readonly report: (options?: { readonly last?: number | undefined }) => Effect.Effect<string>
+  readonly report: (options?: { readonly last?: number | undefined }) => Effect.Effect<string, Impairment.ConditionsError>
   /**
    * Runs `f` on the core at the current clock time, then delivers what is
    * due now and re-arms the network's timer. This is how a transport built
@@ -160,27 +162,34 @@ const isTestClock = (clock: Clock.Clock): clock is TestClock.TestClock =>
 
 const seedConfig = Config.option(Config.Int("SIMNET_SEED"))
 
-const linkOf = (selector: string): readonly [string, string] => {
-  const parts = selector.split("->")
-  if (parts.length !== 2 || parts[0]!.length === 0 || parts[1]!.length === 0) {
-    throw new RangeError(`a link is "from->to", not ${JSON.stringify(selector)}`)
+const invalid = (field: string, message: string) => Effect.fail(new Impairment.ConditionsError({ field, message }))
+
+/** The hosts of a link `"from->to"`, or the reason it is not one. */
+const linkOf = (selector: unknown): readonly [string, string] | Impairment.ConditionsError => {
+  const parts = typeof selector === "string" ? selector.split("->") : []
+  if (parts.length !== 2 || parts[0]!.trim().length === 0 || parts[1]!.trim().length === 0) {
+    return new Impairment.ConditionsError({ field: "link", message: `a link is "from->to", not ${check.show(selector)}` })
   }
   return [parts[0]!.trim(), parts[1]!.trim()]
 }
 
 /**
  * A network on the current `Clock`, stopped when the scope closes. Invalid
- * conditions or selectors are defects. `SIMNET_SEED` (config) overrides
- * `options.seed`; a malformed `SIMNET_SEED` is a defect.
+ * options — conditions out of range, a bad seed, link selector, script entry or
+ * trace limit — fail with a `ConditionsError` naming the field and the value,
+ * and so do the bad faults, selectors and durations given to the network's
+ * operations. `SIMNET_SEED` (config) overrides `options.seed`; a malformed
+ * `SIMNET_SEED` is a defect.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.Scope> =>
+export const make = (options: Options = {}): Effect.Effect<SimNet, Impairment.ConditionsError, Scope.Scope> =>
   Effect.gen(function*() {
     const seedOverride = yield* Effect.orDie(seedConfig)
+    const bad = optionsProblem(options)
+    if (bad !== undefined) return yield* Effect.fail(bad)
     const seed = Option.getOrElse(seedOverride, () => options.seed ?? 1)
-    // invalid conditions throw: a defect
     const network = yield* Effect.sync(() => Network.make({ ...options, seed }))
     const clock = yield* Clock.Clock
     const context = yield* Effect.context<never>()
@@ -266,9 +275,11 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
         ? clock.adjust(Duration.millis(millis))
         : Effect.sleep(Duration.millis(millis))
 
-    const advance = (duration: Duration.Input): Effect.Effect<void> =>
+    const advance = (duration: Duration.Input): Effect.Effect<void, Impairment.ConditionsError> =>
       Effect.suspend(() => {
-        const millis = Duration.toMillis(duration)
+        const d = check.duration("duration", duration)
+        if (typeof d === "string") return invalid("duration", d)
+        const millis = Duration.toMillis(d)
         const target = withNetworkUnsafe((n) => n.now()) + millis
         return Effect.andThen(
           advanceClock(millis),
@@ -307,8 +318,9 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
         return [Datagram.udpLike(self, a, endpoint(b)), Datagram.udpLike(self, b, endpoint(a))] as const
       })
 
-    const report = (reportOptions?: { readonly last?: number | undefined }): Effect.Effect<string> =>
-      sync((n) => {
+    const report = (reportOptions?: { readonly last?: number | undefined }): Effect.Effect<string, Impairment.ConditionsError> => {
+      const bad = check.object("options", reportOptions) ?? check.integer("last", reportOptions?.last, 0, Number.MAX_SAFE_INTEGER)
+      return bad !== undefined ? invalid("last", bad) : sync((n) => {
         const last = reportOptions?.last ?? 40
         const lines = [`SimNet seed=${n.seed} (replay with SIMNET_SEED=${n.seed}) t=${n.now()}ms`]
         for (const h of n.hosts()) {
@@ -329,6 +341,11 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
         for (const line of traced) lines.push(line)
         return lines.join("\n")
       })
+    }
+
+    /** `f` on the network, unless `bad` says why its input is not usable. */
+    const checked = <A>(bad: Impairment.ConditionsError | undefined, f: (network: Network.Network) => A) =>
+      bad === undefined ? sync(f) : Effect.fail(bad)
 
     const self: SimNet = {
       [TypeId]: TypeId,
@@ -339,20 +356,28 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
       advance,
       drive,
       deadline: (source) =>
-        Effect.asVoid(Effect.acquireRelease(
-          sync((n) => n.addDeadline(source)),
-          (remove) => Effect.sync(remove)
-        )),
-      inject: (fault) => sync((n) => n.inject(fault)),
-      at: (time, fault) => sync((n) => n.at(Duration.toMillis(time), fault)),
-      dropAll: (link) => sync((n) => n.dropAll(link)),
-      heal: (link) => sync((n) => n.heal(link)),
-      partition: (a, b) => sync((n) => n.partition(a, b)),
-      setConditions: (link, conditions) => sync((n) => n.setConditions(link, conditions)),
+        typeof source !== "function"
+          ? invalid("deadline", `a deadline source is a function, not ${check.show(source)}`)
+          : Effect.asVoid(Effect.acquireRelease(
+            sync((n) => n.addDeadline(source)),
+            (remove) => Effect.sync(remove)
+          )),
+      inject: (fault) => Effect.suspend(() => checked(faultProblem(fault), (n) => n.inject(fault))),
+      at: (time, fault) =>
+        Effect.suspend(() => {
+          const t = check.duration("time", time)
+          if (typeof t === "string") return invalid("time", t)
+          return checked(faultProblem(fault), (n) => n.at(Duration.toMillis(t), fault))
+        }),
+      dropAll: (link) => Effect.suspend(() => checked(selectorProblem("link", link), (n) => n.dropAll(link))),
+      heal: (link) => Effect.suspend(() => checked(link === undefined ? undefined : selectorProblem("link", link), (n) => n.heal(link))),
+      partition: (a, b) => Effect.suspend(() => checked(faultProblem(Network.partition(a, b)), (n) => n.partition(a, b))),
+      setConditions: (link, conditions) =>
+        Effect.suspend(() => checked(faultProblem(Network.setConditions(link, conditions)), (n) => n.setConditions(link, conditions))),
       stats: (link) =>
-        sync((n) => {
-          const [from, to] = linkOf(link)
-          return n.stats(from, to)
+        Effect.suspend(() => {
+          const hosts = linkOf(link)
+          return hosts instanceof Impairment.ConditionsError ? Effect.fail(hosts) : sync((n) => n.stats(hosts[0], hosts[1]))
         }),
       trace: network.trace,
       report,
@@ -367,7 +392,7 @@ export const make = (options: Options = {}): Effect.Effect<SimNet, never, Scope.
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<SimNet> => Layer.effect(SimNet)(make(options))
+export const layer = (options: Options = {}): Layer.Layer<SimNet, Impairment.ConditionsError> => Layer.effect(SimNet)(make(options))
 
 /**
  * The report `traceOnFailure` adds to a failing cause, as a defect whose
@@ -402,7 +427,7 @@ export const traceOnFailure: {
         ? Effect.failCause(cause)
         : SimNet.use((net) =>
           Effect.flatMap(
-            net.report(options),
+            Effect.catch(net.report(options), (e) => Effect.succeed(`(no SimNet report: ${e.message})`)),
             (text) => Effect.failCause(Cause.combine(cause, Cause.die(new SimNetReport(text))))
           )
         ))

@@ -24,7 +24,7 @@ import * as Timer from "../../src/poll/Timer.ts"
 import { Token } from "../../src/poll/Token.ts"
 import * as Waker from "../../src/poll/Waker.ts"
 import { checkFdLeaks } from "../util/fds.ts"
-import { expectOk } from "../util/expect.ts"
+import { expectIoError, expectOk } from "../util/expect.ts"
 
 const WAKE_TOKEN = Token(10)
 
@@ -92,12 +92,17 @@ describe("events (mio tests/events.rs)", () => {
       assert.deepStrictEqual([...tokens].sort(), [0, 1, 2, 3, 4])
     }))
 
-  it("Events.withCapacity takes an integer from 1 to 2^20", () => {
-    assert.throws(() => Events.withCapacity(0), RangeError)
-    assert.throws(() => Events.withCapacity(1.5), RangeError)
-    assert.throws(() => Events.withCapacity((1 << 20) + 1), RangeError)
-    assert.strictEqual(Events.withCapacity(1).capacity, 1)
-  })
+  it.effect("Events.withCapacity takes an integer from 1 to 2^20; a poll refuses another with InvalidInput, it never throws", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      for (const bad of [0, 1.5, (1 << 20) + 1]) {
+        const events = Events.withCapacity(bad)
+        assert.strictEqual(events.capacity, 0)
+        expectIoError(poll.pollNow(events), "InvalidInput", `Events capacity is an integer from 1 to 1048576, not ${bad}`)
+        expectIoError(yield* Effect.flip(poll.poll(events, 0)), "InvalidInput", "Events capacity")
+      }
+      assert.strictEqual(Events.withCapacity(1).capacity, 1)
+    }))
 })
 
 describe("Event: mio's Linux mapping of epoll flags", () => {

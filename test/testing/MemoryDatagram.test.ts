@@ -15,7 +15,7 @@ import { runDatagramConformance } from "../conformance/datagram.ts"
 runDatagramConformance(
   "MemoryDatagram (ideal, one host)",
   Effect.map(SimNet.make(), (net) => ({
-    make: (options) => MemoryDatagram.make(options ?? {}).pipe(Effect.provideService(SimNet.SimNet, net))
+    make: (options) => MemoryDatagram.make(options ?? {}).pipe(Effect.orDie, Effect.provideService(SimNet.SimNet, net))
   }))
 )
 
@@ -25,7 +25,7 @@ runDatagramConformance(
     let n = 0
     return {
       make: (options) =>
-        MemoryDatagram.make({ ...options, host: `h${n++ % 3}` }).pipe(Effect.provideService(SimNet.SimNet, net))
+        MemoryDatagram.make({ ...options, host: `h${n++ % 3}` }).pipe(Effect.orDie, Effect.provideService(SimNet.SimNet, net))
     }
   })
 )

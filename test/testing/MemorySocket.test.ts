@@ -18,6 +18,7 @@ const targetOn = (serverHost: string, clientHost: string) =>
     listen: MemorySocket.listen({ host: serverHost }).pipe(Effect.provideService(SimNet.SimNet, net)),
     connect: (address: NetAddress.SocketAddress) =>
       MemorySocket.make({ to: address, host: clientHost }).pipe(
+        Effect.orDie,
         Effect.provideService(SimNet.SimNet, net)
       ),
     refused: Effect.succeed(NetAddress.inetAddressFromIpStringUnsafe("10.0.0.1", 9))

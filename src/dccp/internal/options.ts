@@ -5,7 +5,11 @@
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
+import * as NetAddress from "effect/net/NetAddress"
+import * as Result from "effect/Result"
 import * as check from "../../internal/check.ts"
+import { IoError } from "../../IoError.ts"
+import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { CommonOptions, ConnectOptions, ListenOptions } from "../Dccp.ts"
 import * as DccpError from "../DccpError.ts"
 import { defaultConfig } from "../engine/Config.ts"
@@ -31,6 +35,10 @@ const common = (o: CommonOptions): Resolved | DccpError.DccpError => {
     check.integer("receiveQueue", o.receiveQueue, 1, MAX_QUEUE),
     check.integer("kernelReceiveBufferSize", o.kernelReceiveBufferSize, 1, 2 ** 31 - 1),
     check.integer("kernelSendBufferSize", o.kernelSendBufferSize, 1, 2 ** 31 - 1),
+    check.integer("pathMtu", o.pathMtu, 576, 65535),
+    check.integer("txQueueLength", o.txQueueLength, 1, 65536),
+    check.integer("sendChecksumCoverage", o.sendChecksumCoverage, 0, 15),
+    check.integer("minimumChecksumCoverage", o.minimumChecksumCoverage, 0, 15),
     check.func("random", o.random)
   )
   if (problem !== undefined) return invalid(problem)
@@ -41,11 +49,21 @@ const common = (o: CommonOptions): Resolved | DccpError.DccpError => {
   return { timewaitMs, closeTimeoutMs, receiveQueue: o.receiveQueue ?? 1024 }
 }
 
+/** An IP address argument (or one not given), as `what` (`connect`, `bind`) names it. */
+const ipAddress = (what: string, input: unknown): string | undefined => {
+  if (input === undefined && what === "bind") return undefined
+  const a = SocketAddress.parse(input as SocketAddress.Input, what)
+  if (!(a instanceof IoError) && SocketAddress.isInet(a)) return undefined
+  // A raw transport's `bind` may be an IP alone (its port is ignored).
+  const ip = what === "bind" && typeof input === "string" ? NetAddress.ipFromString(input.replace(/^\[(.*)\]$/, "$1")) : undefined
+  return ip !== undefined && Result.isSuccess(ip) ? undefined : `${what}: ${check.show(input)} is not an IPv4 or IPv6 address`
+}
+
 /** `connect`'s options, checked. @internal */
 export const connectOptions = (o: ConnectOptions): (Resolved & { readonly connectTimeoutMs: number | undefined }) | DccpError.DccpError => {
   const resolved = common(o)
   if (resolved instanceof DccpError.DccpError) return resolved
-  const problem = check.integer("dccpPort", o.dccpPort, 1, 65535)
+  const problem = check.first(check.integer("dccpPort", o.dccpPort, 1, 65535), ipAddress("connect", o.address), ipAddress("bind", o.bind))
   if (problem !== undefined) return invalid(problem)
   const connectTimeoutMs = o.connectTimeout === undefined ? undefined : check.millis("connectTimeout", o.connectTimeout, 0)
   if (typeof connectTimeoutMs === "string") return invalid(connectTimeoutMs)
@@ -61,7 +79,10 @@ export const listenOptions = (o: ListenOptions): (Resolved & { readonly backlog:
     check.integer("backlog", o.backlog, 1, MAX_QUEUE),
     check.boolean("serverTimewait", o.serverTimewait),
     check.boolean("resetUnknown", o.resetUnknown),
-    Array.isArray(o.serviceCodes) ? undefined : `serviceCodes is an array of 1 to 32 service codes, not ${check.show(o.serviceCodes)}`
+    Array.isArray(o.serviceCodes) && o.serviceCodes.length >= 1 && o.serviceCodes.length <= 32
+      ? undefined
+      : `serviceCodes is an array of 1 to 32 service codes, not ${check.show(o.serviceCodes)}`,
+    ipAddress("bind", o.address)
   )
   if (problem !== undefined) return invalid(problem)
   return { ...resolved, backlog: o.backlog ?? 64 }

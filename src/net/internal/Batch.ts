@@ -7,6 +7,7 @@
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
+import * as check from "../../internal/check.ts"
 import * as IoError from "../../IoError.ts"
 import { Errno, isOk, WouldBlock } from "../../sys/call.ts"
 import * as C from "../../sys/constants.ts"
@@ -36,6 +37,10 @@ export interface BatchOptions {
 
 /** Largest UDP payload over IPv4 (65535 − 8 − 20). */
 const MAX_DATAGRAM = 65507
+/** Most datagrams per `recvmmsg`/`sendmmsg` call (the kernel's `UIO_MAXIOV`). */
+const MAX_BATCH = 1024
+/** Most payload bytes one `sendmmsg` call packs. */
+const MAX_SEND_BYTES = 16 * 1024 * 1024
 /** `UDP_MAX_SEGMENTS` in the kernel. */
 const MAX_SEGMENTS = 64
 /** A receive slot that holds any datagram (IPv6's largest UDP payload is 65527) and any GRO run. */
@@ -63,8 +68,19 @@ type Outgoing = { readonly payload: Uint8Array; readonly address?: SocketAddress
 
 let gsoSupported: boolean | undefined
 
-const clampInt = (n: number | undefined, fallback: number, min: number, max: number) =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, Math.floor(n)))
+/**
+ * The first bad batch option (named `batch.size`, … after `name`), or
+ * `undefined`. Sockets check it before they open: a bad size is an error,
+ * never a silent default.
+ *
+ * @internal
+ */
+export const checkBatchOptions = (options: BatchOptions | undefined, name = "batch"): string | undefined =>
+  check.object(name, options) ?? check.first(
+    check.integer(`${name}.size`, options?.size, 1, MAX_BATCH),
+    check.integer(`${name}.bufferSize`, options?.bufferSize, 1, WHOLE_SLOT),
+    check.integer(`${name}.sendBytes`, options?.sendBytes, MAX_DATAGRAM, MAX_SEND_BYTES)
+  )
 
 /** @internal */
 export class Batch {
@@ -78,10 +94,11 @@ export class Batch {
   readonly #out: Array<ReceivedEntry> = []
   readonly #entries: Array<ReceivedEntry> = []
 
+  /** `options` are checked (`checkBatchOptions`) by the socket before it opens. */
   constructor(options?: BatchOptions) {
-    this.size = clampInt(options?.size, 64, 1, 1024)
-    this.#slot = clampInt(options?.bufferSize, WHOLE_SLOT, 1, WHOLE_SLOT)
-    this.sendBytes = clampInt(options?.sendBytes, 256 * 1024, MAX_DATAGRAM, 16 * 1024 * 1024)
+    this.size = options?.size ?? 64
+    this.#slot = options?.bufferSize ?? WHOLE_SLOT
+    this.sendBytes = options?.sendBytes ?? 256 * 1024
   }
 
   /** Whether GRO is on for this socket. */
@@ -96,7 +113,7 @@ export class Batch {
       slab = this.#recv = new MsgSlab(this.size, this.size * slot)
       slab.layoutRecv(slot)
     }
-    const n = max === undefined ? this.size : clampInt(max, this.size, 1, this.size)
+    const n = max === undefined ? this.size : Math.min(max, this.size)
     slab.prepareRecv(n, this.#gro ? slab.controlSpace : 0)
     const r = slab.recvmmsg(fd, n)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
@@ -156,7 +173,14 @@ export class Batch {
       // Pack as many datagrams as fit into one sendmmsg.
       let m = 0, used = 0
       while (m < this.size && sent + m < datagrams.length) {
-        const d = datagrams[sent + m]!
+        const d = datagrams[sent + m]
+        if (typeof d !== "object" || d === null || !(d.payload instanceof Uint8Array)) {
+          return sent > 0 ? sent : IoError.make(
+            "InvalidInput",
+            "sendmmsg",
+            `datagrams[${sent + m}] is { payload: Uint8Array, address? }, not ${check.show(d)}`
+          )
+        }
         const len = d.payload.length
         if (len > MAX_DATAGRAM) {
           return sent > 0 ? sent : IoError.make("MessageTooLarge", "sendmmsg", `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, not ${len}`)
@@ -194,7 +218,7 @@ export class Batch {
   ): number | WouldBlock | IoError.IoError {
     if (to instanceof IoError.IoError) return to
     if (!Number.isInteger(segment) || segment < 1 || segment > MAX_DATAGRAM) {
-      return IoError.make("InvalidInput", "sendmsg", `segment size is an integer from 1 to ${MAX_DATAGRAM}, not ${segment}`)
+      return IoError.make("InvalidInput", "sendmsg", `segment size is an integer from 1 to ${MAX_DATAGRAM}, not ${check.show(segment)}`)
     }
     const total = Math.ceil(payload.length / segment)
     if (!this.#gsoAvailable(fd)) return this.#segmentsByBatch(fd, payload, segment, to)

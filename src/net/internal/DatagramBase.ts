@@ -6,6 +6,7 @@
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
+import * as check from "../../internal/check.ts"
 import * as IoError from "../../IoError.ts"
 import { ioResult } from "../../poll/IoSource.ts"
 import { isOk } from "../../sys/call.ts"
@@ -15,7 +16,7 @@ import { WouldBlock } from "../../WouldBlock.ts"
 import * as SocketAddress from "../SocketAddress.ts"
 import { Batch, type BatchOptions } from "./Batch.ts"
 import { TargetCache } from "./open.ts"
-import { done, IpSocketBase } from "./SocketBase.ts"
+import { done, IpSocketBase, notBytes } from "./SocketBase.ts"
 
 /**
  * One received datagram of a batch. `payload` is a view into the socket's batch
@@ -75,6 +76,7 @@ export abstract class DatagramBase extends IpSocketBase {
   /** Sends one datagram to `target`. @since 0.1.0 */
   sendTo(buf: Uint8Array, target: SocketAddress.Input): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendto")
+    if (!(buf instanceof Uint8Array)) return notBytes("sendto", buf)
     const to = this.target(target, "sendto")
     if (to instanceof IoError.IoError) return to
     return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
@@ -121,6 +123,9 @@ export abstract class DatagramBase extends IpSocketBase {
    */
   recvBatch(max?: number): ReadonlyArray<ReceivedDatagram> | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("recvmmsg")
+    if (max !== undefined && !(typeof max === "number" && Number.isInteger(max) && max >= 1)) {
+      return IoError.make("InvalidInput", "recvmmsg", `max is a positive integer, not ${check.show(max)}`)
+    }
     return this.batch().recv(this.fd, max, this.decoder)
   }
   /**
@@ -131,6 +136,9 @@ export abstract class DatagramBase extends IpSocketBase {
    */
   sendBatch(datagrams: ReadonlyArray<OutgoingDatagram>): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendmmsg")
+    if (!Array.isArray(datagrams)) {
+      return IoError.make("InvalidInput", "sendmmsg", `datagrams is an array of { payload, address? }, not ${check.show(datagrams)}`)
+    }
     return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
   }
   /** @internal */
@@ -147,6 +155,7 @@ export abstract class DatagramBase extends IpSocketBase {
 
   #recvFrom(buf: Uint8Array, flags: number): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("recvfrom")
+    if (!(buf instanceof Uint8Array)) return notBytes("recvfrom", buf)
     const r = sock.recvfrom(this.fd, buf, flags)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
     return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]

@@ -8,6 +8,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
+import * as check from "../../internal/check.ts"
 import * as IoError from "../../IoError.ts"
 import { ioResult, IoSource } from "../../poll/IoSource.ts"
 import { Errno, isOk, type SysResult } from "../../sys/call.ts"
@@ -52,11 +53,13 @@ export abstract class SocketBase extends IoSource {
 
   /** `recv(2)` with `flags`, or `Closed` without a syscall once closed. @internal */
   protected sysRecv(buf: Uint8Array, flags: number): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("recv") : ioResult(sock.recv(this.fd, buf, flags))
+    if (this.fd < 0) return IoError.closed("recv")
+    return buf instanceof Uint8Array ? ioResult(sock.recv(this.fd, buf, flags)) : notBytes("recv", buf)
   }
   /** `send(2)` with `flags` (`MSG_NOSIGNAL` is always added), or `Closed` once closed. @internal */
   protected sysSend(buf: Uint8Array, flags: number): number | WouldBlock | IoError.IoError {
-    return this.fd < 0 ? IoError.closed("send") : ioResult(sock.send(this.fd, buf, flags))
+    if (this.fd < 0) return IoError.closed("send")
+    return buf instanceof Uint8Array ? ioResult(sock.send(this.fd, buf, flags)) : notBytes("send", buf)
   }
 
   /** The address this socket is bound to. */
@@ -87,8 +90,8 @@ export abstract class SocketBase extends IoSource {
   /** Shuts down one or both halves of the connection. */
   shutdown(how: Shutdown): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("shutdown")
-    const h = shutdownHow[how]
-    if (h === undefined) return IoError.make("InvalidInput", "shutdown", `${String(how)} is not read, write or both`)
+    const h = Object.hasOwn(shutdownHow, how) ? shutdownHow[how] : undefined
+    if (h === undefined) return IoError.make("InvalidInput", "shutdown", `how is "read", "write" or "both", not ${check.show(how)}`)
     return done(sock.shutdown(this.fd, h), "shutdown")
   }
 
@@ -108,14 +111,14 @@ export abstract class SocketBase extends IoSource {
   }
   /** `SO_REUSEADDR`. */
   setReuseAddr(on: boolean): IoError.IoError | undefined {
-    return this.setBoolOpt(C.SOL_SOCKET, C.SO_REUSEADDR, on)
+    return this.setBoolOpt(C.SOL_SOCKET, C.SO_REUSEADDR, on, "SO_REUSEADDR")
   }
   reuseAddr(): boolean | IoError.IoError {
     return this.getBoolOpt(C.SOL_SOCKET, C.SO_REUSEADDR)
   }
   /** `SO_REUSEPORT` (effective when set before bind on every socket sharing the port). */
   setReusePort(on: boolean): IoError.IoError | undefined {
-    return this.setBoolOpt(C.SOL_SOCKET, C.SO_REUSEPORT, on)
+    return this.setBoolOpt(C.SOL_SOCKET, C.SO_REUSEPORT, on, "SO_REUSEPORT")
   }
   reusePort(): boolean | IoError.IoError {
     return this.getBoolOpt(C.SOL_SOCKET, C.SO_REUSEPORT)
@@ -137,9 +140,8 @@ export abstract class SocketBase extends IoSource {
 
   protected setIntOpt(level: number, name: number, value: number, what: string, min: number, max: number): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("setsockopt")
-    if (!Number.isInteger(value) || value < min || value > max) {
-      return IoError.make("InvalidInput", "setsockopt", `${what} is an integer from ${min} to ${max}, not ${value}`)
-    }
+    const bad = check.requiredInteger(what, value, min, max)
+    if (bad !== undefined) return IoError.make("InvalidInput", "setsockopt", bad)
     return done(sock.setsockoptInt(this.fd, level, name, value), "setsockopt")
   }
   protected getIntOpt(level: number, name: number): number | IoError.IoError {
@@ -147,9 +149,9 @@ export abstract class SocketBase extends IoSource {
     const r = sock.getsockoptInt(this.fd, level, name)
     return isOk(r) ? r : IoError.fromFailure(r, "getsockopt")
   }
-  protected setBoolOpt(level: number, name: number, on: boolean): IoError.IoError | undefined {
+  protected setBoolOpt(level: number, name: number, on: boolean, what: string): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("setsockopt")
-    if (typeof on !== "boolean") return IoError.make("InvalidInput", "setsockopt", `expected a boolean, not ${String(on)}`)
+    if (typeof on !== "boolean") return IoError.make("InvalidInput", "setsockopt", `${what} is a boolean (true or false), not ${check.show(on)}`)
     return done(sock.setsockoptInt(this.fd, level, name, on ? 1 : 0), "setsockopt")
   }
   protected getBoolOpt(level: number, name: number): boolean | IoError.IoError {
@@ -191,7 +193,7 @@ export abstract class IpSocketBase extends SocketBase {
   /** `IPV6_V6ONLY` (IPv6 sockets only; set before bind). */
   setOnlyV6(on: boolean): IoError.IoError | undefined {
     if (this.domain !== C.AF_INET6) return IoError.make("InvalidInput", "setsockopt", "IPV6_V6ONLY applies to IPv6 sockets")
-    return this.setBoolOpt(C.IPPROTO_IPV6, C.IPV6_V6ONLY, on)
+    return this.setBoolOpt(C.IPPROTO_IPV6, C.IPV6_V6ONLY, on, "IPV6_V6ONLY")
   }
   onlyV6(): boolean | IoError.IoError {
     if (this.domain !== C.AF_INET6) return IoError.make("InvalidInput", "getsockopt", "IPV6_V6ONLY applies to IPv6 sockets")
@@ -213,12 +215,9 @@ export const setLinger = (self: SocketBase, linger: Duration.Input | undefined):
   if (self.fd < 0) return IoError.closed("setsockopt")
   let seconds: number | undefined
   if (linger !== undefined) {
-    const d = Duration.fromInput(linger)
-    if (Option.isNone(d) || !Duration.isFinite(d.value) || Duration.toMillis(d.value) < 0) {
-      return IoError.make("InvalidInput", "setsockopt", `SO_LINGER is a finite duration, not ${String(linger)}`)
-    }
-    seconds = Math.ceil(Duration.toMillis(d.value) / 1000)
-    if (seconds > 0x7fffffff) return IoError.make("InvalidInput", "setsockopt", "SO_LINGER is too long")
+    const s = wholeSeconds("SO_LINGER", linger, 0, 0x7fffffff)
+    if (typeof s === "string") return IoError.make("InvalidInput", "setsockopt", s)
+    seconds = s
   }
   const b = lingerBytes(seconds)
   return done(sock.setsockopt(self.fd, C.SOL_SOCKET, C.SO_LINGER, b, b.length), "setsockopt")
@@ -235,6 +234,24 @@ export const getLinger = (self: SocketBase): Option.Option<Duration.Duration> | 
     ? Option.none()
     : Option.some(Duration.seconds(v.getInt32(layout.linger.linger, true)))
 }
+
+/**
+ * A duration as whole seconds (rounded up) from `min` to `max`, for the socket
+ * options counted in seconds, or the problem naming `name` and the value.
+ *
+ * @internal
+ */
+export const wholeSeconds = (name: string, value: unknown, min: number, max: number): number | string => {
+  const d = check.duration(name, value)
+  const seconds = typeof d === "string" ? -1 : Math.ceil(Duration.toMillis(d) / 1000)
+  return seconds >= min && seconds <= max
+    ? seconds
+    : `${name} is a duration from ${min} to ${max} seconds, not ${check.show(value)}`
+}
+
+/** The error of a buffer argument that is not a `Uint8Array`. @internal */
+export const notBytes = (syscall: string, buf: unknown): IoError.IoError =>
+  IoError.make("InvalidInput", syscall, `buffer is a Uint8Array, not ${check.show(buf)}`)
 
 /** `undefined` for success, else the error value. @internal */
 export const done = (r: SysResult, syscall: string, address?: string): IoError.IoError | undefined =>

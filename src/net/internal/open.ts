@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { unlinkSync } from "node:fs"
+import * as check from "../../internal/check.ts"
 import * as IoError from "../../IoError.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import { isOk } from "../../sys/call.ts"
@@ -55,11 +56,11 @@ export const setInt = (s: number, level: number, name: number, value: number): I
 
 /** Resolves `input` to an IPv4 or IPv6 address for `syscall` (`InvalidInput` for any other). @internal */
 export const resolveInet = (input: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError =>
-  resolveIn(input, syscall, (domain) => domain === C.AF_INET || domain === C.AF_INET6, "expected an IPv4 or IPv6 address")
+  resolveIn(input, syscall, (domain) => domain === C.AF_INET || domain === C.AF_INET6, "an IPv4 or IPv6 address")
 
 /** Resolves `input` to a Unix address — a path or abstract name — for `syscall`. @internal */
 export const resolveUnix = (input: SocketAddress.Input, syscall: string): SocketAddress.Encoded | IoError.IoError =>
-  resolveIn(input, syscall, (domain) => domain === C.AF_UNIX, "expected a Unix socket path or @abstract name")
+  resolveIn(input, syscall, (domain) => domain === C.AF_UNIX, "a Unix socket path or @abstract name")
 
 const resolveIn = (
   input: SocketAddress.Input,
@@ -69,7 +70,7 @@ const resolveIn = (
 ): SocketAddress.Encoded | IoError.IoError => {
   const a = SocketAddress.resolve(input, syscall)
   if (a instanceof IoError.IoError || accepts(a.domain)) return a
-  return IoError.make("InvalidInput", syscall, expected, SocketAddress.format(a.address))
+  return IoError.make("InvalidInput", syscall, `${check.show(input)} is not ${expected}`, SocketAddress.format(a.address))
 }
 
 /**
@@ -113,7 +114,9 @@ export const scoped = <S extends IoSource>(make: () => S | IoError.IoError): Eff
  * @internal
  */
 export const adopt = (s: number, type: number): number | IoError.IoError => {
-  if (!Number.isInteger(s) || s < 0) return IoError.make("InvalidInput", "fromFd", `${s} is not a file descriptor`)
+  if (!(typeof s === "number" && Number.isInteger(s) && s >= 0 && s <= 2 ** 31 - 1)) {
+    return IoError.make("InvalidInput", "fromFd", `fd ${check.show(s)} is not a file descriptor (an integer from 0 to 2^31 - 1)`)
+  }
   const t = sock.getsockoptInt(s, C.SOL_SOCKET, C.SO_TYPE)
   if (!isOk(t)) return IoError.fromFailure(t, "getsockopt")
   if (t !== type) return IoError.make("InvalidInput", "fromFd", `fd ${s} is a socket of type ${t}, not ${type}`)

@@ -19,12 +19,13 @@
  * Internal module: not part of the public API (not exported from the package index).
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import * as Socket from "effect/socket/Socket"
+import * as check from "../../internal/check.ts"
 import * as IoErrorModule from "../../IoError.ts"
 import { IoError } from "../../IoError.ts"
 import type { Shutdown } from "../../net/internal/SocketBase.ts"
@@ -69,6 +70,8 @@ export interface ClientOptions extends ReaderOptions {
    * fails at once with a `SocketWriteError` whose cause has kind `NotConnected`.
    */
   readonly disconnectedWrites?: "wait" | "fail" | undefined
+  /** Fail the reader's acquisition with `SocketOpenError` kind `Timeout` after this long. */
+  readonly openTimeout?: Duration.Input | undefined
 }
 
 /** A live connection: the stream and its reactor registration. @internal */
@@ -109,20 +112,51 @@ export interface StreamSocketState {
   ended: boolean
 }
 
+/** Most bytes one read asks for. */
+const MAX_CHUNK = 16 * 1024 * 1024
+/** Most reads one pull gathers. */
+const MAX_CHUNKS = 4096
+
+/**
+ * The first bad reader option, or `undefined`. Checked by `connect` and
+ * `listen` before anything opens.
+ *
+ * @internal
+ */
+export const checkReaderOptions = (o: ReaderOptions | undefined): string | undefined =>
+  check.first(
+    check.integer("chunkSize", o?.chunkSize, 1, MAX_CHUNK),
+    check.integer("maxChunksPerPull", o?.maxChunksPerPull, 1, MAX_CHUNKS)
+  )
+
+/**
+ * The first bad client option (the options object, the reader's, `openTimeout`),
+ * or `undefined`.
+ *
+ * @internal
+ */
+export const checkClientOptions = (o: ClientOptions | undefined): string | undefined => {
+  const bad = check.object("options", o) ?? checkReaderOptions(o) ??
+    check.oneOf("disconnectedWrites", o?.disconnectedWrites, ["wait", "fail"])
+  if (bad !== undefined || o?.openTimeout === undefined) return bad
+  const timeout = check.duration("openTimeout", o.openTimeout, true)
+  return typeof timeout === "string" ? timeout : undefined
+}
+
 /**
  * A client `Socket`: each reader acquisition runs `dial` (which connects and
  * registers, its resources owned by the acquisition's Scope), bounded by
- * `openTimeout` when given.
+ * `openTimeout` when given. `options` were checked by `checkClientOptions`.
  *
  * @internal
  */
 export const client = (
   dial: Effect.Effect<Connection, IoError, Scope.Scope>,
-  options: (ClientOptions & { readonly openTimeout?: Duration.Input | undefined }) | undefined,
+  options: ClientOptions | undefined,
   address?: string
 ): Socket.Socket => {
-  const timeout = options?.openTimeout
-  const timed = timeout === undefined
+  const timeout = options?.openTimeout === undefined ? undefined : check.duration("openTimeout", options.openTimeout, true)
+  const timed = timeout === undefined || typeof timeout === "string" || !Duration.isFinite(timeout)
     ? dial
     : Effect.timeoutOrElse(dial, {
       duration: timeout,
@@ -157,8 +191,8 @@ export const make = (
     failDisconnected: options.failDisconnected === true,
     ended: false
   }
-  const chunkSize = clamp(options.chunkSize, 65536, 1, 16 * 1024 * 1024)
-  const maxChunks = clamp(options.maxChunksPerPull, 16, 1, 4096)
+  const chunkSize = options.chunkSize ?? 65536
+  const maxChunks = options.maxChunksPerPull ?? 16
 
   const reader: Effect.Effect<Socket.Reader, Socket.SocketError, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
@@ -189,9 +223,6 @@ export const make = (
   )
   return Socket.make({ reader, writer })
 }
-
-const clamp = (n: number | undefined, fallback: number, min: number, max: number) =>
-  n === undefined || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, Math.floor(n)))
 
 /**
  * Read buffers shared by every connection, one per chunk size: a pull copies

@@ -13,7 +13,9 @@ import type * as MemoryDatagram from "../MemoryDatagram.ts"
 import type * as Network from "../Network.ts"
 import type * as SimNet from "../SimNet.ts"
 import * as Trace from "../Trace.ts"
-import { type Endpoint, inet } from "./address.ts"
+import * as check from "../../internal/check.ts"
+import { hostProblem } from "../Network.ts"
+import { type Endpoint, inet, invalidInput } from "./address.ts"
 
 /** The largest UDP payload over IPv4. @internal */
 export const maxDatagram = 65507
@@ -92,6 +94,22 @@ export const tooLarge = (size: number): DatagramSocket.DatagramSocketError =>
     })
   })
 
+/** A bad option of a simulated datagram socket: an open error with an `InvalidInput` cause. @internal */
+export const invalidOption = (problem: string): DatagramSocket.DatagramSocketError =>
+  new DatagramSocket.DatagramSocketError({
+    reason: new DatagramSocket.DatagramSocketOpenError({ kind: "Unknown", cause: invalidInput("bind", problem) })
+  })
+
+/** Why `host`, `port` or `capacity` of a port to open is not usable, or `undefined`. @internal */
+export const portProblem = (hostOption: string, host: unknown, portOption: string, port: unknown, capacity?: unknown): string | undefined => {
+  const h = hostProblem(host)
+  return check.first(
+    h === undefined ? undefined : `${hostOption}: ${h}`,
+    check.requiredInteger(portOption, port, 0, 65535),
+    check.integer("capacity", capacity, 1, Number.MAX_SAFE_INTEGER)
+  )
+}
+
 /** @internal */
 export const addressInUse = (ip: string, port: number): DatagramSocket.DatagramSocketError =>
   new DatagramSocket.DatagramSocketError({
@@ -123,9 +141,8 @@ export const openPort = (
 ): Effect.Effect<Port, DatagramSocket.DatagramSocketError, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.gen(function*() {
-      if (!Number.isSafeInteger(capacity) || capacity < 1) {
-        return yield* Effect.die(new RangeError(`capacity is a positive integer, not ${capacity}`))
-      }
+      const bad = portProblem("host", host, "port", port, capacity)
+      if (bad !== undefined) return yield* Effect.fail(invalidOption(bad))
       const inbox = yield* Queue.dropping<Uint8Array, DatagramSocket.DatagramSocketError>(capacity)
       return yield* Effect.suspend(() =>
         net.withNetworkUnsafe((network) => {
