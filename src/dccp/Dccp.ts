@@ -28,6 +28,7 @@ import * as Stream from "effect/Stream"
 import { webcrypto } from "node:crypto"
 import * as check from "../internal/check.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as Timer from "../poll/Timer.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -281,8 +282,6 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs:
 const receiveQueue = (capacity: number) =>
   Queue.make<Uint8Array, DccpError.DccpError | Cause.Done>({ capacity, strategy: "dropping" })
 
-const fail = (e: DccpError.DccpError | IoError) => Effect.fail(e instanceof IoError ? DccpError.fromIo(e) : e)
-
 /** Opens the transport and its timer, and starts their loops in the Scope. */
 const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Scope.Scope>) =>
   Effect.gen(function*() {
@@ -412,8 +411,19 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.connect(options, code)
-    const remote = SocketAddress.parse(options.address, "connect")
-    if (remote instanceof IoError) return yield* fail(remote)
+    // A host name's addresses are tried in order, each handshake in a Scope of its own.
+    const remotes = yield* Effect.mapError(Resolver.resolve(options.address, "connect", { inet: true }), DccpError.fromIo)
+    return yield* Resolver.firstThatWorksScoped(remotes, (remote) => connectTo(options, resolved, code, kind, remote))
+  })
+
+const connectTo = (
+  options: ConnectOptions,
+  resolved: Exclude<ReturnType<typeof connectOptions>, DccpError.DccpError>,
+  code: number,
+  kind: "udp" | "raw",
+  remote: SocketAddress.SocketAddress
+): Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
     const family = familyOf(remote)
     if (family === undefined) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `connect: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
@@ -421,13 +431,14 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
+    const bind = yield* localAddress(options.bind, family)
     const endpoint = yield* openEndpoint(
       kind === "udp"
-        ? UdpTransport.make({ connect: remote, ...(options.bind === undefined ? {} : { bind: options.bind }), ...buffers(options) })
+        ? UdpTransport.make({ connect: remote, ...(bind === undefined ? {} : { bind }), ...buffers(options) })
         : RawTransport.make({
           family,
           connect: remoteIp === undefined ? "" : formatIp(remoteIp),
-          ...(options.bind === undefined ? {} : { bind: ipOf(options.bind) }),
+          ...(bind === undefined ? {} : { bind: ipOf(bind) }),
           ...buffers(options)
         })
     )
@@ -494,8 +505,7 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     }
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.listen(options, codes)
-    const at = SocketAddress.parse(options.address, "bind")
-    if (at instanceof IoError) return yield* fail(at)
+    const at = yield* Effect.mapError(Resolver.resolveFirst(options.address, "bind", { inet: true }), DccpError.fromIo)
     const family = familyOf(at)
     if (family === undefined || !SocketAddress.isInet(at)) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `bind: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
@@ -565,6 +575,15 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
 
 const formatIp = (a: SocketAddress.SocketAddress): string =>
   a._tag === "InetAddressV4" || a._tag === "InetAddressV6" ? NetAddress.formatIp(a.address) : SocketAddress.format(a)
+
+/**
+ * A client's `bind` option with a host name resolved (in the remote's family);
+ * an IP alone (raw transport) is kept as it is.
+ */
+const localAddress = (bind: SocketAddress.Input | undefined, family: "ipv4" | "ipv6") =>
+  bind === undefined || !(SocketAddress.classify(bind, "bind") instanceof SocketAddress.HostName)
+    ? Effect.succeed(bind)
+    : Effect.mapError(Resolver.resolveFirst(bind, "bind", { family: family === "ipv6" ? "IPv6" : "IPv4" }), DccpError.fromIo)
 
 /** The IP of a raw transport's `bind` option: an IP address alone, or with a port (ignored). */
 const ipOf = (input: SocketAddress.Input): string => {
