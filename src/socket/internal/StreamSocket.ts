@@ -7,8 +7,10 @@
  *   the connection. A server-side socket is connected from the start, so its
  *   writer works without a reader; once its connection is closed, writes fail. `pull` reads what is there — one `recv`, then more while the
  *   buffer fills, up to `maxChunksPerPull` — and waits for readiness only when
- *   nothing is. Every close fails `pull` with a `SocketCloseError` (code 1000 for
- *   an orderly end of stream); closing the Scope fails a suspended `pull`.
+ *   nothing is. Every close fails `pull` with a `SocketCloseError`: code 1000
+ *   for an orderly end of stream, 1006 when the connection was torn down here
+ *   (its Scope closed under a waiting `pull`), as Effect's `NodeSocket` and
+ *   `fromWebSocket` report, or the code of a `CloseEvent` written locally.
  * - `writer`: detached from connections. Writes wait while disconnected; each
  *   write is written completely (waiting for writability as needed) before the
  *   next starts, so concurrent writes never interleave; `writeAll` is one
@@ -82,6 +84,10 @@ export class Connection {
   closeReason: string | undefined = undefined
   /** An error met while gathering more data, reported by the next pull. */
   pending: IoError | undefined = undefined
+  /** The peer ended the stream (a read returned 0): an orderly close, code 1000. */
+  ended = false
+  /** Closed here (its Scope, or the server's): a pull that finds it so reports 1006. */
+  tornDown = false
 
   constructor(stream: StreamIo, registration: Registration) {
     this.stream = stream
@@ -92,8 +98,17 @@ export class Connection {
     return !this.registration.isClosed() && !this.stream.isClosed
   }
 
+  /**
+   * The close code a pull reports: a `CloseEvent`'s, else 1000 for an orderly
+   * end of stream, else 1006 for a local teardown (Effect's abnormal closure).
+   */
+  get code(): number {
+    return this.closeCode ?? (this.ended || !this.tornDown ? 1000 : 1006)
+  }
+
   /** Deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
+    this.tornDown = true
     this.registration.deregister()
     this.stream.close()
   }
@@ -273,10 +288,11 @@ const makePull = (
   }
   const readSome = conn.registration.readIo(gather)
   const fail = (e: IoError): Effect.Effect<never, Socket.SocketError> =>
-    Effect.fail(
-      e.kind === "Closed" ? errors.closeError(conn.closeCode ?? 1000, conn.closeReason) : errors.readError(e)
-    )
-  const closed = Effect.suspend(() => Effect.fail(errors.closeError(conn.closeCode ?? 1000, conn.closeReason)))
+    Effect.fail(e.kind === "Closed" ? errors.closeError(conn.code, conn.closeReason) : errors.readError(e))
+  const closed = Effect.suspend(() => {
+    conn.ended = true
+    return Effect.fail(errors.closeError(conn.code, conn.closeReason))
+  })
   return Effect.suspend(() => {
     if (conn.pending !== undefined) {
       const e = conn.pending
