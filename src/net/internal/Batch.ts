@@ -174,10 +174,7 @@ export class Batch {
       let m = 0, used = 0
       while (m < this.size && sent + m < datagrams.length) {
         const d = datagrams[sent + m]
-        // A datagram that cannot go ends the batch before it: those packed are
-        // sent, and the next call reports it (at index 0).
         if (typeof d !== "object" || d === null || !(d.payload instanceof Uint8Array)) {
-          if (m > 0) break
           return sent > 0 ? sent : IoError.make(
             "InvalidInput",
             "sendmmsg",
@@ -186,6 +183,8 @@ export class Batch {
         }
         const len = d.payload.length
         if (len > MAX_DATAGRAM) {
+          // As the kernel's sendmmsg stops at a message it refuses (EMSGSIZE): the
+          // datagrams packed ahead of it are sent, and the next call reports it.
           if (m > 0) break
           return sent > 0 ? sent : IoError.make("MessageTooLarge", "sendmmsg", `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, not ${len}`)
         }
@@ -196,10 +195,7 @@ export class Batch {
           slab.setHeader(m, 0, 0)
         } else {
           const to = target(d.address)
-          if (to instanceof IoError.IoError) {
-            if (m > 0) break
-            return sent > 0 ? sent : to
-          }
+          if (to instanceof IoError.IoError) return sent > 0 ? sent : to
           slab.bytes.set(to.bytes.subarray(0, to.length), slab.nameAt(m))
           slab.setHeader(m, to.length, 0)
         }
