@@ -105,7 +105,7 @@ export const connect = (
         const registration = yield* reactor.register(stream)
         // The kernel reports a failed connect later, through SO_ERROR: name the connect and its address.
         yield* Effect.mapError(registration.writeIo(completeConnect(stream)), (e) => IoErrorModule.during(e, "connect", at))
-        return new StreamSocket.Connection(stream, registration)
+        return new StreamSocket.Connection(stream, registration, at)
       })
     }
     // A host name is resolved at each dial, and its addresses tried in order.

@@ -22,6 +22,7 @@ import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as check from "../internal/check.ts"
+import * as IoErrorModule from "../IoError.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import { type BatchOptions, checkBatchOptions } from "../net/internal/Batch.ts"
 import * as Resolver from "../net/Resolver.ts"
@@ -306,10 +307,13 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             // Keep draining while batches come back full; yield to the caller otherwise.
             return r.length
           })
+          // ICMP reports on a connected socket are about its peer: name it.
+          const remoteName = options?.connect !== undefined && remote !== undefined ? SocketAddress.format(remote) : undefined
           const receiveLoop: Effect.Effect<void> = Effect.matchEffect(receive, {
             onSuccess: () => receiveLoop,
-            onFailure: (e) => {
-              if (e.kind === "Closed") return Effect.void
+            onFailure: (failure) => {
+              if (failure.kind === "Closed") return Effect.void
+              const e = remoteName === undefined || failure.address !== undefined ? failure : IoErrorModule.during(failure, failure.syscall, remoteName)
               if (ambient(e)) {
                 events.onError(errors.datagramReadError(e))
                 return receiveLoop
@@ -351,10 +355,9 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             if (r === WouldBlock) return false
             if (r instanceof IoError) {
               const d = p.destinations[p.from]
-              p.done(
-                errors.datagramWriteError(r, d === undefined ? undefined : (SocketAddress.parse(inputOf(d)) as SocketAddress.SocketAddress)),
-                p.payloads.length > 1 ? p.from : undefined
-              )
+              const to = d === undefined ? peerAddress : (SocketAddress.parse(inputOf(d)) as SocketAddress.SocketAddress)
+              const named = r.address === undefined && to !== undefined ? IoErrorModule.during(r, r.syscall, SocketAddress.format(to)) : r
+              p.done(errors.datagramWriteError(named, d === undefined ? undefined : to), p.payloads.length > 1 ? p.from : undefined)
               return true
             }
             p.from += r

@@ -85,7 +85,7 @@ export const connect = (
     const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
       const stream = yield* UnixStream.connect(parsed)
       const registration = yield* reactor.register(stream)
-      return new StreamSocket.Connection(stream, registration)
+      return new StreamSocket.Connection(stream, registration, SocketAddress.format(parsed as SocketAddress.SocketAddress))
     })
     return StreamSocket.client(dial, options)
   })

@@ -106,7 +106,28 @@ describe("socket errors say what happened", () => {
         while (true) yield* pull
       }))))
       assert.strictEqual(e.reason._tag, "SocketReadError")
-      says(e, ["Read failed", "ECONNRESET", "Connection reset by peer"])
+      says(e, ["Read failed", "ECONNRESET", `127.0.0.1:${port}`, "Connection reset by peer"])
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("UDP: an ICMP report names the connected peer; a send error its destination", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.scoped(Effect.flatMap(Effect.flatMap(Udp.make({ bind: "127.0.0.1:0" }), (s) => s.reader), (r) => Effect.succeed(r.address.port)))
+      const reported: Array<DatagramSocket.DatagramSocketError> = []
+      const socket = yield* Udp.make({ bind: "127.0.0.1:0", connect: `127.0.0.1:${port}`, onError: (e) => reported.push(e) })
+      yield* socket.reader
+      const writer = yield* socket.writer
+      // The kernel reports the port unreachable on a later call: keep sending until it does.
+      while (reported.length === 0) {
+        yield* Effect.ignore(writer.write({ payload: "ping" }))
+        yield* Effect.sleep("5 millis")
+      }
+      says(reported[0]!, ["Read failed", "ECONNREFUSED", `127.0.0.1:${port}`, "Connection refused"])
+
+      const open = yield* Udp.make({ bind: "127.0.0.1:0" })
+      yield* open.reader
+      const w = yield* open.writer
+      const tooLarge = failure(yield* Effect.exit(w.write({ payload: new Uint8Array(70_000), address: NetAddress.inetAddressUnsafe(NetAddress.ipv4Loopback, port) })))
+      says(tooLarge, ["Write failed", "sendto", "EMSGSIZE", `127.0.0.1:${port}`, "Message too long"])
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
   it.live("bad input reads as such: the option and the value", () =>

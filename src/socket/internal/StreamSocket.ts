@@ -31,6 +31,7 @@ import * as check from "../../internal/check.ts"
 import * as IoErrorModule from "../../IoError.ts"
 import { IoError } from "../../IoError.ts"
 import type { Shutdown } from "../../net/internal/SocketBase.ts"
+import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
@@ -89,9 +90,19 @@ export class Connection {
   /** Closed here (its Scope, or the server's): a pull that finds it so reports 1006. */
   tornDown = false
 
-  constructor(stream: StreamIo, registration: Registration) {
+  /** The peer, for errors to name (formatted only then: an accept allocates no text). */
+  readonly peer: string | SocketAddress.SocketAddress | undefined
+
+  constructor(stream: StreamIo, registration: Registration, peer?: string | SocketAddress.SocketAddress) {
     this.stream = stream
     this.registration = registration
+    this.peer = peer
+  }
+
+  /** `e` naming this connection's peer (`recv ECONNRESET 127.0.0.1:7000`), when it names no address. */
+  at(e: IoError): IoError {
+    if (e.address !== undefined || this.peer === undefined) return e
+    return IoErrorModule.during(e, e.syscall, typeof this.peer === "string" ? this.peer : SocketAddress.format(this.peer))
   }
 
   get isOpen(): boolean {
@@ -288,7 +299,7 @@ const makePull = (
   }
   const readSome = conn.registration.readIo(gather)
   const fail = (e: IoError): Effect.Effect<never, Socket.SocketError> =>
-    Effect.fail(e.kind === "Closed" ? errors.closeError(conn.code, conn.closeReason) : errors.readError(e))
+    Effect.fail(e.kind === "Closed" ? errors.closeError(conn.code, conn.closeReason) : errors.readError(conn.at(e)))
   const closed = Effect.suspend(() => {
     conn.ended = true
     return Effect.fail(errors.closeError(conn.code, conn.closeReason))
@@ -326,7 +337,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
     const step: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
       if (rest.length === 0) return Effect.void
       return Effect.flatMap(
-        Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), errors.writeError),
+        Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), (e) => errors.writeError(conn.at(e))),
         (n) => {
           rest = skip(rest, n)
           return step
@@ -341,7 +352,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
       if (queued === 0) {
         // Nobody else is writing: try the whole write now, without the lock.
         const r = writeSome(conn, bufs)
-        if (r instanceof IoError) return Effect.fail(errors.writeError(r))
+        if (r instanceof IoError) return Effect.fail(errors.writeError(conn.at(r)))
         const written = r === WouldBlock ? 0 : r
         if (written === total(bufs)) return Effect.void
         queued++
