@@ -139,14 +139,25 @@ const lookupError = (e: Dns.DnsError | NetAddress.NetAddressError, name: SocketA
  * (never looked up), the resolver's answer for a host name — from the
  * `AddressResolver` in the context, or `resolver`. A malformed input is
  * `InvalidInput` naming it; a failed lookup is an `IoError` (kind `NotFound`,
- * `TimedOut`, …) with the `DnsError` as `cause`.
+ * `TimedOut`, …) with the `DnsError` as `cause`. `syscall` is the operation
+ * errors name (`"connect"`, `"bind"`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver, SocketAddress } from "effect-mio"
+ *
+ * const addresses = Resolver.resolve("localhost:7000").pipe(
+ *   Effect.map((all) => all.map(SocketAddress.format))   // ["127.0.0.1:7000", …]
+ * )
+ * ```
  *
  * @since 0.2.0
  * @category resolvers
  */
 export const resolve = (
   input: SocketAddress.Input,
-  syscall: string,
+  syscall = "resolve",
   options?: ResolveOptions
 ): Effect.Effect<NonEmptyReadonlyArray<SocketAddress.SocketAddress>, IoError.IoError> => {
   const a = SocketAddress.classify(input, syscall)
