@@ -70,7 +70,9 @@ export class IoError extends Schema.TaggedError<IoError>()("IoError", {
   errno: Schema.Number,
   syscall: Schema.String,
   address: Schema.optional(Schema.String),
-  detail: Schema.optional(Schema.String)
+  detail: Schema.optional(Schema.String),
+  /** What reported the error, when it was not the kernel (a `Dns.DnsError` for a failed lookup). */
+  cause: Schema.optional(Schema.Defect())
 }) {
   /**
    * The errno's symbolic name (`"ECONNREFUSED"`), or `undefined` when the error
@@ -82,11 +84,18 @@ export class IoError extends Schema.TaggedError<IoError>()("IoError", {
     return this.errno === 0 ? undefined : errnoName(this.errno)
   }
 
+  /**
+   * For an error from the kernel, as Node writes it, with the C library's text:
+   * `connect ECONNREFUSED 127.0.0.1:1 (Connection refused)`; for one found
+   * before the kernel, what was wrong: `bind: port 70000 is out of range [x]`.
+   */
   override get message(): string {
-    const what = this.errno === 0 ? (this.detail ?? this.kind) : `${errnoMessage(this.errno, libc().strerror)} (${this.code})`
-    const where = this.address === undefined ? "" : ` [${this.address}]`
-    const extra = this.errno !== 0 && this.detail !== undefined ? `: ${this.detail}` : ""
-    return `${this.syscall}: ${what}${extra}${where}`
+    if (this.errno === 0) {
+      return `${this.syscall}: ${this.detail ?? this.kind}${this.address === undefined ? "" : ` [${this.address}]`}`
+    }
+    const where = this.address === undefined ? "" : ` ${this.address}`
+    const extra = this.detail === undefined ? "" : `: ${this.detail}`
+    return `${this.syscall} ${this.code}${where} (${errnoMessage(this.errno, libc().strerror)})${extra}`
   }
 
   /**
@@ -212,6 +221,27 @@ export const fromFailure = (e: Errno | WouldBlock, syscall: string, address?: st
  */
 export const make = (kind: IoErrorKind, syscall: string, detail: string, address?: string): IoError =>
   new IoError({ kind, errno: 0, syscall, detail, ...(address === undefined ? {} : { address }) })
+
+/**
+ * `e` as the failure of `syscall` on `address`: an error the kernel reported
+ * later (a connect's `SO_ERROR`) gets the operation and the address it
+ * belongs to, for a message such as `connect ECONNREFUSED 127.0.0.1:1`. An
+ * address it has already is kept.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const during = (e: IoError, syscall: string, address: string | undefined): IoError =>
+  e.address !== undefined && e.syscall === syscall
+    ? e
+    : new IoError({
+      kind: e.kind,
+      errno: e.errno,
+      syscall,
+      ...(e.address !== undefined ? { address: e.address } : address !== undefined ? { address } : {}),
+      ...(e.detail === undefined ? {} : { detail: e.detail }),
+      ...(e.cause === undefined ? {} : { cause: e.cause })
+    })
 
 /**
  * The error of an operation on a source that was already closed.

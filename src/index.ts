@@ -40,6 +40,8 @@ export * as Waker from "./poll/Waker.ts"
 // --- floor 3: sockets and pipes with mio's contract ----------------------------
 /** @since 0.1.0 */
 export * as Pipe from "./net/Pipe.ts"
+/** @since 0.2.0 */
+export * as Resolver from "./net/Resolver.ts"
 /** @since 0.1.0 */
 export * as SocketAddress from "./net/SocketAddress.ts"
 /** @since 0.1.0 */

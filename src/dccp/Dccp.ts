@@ -12,14 +12,18 @@
  * PARTOPEN); `listen` gives a server whose `accept` yields each connection once
  * its handshake is done. A socket sends and receives whole datagrams, is
  * unreliable by design (CCID 2 congestion control, no retransmission of data),
- * and closes gracefully with its Scope.
+ * and closes gracefully with its Scope. `layerServer` and `layerSocket` provide
+ * the same as the `DccpServer` and `DccpSocket` services. Addresses may be host
+ * names (resolved through Effect's `AddressResolver`, see `Resolver`).
  *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as NetAddress from "effect/net/NetAddress"
@@ -28,6 +32,7 @@ import * as Stream from "effect/Stream"
 import { webcrypto } from "node:crypto"
 import * as check from "../internal/check.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as Timer from "../poll/Timer.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -219,6 +224,22 @@ export interface ServerStats extends Readonly<ListenerStats> {
   readonly malformed: number
 }
 
+/**
+ * A connection as a service: what `layerSocket` provides.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const DccpSocket: Context.Service<DccpSocket, DccpSocket> = Context.Service<DccpSocket>("effect-mio/Dccp/DccpSocket")
+
+/**
+ * A listener as a service: what `layerServer` provides.
+ *
+ * @since 0.2.0
+ * @category services
+ */
+export const DccpServer: Context.Service<DccpServer, DccpServer> = Context.Service<DccpServer>("effect-mio/Dccp/DccpServer")
+
 const encoder = new TextEncoder()
 
 /**
@@ -281,8 +302,6 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs:
 const receiveQueue = (capacity: number) =>
   Queue.make<Uint8Array, DccpError.DccpError | Cause.Done>({ capacity, strategy: "dropping" })
 
-const fail = (e: DccpError.DccpError | IoError) => Effect.fail(e instanceof IoError ? DccpError.fromIo(e) : e)
-
 /** Opens the transport and its timer, and starts their loops in the Scope. */
 const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Scope.Scope>) =>
   Effect.gen(function*() {
@@ -308,9 +327,19 @@ const ephemeralPort = (random: () => number): number => {
   }
 }
 
+/** The peer of a connection as errors name it: its address and DCCP port. */
+const peerName = (handle: Handle): string => {
+  const a = handle.peer.address
+  return SocketAddress.isInet(a) && a.port === 0
+    ? SocketAddress.format(NetAddress.inetAddressUnsafe(a.address, handle.engine.path.remotePort))
+    : SocketAddress.format(a)
+}
+
 /** The socket the application sees for a connection handle. */
 const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client" | "server", local: SocketAddress.SocketAddress, code: number): DccpSocket => {
   const { engine, endpoint } = handle
+  const peer = peerName(handle)
+  const ended = () => DccpError.withAddress(handle.error(), peer)
   const send = (datagram: Uint8Array | string): Effect.Effect<void, DccpError.DccpError> =>
     Effect.suspend(() => {
       if (!(datagram instanceof Uint8Array || typeof datagram === "string")) {
@@ -327,21 +356,23 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
           handle.writable.closeUnsafe()
           return Effect.flatMap(handle.writable.await, () => send(bytes))
         case "too-large":
-          return Effect.fail(DccpError.make("MessageTooLarge", `${bytes.length} bytes exceed the maximum packet size ${engine.mps}`))
+          return Effect.fail(
+            DccpError.withAddress(DccpError.make("MessageTooLarge", `${bytes.length} bytes exceed the maximum packet size ${engine.mps}`), peer)
+          )
         case "closed":
-          return Effect.fail(handle.error())
+          return Effect.fail(ended())
       }
     })
   const received = handle.received!
   // The queue ends on a graceful close: `recv` then fails with kind Closed; a reset fails it as it is.
-  const recv = Effect.catchCause(Queue.take(received), () => Effect.fail(handle.error()))
+  const recv = Effect.catchCause(Queue.take(received), () => Effect.fail(ended()))
   const close = Effect.suspend(() => {
     if (handle.reason === undefined && !handle.peerClosing) {
       engine.close(performance.now())
       endpoint.afterInput(handle)
     }
     return Effect.flatMap(Deferred.await(handle.finished), (reason) =>
-      reason.kind === "closed" ? Effect.void : Effect.fail(handle.error()))
+      reason.kind === "closed" ? Effect.void : Effect.fail(ended()))
   })
   const info = Effect.sync((): DccpInfo => {
     const i = engine.info()
@@ -370,7 +401,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     serviceCode: code,
     send,
     recv,
-    datagrams: Stream.fromQueue(received),
+    datagrams: Stream.mapError(Stream.fromQueue(received), (e) => DccpError.withAddress(e, peer)),
     close,
     info
   }
@@ -412,8 +443,19 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.connect(options, code)
-    const remote = SocketAddress.parse(options.address, "connect")
-    if (remote instanceof IoError) return yield* fail(remote)
+    // A host name's addresses are tried in order, each handshake in a Scope of its own.
+    const remotes = yield* Effect.mapError(Resolver.resolve(options.address, "connect", { inet: true }), DccpError.fromIo)
+    return yield* Resolver.firstThatWorksScoped(remotes, (remote) => connectTo(options, resolved, code, kind, remote))
+  })
+
+const connectTo = (
+  options: ConnectOptions,
+  resolved: Exclude<ReturnType<typeof connectOptions>, DccpError.DccpError>,
+  code: number,
+  kind: "udp" | "raw",
+  remote: SocketAddress.SocketAddress
+): Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
     const family = familyOf(remote)
     if (family === undefined) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `connect: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
@@ -421,13 +463,14 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
+    const bind = yield* localAddress(options.bind, family)
     const endpoint = yield* openEndpoint(
       kind === "udp"
-        ? UdpTransport.make({ connect: remote, ...(options.bind === undefined ? {} : { bind: options.bind }), ...buffers(options) })
+        ? UdpTransport.make({ connect: remote, ...(bind === undefined ? {} : { bind }), ...buffers(options) })
         : RawTransport.make({
           family,
           connect: remoteIp === undefined ? "" : formatIp(remoteIp),
-          ...(options.bind === undefined ? {} : { bind: ipOf(options.bind) }),
+          ...(bind === undefined ? {} : { bind: ipOf(bind) }),
           ...buffers(options)
         })
     )
@@ -472,7 +515,7 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
             return Effect.fail(DccpError.make("TimedOut", "the handshake did not complete in time"))
           })
       })
-    yield* timed
+    yield* Effect.mapError(timed, (e) => DccpError.withAddress(e, peerName(handle)))
     return socket
   })
 
@@ -494,8 +537,7 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     }
     const kind = options.transport ?? "udp"
     if (kind === "kernel") return yield* Kernel.listen(options, codes)
-    const at = SocketAddress.parse(options.address, "bind")
-    if (at instanceof IoError) return yield* fail(at)
+    const at = yield* Effect.mapError(Resolver.resolveFirst(options.address, "bind", { inet: true }), DccpError.fromIo)
     const family = familyOf(at)
     if (family === undefined || !SocketAddress.isInet(at)) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `bind: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
@@ -563,8 +605,38 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     } satisfies DccpServer
   })
 
+/**
+ * `listen` as a Layer of the `DccpServer` service: the listener lives as long
+ * as the Layer (the Scope it is built in), like `Tcp.layerServer`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerServer = (options: ListenOptions): Layer.Layer<DccpServer, DccpError.DccpError, Reactor> =>
+  Layer.effect(DccpServer, listen(options))
+
+/**
+ * `connect` as a Layer of the `DccpSocket` service: the Layer is built once
+ * the handshake completes, and its Scope closing closes the connection
+ * gracefully, like `Tcp.layerSocket`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSocket = (options: ConnectOptions): Layer.Layer<DccpSocket, DccpError.DccpError, Reactor> =>
+  Layer.effect(DccpSocket, connect(options))
+
 const formatIp = (a: SocketAddress.SocketAddress): string =>
   a._tag === "InetAddressV4" || a._tag === "InetAddressV6" ? NetAddress.formatIp(a.address) : SocketAddress.format(a)
+
+/**
+ * A client's `bind` option with a host name resolved (in the remote's family);
+ * an IP alone (raw transport) is kept as it is.
+ */
+const localAddress = (bind: SocketAddress.Input | undefined, family: "ipv4" | "ipv6") =>
+  bind === undefined || !(SocketAddress.classify(bind, "bind") instanceof SocketAddress.HostName)
+    ? Effect.succeed(bind)
+    : Effect.mapError(Resolver.resolveFirst(bind, "bind", { family: family === "ipv6" ? "IPv6" : "IPv4" }), DccpError.fromIo)
 
 /** The IP of a raw transport's `bind` option: an IP address alone, or with a port (ignored). */
 const ipOf = (input: SocketAddress.Input): string => {

@@ -1,6 +1,10 @@
 /**
  * The error of the `Dccp` API. `kind` says what happened; a Reset from the peer
- * carries its `resetCode` (RFC 4340 §5.6), an I/O failure its `IoError` cause.
+ * carries its `resetCode` (RFC 4340 §5.6), an I/O failure its `IoError` cause
+ * (whose errno name, syscall and address the message repeats), and an error of
+ * a connection the peer's `address`. The message reads, for instance,
+ * `ConnectionRefused (Reset code 3): no DCCP listener on the port (Reset: No
+ * Connection) [127.0.0.1:5001]`.
  *
  * @since 0.1.0
  */
@@ -52,12 +56,34 @@ export class DccpError extends Schema.TaggedError<DccpError>()("DccpError", {
   kind: DccpErrorKind,
   detail: Schema.String,
   resetCode: Schema.optional(Schema.Number),
+  /** The peer of the connection the error belongs to (`"10.0.0.2:5001"`), when there is one. */
+  address: Schema.optional(Schema.String),
   cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
-    return this.resetCode === undefined ? `${this.kind}: ${this.detail}` : `${this.kind} (Reset code ${this.resetCode}): ${this.detail}`
+    const code = this.resetCode === undefined ? "" : ` (Reset code ${this.resetCode})`
+    const where = this.address === undefined || this.detail.includes(this.address) ? "" : ` [${this.address}]`
+    return `${this.kind}${code}: ${this.detail}${where}`
   }
 }
+
+/**
+ * `e` as the error of the connection with `address` (kept when it names one
+ * already).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const withAddress = (e: DccpError, address: string): DccpError =>
+  e.address !== undefined
+    ? e
+    : new DccpError({
+      kind: e.kind,
+      detail: e.detail,
+      address,
+      ...(e.resetCode === undefined ? {} : { resetCode: e.resetCode }),
+      ...(e.cause === undefined ? {} : { cause: e.cause })
+    })
 
 /**
  * @since 0.1.0

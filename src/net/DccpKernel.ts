@@ -22,6 +22,7 @@ import * as sock from "../sys/socket.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
 import { done, IpSocketBase } from "./internal/SocketBase.ts"
+import * as Resolver from "./Resolver.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -153,20 +154,22 @@ const openSocket = (domain: number): number | IoError.IoError => {
  * @category constructors
  */
 export const connect = (address: SocketAddress.Input, options: Options): Effect.Effect<DccpKernelSocket, IoError.IoError, Scope.Scope> =>
-  open.scoped(() => {
-    const to = open.resolveInet(address, "connect")
-    if (to instanceof IoError.IoError) return to
-    const bad = checkOptions(options)
-    if (bad !== undefined) return bad
-    const fd = openSocket(to.domain)
-    if (typeof fd !== "number") return fd
-    const s = new DccpKernelSocket(fd, to.domain)
-    return open.build(s, [...configure(s, options), () => {
-      const r = sock.connect(fd, to.bytes, to.length)
-      if (isOk(r) || (r instanceof Errno && r.errno === C.EINPROGRESS)) return undefined
-      return IoError.fromFailure(r, "connect", SocketAddress.format(to.address))
-    }])
-  })
+  Resolver.withAddress(address, "connect", (to) => open.scoped(() => connectUnscoped(to, options)), { inet: true })
+
+const connectUnscoped = (address: SocketAddress.Input, options: Options): DccpKernelSocket | IoError.IoError => {
+  const to = open.resolveInet(address, "connect")
+  if (to instanceof IoError.IoError) return to
+  const bad = checkOptions(options)
+  if (bad !== undefined) return bad
+  const fd = openSocket(to.domain)
+  if (typeof fd !== "number") return fd
+  const s = new DccpKernelSocket(fd, to.domain)
+  return open.build(s, [...configure(s, options), () => {
+    const r = sock.connect(fd, to.bytes, to.length)
+    if (isOk(r) || (r instanceof Errno && r.errno === C.EINPROGRESS)) return undefined
+    return IoError.fromFailure(r, "connect", SocketAddress.format(to.address))
+  }])
+}
 
 /**
  * Binds and listens; closed with the Scope.
@@ -178,21 +181,26 @@ export const listen = (
   address: SocketAddress.Input,
   options: Options & { readonly backlog?: number | undefined }
 ): Effect.Effect<DccpKernelSocket, IoError.IoError, Scope.Scope> =>
-  open.scoped(() => {
-    const at = open.resolveInet(address, "bind")
-    if (at instanceof IoError.IoError) return at
-    const bad = checkOptions(options)
-    if (bad !== undefined) return bad
-    const fd = openSocket(at.domain)
-    if (typeof fd !== "number") return fd
-    const s = new DccpKernelSocket(fd, at.domain)
-    return open.build(s, [
-      () => s.setReuseAddr(true),
-      ...configure(s, options),
-      () => open.bind(fd, at),
-      () => done(sock.listen(fd, options.backlog ?? 128), "listen")
-    ])
-  })
+  Resolver.withAddress(address, "bind", (at) => open.scoped(() => listenUnscoped(at, options)), { inet: true })
+
+const listenUnscoped = (
+  address: SocketAddress.Input,
+  options: Options & { readonly backlog?: number | undefined }
+): DccpKernelSocket | IoError.IoError => {
+  const at = open.resolveInet(address, "bind")
+  if (at instanceof IoError.IoError) return at
+  const bad = checkOptions(options)
+  if (bad !== undefined) return bad
+  const fd = openSocket(at.domain)
+  if (typeof fd !== "number") return fd
+  const s = new DccpKernelSocket(fd, at.domain)
+  return open.build(s, [
+    () => s.setReuseAddr(true),
+    ...configure(s, options),
+    () => open.bind(fd, at),
+    () => done(sock.listen(fd, options.backlog ?? 128), "listen")
+  ])
+}
 
 /**
  * `true` when this kernel can open DCCP sockets (probed once).

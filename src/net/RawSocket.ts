@@ -20,6 +20,7 @@ import * as C from "../sys/constants.ts"
 import { type BatchOptions, checkBatchOptions } from "./internal/Batch.ts"
 import { DatagramBase } from "./internal/DatagramBase.ts"
 import * as open_ from "./internal/open.ts"
+import * as Resolver from "./Resolver.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -110,13 +111,27 @@ export const openUnscoped = (options: OpenOptions): RawSocket | IoError.IoError 
 }
 
 /**
- * Opens a raw socket for one IP protocol; closed with the Scope.
+ * Opens a raw socket for one IP protocol; closed with the Scope. Host names
+ * in `bind` and `connect` are resolved first (`Resolver`), to addresses of
+ * the socket's family; the first is used.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const open = (options: OpenOptions): Effect.Effect<RawSocket, IoError.IoError, Scope.Scope> =>
-  open_.scoped(() => openUnscoped(options))
+  Effect.suspend(() => {
+    const bad = checkOptions(options)
+    if (bad !== undefined) return Effect.fail(IoError.make("InvalidInput", "socket", bad))
+    const family = options.family === "ipv6" ? "IPv6" : "IPv4"
+    const named = (input: SocketAddress.Input | undefined, syscall: string) =>
+      input === undefined || !(SocketAddress.classify(input, syscall) instanceof SocketAddress.HostName)
+        ? Effect.succeed(input)
+        : Resolver.resolveFirst(input, syscall, { family })
+    return Effect.flatMap(
+      Effect.all([named(options.bind, "bind"), named(options.connect, "connect")]),
+      ([bind, connect]) => open_.scoped(() => openUnscoped({ ...options, bind, connect }))
+    )
+  })
 
 /**
  * @since 0.1.0

@@ -4,14 +4,23 @@
  * Linux Unix-socket forms `effect/net` has no value for — abstract names and
  * unnamed sockets.
  *
- * String forms accepted wherever an address is: `"127.0.0.1:8080"`,
- * `"[::1]:0"`, `"[fe80::1%eth0]:80"` (zone by name or number), `"/tmp/x.sock"`
- * or `"./x.sock"` (a path), `"@name"` (an abstract name). Only numeric IP
- * literals are accepted: there is no DNS lookup at this level.
+ * Accepted wherever an address is (`Input`): strings — `"127.0.0.1:8080"`,
+ * `"[::1]:0"`, `"[fe80::1%eth0]:80"` (zone by name or number),
+ * `"localhost:7000"` (a host name), `"/tmp/x.sock"` or `"./x.sock"` (a path),
+ * `"@name"` (an abstract name) — Effect's `NetAddress` values, Effect's
+ * `InetAddressInput` parts (`{ address, port }`), `{ host, port }` (as
+ * `node:net` and Effect's `Host.HostPortParts` take it), Effect's `Host.HostPort`
+ * values and `{ path }`.
+ *
+ * Host names are resolved by the constructors that are Effects (see
+ * `Resolver`); `parse` and the synchronous calls (`sendTo`, `connect` of a
+ * datagram socket, the `…Unscoped` constructors) cannot wait for a lookup and
+ * refuse a host name with an `InvalidInput` error naming it.
  *
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import * as Host from "effect/net/Host"
 import * as NetAddress from "effect/net/NetAddress"
 import * as Result from "effect/Result"
 import * as check from "../internal/check.ts"
@@ -62,12 +71,38 @@ export type SocketAddress =
   | UnixUnnamedAddress
 
 /**
- * What an address argument may be.
+ * What an address argument may be: a string (`"127.0.0.1:80"`, `"[::1]:80"`,
+ * `"localhost:7000"`, `"/path.sock"`, `"@name"`), an address value, Effect's
+ * `NetAddress.SocketAddress.Input` (`{ address, port, scopeId? }`, `{ path }`),
+ * or a host and port (`{ host, port }`, Effect's `Host.HostPort`). `address` and
+ * `host` may be an IP literal, a `NetAddress` IP address or a host name.
  *
  * @since 0.1.0
  * @category models
  */
-export type Input = string | SocketAddress
+export type Input =
+  | string
+  | SocketAddress
+  | NetAddress.InetAddressParts
+  | NetAddress.UnixPathAddressParts
+  | Host.HostPortInput
+
+/**
+ * A host name and a port, still to be resolved (`"localhost:7000"`,
+ * `{ host: "example.com", port: 443 }`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class HostName extends Data.TaggedClass("HostName")<{
+  /** The normalized name (lower case, IDNA). */
+  readonly host: Host.DomainName
+  readonly port: number
+}> {
+  override toString(): string {
+    return `${this.host}:${this.port}`
+  }
+}
 
 /**
  * An abstract name.
@@ -125,21 +160,55 @@ export const format = (a: SocketAddress): string => {
 const zoned = /^\[([^\]%]+)%([^\]]+)\]:(\d+)$/
 
 /**
- * Parses an address argument, or explains why it is not one (kind `InvalidInput`).
+ * Parses an address argument, or explains why it is not one (kind
+ * `InvalidInput`). A host name is refused: this call cannot wait for a lookup
+ * (`classify` keeps it; the Effect constructors resolve it).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const parse = (input: Input, syscall = "address"): SocketAddress | IoError.IoError => {
-  if (typeof input !== "string") {
-    return isWellFormed(input)
-      ? input
-      : IoError.make(
-        "InvalidInput",
-        syscall,
-        `${check.show(input)} is not a socket address (a string such as "127.0.0.1:80", "/path" or "@name", or a NetAddress InetAddress or UnixPathAddress)`
-      )
+  const a = classify(input, syscall)
+  return a instanceof HostName ? hostNameRefused(input, a, syscall) : a
+}
+
+/**
+ * Parses an address argument keeping host names for a resolver: an address, a
+ * `HostName`, or an `InvalidInput` error naming the input.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const classify = (input: Input, syscall = "address"): SocketAddress | HostName | IoError.IoError => {
+  if (typeof input === "string") return fromString(input, syscall)
+  if (typeof input !== "object" || input === null || "_tag" in input) {
+    if (Host.isHostPort(input)) return fromHost(input.host, input.port, undefined, input, syscall)
+    return isWellFormed(input) ? input : notAnAddress(input, syscall)
   }
+  const o = input as { readonly host?: unknown; readonly address?: unknown; readonly path?: unknown; readonly port?: unknown; readonly scopeId?: unknown }
+  if ("host" in o && !("address" in o) && !("path" in o)) return fromHost(o.host, o.port, undefined, input, syscall)
+  if ("address" in o && !("host" in o) && !("path" in o)) return fromHost(o.address, o.port, o.scopeId, input, syscall)
+  if ("path" in o && !("host" in o) && !("address" in o) && typeof o.path === "string") return NetAddress.unixPathAddress(o.path)
+  return notAnAddress(input, syscall)
+}
+
+const notAnAddress = (input: unknown, syscall: string): IoError.IoError =>
+  IoError.make(
+    "InvalidInput",
+    syscall,
+    `${check.show(input)} is not a socket address (a string such as "127.0.0.1:80", "localhost:80", "/path" or "@name", a NetAddress InetAddress or UnixPathAddress, { address, port }, { host, port } or { path })`
+  )
+
+/** The error of a synchronous call given a host name. @internal */
+export const hostNameRefused = (input: unknown, name: HostName, syscall: string): IoError.IoError =>
+  IoError.make(
+    "InvalidInput",
+    syscall,
+    `${check.show(input)} names a host (${name.host}), and this synchronous call does no DNS lookup: give an IP literal, or resolve the name first (the Effect constructors do, through AddressResolver)`,
+    name.toString()
+  )
+
+const fromString = (input: string, syscall: string): SocketAddress | HostName | IoError.IoError => {
   if (input.startsWith("@")) return abstract(input.slice(1))
   if (input.startsWith("/") || input.startsWith(".")) return NetAddress.unixPathAddress(input)
   let text = input
@@ -151,9 +220,65 @@ export const parse = (input: Input, syscall = "address"): SocketAddress | IoErro
     text = `[${m[1]}%${index}]:${m[3]}`
   }
   const r = NetAddress.inetAddressFromString(text)
-  return Result.isSuccess(r)
-    ? r.success
-    : IoError.make("InvalidInput", syscall, `${check.show(input)} is not an address: ${r.failure.message} (IP literals only, no DNS)`, input)
+  if (Result.isSuccess(r)) return r.success
+  const named = Host.hostPortFromString(input)
+  if (Result.isSuccess(named) && Host.isDomainName(named.success.host)) {
+    return new HostName({ host: named.success.host, port: named.success.port })
+  }
+  const why = Result.isFailure(named) && !input.startsWith("[") ? named.failure.message : r.failure.message
+  return IoError.make(
+    "InvalidInput",
+    syscall,
+    `${check.show(input)} is not an address: ${why} (host:port, [IPv6]:port, /path or @name)`,
+    input
+  )
+}
+
+/**
+ * `{ host, port }` / `{ address, port, scopeId? }` / `Host.HostPort`: the host
+ * may be a `NetAddress` IP address, octets, an IP literal (an IPv6 one with a
+ * zone), or a host name.
+ */
+const fromHost = (
+  host: unknown,
+  port: unknown,
+  scopeId: unknown,
+  input: unknown,
+  syscall: string
+): SocketAddress | HostName | IoError.IoError => {
+  const bad = (why: string) => IoError.make("InvalidInput", syscall, `${check.show(input)} is not an address: ${why}`)
+  if (!isPort(port)) return bad(`port is an integer from 0 to 65535, not ${check.show(port)}`)
+  if (scopeId !== undefined && !(typeof scopeId === "number" && Number.isInteger(scopeId) && scopeId >= 0 && scopeId <= 0xffffffff)) {
+    return bad(`scopeId is an integer from 0 to 2^32 - 1, not ${check.show(scopeId)}`)
+  }
+  const p = port as number
+  if (typeof host === "string") {
+    const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+    if (literal.includes(":")) {
+      // An IPv6 literal, perhaps with a zone: parse it as "[ip%zone]:port".
+      const zone = scopeId === undefined || literal.includes("%") ? "" : `%${scopeId}`
+      const a = fromString(`[${literal}${zone}]:${p}`, syscall)
+      return a instanceof IoError.IoError ? bad(`${check.show(host)} is not an IPv6 address`) : a
+    }
+    const ip = NetAddress.ipv4FromString(literal)
+    if (Result.isSuccess(ip)) return NetAddress.inetAddressUnsafe(ip.success, p)
+    const name = Host.domainNameFromString(literal)
+    return Result.isSuccess(name)
+      ? new HostName({ host: name.success, port: p })
+      : bad(`${check.show(host)} is not an IP address or a host name (${name.failure.message})`)
+  }
+  if (Host.isDomainName(host)) return new HostName({ host, port: p })
+  const ip = NetAddress.isIpAddress(host)
+    ? Result.succeed(host)
+    : Array.isArray(host) || host instanceof Uint8Array
+    ? NetAddress.ipFromInput(host as NetAddress.IpAddressInput)
+    : undefined
+  if (ip === undefined || Result.isFailure(ip)) {
+    return bad(`the host is an IP address, an IP literal or a host name, not ${check.show(host)}`)
+  }
+  if (NetAddress.isIpv4Address(ip.success)) return NetAddress.inetAddressUnsafe(ip.success, p)
+  const v6 = NetAddress.inetAddressV6(ip.success, p, { scopeId: (scopeId as number | undefined) ?? 0 })
+  return Result.isSuccess(v6) ? v6.success : bad(v6.failure.message)
 }
 
 const isPort = (n: unknown): boolean => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 65535

@@ -21,6 +21,7 @@ import * as sock from "../sys/socket.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
 import { IpSocketBase } from "./internal/SocketBase.ts"
+import * as Resolver from "./Resolver.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 import { TcpStream } from "./TcpStream.ts"
 
@@ -69,26 +70,8 @@ export class TcpListener extends IpSocketBase {
   }
 }
 
-/**
- * Binds and listens; the listener closes with the Scope.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const bind = (
-  address: SocketAddress.Input,
-  options?: ListenOptions
-): Effect.Effect<TcpListener, IoError.IoError, Scope.Scope> => open.scoped(() => bindUnscoped(address, options))
-
-/**
- * `bind` without a Scope: the caller owns the listener and must `close()` it.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): TcpListener | IoError.IoError => {
-  const at = open.resolveInet(address, "bind")
-  if (at instanceof IoError.IoError) return at
+/** The first bad listen option, or `undefined`. */
+const checkListenOptions = (options: ListenOptions | undefined): IoError.IoError | undefined => {
   const bad = check.object("options", options) ?? check.first(
     check.integer("backlog", options?.backlog, 0, 2 ** 31 - 1),
     check.boolean("reuseAddr", options?.reuseAddr),
@@ -96,7 +79,38 @@ export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptio
     check.boolean("onlyV6", options?.onlyV6),
     check.integer("recvBufferSize (SO_RCVBUF)", options?.recvBufferSize, 1, 2 ** 31 - 1)
   )
-  if (bad !== undefined) return IoError.make("InvalidInput", "listen", bad)
+  return bad === undefined ? undefined : IoError.make("InvalidInput", "listen", bad)
+}
+
+/**
+ * Binds and listens; the listener closes with the Scope. A host name is
+ * resolved first (`Resolver`), and its addresses are tried in order.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bind = (
+  address: SocketAddress.Input,
+  options?: ListenOptions
+): Effect.Effect<TcpListener, IoError.IoError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const bad = checkListenOptions(options)
+    if (bad !== undefined) return Effect.fail(bad)
+    return Resolver.withAddress(address, "bind", (at) => open.scoped(() => bindUnscoped(at, options)), { inet: true })
+  })
+
+/**
+ * `bind` without a Scope: the caller owns the listener and must `close()` it.
+ * It cannot wait for a lookup: a host name is `InvalidInput`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const bindUnscoped = (address: SocketAddress.Input, options?: ListenOptions): TcpListener | IoError.IoError => {
+  const at = open.resolveInet(address, "bind")
+  if (at instanceof IoError.IoError) return at
+  const bad = checkListenOptions(options)
+  if (bad !== undefined) return bad
   const backlog = options?.backlog ?? 128
   const s = open.socket(at.domain, C.SOCK_STREAM, 0)
   if (typeof s !== "number") return s

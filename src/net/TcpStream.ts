@@ -24,6 +24,7 @@ import * as sock from "../sys/socket.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as open from "./internal/open.ts"
 import { getLinger, IpSocketBase, setLinger, wholeSeconds } from "./internal/SocketBase.ts"
+import * as Resolver from "./Resolver.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -240,7 +241,11 @@ export const applyOptions = (s: TcpStream, o: ConnectOptions | undefined): IoErr
 
 /**
  * Starts a non-blocking connect (see the module documentation for how to learn
- * when it completes). The stream closes with the Scope.
+ * when it completes). The stream closes with the Scope. A host name (of the
+ * peer, or of the `bind` option) is resolved first (`Resolver`); the peer's
+ * addresses are tried in order until one's connect starts (a connect that
+ * fails at once, `ENETUNREACH` say, moves on to the next; whether the one
+ * started completes is learned from readiness, as always).
  *
  * @since 0.1.0
  * @category constructors
@@ -248,10 +253,23 @@ export const applyOptions = (s: TcpStream, o: ConnectOptions | undefined): IoErr
 export const connect = (
   address: SocketAddress.Input,
   options?: ConnectOptions
-): Effect.Effect<TcpStream, IoError.IoError, Scope.Scope> => open.scoped(() => connectUnscoped(address, options))
+): Effect.Effect<TcpStream, IoError.IoError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const bad = checkConnectOptions(options)
+    if (bad !== undefined) return Effect.fail(IoError.make("InvalidInput", "connect", bad))
+    const local = options?.bind
+    return Resolver.withAddress(address, "connect", (to) =>
+      local === undefined
+        ? open.scoped(() => connectUnscoped(to, options))
+        : Effect.flatMap(
+          Resolver.resolveFirst(local, "bind", { family: Resolver.familyOf(to) }),
+          (at) => open.scoped(() => connectUnscoped(to, { ...options, bind: at }))
+        ), { inet: true })
+  })
 
 /**
  * `connect` without a Scope: the caller owns the stream and must `close()` it.
+ * It cannot wait for a lookup: a host name is `InvalidInput`.
  *
  * @since 0.1.0
  * @category constructors

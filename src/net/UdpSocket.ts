@@ -28,6 +28,7 @@ import { DatagramBase } from "./internal/DatagramBase.ts"
 import type * as DatagramBaseModule from "./internal/DatagramBase.ts"
 import * as open from "./internal/open.ts"
 import { done, notBytes } from "./internal/SocketBase.ts"
+import * as Resolver from "./Resolver.ts"
 import * as SocketAddress from "./SocketAddress.ts"
 
 /**
@@ -56,13 +57,15 @@ export interface BindOptions {
 }
 
 /**
- * A multicast interface: an IPv4 interface address (`"192.168.1.5"`) for IPv4
- * groups, an interface index or name (`2`, `"eth0"`) for either family.
+ * A multicast interface: an IPv4 interface address (`"192.168.1.5"`, or
+ * Effect's `NetAddress.Ipv4Address`, as `NetAddress.MulticastInterface` has
+ * it) for IPv4 groups, an interface index or name (`2`, `"eth0"`) for either
+ * family.
  *
  * @since 0.1.0
  * @category models
  */
-export type MulticastInterface = string | number
+export type MulticastInterface = string | number | NetAddress.Ipv4Address
 
 /**
  * @since 0.1.0
@@ -180,10 +183,10 @@ export class UdpSocket extends DatagramBase {
   /** The interface outgoing multicast leaves by. @since 0.1.0 */
   setMulticastInterface(iface: MulticastInterface): IoError.IoError | undefined {
     if (this.fd < 0) return IoError.closed("setsockopt")
-    const bad = notInterface(iface)
+    const bad = notInterface(iface, this.domain)
     if (bad !== undefined) return bad
-    const index = ifindex(iface)
     if (this.domain === C.AF_INET6) {
+      const index = ifindex(iface)
       if (typeof index !== "number") return index
       return this.setIntOpt(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF, index, "interface index", 0, 0x7fffffff)
     }
@@ -209,7 +212,7 @@ export class UdpSocket extends DatagramBase {
     if (this.domain === C.AF_INET && !NetAddress.isIpv4Address(ip.success)) {
       return IoError.make("InvalidInput", "setsockopt", `group ${check.show(group)} is an IPv6 group; this socket is IPv4`)
     }
-    const bad = iface === undefined ? undefined : notInterface(iface)
+    const bad = iface === undefined ? undefined : notInterface(iface, NetAddress.isIpv4Address(ip.success) ? C.AF_INET : C.AF_INET6)
     if (bad !== undefined) return bad
     if (NetAddress.isIpv4Address(ip.success)) {
       const mreq = mreqn(ip.success, iface)
@@ -242,21 +245,27 @@ const IFNAME_MAX = 15
  * address — or `undefined`. Checked before any native call: `if_nametoindex`
  * would read a non-string (`null`, a `NetAddress` value) as a C string.
  */
-const notInterface = (iface: unknown): IoError.IoError | undefined => {
+const notInterface = (iface: unknown, domain: number): IoError.IoError | undefined => {
   const ok = typeof iface === "number"
     ? Number.isInteger(iface) && iface >= 0 && iface <= 0x7fffffff
-    : typeof iface === "string" && iface.length > 0 && !iface.includes("\0") &&
-      (iface.length <= IFNAME_MAX || Result.isSuccess(NetAddress.ipv4FromString(iface)))
+    : typeof iface === "string"
+    ? iface.length > 0 && !iface.includes("\0") && (iface.length <= IFNAME_MAX || Result.isSuccess(NetAddress.ipv4FromString(iface)))
+    : NetAddress.isIpv4Address(iface) && domain === C.AF_INET
   return ok ? undefined : IoError.make(
     "InvalidInput",
     "setsockopt",
-    `interface is an interface index, name ("eth0") or IPv4 address ("192.168.1.5"), not ${check.show(iface)}`
+    domain === C.AF_INET
+      ? `interface is an interface index, name ("eth0") or IPv4 address ("192.168.1.5" or a NetAddress Ipv4Address), not ${check.show(iface)}`
+      : `interface of an IPv6 socket is an interface index or name ("eth0"), not ${check.show(iface)}`
   )
 }
 
 /** The index of an interface checked by `notInterface`. */
 const ifindex = (iface: MulticastInterface): number | IoError.IoError => {
   if (typeof iface === "number") return iface
+  if (typeof iface !== "string") {
+    return IoError.make("InvalidInput", "setsockopt", `interface ${check.show(iface)} is an address; an interface index or name is needed here`)
+  }
   const i = libc().if_nametoindex(iface)
   return i > 0 ? i : IoError.make("InvalidInput", "setsockopt", `interface ${check.show(iface)} is not a network interface here`)
 }
@@ -267,6 +276,10 @@ const mreqn = (group: NetAddress.Ipv4Address | undefined, iface: MulticastInterf
   const b = new Uint8Array(L.size)
   if (group !== undefined) b.set(NetAddress.ipv4ToOctets(group), L.multiaddr)
   if (iface === undefined) return b
+  if (NetAddress.isIpv4Address(iface)) {
+    b.set(NetAddress.ipv4ToOctets(iface), L.address)
+    return b
+  }
   if (typeof iface === "string") {
     const ip = NetAddress.ipv4FromString(iface)
     if (Result.isSuccess(ip)) {
@@ -295,7 +308,8 @@ const checkBindOptions = (o: BindOptions | undefined): string | undefined =>
   )
 
 /**
- * Binds a UDP socket; it closes with the Scope.
+ * Binds a UDP socket; it closes with the Scope. A host name is resolved first
+ * (`Resolver`), and its addresses are tried in order.
  *
  * @since 0.1.0
  * @category constructors
@@ -303,10 +317,16 @@ const checkBindOptions = (o: BindOptions | undefined): string | undefined =>
 export const bind = (
   address: SocketAddress.Input,
   options?: BindOptions
-): Effect.Effect<UdpSocket, IoError.IoError, Scope.Scope> => open.scoped(() => bindUnscoped(address, options))
+): Effect.Effect<UdpSocket, IoError.IoError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const bad = checkBindOptions(options)
+    if (bad !== undefined) return Effect.fail(IoError.make("InvalidInput", "bind", bad))
+    return Resolver.withAddress(address, "bind", (at) => open.scoped(() => bindUnscoped(at, options)), { inet: true })
+  })
 
 /**
  * `bind` without a Scope: the caller owns the socket and must `close()` it.
+ * It cannot wait for a lookup: a host name is `InvalidInput`.
  *
  * @since 0.1.0
  * @category constructors

@@ -18,7 +18,9 @@ import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as check from "../internal/check.ts"
+import * as IoErrorModule from "../IoError.ts"
 import { IoError, make as ioError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as TcpListener from "../net/TcpListener.ts"
 import * as TcpStream from "../net/TcpStream.ts"
@@ -89,20 +91,31 @@ export const connect = (
 ): Effect.Effect<Socket.Socket, Socket.SocketError, Reactor> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
-    const parsed = SocketAddress.parse(address, "connect")
+    const parsed = SocketAddress.classify(address, "connect")
     if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
-    const bad = SocketAddress.isInet(parsed)
+    const bad = parsed instanceof SocketAddress.HostName || SocketAddress.isInet(parsed)
       ? StreamSocket.checkClientOptions(options) ?? TcpStream.checkConnectOptions(options)
       : `${check.show(address)} is not an IPv4 or IPv6 address`
     if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
     const opts = withNodelay(options)
-    const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
-      const stream = yield* TcpStream.connect(parsed, opts)
-      const registration = yield* reactor.register(stream)
-      yield* registration.writeIo(completeConnect(stream))
-      return new StreamSocket.Connection(stream, registration)
-    })
-    return StreamSocket.client(dial, options, SocketAddress.format(parsed))
+    const dialOne = (to: SocketAddress.SocketAddress): Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> => {
+      const at = SocketAddress.format(to)
+      return Effect.gen(function*() {
+        const stream = yield* TcpStream.connect(to, opts)
+        const registration = yield* reactor.register(stream)
+        // The kernel reports a failed connect later, through SO_ERROR: name the connect and its address.
+        yield* Effect.mapError(registration.writeIo(completeConnect(stream)), (e) => IoErrorModule.during(e, "connect", at))
+        return new StreamSocket.Connection(stream, registration, at)
+      })
+    }
+    // A host name is resolved at each dial, and its addresses tried in order.
+    const dial = parsed instanceof SocketAddress.HostName
+      ? Effect.flatMap(
+        Resolver.resolve(address, "connect", { inet: true }),
+        (addresses) => Resolver.firstThatWorksScoped(addresses, dialOne)
+      )
+      : dialOne(parsed)
+    return StreamSocket.client(dial, options, parsed instanceof SocketAddress.HostName ? parsed.toString() : SocketAddress.format(parsed))
   })
 
 /**

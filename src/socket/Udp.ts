@@ -22,8 +22,10 @@ import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as check from "../internal/check.ts"
+import * as IoErrorModule from "../IoError.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import { type BatchOptions, checkBatchOptions } from "../net/internal/Batch.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -37,8 +39,17 @@ import * as errors from "./internal/errors.ts"
  * @category models
  */
 export interface Options {
-  /** Local address (default `0.0.0.0:0`, or `[::]:0` with `family: "ipv6"`). */
-  readonly bind?: SocketAddress.Input | undefined
+  /**
+   * Local address (default: the wildcard of the socket's family, port 0). Any
+   * address form, or `NodeDatagramSocket`'s `{ address?, port? }` with the
+   * wildcard and port 0 for what is left out.
+   */
+  readonly bind?: SocketAddress.Input | BindAddress | undefined
+  /**
+   * The socket's family. Without it: the family of an IP literal in `bind`,
+   * else that of the remote (`connect` or `peer`), else IPv4 — as
+   * `NodeDatagramSocket` chooses.
+   */
   readonly family?: "ipv4" | "ipv6" | undefined
   readonly reuseAddress?: boolean | undefined
   readonly reusePort?: boolean | undefined
@@ -48,13 +59,21 @@ export interface Options {
   readonly broadcast?: boolean | undefined
   readonly ttl?: number | undefined
   readonly multicast?: {
+    /** For IPv4: an interface's address (a `NetAddress` value or a string), index or name; for IPv6: an index or name. */
     readonly interface?: UdpSocket.MulticastInterface | undefined
     readonly loopback?: boolean | undefined
     readonly ttl?: number | undefined
   } | undefined
-  /** Default destination for writes without an address (no filtering). */
+  /**
+   * Default destination for writes without an address (no filtering). A host
+   * name is resolved at each reader acquisition (an IPv4 address preferred
+   * unless the family is fixed).
+   */
   readonly peer?: SocketAddress.Input | undefined
-  /** `connect(2)` to this address: the kernel filters other sources and reports ICMP errors. */
+  /**
+   * `connect(2)` to this address: the kernel filters other sources and reports
+   * ICMP errors. A host name is resolved as for `peer`.
+   */
   readonly connect?: SocketAddress.Input | undefined
   readonly receiveBuffer?: DatagramSocket.ReceiveBufferOptions | undefined
   readonly onError?: ((error: DatagramSocket.DatagramSocketError) => void) | undefined
@@ -66,6 +85,18 @@ export interface Options {
    * `onError` (kind `MessageTooLarge`); it is never delivered cut.
    */
   readonly maxDatagramSize?: number | undefined
+}
+
+/**
+ * `NodeDatagramSocket`'s bind option: an address (IP literal, `NetAddress` IP
+ * address or host name) and a port, either of which may be left out.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BindAddress {
+  readonly address?: string | NetAddress.IpAddress | undefined
+  readonly port?: number | undefined
 }
 
 /**
@@ -116,9 +147,55 @@ const invalid = (problem: string): DatagramSocket.DatagramSocketError =>
 /** An address option, parsed: the problem names the option and the value. */
 const addressProblem = (name: string, input: unknown): string | undefined => {
   if (input === undefined) return undefined
-  const a = SocketAddress.parse(input as SocketAddress.Input, name)
-  return a instanceof IoError || !SocketAddress.isInet(a) ? `${name} is an IPv4 or IPv6 address, not ${check.show(input)}` : undefined
+  const a = SocketAddress.classify(bindInput(input) as SocketAddress.Input, name)
+  return a instanceof IoError || !(a instanceof SocketAddress.HostName || SocketAddress.isInet(a))
+    ? `${name} is an IPv4 or IPv6 address or a host name and port, not ${check.show(input)}`
+    : undefined
 }
+
+/**
+ * `bind` with `NodeDatagramSocket`'s holes filled: a missing address is the
+ * wildcard of `family` (default IPv4), a missing port 0. Other forms as given.
+ */
+const bindInput = (bind: unknown, family?: "IPv4" | "IPv6"): unknown => {
+  if (typeof bind !== "object" || bind === null || "_tag" in bind || "host" in bind || "path" in bind) return bind
+  const o = bind as BindAddress
+  if (o.address !== undefined && o.port !== undefined) return bind
+  return { address: o.address ?? (family === "IPv6" ? "::" : "0.0.0.0"), port: o.port ?? 0 }
+}
+
+/** The family an IP literal (or `NetAddress` value) in `bind` fixes, if any. */
+const literalFamily = (bind: unknown): "IPv4" | "IPv6" | undefined => {
+  if (bind === undefined) return undefined
+  const holes = typeof bind === "object" && bind !== null && !("_tag" in bind) && (bind as BindAddress).address === undefined &&
+    !("host" in bind) && !("path" in bind)
+  if (holes) return undefined
+  const a = SocketAddress.classify(bindInput(bind) as SocketAddress.Input, "bind")
+  return a instanceof IoError || a instanceof SocketAddress.HostName ? undefined : Resolver.familyOf(a)
+}
+
+/**
+ * The local and remote addresses of one reader acquisition: host names
+ * resolved, the family chosen as `NodeDatagramSocket` does — the explicit
+ * `family`, else an IP literal's in `bind`, else the remote's, else the bound
+ * name's, else IPv4 — and an IPv4 address preferred where it is free.
+ */
+const endpoints = (options: Options | undefined) =>
+  Effect.gen(function*() {
+    const fixed = options?.family === "ipv6" ? "IPv6" : options?.family === "ipv4" ? "IPv4" : literalFamily(options?.bind)
+    const remoteInput = options?.connect ?? options?.peer
+    const remote = remoteInput === undefined
+      ? undefined
+      : preferIpv4(yield* Resolver.resolve(remoteInput, options?.connect !== undefined ? "connect" : "peer", { family: fixed, inet: true }))
+    const family = fixed ?? (remote === undefined ? undefined : Resolver.familyOf(remote))
+    const bound = options?.bind === undefined
+      ? (family === "IPv6" ? NetAddress.inetAddressUnsafe(NetAddress.ipv6Unspecified, 0) : NetAddress.inetAddressUnsafe(NetAddress.ipv4Unspecified, 0))
+      : preferIpv4(yield* Resolver.resolve(bindInput(options.bind, family) as SocketAddress.Input, "bind", { family, inet: true }))
+    return { bound, remote }
+  })
+
+const preferIpv4 = (addresses: ReadonlyArray<SocketAddress.SocketAddress>): SocketAddress.SocketAddress =>
+  addresses.find((a) => a._tag === "InetAddressV4") ?? addresses[0]!
 
 /** The options `make` checks before it builds anything: the first bad one, or nothing. */
 const checkOptions = (options: Options | undefined): DatagramSocket.DatagramSocketError | undefined => {
@@ -151,13 +228,14 @@ const checkOptions = (options: Options | undefined): DatagramSocket.DatagramSock
   return bad === undefined ? undefined : invalid(bad)
 }
 
-/** A multicast interface option: an index, a name or an IPv4 address string. */
+/** A multicast interface option: an index, a name, or an IPv4 address (a string or a `NetAddress` value). */
 const multicastInterfaceProblem = (name: string, iface: unknown): string | undefined =>
   iface === undefined ||
     (typeof iface === "number" && Number.isInteger(iface) && iface >= 0 && iface <= 0x7fffffff) ||
-    (typeof iface === "string" && iface.length > 0)
+    (typeof iface === "string" && iface.length > 0) ||
+    NetAddress.isIpv4Address(iface)
     ? undefined
-    : `${name} is an interface index, name ("eth0") or IPv4 address ("192.168.1.5"), not ${check.show(iface)}`
+    : `${name} is an interface index, name ("eth0") or IPv4 address ("192.168.1.5" or a NetAddress Ipv4Address), not ${check.show(iface)}`
 
 /**
  * A `DatagramSocket` whose reader acquisition binds a UDP socket for the
@@ -181,9 +259,9 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
     DatagramSocket.makeFromBackingSocket(
       (events) =>
         Effect.gen(function*() {
-          const bindTo = options?.bind ?? (options?.family === "ipv6" ? "[::]:0" : "0.0.0.0:0")
+          const { bound, remote } = yield* Effect.mapError(endpoints(options), errors.datagramOpenError)
           const udp = yield* Effect.mapError(
-            UdpSocket.bind(bindTo, {
+            UdpSocket.bind(bound, {
               reuseAddr: options?.reuseAddress,
               reusePort: options?.reusePort,
               onlyV6: options?.ipv6Only,
@@ -195,14 +273,12 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             }),
             errors.datagramOpenError
           )
-          const setup = configure(udp, options)
+          const setup = configure(udp, options, remote)
           if (setup !== undefined) return yield* Effect.fail(errors.datagramOpenError(setup))
           const registration = yield* Effect.mapError(reactor.register(udp), errors.datagramOpenError)
           const local = udp.localAddr()
           if (local instanceof IoError) return yield* Effect.fail(errors.datagramOpenError(local))
-          const peer = options?.connect ?? options?.peer
-          const peerAddress = peer === undefined ? undefined : SocketAddress.parse(peer)
-          if (peerAddress instanceof IoError) return yield* Effect.fail(errors.datagramOpenError(peerAddress))
+          const peerAddress = remote
 
           // --- receive: drain with recvmmsg, park when empty --------------------------
           let lastAddress: SocketAddress.SocketAddress | undefined
@@ -231,10 +307,13 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             // Keep draining while batches come back full; yield to the caller otherwise.
             return r.length
           })
+          // ICMP reports on a connected socket are about its peer: name it.
+          const remoteName = options?.connect !== undefined && remote !== undefined ? SocketAddress.format(remote) : undefined
           const receiveLoop: Effect.Effect<void> = Effect.matchEffect(receive, {
             onSuccess: () => receiveLoop,
-            onFailure: (e) => {
-              if (e.kind === "Closed") return Effect.void
+            onFailure: (failure) => {
+              if (failure.kind === "Closed") return Effect.void
+              const e = remoteName === undefined || failure.address !== undefined ? failure : IoErrorModule.during(failure, failure.syscall, remoteName)
               if (ambient(e)) {
                 events.onError(errors.datagramReadError(e))
                 return receiveLoop
@@ -276,10 +355,9 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             if (r === WouldBlock) return false
             if (r instanceof IoError) {
               const d = p.destinations[p.from]
-              p.done(
-                errors.datagramWriteError(r, d === undefined ? undefined : (SocketAddress.parse(inputOf(d)) as SocketAddress.SocketAddress)),
-                p.payloads.length > 1 ? p.from : undefined
-              )
+              const to = d === undefined ? peerAddress : (SocketAddress.parse(inputOf(d)) as SocketAddress.SocketAddress)
+              const named = r.address === undefined && to !== undefined ? IoErrorModule.during(r, r.syscall, SocketAddress.format(to)) : r
+              p.done(errors.datagramWriteError(named, d === undefined ? undefined : to), p.payloads.length > 1 ? p.from : undefined)
               return true
             }
             p.from += r
@@ -415,7 +493,11 @@ const checkedWriter = (w: DatagramSocket.Writer): DatagramSocket.Writer => {
 }
 
 /** Applies the options that follow `bind`. */
-const configure = (udp: UdpSocket.UdpSocket, options: Options | undefined): IoError | undefined => {
+const configure = (
+  udp: UdpSocket.UdpSocket,
+  options: Options | undefined,
+  remote: SocketAddress.SocketAddress | undefined
+): IoError | undefined => {
   const m = options?.multicast
   if (m?.interface !== undefined) {
     const e = udp.setMulticastInterface(m.interface)
@@ -429,7 +511,7 @@ const configure = (udp: UdpSocket.UdpSocket, options: Options | undefined): IoEr
     const e = udp.setMulticastTtl(m.ttl)
     if (e) return naming("multicast.ttl", e)
   }
-  if (options?.connect !== undefined) return udp.connect(options.connect)
+  if (options?.connect !== undefined && remote !== undefined) return udp.connect(remote)
   return undefined
 }
 

@@ -76,16 +76,16 @@ export const connect = (
 ): Effect.Effect<Socket.Socket, Socket.SocketError, Reactor> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
-    const parsed = SocketAddress.parse(address, "connect")
+    const parsed = SocketAddress.classify(address, "connect")
     if (parsed instanceof IoError) return yield* Effect.fail(errors.openError(parsed))
-    const bad = SocketAddress.isUnix(parsed)
+    const bad = !(parsed instanceof SocketAddress.HostName) && SocketAddress.isUnix(parsed)
       ? StreamSocket.checkClientOptions(options)
       : `${check.show(address)} is not a Unix socket path or @abstract name`
     if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
     const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
       const stream = yield* UnixStream.connect(parsed)
       const registration = yield* reactor.register(stream)
-      return new StreamSocket.Connection(stream, registration)
+      return new StreamSocket.Connection(stream, registration, SocketAddress.format(parsed as SocketAddress.SocketAddress))
     })
     return StreamSocket.client(dial, options)
   })

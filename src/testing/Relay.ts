@@ -25,6 +25,7 @@ import * as Scope from "effect/Scope"
 import * as check from "../internal/check.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import type { ReceivedDatagram } from "../net/UdpSocket.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import * as Timer from "../poll/Timer.ts"
@@ -195,11 +196,13 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
     const reactor = yield* Reactor
     const bad = checkOptions(options)
     if (bad !== undefined) return yield* Effect.fail(ioError("InvalidInput", "relay", bad))
-    const target = SocketAddress.parse(options.target, "connect")
-    if (target instanceof IoError) return yield* Effect.fail(target)
-    if (!SocketAddress.isInet(target)) {
+    const parsed = SocketAddress.classify(options.target, "connect")
+    if (parsed instanceof IoError) return yield* Effect.fail(parsed)
+    if (!(parsed instanceof SocketAddress.HostName) && !SocketAddress.isInet(parsed)) {
       return yield* Effect.fail(ioError("InvalidInput", "connect", `target: ${check.show(options.target)} is not an IPv4 or IPv6 address`))
     }
+    // A host name is resolved once, here (the first address).
+    const target = yield* Resolver.resolveFirst(options.target, "connect", { inet: true })
     const resolution = options.resolutionMs ?? 0.05
     const maxClients = options.maxClients ?? 1024
     const maxInFlight = options.maxInFlight ?? 65536

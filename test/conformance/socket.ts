@@ -196,7 +196,13 @@ export const runSocketConformance = <E>(
         yield* Scope.close(scope, Exit.void)
         const exit = yield* Fiber.await(pending)
         assert.isTrue(Exit.isFailure(exit), "the pull fails")
-        assert.isTrue(Exit.isFailure(exit) && exit.cause.reasons.some((r) => r._tag === "Fail" && Socket.isSocketError(r.error)))
+        const failed = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail") : undefined
+        assert.isTrue(failed !== undefined && failed._tag === "Fail" && Socket.isSocketError(failed.error))
+        // A local teardown is an abnormal closure (1006), as NodeSocket and fromWebSocket report —
+        // not the orderly 1000 of a peer's end of stream.
+        const reason = (failed as { readonly error: Socket.SocketError }).error.reason
+        assert.strictEqual(reason._tag, "SocketCloseError")
+        assert.strictEqual((reason as Socket.SocketCloseError).code, 1006)
       }))
 
     test("the client's pull fails when the server closes the connection", () =>

@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as IoError from "../../src/IoError.ts"
+import * as IoError from "../../src/IoError.ts"
 import * as Pipe from "../../src/net/Pipe.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
 import * as TcpListener from "../../src/net/TcpListener.ts"
@@ -43,7 +43,9 @@ describe("bad input: addresses", () => {
       const before = openFds().size
       yield* failsWith(TcpListener.bind("nope"), "InvalidInput", "nope")
       yield* failsWith(TcpListener.bind("127.0.0.1:65536"), "InvalidInput", "65535")
-      yield* failsWith(TcpListener.bind("localhost:0"), "InvalidInput", "no DNS")
+      yield* failsWith(TcpListener.bind("localhost"), "InvalidInput", "localhost")
+      assert.strictEqual(TcpListener.bindUnscoped("localhost:0") instanceof IoError.IoError, true)
+      yield* failsWith(UdpSocket.bind("bad..name:0"), "InvalidInput", "bad..name")
       yield* failsWith(TcpListener.bind("/tmp/x.sock"), "InvalidInput", "IPv4 or IPv6")
       yield* failsWith(TcpStream.connect("[::1]"), "InvalidInput")
       yield* failsWith(TcpStream.connect("127.0.0.1:9", { bind: "zz" }), "InvalidInput", "zz")

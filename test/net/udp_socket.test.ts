@@ -585,6 +585,13 @@ describe("udp_socket (effect-mio)", () => {
       expectIoError(tx.sendBatch([{ payload: DATA1 }]), "NotConnected") // no address, not connected
       expectIoError(tx.sendBatch([{ payload: DATA1, address: "zz" }]), "InvalidInput", "zz")
       expectIoError(tx.sendBatch([{ payload: new Uint8Array(65508), address: to }]), "MessageTooLarge")
+      // A datagram too large ends the batch before it, as the kernel's sendmmsg
+      // does: the ones ahead are sent (Effect's writeAll contract), and the next
+      // call reports it. Bad input (a bad address) still refuses the whole call.
+      assert.strictEqual(tx.sendBatch([{ payload: DATA1, address: to }, { payload: new Uint8Array(65508), address: to }]), 1)
+      expectIoError(tx.sendBatch([{ payload: new Uint8Array(65508), address: to }]), "MessageTooLarge")
+      expectIoError(tx.sendBatch([{ payload: DATA2, address: to }, { payload: DATA1, address: "zz" }]), "InvalidInput", "zz")
+      assert.deepStrictEqual(expectOk(rx.recvBatch()).map((d) => text(d.payload)), [text(DATA1)])
       for (const bad of [0, -1, 1.5, 65508]) expectIoError(tx.sendSegments(DATA1, bad, to), "InvalidInput", "segment size")
       assert.strictEqual(expectOk(tx.sendSegments(new Uint8Array(10).fill(7), 4, to)), 3)
       assert.deepStrictEqual(expectOk(rx.recvBatch()).map((d) => d.payload.length), [4, 4, 2])

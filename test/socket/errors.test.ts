@@ -39,7 +39,7 @@ describe("fiber-level failure paths", () => {
 
   it.live("a malformed or non-IP address fails Tcp.connect with SocketOpenError", () =>
     Effect.gen(function*() {
-      for (const bad of ["localhost:80", "1.2.3.4:70000", "[::1]", "/tmp/not-tcp.sock"]) {
+      for (const bad of ["localhost", "bad..name:80", "1.2.3.4:70000", "[::1]", "/tmp/not-tcp.sock"]) {
         const exit = yield* Effect.exit(Effect.scoped(Effect.flatMap(Tcp.connect(bad), (s) => s.reader)))
         const e = failure(exit)
         assert.isTrue(Socket.isSocketError(e))

@@ -51,7 +51,7 @@ describe("errno names", () => {
     assert.strictEqual(e.errno, C.ESHUTDOWN)
     assert.strictEqual(e.code, "ESHUTDOWN")
     assert.strictEqual(e.kind, "BrokenPipe")
-    assert.strictEqual(e.message, "send: Cannot send after transport endpoint shutdown (ESHUTDOWN) [127.0.0.1:80]")
+    assert.strictEqual(e.message, "send ESHUTDOWN 127.0.0.1:80 (Cannot send after transport endpoint shutdown)")
     const p = IoError.make("InvalidInput", "bind", "port 70000 is out of range 0..65535", "x")
     assert.isUndefined(p.code)
     assert.strictEqual(p.message, "bind: port 70000 is out of range 0..65535 [x]")

@@ -52,8 +52,9 @@ const common = (o: CommonOptions): Resolved | DccpError.DccpError => {
 /** An IP address argument (or one not given), as `what` (`connect`, `bind`) names it. */
 const ipAddress = (what: string, input: unknown): string | undefined => {
   if (input === undefined && what === "bind") return undefined
-  const a = SocketAddress.parse(input as SocketAddress.Input, what)
-  if (!(a instanceof IoError) && SocketAddress.isInet(a)) return undefined
+  // A host name is resolved later (Dccp.connect / listen), its addresses tried in order.
+  const a = SocketAddress.classify(input as SocketAddress.Input, what)
+  if (a instanceof SocketAddress.HostName || (!(a instanceof IoError) && SocketAddress.isInet(a))) return undefined
   // A raw transport's `bind` may be an IP alone (its port is ignored).
   const ip = what === "bind" && typeof input === "string" ? NetAddress.ipFromString(input.replace(/^\[(.*)\]$/, "$1")) : undefined
   return ip !== undefined && Result.isSuccess(ip) ? undefined : `${what}: ${check.show(input)} is not an IPv4 or IPv6 address`

@@ -183,6 +183,9 @@ export class Batch {
         }
         const len = d.payload.length
         if (len > MAX_DATAGRAM) {
+          // As the kernel's sendmmsg stops at a message it refuses (EMSGSIZE): the
+          // datagrams packed ahead of it are sent, and the next call reports it.
+          if (m > 0) break
           return sent > 0 ? sent : IoError.make("MessageTooLarge", "sendmmsg", `a UDP datagram carries at most ${MAX_DATAGRAM} bytes, not ${len}`)
         }
         if (used + len > this.sendBytes) break

@@ -68,10 +68,18 @@ const resolveIn = (
   accepts: (domain: number) => boolean,
   expected: string
 ): SocketAddress.Encoded | IoError.IoError => {
-  const a = SocketAddress.resolve(input, syscall)
+  const c = SocketAddress.classify(input, syscall)
+  if (c instanceof IoError.IoError) return c
+  if (c instanceof SocketAddress.HostName) {
+    return accepts(C.AF_INET) ? SocketAddress.hostNameRefused(input, c, syscall) : wrongFamily(input, syscall, expected, c.toString())
+  }
+  const a = SocketAddress.encode(c, syscall)
   if (a instanceof IoError.IoError || accepts(a.domain)) return a
-  return IoError.make("InvalidInput", syscall, `${check.show(input)} is not ${expected}`, SocketAddress.format(a.address))
+  return wrongFamily(input, syscall, expected, SocketAddress.format(a.address))
 }
+
+const wrongFamily = (input: unknown, syscall: string, expected: string, address: string): IoError.IoError =>
+  IoError.make("InvalidInput", syscall, `${check.show(input)} is not ${expected}`, address)
 
 /**
  * A one-entry cache of resolved destinations: a datagram socket that keeps

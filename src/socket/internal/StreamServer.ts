@@ -24,7 +24,7 @@ import * as StreamSocket from "./StreamSocket.ts"
 
 /** What the server needs of a listener. @internal */
 export interface Listener<S extends StreamSocket.StreamIo> {
-  accept(): readonly [S, unknown] | WouldBlock | IoError
+  accept(): readonly [S, SocketAddress.SocketAddress] | WouldBlock | IoError
   localAddr(): SocketAddress.SocketAddress | IoError
 }
 
@@ -71,7 +71,7 @@ const make = <S extends StreamSocket.StreamIo>(
     Effect.gen(function*() {
       const runScope = yield* Scope.make()
       const context = yield* Effect.context<R>()
-      const serve = (stream: S) =>
+      const serve = (stream: S, peer: SocketAddress.SocketAddress) =>
         Effect.gen(function*() {
           const e = options.prepare(stream)
           if (e !== undefined) {
@@ -84,7 +84,7 @@ const make = <S extends StreamSocket.StreamIo>(
           const reg = yield* Scope.provide(reactor.register(stream), connScope).pipe(
             Effect.tapError(() => Scope.close(connScope, Exit.void))
           )
-          const conn = new StreamSocket.Connection(stream, reg)
+          const conn = new StreamSocket.Connection(stream, reg, peer)
           yield* Scope.addFinalizer(connScope, Effect.sync(() => conn.close()))
           let attached = false
           const socket = StreamSocket.make(
@@ -107,7 +107,7 @@ const make = <S extends StreamSocket.StreamIo>(
           yield* Effect.forkIn(handle, connScope, { startImmediately: true })
         })
       return yield* Effect.forever(
-        Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream]) => serve(stream)),
+        Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream, peer]) => serve(stream, peer)),
         { disableYield: true }
       ).pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
     }) as Effect.Effect<never, SocketServer.SocketServerError, R>

@@ -7,8 +7,10 @@
  *   the connection. A server-side socket is connected from the start, so its
  *   writer works without a reader; once its connection is closed, writes fail. `pull` reads what is there — one `recv`, then more while the
  *   buffer fills, up to `maxChunksPerPull` — and waits for readiness only when
- *   nothing is. Every close fails `pull` with a `SocketCloseError` (code 1000 for
- *   an orderly end of stream); closing the Scope fails a suspended `pull`.
+ *   nothing is. Every close fails `pull` with a `SocketCloseError`: code 1000
+ *   for an orderly end of stream, 1006 when the connection was torn down here
+ *   (its Scope closed under a waiting `pull`), as Effect's `NodeSocket` and
+ *   `fromWebSocket` report, or the code of a `CloseEvent` written locally.
  * - `writer`: detached from connections. Writes wait while disconnected; each
  *   write is written completely (waiting for writability as needed) before the
  *   next starts, so concurrent writes never interleave; `writeAll` is one
@@ -29,6 +31,7 @@ import * as check from "../../internal/check.ts"
 import * as IoErrorModule from "../../IoError.ts"
 import { IoError } from "../../IoError.ts"
 import type { Shutdown } from "../../net/internal/SocketBase.ts"
+import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
@@ -82,18 +85,41 @@ export class Connection {
   closeReason: string | undefined = undefined
   /** An error met while gathering more data, reported by the next pull. */
   pending: IoError | undefined = undefined
+  /** The peer ended the stream (a read returned 0): an orderly close, code 1000. */
+  ended = false
+  /** Closed here (its Scope, or the server's): a pull that finds it so reports 1006. */
+  tornDown = false
 
-  constructor(stream: StreamIo, registration: Registration) {
+  /** The peer, for errors to name (formatted only then: an accept allocates no text). */
+  readonly peer: string | SocketAddress.SocketAddress | undefined
+
+  constructor(stream: StreamIo, registration: Registration, peer?: string | SocketAddress.SocketAddress) {
     this.stream = stream
     this.registration = registration
+    this.peer = peer
+  }
+
+  /** `e` naming this connection's peer (`recv ECONNRESET 127.0.0.1:7000`), when it names no address. */
+  at(e: IoError): IoError {
+    if (e.address !== undefined || this.peer === undefined) return e
+    return IoErrorModule.during(e, e.syscall, typeof this.peer === "string" ? this.peer : SocketAddress.format(this.peer))
   }
 
   get isOpen(): boolean {
     return !this.registration.isClosed() && !this.stream.isClosed
   }
 
+  /**
+   * The close code a pull reports: a `CloseEvent`'s, else 1000 for an orderly
+   * end of stream, else 1006 for a local teardown (Effect's abnormal closure).
+   */
+  get code(): number {
+    return this.closeCode ?? (this.ended || !this.tornDown ? 1000 : 1006)
+  }
+
   /** Deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
+    this.tornDown = true
     this.registration.deregister()
     this.stream.close()
   }
@@ -273,10 +299,11 @@ const makePull = (
   }
   const readSome = conn.registration.readIo(gather)
   const fail = (e: IoError): Effect.Effect<never, Socket.SocketError> =>
-    Effect.fail(
-      e.kind === "Closed" ? errors.closeError(conn.closeCode ?? 1000, conn.closeReason) : errors.readError(e)
-    )
-  const closed = Effect.suspend(() => Effect.fail(errors.closeError(conn.closeCode ?? 1000, conn.closeReason)))
+    Effect.fail(e.kind === "Closed" ? errors.closeError(conn.code, conn.closeReason) : errors.readError(conn.at(e)))
+  const closed = Effect.suspend(() => {
+    conn.ended = true
+    return Effect.fail(errors.closeError(conn.code, conn.closeReason))
+  })
   return Effect.suspend(() => {
     if (conn.pending !== undefined) {
       const e = conn.pending
@@ -310,7 +337,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
     const step: Effect.Effect<void, Socket.SocketError> = Effect.suspend(() => {
       if (rest.length === 0) return Effect.void
       return Effect.flatMap(
-        Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), errors.writeError),
+        Effect.mapError(conn.registration.writeIo(() => writeSome(conn, rest)), (e) => errors.writeError(conn.at(e))),
         (n) => {
           rest = skip(rest, n)
           return step
@@ -325,7 +352,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
       if (queued === 0) {
         // Nobody else is writing: try the whole write now, without the lock.
         const r = writeSome(conn, bufs)
-        if (r instanceof IoError) return Effect.fail(errors.writeError(r))
+        if (r instanceof IoError) return Effect.fail(errors.writeError(conn.at(r)))
         const written = r === WouldBlock ? 0 : r
         if (written === total(bufs)) return Effect.void
         queued++

@@ -18,7 +18,7 @@ import * as Tcp from "../../../src/socket/Tcp.ts"
 import * as Udp from "../../../src/socket/Udp.ts"
 import * as Unix from "../../../src/socket/Unix.ts"
 import { type Case, each, eachNaming, type Group } from "./harness.ts"
-import { notBooleans, notDurations, notInetAddresses, notIntegers, notOptions, notUnixPaths } from "./values.ts"
+import { notAddressParts, notBooleans, notDurations, notInetAddresses, notIntegers, notOptions, notUnixPaths } from "./values.ts"
 
 interface AdapterFixture {
   readonly tcpAt: string
@@ -87,6 +87,8 @@ const readerOptionCases = (label: string, run: (f: AdapterFixture, o: Record<str
 
 const tcpCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Tcp.connect address", "connect", notInetAddresses, (_, v) => Tcp.connect(any(v))),
+  ...each<AdapterFixture>("Tcp.connect address parts", "connect", notAddressParts, (_, v) => Tcp.connect(any(v))),
+  ...each<AdapterFixture>("Tcp.layerSocket address parts", "connect", notAddressParts.slice(0, 3), (_, v) => Layer.build(Tcp.layerSocket(any(v)))),
   ...each<AdapterFixture>("Tcp.connect options", "options", notOptions, (f, v) => Effect.flatMap(Tcp.connect(f.tcpAt, any(v)), (s) => s.reader)),
   ...each<AdapterFixture>("Tcp.connect openTimeout", "openTimeout", notDurations, (f, v) => tcpConnect(f, { openTimeout: v })),
   ...each<AdapterFixture>("Tcp.connect disconnectedWrites", "disconnectedWrites", ["never", 1, true], (f, v) => tcpConnect(f, { disconnectedWrites: v })),
@@ -101,6 +103,7 @@ const tcpCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Tcp.connect linger", "linger", ["x", -1], (f, v) => tcpConnect(f, { linger: v })),
   ...each<AdapterFixture>("Tcp.connect bind", "bind", ["garbage", { _tag: "InetAddressV4" }], (f, v) => tcpConnect(f, { bind: v })),
   ...each<AdapterFixture>("Tcp.listen address", "bind", notInetAddresses.slice(0, 5), (_, v) => Tcp.listen(any(v))),
+  ...each<AdapterFixture>("Tcp.listen address parts", "bind", notAddressParts, (_, v) => Tcp.listen(any(v))),
   ...each<AdapterFixture>("Tcp.listen options", "options", notOptions, (_, v) => Tcp.listen("127.0.0.1:0", any(v))),
   ...each<AdapterFixture>("Tcp.listen backlog", "backlog", [-1, Number.NaN, "1"], (_, v) => Tcp.listen("127.0.0.1:0", { backlog: any(v) })),
   ...each<AdapterFixture>("Tcp.listen reusePort", "reusePort", ["yes"], (_, v) => Tcp.listen("127.0.0.1:0", { reusePort: any(v) })),
@@ -123,6 +126,7 @@ const unixConnect = (f: AdapterFixture, o: Record<string, unknown>) =>
 
 const unixCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Unix.connect address", "connect", notUnixPaths, (_, v) => Effect.flatMap(Unix.connect(any(v)), (s) => s.reader)),
+  ...each<AdapterFixture>("Unix.connect host name", "connect", ["localhost:80", { host: "localhost", port: 80 }], (_, v) => Unix.connect(any(v))),
   ...each<AdapterFixture>("Unix.connect openTimeout", "openTimeout", notDurations, (f, v) => unixConnect(f, { openTimeout: v })),
   ...each<AdapterFixture>("Unix.connect options", "options", notOptions, (f, v) => Unix.connect(join(f.dir, "x.sock"), any(v))),
   ...readerOptionCases("Unix.connect", unixConnect),
@@ -139,6 +143,11 @@ const udpCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Udp.make options", "options", notOptions, (_, v) => udpMake(any(v))),
   ...each<AdapterFixture>("Udp.make bind", "bind", notInetAddresses, (_, v) => udpMake({ bind: v })),
   ...each<AdapterFixture>("Udp.make peer", "peer", ["garbage", { _tag: "InetAddressV4" }, 42], (_, v) => udpMake(at({ peer: v }))),
+  ...each<AdapterFixture>("Udp.make peer parts", "peer", notAddressParts.filter((p) => !("path" in (p as object))), (_, v) => udpMake(at({ peer: v }))),
+  ...each<AdapterFixture>("Udp.make connect parts", "connect", notAddressParts.slice(0, 5), (_, v) => udpMake(at({ connect: v }))),
+  // NodeDatagramSocket's bind leaves out the address or the port; a bad one is still refused.
+  ...each<AdapterFixture>("Udp.make bind parts", "bind", [{ address: "127.0.0.1", port: -1 }, { address: null, port: 1 }, { port: "0" }, { host: "bad..name", port: 0 }], (_, v) =>
+    udpMake({ bind: v })),
   ...each<AdapterFixture>("Udp.make connect", "connect", ["garbage", { _tag: "InetAddressV6" }], (_, v) => udpMake(at({ connect: v }))),
   ...each<AdapterFixture>("Udp.make reuseAddress", "reuseAddress", notBooleans.slice(0, 2), (_, v) => udpMake(at({ reuseAddress: v }))),
   ...each<AdapterFixture>("Udp.make reusePort", "reusePort", ["yes"], (_, v) => udpMake(at({ reusePort: v }))),
@@ -150,7 +159,13 @@ const udpCases: Array<Case<AdapterFixture>> = [
     udpMake(at({ kernelSendBufferSize: v }))),
   ...each<AdapterFixture>("Udp.make ttl", "ttl", [0, 256, Number.NaN, "64"], (_, v) => udpMake(at({ ttl: v }))),
   ...each<AdapterFixture>("Udp.make multicast", "multicast", ["x", 42], (_, v) => udpMake(at({ multicast: v }))),
-  ...each<AdapterFixture>("Udp.make multicast.interface", "multicast.interface", ["nosuchif0", -1, {}, NetAddress.ipv6Loopback], (_, v) =>
+  ...each<AdapterFixture>("Udp.make multicast.interface", "multicast.interface", [
+    "nosuchif0",
+    -1,
+    {},
+    NetAddress.ipv6Loopback,
+    NetAddress.inetAddressUnsafe(NetAddress.ipv4Loopback, 0)
+  ], (_, v) =>
     udpMake(at({ multicast: { interface: v } }))),
   ...each<AdapterFixture>("Udp.make multicast.ttl", "multicast.ttl", [-1, 256, Number.NaN], (_, v) => udpMake(at({ multicast: { ttl: v } }))),
   ...each<AdapterFixture>("Udp.make multicast.loopback", "multicast.loopback", ["yes", 1], (_, v) => udpMake(at({ multicast: { loopback: v } }))),
@@ -196,6 +211,9 @@ const dccpListen = (o: Record<string, unknown>) =>
 const dccpCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Dccp.connect options", "options", [undefined, ...notOptions], (_, v) => Dccp.connect(any(v))),
   ...each<AdapterFixture>("Dccp.connect address", "connect", notInetAddresses, (_, v) => dccpConnect({ address: v })),
+  ...each<AdapterFixture>("Dccp.connect address parts", "connect", notAddressParts, (_, v) => dccpConnect({ address: v })),
+  ...each<AdapterFixture>("Dccp.layerSocket address parts", "connect", notAddressParts.slice(0, 3), (_, v) =>
+    Layer.build(Dccp.layerSocket({ address: any(v), serviceCode: 1 }))),
   ...each<AdapterFixture>("Dccp.connect serviceCode", "serviceCode", [null, {}, -1, 2 ** 32, 1.5, "TOOLONG", "", "\u00e9", undefined], (_, v) =>
     dccpConnect({ serviceCode: v })),
   ...each<AdapterFixture>("Dccp.connect bind", "bind", ["garbage", { _tag: "InetAddressV4" }, "/tmp/x.sock"], (_, v) => dccpConnect({ bind: v })),
@@ -216,6 +234,9 @@ const dccpCases: Array<Case<AdapterFixture>> = [
   ...each<AdapterFixture>("Dccp.connect dccpPort", "dccpPort", [0, -1, Number.NaN, "5001"], (_, v) => dccpConnect({ dccpPort: v })),
   ...each<AdapterFixture>("Dccp.listen options", "options", [undefined, ...notOptions], (_, v) => Dccp.listen(any(v))),
   ...each<AdapterFixture>("Dccp.listen address", "bind", notInetAddresses, (_, v) => dccpListen({ address: v })),
+  ...each<AdapterFixture>("Dccp.listen address parts", "bind", notAddressParts, (_, v) => dccpListen({ address: v })),
+  ...each<AdapterFixture>("Dccp.layerServer backlog", "backlog", [-1, "x"], (_, v) =>
+    Layer.build(Dccp.layerServer({ address: "127.0.0.1:0", serviceCodes: [1], backlog: any(v) }))),
   ...eachNaming<AdapterFixture>("Dccp.listen serviceCodes", "serviceCodes", [
     [[], "[]"],
     [null, "null"],

@@ -11,6 +11,7 @@ import { join } from "node:path"
 import * as DccpKernel from "../../../src/net/DccpKernel.ts"
 import * as Pipe from "../../../src/net/Pipe.ts"
 import * as RawSocket from "../../../src/net/RawSocket.ts"
+import * as Resolver from "../../../src/net/Resolver.ts"
 import * as SocketAddress from "../../../src/net/SocketAddress.ts"
 import * as TcpListener from "../../../src/net/TcpListener.ts"
 import * as TcpStream from "../../../src/net/TcpStream.ts"
@@ -19,7 +20,17 @@ import * as UnixDatagram from "../../../src/net/UnixDatagram.ts"
 import * as UnixListener from "../../../src/net/UnixListener.ts"
 import * as UnixStream from "../../../src/net/UnixStream.ts"
 import { type Case, each, eachNaming, type Group, shown } from "./harness.ts"
-import { notAddresses, notBooleans, notDurations, notInetAddresses, notIntegers, notOptions, notUnixPaths } from "./values.ts"
+import {
+  hostNames,
+  notAddresses,
+  notAddressParts,
+  notBooleans,
+  notDurations,
+  notInetAddresses,
+  notIntegers,
+  notOptions,
+  notUnixPaths
+} from "./values.ts"
 
 interface NetFixture {
   readonly listenAt: string
@@ -193,13 +204,13 @@ const udpCases: Array<Case<NetFixture>> = [
   ...each<NetFixture>(
     "udp.joinMulticast interface",
     "interface",
-    ["nosuchif0", -1, 1.5, Number.NaN, {}, NetAddress.ipv4Loopback, NetAddress.ipv6Loopback, NetAddress.inetAddressUnsafe(NetAddress.ipv4Loopback, 0)],
+    ["nosuchif0", -1, 1.5, Number.NaN, {}, NetAddress.ipv6Loopback, NetAddress.inetAddressUnsafe(NetAddress.ipv4Loopback, 0)],
     (f, v) => f.udp.joinMulticast("239.1.2.3", any(v))
   ),
   ...each<NetFixture>("udp6.joinMulticast interface", "interface", ["nosuchif0", -1, NetAddress.ipv6Loopback, {}], (f, v) =>
     f.udp6.joinMulticast("ff02::1:3", any(v))),
   ...each<NetFixture>("udp.leaveMulticast group", "group", ["10.0.0.1", null], (f, v) => f.udp.leaveMulticast(any(v))),
-  ...each<NetFixture>("udp.setMulticastInterface", "interface", ["nosuchif0", -1, null, {}, NetAddress.ipv4Loopback], (f, v) =>
+  ...each<NetFixture>("udp.setMulticastInterface", "interface", ["nosuchif0", -1, null, {}, NetAddress.ipv6Loopback], (f, v) =>
     f.udp.setMulticastInterface(any(v))),
   ...each<NetFixture>("udp6.setMulticastInterface", "interface", ["nosuchif0", 1.5, NetAddress.ipv6Loopback], (f, v) =>
     f.udp6.setMulticastInterface(any(v)))
@@ -232,6 +243,30 @@ const unixCases: Array<Case<NetFixture>> = [
 
 const addressApiCases: Array<Case<NetFixture>> = [
   ...addressCases("SocketAddress.parse", "address", notAddresses, (_, v) => SocketAddress.parse(any(v))),
+  // Issue 14: address parts, and host names where nothing can wait for a lookup.
+  ...addressCases("SocketAddress.parse parts", "address", notAddressParts, (_, v) => SocketAddress.parse(any(v))),
+  ...addressCases("SocketAddress.parse host name", "address", hostNames, (_, v) => SocketAddress.parse(any(v))),
+  ...addressCases("SocketAddress.classify parts", "connect", notAddressParts, (_, v) => SocketAddress.classify(any(v), "connect")),
+  ...addressCases("Resolver.resolve", "connect", [...notAddresses, ...notAddressParts], (_, v) => Resolver.resolve(any(v), "connect")),
+  ...addressCases("Resolver.resolve inet", "connect", ["/tmp/x.sock", "@name", { path: "/tmp/x.sock" }], (_, v) =>
+    Resolver.resolve(any(v), "connect", { inet: true })),
+  ...addressCases("TcpListener.bind parts", "bind", notAddressParts, (_, v) => TcpListener.bind(any(v))),
+  ...addressCases("TcpListener.bindUnscoped host name", "bind", hostNames, (_, v) => TcpListener.bindUnscoped(any(v))),
+  ...addressCases("TcpStream.connect parts", "connect", notAddressParts, (_, v) => TcpStream.connect(any(v))),
+  ...addressCases("TcpStream.connectUnscoped host name", "connect", hostNames, (_, v) => TcpStream.connectUnscoped(any(v))),
+  ...addressCases("TcpStream.connect bind parts", "bind", notAddressParts.slice(0, 6), (f, v) => TcpStream.connect(f.listenAt, { bind: any(v) })),
+  ...addressCases("UdpSocket.bind parts", "bind", notAddressParts, (_, v) => UdpSocket.bind(any(v))),
+  ...addressCases("UdpSocket.bindUnscoped host name", "bind", hostNames, (_, v) => UdpSocket.bindUnscoped(any(v))),
+  ...addressCases("udp.sendTo parts", "sendto", notAddressParts, (f, v) => f.udp.sendTo(bytes, any(v))),
+  ...addressCases("udp.sendTo host name", "sendto", hostNames, (f, v) => f.udp.sendTo(bytes, any(v))),
+  ...addressCases("udp.connect host name", "connect", hostNames, (f, v) => f.udp.connect(any(v))),
+  ...addressCases("udp.sendBatch host name", "sendmmsg", hostNames, (f, v) => f.udp.sendBatch([{ payload: bytes, address: any(v) }])),
+  ...addressCases("unixDatagram.sendTo host name", "sendto", hostNames, (f, v) => f.unixDatagram.sendTo(bytes, any(v))),
+  ...addressCases("UnixListener.bind host name", "bind", hostNames, (_, v) => UnixListener.bind(any(v))),
+  ...addressCases("UnixStream.connect parts", "connect", notAddressParts.slice(-2), (_, v) => UnixStream.connect(any(v))),
+  ...addressCases("RawSocket.open connect parts", "connect", notAddressParts.slice(0, 4), (_, v) =>
+    RawSocket.open({ family: "ipv4", protocol: 253, connect: any(v) })),
+  ...addressCases("DccpKernel.connect parts", "connect", notAddressParts.slice(0, 4), (_, v) => DccpKernel.connect(any(v), { serviceCodes: [1] })),
   ...addressCases("SocketAddress.resolve", "bind", notAddresses, (_, v) => SocketAddress.resolve(any(v), "bind")),
   ...eachNaming<NetFixture>("SocketAddress.resolve abstract", "bind", [
     [SocketAddress.abstract("z".repeat(200)), "an abstract name has at most 107 bytes, not 200"],

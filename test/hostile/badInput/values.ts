@@ -54,5 +54,37 @@ export const notUnixPaths: ReadonlyArray<unknown> = [
   "127.0.0.1:80"
 ]
 
+/**
+ * Address parts that are not an address (issue 14): `{ host, port }`,
+ * `{ address, port, scopeId? }` and `{ path }` with a bad port, host or field.
+ * None needs a lookup (a lookup is not bad input).
+ */
+export const notAddressParts: ReadonlyArray<unknown> = [
+  { host: "localhost", port: 70000 },
+  { host: "localhost", port: "80" },
+  { host: "localhost" },
+  { address: "127.0.0.1", port: -1 },
+  { address: "::1", port: 1, scopeId: -1 },
+  { address: "::1", port: 1, scopeId: "eth0" },
+  { host: "bad..name", port: 1 },
+  { host: "-bad", port: 1 },
+  { host: {}, port: 1 },
+  { address: null, port: 1 },
+  { address: [1, 2, 3], port: 1 },
+  { host: "a", address: "b", port: 1 },
+  { port: 1 },
+  { path: 42 }
+]
+
+/**
+ * Host names, which the synchronous calls (`sendTo`, `connect` of a datagram
+ * socket, the `…Unscoped` constructors, `SocketAddress.parse`) cannot resolve.
+ */
+export const hostNames: ReadonlyArray<unknown> = [
+  "localhost:80",
+  { host: "localhost", port: 80 },
+  { address: "example.com", port: 443 }
+]
+
 /** Not an options object. */
 export const notOptions: ReadonlyArray<unknown> = ["x", 42, null]
