@@ -157,7 +157,9 @@ describe("reactor", () => {
           yield* Effect.sleep(300)
           const slept = Date.now() - start
           clearInterval(interval)
-          assert.isAtLeast(ticks, 15, `setInterval fired ${ticks} times in 300 ms`)
+          // 30 ticks on an idle machine; under heavy load (other processes on both
+          // cores) fewer, but a loop the strategy starved would fire none.
+          assert.isAtLeast(ticks, 8, `setInterval fired ${ticks} times in 300 ms`)
           assert.isBelow(slept, 450, `Effect.sleep(300) took ${slept} ms`)
           expectOk(tx.write(bytes("done")))
           assert.strictEqual(yield* Fiber.join(fiber), "done")
@@ -214,7 +216,8 @@ describe("reactor", () => {
         const reactor = yield* Reactor.make(IdleStrategy.spinWith({ inPlaceMicros: 100 }))
         const timer = yield* Timer.unregistered()
         const registration = yield* reactor.register(timer)
-        expectOk(timer.setMillis(30) ?? 0)
+        // The timer fires long after the fiber has parked, even on a loaded machine.
+        expectOk(timer.setMillis(200) ?? 0)
         const fiber = yield* Effect.forkChild(registration.readIo(() => timer.read()))
         yield* Effect.sleep(10)
         assert.strictEqual(reactor.stats().waiting, 1)
