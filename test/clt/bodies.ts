@@ -190,9 +190,11 @@ export const runMessagingBodies = (name: string, target: Effect.Effect<Target, n
       Effect.gen(function*() {
         const svc = yield* t.bind({
           protocol: Protocol.make<Message, Message>({
+            // the handshake receives every message, whatever the application is given afterwards
+            deliver: () => false,
             onConnect: (link) =>
-              Effect.flatMap(link.recvTimeout(2000), (m) =>
-                Option.isSome(m) && m.value._tag === "Ping" && m.value.text === "secret" ? Effect.void : Effect.fail("bad login"))
+              Effect.flatMap(link.recvTimeout(2000), (m): Effect.Effect<void, unknown> =>
+                Option.isSome(m) && m.value._tag === "Ping" && m.value.text === "secret" ? link.send({ _tag: "Pong", n: 0 }) : Effect.fail("bad login"))
           })
         })
         const login = (text: string) =>
@@ -200,9 +202,11 @@ export const runMessagingBodies = (name: string, target: Effect.Effect<Target, n
             onConnect: (link) =>
               Effect.andThen(link.send(ping(0, text)), Effect.flatMap(link.recvTimeout(2000), (m) => (Option.isSome(m) ? Effect.void : Effect.fail("no answer"))))
           })
+        const ok = yield* t.connect(svc, { protocol: login("secret") })
+        assert.isTrue(yield* ok.isConnected)
         const refused = yield* Effect.exit(t.connect(svc, { protocol: login("wrong") }))
         assert.strictEqual(kindOf(refused), "HandshakeFailed")
-        assert.strictEqual((yield* svc.stats).rejected, 1)
+        assert.deepStrictEqual([(yield* svc.stats).rejected, (yield* svc.stats).accepted], [1, 1])
       }))
 
     test("recvTimeout gives none when nothing comes; a connect to nowhere fails typed", (t) =>
@@ -263,27 +267,22 @@ export const runMessagingBodies = (name: string, target: Effect.Effect<Target, n
 
     test("heartbeats keep a connection alive; a silent peer is dead (TimedOut)", (t) =>
       Effect.gen(function*() {
-        const server = Protocol.make<Message, Message>({
-          heartbeat: { interval: 40, make: () => ({ _tag: "Beat" }), timeout: 150 },
-          deliver: (m) => m._tag !== "Beat"
-        })
+        const heartbeat = { interval: 50, make: (): Message => ({ _tag: "Beat" }), timeout: 400 }
+        const server = Protocol.make<Message, Message>({ heartbeat, deliver: (m) => m._tag !== "Beat" })
         const svc = yield* echo(t, { protocol: server })
-        const beating = Protocol.make<Message, Message>({
-          heartbeat: { interval: 40, make: () => ({ _tag: "Beat" }), timeout: 150 },
-          deliver: (m) => m._tag !== "Beat"
-        })
+        const beating = Protocol.make<Message, Message>({ heartbeat, deliver: (m) => m._tag !== "Beat" })
         const alive = yield* t.connect(svc, { protocol: beating })
         const silent = yield* t.connect(svc, { receive: "background" })
-        for (let i = 0; i < 8; i++) yield* t.sleep(50)
-        // 400 ms with heartbeats both ways: still connected
+        // the silent client never sends: the service declares it dead after 400 ms
+        const silentEnd = yield* Effect.forkScoped(Effect.exit(Effect.forever(silent.recv)))
+        while (silentEnd.pollUnsafe() === undefined) yield* t.sleep(50)
+        const silentExit = yield* Fiber.join(silentEnd)
+        assert.include(["Closed", "Transport"], kindOf(silentExit))
+        // meanwhile heartbeats both ways kept the other one alive
         assert.isTrue(yield* alive.isConnected)
         yield* alive.send(ping(7))
         assert.deepStrictEqual(yield* alive.recv, { _tag: "Pong", n: 7 })
-        // the silent client never sent anything: the service declared it dead
-        const silentExit = yield* Effect.exit(Effect.forever(silent.recv))
-        assert.include(["Closed", "Transport"], kindOf(silentExit))
         assert.strictEqual((yield* svc.connections.current).length, 1)
-        // the silent client got heartbeats from the service before that
       }), 30_000)
 
     test("Callback.counter and Callback.store see both directions", (t) =>

@@ -217,24 +217,33 @@ export class Connection<S, R> implements Link<S, R, any, any> {
     return m
   }
 
-  /** Decode, hooks, callback, reply; `NOT_DELIVERED` for a message the application does not get. */
-  #receive(frame: Uint8Array): Effect.Effect<R | typeof NOT_DELIVERED, MessagingError.MessagingError> {
+  #hook(f: (() => Effect.Effect<void, unknown>) | undefined, what: string): Effect.Effect<void, MessagingError.MessagingError> {
+    return f === undefined ? Effect.void : Effect.mapError(f(), (e) => this.#fail("Protocol", `${what} failed: ${String(e)}`, e))
+  }
+
+  /** Decode, `onRecv`, the callback. */
+  #observe(frame: Uint8Array): Effect.Effect<R, MessagingError.MessagingError> {
     const m = this.#decode(frame)
     if (m instanceof MessagingError.MessagingError) return Effect.fail(m)
     const p = this.#protocol
-    const hook = (f: (() => Effect.Effect<void, unknown>) | undefined, what: string) =>
-      f === undefined ? Effect.void : Effect.mapError(f(), (e) => this.#fail("Protocol", `${what} failed: ${String(e)}`, e))
     const cb = this.#callback?.onRecv
-    return Effect.andThen(
+    return Effect.as(
       Effect.andThen(
-        hook(p?.onRecv === undefined ? undefined : () => p.onRecv!(m, this), "onRecv"),
+        this.#hook(p?.onRecv === undefined ? undefined : () => p.onRecv!(m, this), "onRecv"),
         cb === undefined ? Effect.void : Effect.suspend(() => cb(this.id, m))
       ),
-      Effect.andThen(
-        hook(p?.sendReply === undefined ? undefined : () => p.sendReply!(m, this), "sendReply"),
-        Effect.sync(() => (p?.deliver === undefined || p.deliver(m, this) ? m : NOT_DELIVERED))
-      )
+      m
     )
+  }
+
+  /** Then the scripted reply; `NOT_DELIVERED` for a message the application does not get. */
+  #receive(frame: Uint8Array): Effect.Effect<R | typeof NOT_DELIVERED, MessagingError.MessagingError> {
+    const p = this.#protocol
+    return Effect.flatMap(this.#observe(frame), (m) =>
+      Effect.andThen(
+        this.#hook(p?.sendReply === undefined ? undefined : () => p.sendReply!(m, this), "sendReply"),
+        Effect.sync(() => (p?.deliver === undefined || p.deliver(m, this) ? m : NOT_DELIVERED))
+      ))
   }
 
   /** The next message for the application, read by the calling fiber. */
@@ -252,11 +261,15 @@ export class Connection<S, R> implements Link<S, R, any, any> {
     return self
   }
 
-  /** For hooks: `recv` belongs to `onConnect`; afterwards the receive path owns the socket. */
+  /**
+   * For hooks: `recv` belongs to `onConnect` (every message, through `onRecv`
+   * and the callback, as links' handshake receives); afterwards the receive
+   * path owns the socket.
+   */
   readonly recv: Effect.Effect<R, MessagingError.MessagingError> = Effect.suspend(() =>
     this.#handshakeDone
       ? Effect.fail(MessagingError.make("Protocol", this.id, "link.recv is for onConnect only"))
-      : this.recvDirect
+      : Effect.flatMap(this.#nextFrame, (frame) => this.#observe(frame))
   )
 
   recvTimeout = (timeout: Duration.Input): Effect.Effect<Option.Option<R>, MessagingError.MessagingError> =>
