@@ -231,14 +231,24 @@ export interface Server<P, Q> {
   readonly requests: Stream.Stream<{ readonly from: Svc.Received<unknown>["from"]; readonly payload: P }>
 }
 
-/** Serves SoupBinTCP until the Scope closes (then every logged-in client gets End of Session). */
-export const serve = <P, Q>(
-  options: ServerOptions<P, Q> & {
-    readonly name?: string | undefined
-    readonly callback?: Callback.Callback<ServerPacket<Q>, ClientPacket<P>> | undefined
-    readonly maxConnections?: number | undefined
-  } & ({ readonly address: string } | { readonly server: SocketServer.SocketServer["Service"] })
-): Effect.Effect<Server<P, Q>, MessagingError.MessagingError, Reactor.Reactor | Scope.Scope> =>
+/** @category models */
+export type ServeOptions<P, Q> = ServerOptions<P, Q> & {
+  readonly name?: string | undefined
+  readonly callback?: Callback.Callback<ServerPacket<Q>, ClientPacket<P>> | undefined
+  readonly maxConnections?: number | undefined
+}
+
+/**
+ * Serves SoupBinTCP until the Scope closes (then every logged-in client gets
+ * End of Session): on `address` (effect-mio's TCP or Unix, on the `Reactor`), or
+ * on any `SocketServer` (`MemorySocket.listen` in tests).
+ */
+export const serve: {
+  <P, Q>(options: ServeOptions<P, Q> & { readonly server: SocketServer.SocketServer["Service"] }): Effect.Effect<Server<P, Q>, MessagingError.MessagingError, Scope.Scope>
+  <P, Q>(options: ServeOptions<P, Q> & { readonly address: string }): Effect.Effect<Server<P, Q>, MessagingError.MessagingError, Reactor.Reactor | Scope.Scope>
+} = <P, Q>(
+  options: ServeOptions<P, Q> & ({ readonly address: string } | { readonly server: SocketServer.SocketServer["Service"] })
+): Effect.Effect<Server<P, Q>, MessagingError.MessagingError, any> =>
   Effect.gen(function*() {
     const protocol = serverProtocol(options)
     const common = {
@@ -366,19 +376,26 @@ export const clientProtocol = <P, Q>(options: ClientOptions<P, Q>) => {
 /** The client protocol's type. */
 export type ClientProtocol<P, Q> = ReturnType<typeof clientProtocol<P, Q>>
 
+/** @category models */
+export interface ConnectOptions<P, Q> {
+  readonly wire: Wire<P, Q>
+  readonly protocol: ClientProtocol<P, Q>
+  readonly name?: string | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly callback?: Callback.Callback<ClientPacket<P>, ServerPacket<Q>> | undefined
+}
+
 /**
  * Connects and logs in with `protocol` (reuse it to reconnect where it left
- * off); the connection is a typed `Clt`.
+ * off); the connection is a typed `Clt`. On `address` (effect-mio's TCP or
+ * Unix, on the `Reactor`) or over any `Socket` (`MemorySocket.make` in tests).
  */
-export const connect = <P, Q>(
-  options: {
-    readonly wire: Wire<P, Q>
-    readonly protocol: ClientProtocol<P, Q>
-    readonly name?: string | undefined
-    readonly timeout?: Duration.Input | undefined
-    readonly callback?: Callback.Callback<ClientPacket<P>, ServerPacket<Q>> | undefined
-  } & ({ readonly address: string } | { readonly socket: Socket.Socket })
-): Effect.Effect<Clt.Clt<ClientPacket<P>, ServerPacket<Q>>, MessagingError.MessagingError, Reactor.Reactor | Scope.Scope> => {
+export const connect: {
+  <P, Q>(options: ConnectOptions<P, Q> & { readonly socket: Socket.Socket }): Effect.Effect<Clt.Clt<ClientPacket<P>, ServerPacket<Q>>, MessagingError.MessagingError, Scope.Scope>
+  <P, Q>(options: ConnectOptions<P, Q> & { readonly address: string }): Effect.Effect<Clt.Clt<ClientPacket<P>, ServerPacket<Q>>, MessagingError.MessagingError, Reactor.Reactor | Scope.Scope>
+} = <P, Q>(
+  options: ConnectOptions<P, Q> & ({ readonly address: string } | { readonly socket: Socket.Socket })
+): Effect.Effect<Clt.Clt<ClientPacket<P>, ServerPacket<Q>>, MessagingError.MessagingError, any> => {
   const common = {
     codec: options.wire.clientCodec,
     framer,
