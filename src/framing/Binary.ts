@@ -331,6 +331,9 @@ export interface AsciiOptions {
 
 const printable = (c: number) => c >= 0x20 && c <= 0x7e
 
+/** Character codes of the field being decoded (decoding is synchronous: one field at a time). */
+const charCodes: Array<number> = []
+
 const padByte = (pad: string | undefined, fallback: string): number => {
   const p = pad ?? fallback
   if (p.length !== 1 || !printable(p.charCodeAt(0))) throw new RangeError(`a pad is one printable ASCII character, not ${JSON.stringify(p)}`)
@@ -390,16 +393,23 @@ export const ascii = (width: number, options?: AsciiOptions): Layout<string> => 
       let to = at + width
       if (right) while (from < to && bytes[from] === pad) from++
       else while (to > from && bytes[to - 1] === pad) to--
-      let s = ""
-      for (let i = from; i < to; i++) {
-        const c = bytes[i]!
-        if (!printable(c)) {
-          fail(problem, `${name}: byte 0x${c.toString(16).padStart(2, "0")} at ${i - at} is not printable ASCII`)
-          return ""
-        }
-        s += String.fromCharCode(c)
+      if (from === to) return ""
+      // the character codes into a reused array, then one string (no intermediate strings)
+      const n = to - from
+      charCodes.length = n
+      let outside = 0
+      for (let i = 0; i < n; i++) {
+        const c = bytes[from + i]!
+        outside |= (c - 0x20) | (0x7e - c)
+        charCodes[i] = c
       }
-      return s
+      if (outside < 0) {
+        let i = from
+        while (printable(bytes[i]!)) i++
+        fail(problem, `${name}: byte 0x${bytes[i]!.toString(16).padStart(2, "0")} at ${i - at} is not printable ASCII`)
+        return ""
+      }
+      return String.fromCharCode.apply(null, charCodes)
     }
   )
 }

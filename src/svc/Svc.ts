@@ -275,8 +275,12 @@ export const bind: {
           )
         )
         yield* Effect.forkIn(conn.keepAlive, scope)
+        // a message goes straight into the inbox when there is room; a full inbox makes the reader wait
         const pump = Effect.forever(
-          Effect.flatMap(conn.recvDirect, (message) => Queue.offer(inbox, { from: id, message })),
+          Effect.flatMap(conn.recvDirect, (message) => {
+            const received = { from: id, message }
+            return Queue.offerUnsafe(inbox, received) ? Effect.void : Queue.offer(inbox, received)
+          }),
           { disableYield: true }
         )
         yield* Effect.raceFirst(Effect.ignore(pump), Effect.exit(Deferred.await(conn.done)))
@@ -286,10 +290,7 @@ export const bind: {
 
     yield* Effect.forkScoped(server.run(serve))
 
-    const connection = (to: ConId.ConId) => Effect.suspend(() => {
-      const c = open.get(to)
-      return c === undefined ? Effect.fail(MessagingError.make("NotConnected", to, `no open connection ${to} on ${name}`)) : Effect.succeed(c)
-    })
+    const notConnected = (to: ConId.ConId) => Effect.fail(MessagingError.make("NotConnected", to, `no open connection ${to} on ${name}`))
     const closed = MessagingError.make("Closed", name, `${name} is closed`)
     const recv = Effect.catchIf(Queue.take(inbox), Cause.isDone, () => Effect.fail(closed)) as Effect.Effect<
       Received<R>,
@@ -299,8 +300,16 @@ export const bind: {
       [TypeId]: TypeId,
       name,
       address: server.address,
-      send: (to, message) => Effect.flatMap(connection(to), (c) => c.send(message)),
-      sendAll: (to, messages) => Effect.flatMap(connection(to), (c) => c.sendAll(messages)),
+      send: (to, message) =>
+        Effect.suspend(() => {
+          const c = open.get(to)
+          return c === undefined ? notConnected(to) : c.send(message)
+        }),
+      sendAll: (to, messages) =>
+        Effect.suspend(() => {
+          const c = open.get(to)
+          return c === undefined ? notConnected(to) : c.sendAll(messages)
+        }),
       broadcast: (message) =>
         Effect.map(
           Effect.forEach([...open.values()], (c) => Effect.exit(c.send(message))),

@@ -19,7 +19,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Semaphore from "effect/Semaphore"
 import type * as Socket from "effect/socket/Socket"
 import * as Codec from "../../framing/Codec.ts"
 import * as Framer from "../../framing/Framer.ts"
@@ -72,7 +71,6 @@ export class Connection<S, R> implements Link<S, R, any, any> {
   readonly #callback: Callback<S, R> | undefined
   readonly #clock: Clock.Clock
   readonly #transport: Transport
-  readonly #pullLock = Semaphore.makeUnsafe(1)
   readonly #main = new Codec.EncodeBuffer(512)
   readonly #spare = new Codec.EncodeBuffer(512)
   /** The main buffer is referenced by a write still in progress. */
@@ -190,25 +188,52 @@ export class Connection<S, R> implements Link<S, R, any, any> {
     return undefined
   }
 
-  /** The next frame: a buffered one, or what the next pull completes. */
+  /**
+   * The next frame: a buffered one, or what the next pull completes. One fiber
+   * pulls at a time (so chunks reach the splitter in the order they were read);
+   * another that needs a frame meanwhile waits for that pull to end, then looks
+   * again. The wait costs nothing when there is no contention.
+   */
   readonly #nextFrame: Effect.Effect<Uint8Array, MessagingError.MessagingError> = Effect.suspend(() => {
     if (this.#next < this.#frames.length) return Effect.succeed(this.#frames[this.#next++]!)
     if (this.#ending !== "no") return Effect.fail(this.closedError())
-    return this.#pullLock.withPermit(this.#pullFrame)
+    if (this.#pulling) return Effect.andThen(this.#pullEnded, this.#nextFrame)
+    this.#pulling = true
+    return this.#pullOnce
   })
 
-  readonly #pullFrame: Effect.Effect<Uint8Array, MessagingError.MessagingError> = Effect.suspend(() => {
-    // another fiber may have pulled while this one waited for the lock
-    if (this.#next < this.#frames.length) return Effect.succeed(this.#frames[this.#next++]!)
-    if (this.#ending !== "no") return Effect.fail(this.closedError())
-    return Effect.matchEffect(this.#transport.pull, {
-      onFailure: (e) => Effect.fail(this.#onPullError(e)),
-      onSuccess: (chunks) => {
-        const e = this.#pushChunks(chunks)
-        return e !== undefined ? Effect.fail(e) : this.#pullFrame
-      }
+  #pulling = false
+  #pullWaiters: Array<(effect: Effect.Effect<void>) => void> = []
+
+  #releasePull(): void {
+    this.#pulling = false
+    const waiters = this.#pullWaiters
+    if (waiters.length === 0) return
+    this.#pullWaiters = []
+    for (const resume of waiters) resume(Effect.void)
+  }
+
+  readonly #pullEnded: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    this.#pullWaiters.push(resume)
+    return Effect.sync(() => {
+      this.#pullWaiters = this.#pullWaiters.filter((r) => r !== resume)
     })
   })
+
+  readonly #pullOnce: Effect.Effect<Uint8Array, MessagingError.MessagingError> = Effect.onInterrupt(
+    Effect.matchEffect(Effect.suspend(() => this.#transport.pull), {
+      onFailure: (e) => {
+        this.#releasePull()
+        return Effect.fail(this.#onPullError(e))
+      },
+      onSuccess: (chunks) => {
+        this.#releasePull()
+        const e = this.#pushChunks(chunks)
+        return e !== undefined ? Effect.fail(e) : this.#nextFrame
+      }
+    }),
+    () => Effect.sync(() => this.#releasePull())
+  )
 
   #decode(frame: Uint8Array): R | MessagingError.MessagingError {
     const m = this.#codec.decode(frame)
