@@ -249,9 +249,14 @@ export const connect: {
     const released = Deferred.makeUnsafe<void, MessagingError.MessagingError>()
 
     yield* Effect.forkIn(conn.keepAlive, scope)
-    const pump = inbox === undefined ? Effect.never : Effect.forever(Effect.flatMap(conn.recvDirect, (m) => Queue.offer(inbox, m)), {
-      disableYield: true
-    })
+    const pump = inbox === undefined ? Effect.never : Effect.forever(
+      Effect.flatMap(conn.recvBatch, (messages) => {
+        const rest = Queue.offerAllUnsafe(inbox, messages)
+        Queue.flushUnsafe(inbox)
+        return rest.length === 0 ? Effect.void : Effect.asVoid(Queue.offerAll(inbox, rest))
+      }),
+      { disableYield: true }
+    )
     // Ends the connection's Scope once the connection ends (or the parent Scope closes).
     const supervise = Effect.raceFirst(Effect.ignore(pump), Effect.exit(Deferred.await(conn.done))).pipe(
       Effect.ensuring(Effect.suspend(() => {
@@ -283,7 +288,12 @@ const makeClt = <S, R>(
     ? conn.recvDirect
     : Effect.catchIf(Queue.take(inbox), Cause.isDone, () => closed) as Effect.Effect<R, MessagingError.MessagingError>
   const messages: Stream.Stream<R, MessagingError.MessagingError> = inbox === undefined
-    ? Stream.fromEffectRepeat(Effect.catchIf(conn.recvDirect, (e) => e.kind === "Closed", () => Cause.done()))
+    ? Stream.fromPull(Effect.succeed(
+      Effect.catchIf(conn.recvBatch, (e) => e.kind === "Closed", () => Cause.done()) as Effect.Effect<
+        readonly [R, ...Array<R>],
+        MessagingError.MessagingError | Cause.Done
+      >
+    ))
     : Stream.fromQueue(inbox)
   const isConnected = Effect.sync(() => conn.isConnected())
   const recvTimeout = (timeout: Duration.Input) => Effect.timeoutOption(recv, timeout)

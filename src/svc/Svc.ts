@@ -275,11 +275,14 @@ export const bind: {
           )
         )
         yield* Effect.forkIn(conn.keepAlive, scope)
-        // a message goes straight into the inbox when there is room; a full inbox makes the reader wait
+        // What one read brings goes into the inbox at once when there is room, and a fiber waiting
+        // in `recv` is resumed at once (not on the scheduler's next turn); a full inbox makes the
+        // reader wait.
         const pump = Effect.forever(
-          Effect.flatMap(conn.recvDirect, (message) => {
-            const received = { from: id, message }
-            return Queue.offerUnsafe(inbox, received) ? Effect.void : Queue.offer(inbox, received)
+          Effect.flatMap(conn.recvBatch, (messages) => {
+            const rest = Queue.offerAllUnsafe(inbox, messages.map((message): Received<R> => ({ from: id, message })))
+            Queue.flushUnsafe(inbox)
+            return rest.length === 0 ? Effect.void : Effect.asVoid(Queue.offerAll(inbox, rest))
           }),
           { disableYield: true }
         )

@@ -103,6 +103,7 @@ export class Connection<S, R> implements Link<S, R, any, any> {
     this.#simpleRecv = p?.onRecv === undefined && p?.sendReply === undefined && p?.deliver === undefined &&
       settings.callback?.onRecv === undefined
     this.recvDirect = this.#makeRecvDirect()
+    this.recvBatch = this.#makeRecvBatch()
   }
 
   // --- status ------------------------------------------------------------------------
@@ -273,6 +274,28 @@ export class Connection<S, R> implements Link<S, R, any, any> {
 
   /** The next message for the application, read by the calling fiber. */
   readonly recvDirect: Effect.Effect<R, MessagingError.MessagingError>
+
+  /**
+   * The messages of every frame buffered now — at least one, pulling when none
+   * is: one Effect step per read instead of per message. A frame that fails to
+   * decode ends the batch (and the connection); the next call reports it.
+   */
+  readonly recvBatch: Effect.Effect<Array<R>, MessagingError.MessagingError>
+
+  #makeRecvBatch(): Effect.Effect<Array<R>, MessagingError.MessagingError> {
+    if (!this.#simpleRecv) return Effect.map(this.recvDirect, (m) => [m])
+    return Effect.flatMap(this.#nextFrame, (first) => {
+      const m = this.#decode(first)
+      if (m instanceof MessagingError.MessagingError) return Effect.fail(m)
+      const out = [m]
+      while (this.#next < this.#frames.length) {
+        const more = this.#decode(this.#frames[this.#next++]!)
+        if (more instanceof MessagingError.MessagingError) break
+        out.push(more)
+      }
+      return Effect.succeed(out)
+    })
+  }
 
   #makeRecvDirect(): Effect.Effect<R, MessagingError.MessagingError> {
     if (this.#simpleRecv) {
