@@ -77,7 +77,7 @@ const allocation = perRun((ctx: RunContext) =>
     const p = s.spawn({
       name: "alloc",
       cpu: "0",
-      program: { peer: "msg", args: ["--role", "alloc", "--rounds", ctx.quick ? 2000 : 5000], nodeArgs: ["--expose-gc", "--max-semi-space-size=64"] }
+      program: { peer: "msg", args: ["--role", "alloc", "--rounds", ctx.quick ? 2000 : 5000], nodeArgs: ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64"] }
     })
     return p.result(120_000)
   })
@@ -166,7 +166,7 @@ export const cases: ReadonlyArray<Case> = [
     unit: "B",
     better: "lower",
     method:
-      "One process (--expose-gc, 64 MiB semi-spaces so no scavenge runs in a measured round): the heap's growth over 5,000 iterations, " +
+      "One process (--expose-gc, semi-spaces fixed at 64 MiB so no scavenge runs in a measured round): the heap's growth over 5,000 iterations, " +
       "the least of three rounds. A round trip holds both ends: the raw effect/socket echo of 64 bytes, the typed Clt ↔ Svc round trip of " +
       "the 62-byte Order (recv/send loop), and encode + decode alone.",
     variants: [

@@ -297,7 +297,7 @@ const effectRpcServer = async () => {
     Layer.provide(handlers),
     Layer.provide(RpcServer.layerProtocolSocketServer),
     Layer.provide(RpcSerialization.layerNdjson),
-    Layer.provideMerge(NodeSocketServer.layer({ port: 0, host: HOST }))
+    Layer.provideMerge(NodeSocketServer.layer({ port: 0, host: HOST, noDelay: true }))
   )
   return Effect.gen(function*() {
     const context = yield* Layer.build(serverLayer)
