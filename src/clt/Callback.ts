@@ -75,10 +75,19 @@ export const make = <S, R>(parts: {
   ...(parts.onSent === undefined ? {} : { onSent: parts.onSent })
 })
 
-const messages = Metric.counter("effect_mio_messages_total", {
+/**
+ * The counter `logger`, `counter` and `store` update for every message, with
+ * attributes `callback` (the callback's name) and `direction` (`recv` or
+ * `sent`): `Metric.value(Metric.withAttributes(Callback.messagesTotal, { callback, direction }))`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const messagesTotal: Metric.Counter<number> = Metric.counter("effect_mio_messages_total", {
   description: "Messages seen by effect-mio callbacks, by callback and direction",
   incremental: true
 })
+const messages = messagesTotal
 
 /** The metric updates of one callback, made once. */
 const metricsFor = (name: string) => {

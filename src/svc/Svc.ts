@@ -184,10 +184,18 @@ export interface ServerOptions<S, R> extends CommonOptions<S, R> {
   readonly server: SocketServer.SocketServer["Service"]
 }
 
-const refusals = Metric.counter("effect_mio_svc_refused_total", {
+/**
+ * Connections refused, with attributes `svc` (the service's name) and
+ * `reason`: `maxConnections`, or `handshake` (its `onConnect` failed).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const refusedTotal: Metric.Counter<number> = Metric.counter("effect_mio_svc_refused_total", {
   description: "Connections a Svc refused, by service and reason",
   incremental: true
 })
+const refusals = refusedTotal
 
 const spinReactor: Effect.Effect<Reactor, IoError, Scope.Scope> = Effect.map(
   Layer.build(ReactorModule.layerSpin),
