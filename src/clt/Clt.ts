@@ -30,7 +30,8 @@
  *   always when the protocol has `sendReply` or a heartbeat `timeout` — a fiber
  *   reads continuously into a bounded inbox (`inbox`, default 1024 messages; a
  *   full inbox stops reading, so the peer's writes wait), and `recv` takes
- *   from it.
+ *   from it. Without that fiber the connection learns of the peer's close
+ *   when it next reads.
  * - Sending: one `write` per `send`; `sendAll` encodes a batch into one write.
  *   Messages are encoded into a buffer the connection reuses.
  * - Ordering: messages are received in the order the peer sent them; each
