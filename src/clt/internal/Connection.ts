@@ -247,29 +247,27 @@ export class Connection<S, R> implements Link<S, R, any, any> {
     return f === undefined ? Effect.void : Effect.mapError(f(), (e) => this.#fail("Protocol", `${what} failed: ${String(e)}`, e))
   }
 
-  /** Decode, `onRecv`, the callback. */
+  /** Decode, then `onRecv` and the callback (only the Effects there are hooks for). */
   #observe(frame: Uint8Array): Effect.Effect<R, MessagingError.MessagingError> {
     const m = this.#decode(frame)
     if (m instanceof MessagingError.MessagingError) return Effect.fail(m)
-    const p = this.#protocol
+    const onRecv = this.#protocol?.onRecv
     const cb = this.#callback?.onRecv
-    return Effect.as(
-      Effect.andThen(
-        this.#hook(p?.onRecv === undefined ? undefined : () => p.onRecv!(m, this), "onRecv"),
-        cb === undefined ? Effect.void : Effect.suspend(() => cb(this.id, m))
-      ),
-      m
-    )
+    if (onRecv === undefined && cb === undefined) return Effect.succeed(m)
+    const hook = this.#hook(onRecv === undefined ? undefined : () => onRecv(m, this), "onRecv")
+    return Effect.as(cb === undefined ? hook : Effect.andThen(hook, Effect.suspend(() => cb(this.id, m))), m)
   }
 
   /** Then the scripted reply; `NOT_DELIVERED` for a message the application does not get. */
   #receive(frame: Uint8Array): Effect.Effect<R | typeof NOT_DELIVERED, MessagingError.MessagingError> {
     const p = this.#protocol
+    const sendReply = p?.sendReply
+    const deliver = p?.deliver
+    const decide = (m: R): R | typeof NOT_DELIVERED => (deliver === undefined || deliver(m, this) ? m : NOT_DELIVERED)
     return Effect.flatMap(this.#observe(frame), (m) =>
-      Effect.andThen(
-        this.#hook(p?.sendReply === undefined ? undefined : () => p.sendReply!(m, this), "sendReply"),
-        Effect.sync(() => (p?.deliver === undefined || p.deliver(m, this) ? m : NOT_DELIVERED))
-      ))
+      sendReply === undefined
+        ? Effect.succeed(decide(m))
+        : Effect.map(this.#hook(() => sendReply(m, this), "sendReply"), () => decide(m)))
   }
 
   /** The next message for the application, read by the calling fiber. */
