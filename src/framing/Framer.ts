@@ -399,10 +399,10 @@ export const splitAll = (framer: Framer, chunks: Iterable<Uint8Array>): Array<Ui
   return splitter.end() ?? out
 }
 
-export {
-  /**
-   * @since 0.2.0
-   * @category errors
-   */
-  FrameError
-} from "./FrameError.ts"
+/**
+ * The error of a framer (also the `FrameError` namespace of the package).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export { FrameError } from "./FrameError.ts"
