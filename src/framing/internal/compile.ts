@@ -104,7 +104,6 @@ export const compileBody = (owner: string, fields: ReadonlyArray<readonly [strin
   }`
 
   const make = (body: string) =>
-    // eslint-disable-next-line no-new-func -- see the module documentation
     new Function(...params, "prefixed", "failLength", `"use strict";\n${body}`)(...fields.map(([, l]) => l), prefixed, failLength)
   return { prefix, variable: v, sizeOf: make(size), write: make(write), read: make(read) }
 }
