@@ -172,6 +172,18 @@ describe("Codec.binary", () => {
     assert.include((codec.decode(zero) as Codec.CodecError).detail, "price must be above zero")
   })
 
+  it("any field name is safe in the compiled reader and writer; layout mistakes are RangeErrors", () => {
+    const Odd = Binary.struct({ "a\"b": Binary.u8, "x\n}); throw 1; //": Binary.u8, constructor: Binary.u8, toString: Binary.ascii(3) })
+    const codec = Codec.binary(Odd.schema, Odd)
+    const value = { "a\"b": 1, "x\n}); throw 1; //": 2, constructor: 3, toString: "abc" }
+    assert.deepStrictEqual(codec.decode(encodeOk(codec, value)), value)
+    const proto = Object.defineProperty({}, "__proto__", { value: Binary.u8, enumerable: true })
+    assert.throws(() => Binary.struct(proto), /"__proto__" cannot be a field name/)
+    assert.throws(() => Binary.struct({ tail: Binary.rest, after: Binary.u8 }), RangeError)
+    assert.throws(() => Binary.union([Ping, Binary.tagged("Other", 1, {})]), RangeError)
+    assert.throws(() => Binary.ascii(0), RangeError)
+  })
+
   it("random frames never throw: 20,000 seeded tries", () => {
     const prng = Prng.make(99)
     let decoded = 0
