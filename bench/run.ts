@@ -16,6 +16,7 @@ import { cases as accept } from "./cases/accept.ts"
 import { cases as bulk } from "./cases/bulk.ts"
 import { cases as dccp } from "./cases/dccp.ts"
 import { cases as many } from "./cases/many.ts"
+import { cases as msg } from "./cases/msg.ts"
 import { cases as poll } from "./cases/poll.ts"
 import { cases as tcp } from "./cases/tcp.ts"
 import { cases as udp } from "./cases/udp.ts"
@@ -26,7 +27,7 @@ import { bundlePeers, killAll, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
-const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp]
+const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...msg]
 const GROUPS = [...new Set(ALL.map((c) => c.group))]
 
 const argv = process.argv.slice(2)

@@ -19,7 +19,7 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets"
+  readonly issue: "Foundation" | "Sockets" | "Messaging"
   readonly text: string
   readonly caseId: string
   readonly variant: string
@@ -134,7 +134,27 @@ export const TARGETS: ReadonlyArray<Target> = [
     kind: "ratio",
     min: 0.9
   }),
-  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 })
+  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 }),
+  // issue 10: typed messaging
+  T("Messaging", "typed 64 B round trip ≤ 1.2× our raw effect/socket TCP round trip, same core (Svc recv/send loop)", "msg-rtt-same", "ours typed Clt <-> Svc (recv/send loop), park", {
+    kind: "ratio",
+    max: 1.2
+  }),
+  T("Messaging", "typed 64 B round trip ≤ 1.2× our raw effect/socket TCP round trip, same core (Svc sendReply)", "msg-rtt-same", "ours typed Clt <-> Svc (sendReply), park", {
+    kind: "ratio",
+    max: 1.2
+  }),
+  T("Messaging", "typed 64 B round trip with wait: spin ≤ 1.3× C busy-spin TCP, cross core (Svc recv/send loop)", "msg-rtt-busy", "ours typed Clt <-> Svc (recv/send loop), wait: spin", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("Messaging", "typed 64 B round trip with wait: spin ≤ 1.3× C busy-spin TCP, cross core (Svc sendReply)", "msg-rtt-busy", "ours typed Clt <-> Svc (sendReply), wait: spin", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("Messaging", "one-way typed rate, 100 B, batched writes ≥ 2× node:net ndjson", "msg-rate-100", "ours typed Clt.sendAll x64 -> Svc (binary layout, park)", { kind: "ratio", min: 2 }),
+  T("Messaging", "request/response calls/s ≥ 3× Effect RPC over NodeSocket (1 in flight)", "msg-calls-1", "ours typed Clt -> Svc (sendReply)", { kind: "ratio", min: 3 }),
+  T("Messaging", "request/response calls/s ≥ 3× Effect RPC over NodeSocket (16 in flight)", "msg-calls-16", "ours typed Clt -> Svc (sendReply)", { kind: "ratio", min: 3 })
 ]
 
 /** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */

@@ -10,6 +10,11 @@
  *    same over raw IP protocol 33 when the process may open raw sockets.
  * 6. effect-mio/testing: a request/response protocol under 10 % loss on SimNet,
  *    in virtual time.
+ * 7. Typed messaging (links' Clt/Svc): a binary-layout codec, a framer, protocol
+ *    hooks and a callback; two clients, one refused for maxConnections.
+ * 8. SoupBinTCP 4.1 with an OUCH-like payload on Clt/Svc: login → orders and
+ *    executions → logout → reconnect with the next sequence number and replay →
+ *    End of Session (examples/soupbintcp/).
  *
  * Each section prints what it sees. Poke the TCP section while it runs with
  * `nc 127.0.0.1 <port>` (the port is printed).
@@ -18,16 +23,25 @@ import * as Arr from "effect/Array"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as NetAddress from "effect/net/NetAddress"
+import * as Option from "effect/Option"
 import * as Socket from "effect/socket/Socket"
+import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
 import {
+  Binary,
+  Callback,
+  Clt,
+  Codec,
   Dccp,
   Events,
+  Framer,
   Interest,
   Poll,
+  Protocol,
   Reactor,
   Signals,
   SocketAddress,
+  Svc,
   Tcp,
   Timer,
   Token,
@@ -37,6 +51,7 @@ import {
   WouldBlock
 } from "effect-mio"
 import { requestResponse } from "./simnet-request-response.ts"
+import { scene as soupBinTcpScene } from "./soupbintcp/main.ts"
 
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
@@ -207,8 +222,48 @@ const simulated = Effect.gen(function*() {
   yield* Console.log(`  ${r.lost} of ${r.packets} packets lost; ${r.elapsedMs} ms of virtual time (seed ${r.seed})`)
 })
 
+// 7 ───────────────────────────────────────────────────────────────────────────────
+const Quote = Binary.tagged("Quote", "Q", { symbol: Binary.ascii(8), bid: Binary.u64({ as: "number" }), ask: Binary.u64({ as: "number" }) })
+const Subscribe = Binary.tagged("Subscribe", "S", { symbol: Binary.ascii(8) })
+const Beat = Binary.tagged("Beat", "H", {})
+const Feed = Binary.union([Quote, Subscribe, Beat], "Feed")
+type Feed = Binary.Type<typeof Feed>
+
+const typedMessaging = Effect.gen(function*() {
+  yield* section("7. typed messaging: Clt and Svc with a binary layout, hooks and callbacks")
+  const codec = Codec.binary(Feed.schema, Feed)
+  const framer = Framer.lengthPrefixed({ width: 2 })
+  // the service: answers a Subscribe with a Quote (a scripted reply), heartbeats, at most one client
+  const quotes = Protocol.make<Feed, Feed>({
+    sendReply: (m, link) => m._tag === "Subscribe" ? link.send({ _tag: "Quote", symbol: m.symbol, bid: 1_890_000, ask: 1_891_000 }) : Effect.void,
+    heartbeat: { interval: "200 millis", make: () => ({ _tag: "Beat" }) },
+    deliver: (m) => m._tag !== "Beat"
+  })
+  const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer, protocol: quotes, maxConnections: 1, name: "quotes" })
+  const counter = Callback.counter()
+  const clt = yield* Clt.connect({ address: svc.address, codec, framer, callback: counter, name: "desk", protocol: Protocol.make<Feed, Feed>({ deliver: (m) => m._tag !== "Beat" }) })
+  const [accepted] = yield* svc.connections.changes.pipe(Stream.filter((ids) => ids.length > 0), Stream.runHead, Effect.map(Option.getOrElse(() => [])))
+  yield* Console.log(`  ${clt.id} connected; the service sees ${accepted}`)
+  const [sender, recver] = clt.split
+  yield* Effect.forkScoped(Effect.forEach(["AAPL", "MSFT", "NVDA"], (symbol) => sender.send({ _tag: "Subscribe", symbol }), { discard: true }))
+  for (let i = 0; i < 3; i++) {
+    const q = yield* recver.recv
+    if (q._tag === "Quote") yield* Console.log(`  quote ${q.symbol.padEnd(5)} ${(q.bid / 10_000).toFixed(2)} / ${(q.ask / 10_000).toFixed(2)}`)
+  }
+  yield* Console.log(`  the desk's Callback.counter: ${counter.sentCount()} sent, ${counter.recvCount()} received`)
+  const second = yield* Clt.connect({ address: svc.address, codec, framer, name: "second" })
+  const refused = yield* Effect.flip(second.recv)
+  yield* Console.log(`  a second client: ${refused.kind} (maxConnections 1; the service counted ${(yield* svc.stats).refused} refusal)`)
+})
+
+// 8 ───────────────────────────────────────────────────────────────────────────────
+const soupBinTcp = Effect.gen(function*() {
+  yield* section("8. SoupBinTCP 4.1 with an OUCH-like payload: login, replay on reconnect")
+  yield* soupBinTcpScene
+})
+
 const program = Effect.gen(function*() {
-  yield* Console.log("effect-mio — mio's readiness core, a reactor and effect/socket adapters on epoll")
+  yield* Console.log("effect-mio — mio's readiness core, a reactor, effect/socket adapters, DCCP and typed messaging on epoll")
   yield* Effect.scoped(readinessEcho)
   yield* Effect.scoped(beyondMio)
   yield* Effect.scoped(tcpEcho)
@@ -217,6 +272,8 @@ const program = Effect.gen(function*() {
   if (process.getuid?.() === 0) yield* Effect.scoped(dccpEcho("raw"))
   else yield* Console.log("\n(raw-IP DCCP skipped: it needs CAP_NET_RAW)")
   yield* simulated
+  yield* Effect.scoped(typedMessaging)
+  yield* Effect.scoped(soupBinTcp)
   yield* Console.log(`\ndone (addresses print as ${SocketAddress.format(SocketAddress.abstract("like-this"))} for abstract Unix names)`)
 })
 

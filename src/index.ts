@@ -82,3 +82,25 @@ export * as DccpEngine from "./dccp/engine/index.ts"
 export * as DccpKernel from "./net/DccpKernel.ts"
 /** @since 0.1.0 */
 export * as RawSocket from "./net/RawSocket.ts"
+
+// --- floor 6: typed messaging (links' Clt/Svc) -------------------------------------
+/** @since 0.2.0 */
+export * as Binary from "./framing/Binary.ts"
+/** @since 0.2.0 */
+export * as Callback from "./clt/Callback.ts"
+/** @since 0.2.0 */
+export * as Clt from "./clt/Clt.ts"
+/** @since 0.2.0 */
+export * as Codec from "./framing/Codec.ts"
+/** @since 0.2.0 */
+export * as ConId from "./clt/ConId.ts"
+/** @since 0.2.0 */
+export * as FrameError from "./framing/FrameError.ts"
+/** @since 0.2.0 */
+export * as Framer from "./framing/Framer.ts"
+/** @since 0.2.0 */
+export * as MessagingError from "./clt/MessagingError.ts"
+/** @since 0.2.0 */
+export * as Protocol from "./clt/Protocol.ts"
+/** @since 0.2.0 */
+export * as Svc from "./svc/Svc.ts"

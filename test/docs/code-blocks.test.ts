@@ -56,7 +56,13 @@ describe("code blocks in README.md and docs/", () => {
       `import "../src/testing/node20.ts"`,
       `import { defineConfig } from "vitest/config"`,
       `export default defineConfig({`,
-      `  resolve: { conditions: ["effect-mio-source"] },`,
+      `  resolve: {`,
+      `    conditions: ["effect-mio-source"],`,
+      `    alias: [`,
+      `      { find: /^effect-mio\\/testing$/, replacement: ${JSON.stringify(join(root, "src/testing/index.ts"))} },`,
+      `      { find: /^effect-mio$/, replacement: ${JSON.stringify(join(root, "src/index.ts"))} }`,
+      `    ]`,
+      `  },`,
       `  test: { include: ["*.test.ts"], pool: "forks", testTimeout: 30_000 }`,
       `})`
     ].join("\n"))
@@ -76,7 +82,7 @@ describe("code blocks in README.md and docs/", () => {
     it(`${b.doc}:${b.line} runs`, () => {
       const [command, args] = b.run === "tsx"
         ? [join(root, "node_modules/.bin/tsx"), ["--conditions=effect-mio-source", b.file]]
-        : [join(root, "node_modules/.bin/vitest"), ["run", "--config", join(workDir, "vitest.config.ts"), "--root", workDir, b.file]]
+        : [join(root, "node_modules/.bin/vitest"), ["run", "--config", join(workDir, "vitest.config.ts"), "--root", workDir, b.file]] as const
       try {
         execFileSync(command, args, {
           cwd: root,
