@@ -284,6 +284,7 @@ export class RudpEngine {
   #closeCode: number = CloseCode.graceful
   #closeText: Uint8Array = new Uint8Array(0)
   #closePending = false
+  #closeDeferred = false
   #peerClosed = false
   #lastPacketAt = 0
   #versionNegotiationPending: { readonly dcid: Uint8Array; readonly scid: Uint8Array } | undefined = undefined
@@ -452,6 +453,11 @@ export class RudpEngine {
       case "connected":
         this.#emit({ type: "connected" })
         this.timers.set("heartbeat", now + this.#heartbeat())
+        if (this.#closeDeferred) this.#fire("close", now)
+        return
+      case "defer-close":
+        this.#closeDeferred = true
+        this.timers.set("linger", now + this.config.closeTimeout)
         return
       case "start-flush":
         this.timers.set("linger", now + this.config.closeTimeout)
@@ -720,7 +726,7 @@ export class RudpEngine {
         this.#fire("idle-timeout", now)
       }
     }
-    if (t.take("linger", now) && this.#state === "flushing") {
+    if (t.take("linger", now) && (this.#state === "flushing" || this.#state === "handshake")) {
       this.#reason = { kind: "linger-timeout", abandoned: this.outbox.unacked.size + this.outbox.queue.length }
       this.#closeCode = CloseCode.lingerTimeout
       this.#fire("linger-timeout", now)
@@ -742,7 +748,7 @@ export class RudpEngine {
    * refused (see `SendResult`).
    */
   send(_now: number, payload: Uint8Array, tier: Guarantee): SendResult {
-    if (!acceptsMessages(this.#state)) return "closed"
+    if (!acceptsMessages(this.#state) || this.#closeDeferred) return "closed"
     if (payload.length > this.maxMessageSize) return "too-large"
     const o = this.outbox
     if (o.queue.length > 0 && (o.queuedBytes + payload.length > this.config.sendQueueBytes || o.queue.length >= this.config.sendQueueMessages)) {
@@ -809,7 +815,6 @@ export class RudpEngine {
    */
   close(now: number): void {
     this.closeSet()
-    if (this.#state === "handshake") this.#reason = { kind: "local" }
     this.#fire("close", now)
     this.#afterInput(now)
   }
@@ -986,7 +991,9 @@ export class RudpEngine {
     if (expiry === undefined) t.clear("fragment")
     else t.set("fragment", expiry)
     if (!this.#ackDirty) t.clear("ack")
-    if (sendsData(this.#state)) t.set("heartbeat", this.#lastAckElicitingSent + this.#heartbeat())
+    // The heartbeat re-arms once its PING went out.
+    if (sendsData(this.#state) && !this.#pingPending) t.set("heartbeat", this.#lastAckElicitingSent + this.#heartbeat())
+    else t.clear("heartbeat")
     // A refused sender may try again.
     if (this.#blockedSize >= 0) {
       const o = this.outbox
@@ -1058,7 +1065,7 @@ export class RudpEngine {
   /** Whether `send` would accept a message of `size` bytes now. */
   canSend(size: number): boolean {
     const o = this.outbox
-    return acceptsMessages(this.#state) && size <= this.maxMessageSize &&
+    return acceptsMessages(this.#state) && !this.#closeDeferred && size <= this.maxMessageSize &&
       (o.queue.length === 0 || (o.queuedBytes + size <= this.config.sendQueueBytes && o.queue.length < this.config.sendQueueMessages))
   }
 

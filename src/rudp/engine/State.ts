@@ -6,8 +6,8 @@
  * ```
  *            start (client)            HELLO both ways
  *  idle ───────────────────▶ handshake ─────────────────▶ established
- *    │ Initial received (server) ▲                           │ close()
- *    └───────────────────────────┘                           ▼
+ *    │ Initial received (server) ▲  close(): deferred        │ close()
+ *    └───────────────────────────┘  until connected          ▼
  *                                                        flushing ── outstanding data acknowledged
  *                                                            │        (or linger timeout) ──▶ closing
  *      any state ── CLOSE received ──▶ draining                                               │
@@ -74,6 +74,8 @@ export type Action =
   | "connected"
   /** Refuse new messages; start the linger timer. */
   | "start-flush"
+  /** `close()` during the handshake: refuse new messages, start the linger timer, close once connected. */
+  | "defer-close"
   /** Queue a CLOSE frame (graceful or with an error code) and arm the closing period. */
   | "send-close"
   /** Arm the draining period; emit `peer-closed`. */
@@ -116,7 +118,8 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     handshake: t("handshake", "accept-hello", "confirm"),
     confirmed: t("handshake", "confirm"),
     ready: t("established", "connected"),
-    close: t("closing", "quiesce", "send-close"),
+    close: t("handshake", "defer-close"),
+    "linger-timeout": t("closing", "quiesce", "send-close"),
     "peer-close": t("draining", "quiesce", "drain"),
     "idle-timeout": t("closed", "finish"),
     abort: t("closed", "send-close", "finish"),
