@@ -233,6 +233,9 @@ export interface EngineInfo {
   readonly inbox: { readonly released: Readonly<Record<Guarantee, number>>; readonly drops: Readonly<Record<string, number>> }
 }
 
+/** CLOSE is sent again on a doubling PTO until the peer's answers, at most this many times in all. */
+const CLOSE_SENDS = 5
+
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
@@ -284,6 +287,7 @@ export class RudpEngine {
   #closeCode: number = CloseCode.graceful
   #closeText: Uint8Array = new Uint8Array(0)
   #closePending = false
+  #closeSends = 0
   #closeDeferred = false
   #peerClosed = false
   #lastPacketAt = 0
@@ -458,17 +462,27 @@ export class RudpEngine {
       case "defer-close":
         this.#closeDeferred = true
         this.timers.set("linger", now + this.config.closeTimeout)
+        // Nothing to deliver: no need to wait for the handshake.
+        if (this.outbox.queue.length === 0) {
+          this.#reason = { kind: "local" }
+          this.#fire("flushed", now)
+        }
         return
       case "start-flush":
         this.timers.set("linger", now + this.config.closeTimeout)
         this.#checkFlushed(now)
         return
-      case "send-close":
+      case "send-close": {
         this.#closePending = true
-        this.timers.set("close", now + 3 * this.#ptoBase())
+        this.#closeSends = 0
+        const pto = this.#ptoBase()
+        this.timers.set("pto", now + pto)
+        this.timers.set("close", now + (2 ** CLOSE_SENDS - 1) * pto)
         return
+      }
       case "drain":
         this.#peerClosed = true
+        this.#closePending = true
         this.timers.set("close", now + 3 * this.#ptoBase())
         return
       case "quiesce":
@@ -623,12 +637,18 @@ export class RudpEngine {
       else this.timers.setEarliest("ack", now + this.config.maxAckDelay)
     }
     if (this.#state === "closing") {
-      // Answer anything with our CLOSE again (its first copy may have been lost).
-      this.#closePending = true
-      if (close !== undefined) this.#peerClosed = true
+      // The peer's CLOSE (its answer to ours, or its own) ends the closing period;
+      // anything else is answered with our CLOSE again (its first copy may have been lost).
+      if (close !== undefined) {
+        this.#peerClosed = true
+        this.#fire("peer-close", now)
+      } else this.#closePending = true
       return
     }
-    if (this.#state === "draining") return
+    if (this.#state === "draining") {
+      if (close !== undefined) this.#closePending = true
+      return
+    }
 
     if (long) this.#onHello(now, h.type, h.scid, hello!)
     else if (this.#state === "handshake" && this.#peer !== undefined) {
@@ -720,6 +740,10 @@ export class RudpEngine {
   handleTimeout(now: number): void {
     const t = this.timers
     if (t.take("close", now)) this.#fire("close-timer", now)
+    if (this.#state === "closing" && t.take("pto", now)) {
+      this.#closePending = true
+      if (++this.#closeSends < CLOSE_SENDS) t.set("pto", now + this.#ptoBase() * 2 ** this.#closeSends)
+    }
     if (t.take("idle", now)) {
       if (this.#lastSendOrReceive + this.#idleTimeout() <= now) {
         this.#reason = { kind: "timeout", phase: this.#peer === undefined || this.#state === "handshake" ? "handshake" : "idle" }
@@ -910,7 +934,7 @@ export class RudpEngine {
   }
 
   #packetLost(p: SentPacket): void {
-    this.stats.packetsLost++
+    if (p.ackEliciting) this.stats.packetsLost++
     if (p.inFlight) this.#bytesInFlight -= p.size
     if (p.ackEliciting) this.#ackElicitingInFlight--
     this.stats.lossyLost += p.lossy

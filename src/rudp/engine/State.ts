@@ -10,8 +10,9 @@
  *    └───────────────────────────┘  until connected          ▼
  *                                                        flushing ── outstanding data acknowledged
  *                                                            │        (or linger timeout) ──▶ closing
- *      any state ── CLOSE received ──▶ draining                                               │
- *      closing / draining ── 3 × PTO ──▶ closed ◀── idle timeout, abort, version mismatch ─────┘
+ *      any state ── CLOSE received ──▶ draining (answers with one CLOSE)                         │
+ *      closing ── the peer's CLOSE, or the closing period ──▶ closed ◀── draining, 3 × PTO ──┘
+ *      any state ── idle timeout, abort, version mismatch ──▶ closed
  * ```
  *
  * @since 0.2.0
@@ -76,9 +77,12 @@ export type Action =
   | "start-flush"
   /** `close()` during the handshake: refuse new messages, start the linger timer, close once connected. */
   | "defer-close"
-  /** Queue a CLOSE frame (graceful or with an error code) and arm the closing period. */
+  /**
+   * Queue a CLOSE frame (graceful or with an error code), arm its
+   * retransmission (PTO, doubling, 5 times) and the closing period.
+   */
   | "send-close"
-  /** Arm the draining period; emit `peer-closed`. */
+  /** Arm the draining period; answer with one CLOSE. */
   | "drain"
   /** Stop all timers but `close`; drop queued output. */
   | "quiesce"
@@ -119,6 +123,7 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     confirmed: t("handshake", "confirm"),
     ready: t("established", "connected"),
     close: t("handshake", "defer-close"),
+    flushed: t("closing", "quiesce", "send-close"),
     "linger-timeout": t("closing", "quiesce", "send-close"),
     "peer-close": t("draining", "quiesce", "drain"),
     "idle-timeout": t("closed", "finish"),
@@ -143,7 +148,7 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     abort: t("closed", "send-close", "finish")
   },
   closing: {
-    "peer-close": t("closing"),
+    "peer-close": t("closed", "finish"),
     "close-timer": t("closed", "finish"),
     "idle-timeout": t("closed", "finish"),
     abort: t("closed", "finish")
