@@ -80,3 +80,15 @@ export * as DccpEngine from "./dccp/engine/index.ts"
 export * as DccpKernel from "./net/DccpKernel.ts"
 /** @since 0.1.0 */
 export * as RawSocket from "./net/RawSocket.ts"
+/** @since 0.2.0 */
+export * as Endpoint from "./rudp/Endpoint.ts"
+/** @since 0.2.0 */
+export * as Guarantee from "./rudp/Guarantee.ts"
+/** @since 0.2.0 */
+export * as Rudp from "./rudp/Rudp.ts"
+/** @since 0.2.0 */
+export * as RudpEngine from "./rudp/engine/index.ts"
+/** @since 0.2.0 */
+export * as RudpError from "./rudp/RudpError.ts"
+/** @since 0.2.0 */
+export * as UdpLike from "./rudp/UdpLike.ts"

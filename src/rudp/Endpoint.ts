@@ -287,19 +287,24 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
       alarm.pullIn(engine.pollTimeout())
     }
 
-    /** Asks the reactor-mode flusher to send once the calling fiber yields. */
-    const requestFlush = (): void => {
-      if (flushPending) return
-      flushPending = true
-      flushWanted.notify()
-    }
+    /**
+     * Asks the reactor-mode flusher to send once the calling fiber yields: the
+     * wake-up is a task on the fiber's own dispatcher, so it runs after the
+     * fiber suspends or uses up its turn (resuming the flusher directly would
+     * run it at once, inside the sender, and send each message alone).
+     */
+    const wakeFlusher = (): void => flushWanted.notify()
+    const requestFlush: Effect.Effect<void> = Effect.withFiber((fiber) => {
+      if (!flushPending) {
+        flushPending = true
+        fiber.currentDispatcher.scheduleTask(wakeFlusher, 0)
+      }
+      return Effect.void
+    })
 
     /** User mode: send (unless grouping holds it back) and settle after a send. */
     const afterSend: Effect.Effect<void> = Effect.suspend(() => {
-      if (drive === "reactor") {
-        requestFlush()
-        return Effect.void
-      }
+      if (drive === "reactor") return requestFlush
       if (grouping && engine.outbox.queuedBytes < engine.mtu && !engine.needsFlush) return Effect.void
       return Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
     })
@@ -339,7 +344,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
         if (typeof r === "number") return Effect.succeed(r)
         if (r === "wait-set") return Effect.andThen(setDone.wait, sendWaiting(g, bytes, inSet))
         // The send queue is full: wait for room (the engine says "writable"), driving it in user mode.
-        const wait = drive === "reactor" ? Effect.andThen(Effect.sync(requestFlush), driver.writable.wait) : waitForProgress
+        const wait = drive === "reactor" ? Effect.andThen(requestFlush, driver.writable.wait) : waitForProgress
         return Effect.andThen(wait, sendWaiting(g, bytes, inSet))
       })
 
@@ -401,10 +406,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     /** Taking messages may open the receive window: tell the peer. */
     const afterTake: Effect.Effect<void> = Effect.suspend(() => {
       if (!engine.needsFlush) return Effect.void
-      if (drive === "reactor") {
-        requestFlush()
-        return Effect.void
-      }
+      if (drive === "reactor") return requestFlush
       return Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
     })
 
@@ -452,7 +454,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     const closeUntil = (done: () => boolean): Effect.Effect<void, RudpError> => Effect.suspend(() => {
       if (driver.failure !== undefined) return Effect.fail(driver.failure)
       engine.close(driver.now())
-      const kick = drive === "reactor" ? Effect.sync(() => (requestFlush(), afterInputReactor())) : cycle
+      const kick = drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : cycle
       return Effect.andThen(
         kick,
         Effect.flatMap(waitUntil(done), () => {
@@ -539,7 +541,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     )
 
     // The handshake starts now.
-    yield* drive === "reactor" ? Effect.sync(() => (requestFlush(), afterInputReactor())) : Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
+    yield* drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
 
     const endpoint: Endpoint = {
       [TypeId]: TypeId,
@@ -551,7 +553,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
       take,
       messages: Stream.fromPull(Effect.succeed(pullBatch)),
       asSet,
-      maintain: failIfEnded(() => drive === "reactor" ? Effect.sync(() => (requestFlush(), afterInputReactor())) : cycle),
+      maintain: failIfEnded(() => drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : cycle),
       flush: failIfEnded(() => Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))),
       acknowledged: (id) => waitUntil(() => engine.isAcknowledged(id)),
       close,
