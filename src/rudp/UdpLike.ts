@@ -102,10 +102,30 @@ export const BATCH = 32
  * @category constructors
  */
 export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
+  make(socket, undefined)
+
+const make = (
+  socket: UdpSocket.UdpSocket,
+  /** Set for a socket that connects to its first sender (`listen`). */
+  learn: { peer: SocketAddress.SocketAddress | undefined; foreign: number } | undefined
+): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const registration = yield* reactor.register(socket)
     let sendDropped = 0, truncated = 0, refused = 0
+    /** `listen`: connects to the first sender; `false` for a datagram from anyone else. */
+    const admit = (from: SocketAddress.SocketAddress): boolean | IoError => {
+      if (learn === undefined) return true
+      if (learn.peer === undefined) {
+        const e = socket.connect(from)
+        if (e !== undefined) return e
+        learn.peer = from
+        return true
+      }
+      if (SocketAddress.format(from) === SocketAddress.format(learn.peer)) return true
+      learn.foreign++
+      return false
+    }
     const outgoing: Array<{ payload: Uint8Array }> = []
     const sendOne = (payload: Uint8Array): IoError | undefined => {
       const r = socket.send(payload)
@@ -154,7 +174,11 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<FastUd
           for (let i = 0; i < batch.length; i++) {
             const d = batch[i]!
             if (d.truncated) truncated++
-            else onDatagram(d.payload)
+            else {
+              const ok = admit(d.address)
+              if (ok instanceof IoError) return ok
+              if (ok) onDatagram(d.payload)
+            }
           }
           total += batch.length
           // A short batch emptied the socket: a later datagram raises a new readiness event.
@@ -173,19 +197,74 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<FastUd
       tryRecv: (buffer) =>
         Effect.suspend(() => {
           for (;;) {
-            const r = socket.recv(buffer)
-            if (typeof r === "number") return Effect.succeed(r)
-            if (r === WouldBlock) return Effect.succeed(undefined)
-            if (r.kind === "ConnectionRefused") {
-              refused++
-              continue
+            if (learn === undefined) {
+              const n = socket.recv(buffer)
+              if (typeof n === "number") return Effect.succeed(n)
+              if (n === WouldBlock) return Effect.succeed(undefined)
+              if (n.kind === "ConnectionRefused") {
+                refused++
+                continue
+              }
+              return Effect.fail(n)
             }
-            return Effect.fail(r)
+            const r = socket.recvFrom(buffer)
+            if (r === WouldBlock) return Effect.succeed(undefined)
+            if (r instanceof IoError) {
+              if (r.kind === "ConnectionRefused") {
+                refused++
+                continue
+              }
+              return Effect.fail(r)
+            }
+            const ok = admit(r[1])
+            if (ok instanceof IoError) return Effect.fail(ok)
+            if (ok) return Effect.succeed(r[0])
           }
         }),
       readable: registration.readable
     }
     return self
+  })
+
+/**
+ * Options of `listen`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ListenOptions {
+  /** The local address (`"127.0.0.1:7000"`; port 0 for any). */
+  readonly bind: SocketAddress.Input
+  readonly maxDatagram?: number | undefined
+  readonly recvBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
+/**
+ * Binds a UDP socket that connects to the first peer that sends to it (a
+ * one-peer server: pair it with an endpoint of role `"server"`, which sends
+ * nothing before it hears from its peer). Datagrams from other addresses are
+ * dropped and counted (`foreign`). The socket closes with the Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const listen = (options: ListenOptions): Effect.Effect<
+  FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket; readonly localAddress: SocketAddress.SocketAddress; readonly peer: () => SocketAddress.SocketAddress | undefined; readonly foreign: () => number },
+  IoError,
+  Reactor | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const socket = yield* UdpSocket.bind(options.bind, {
+      recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
+      sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
+      batch: { size: BATCH, bufferSize: Math.max(2048, options.maxDatagram ?? 2048) }
+    })
+    const localAddress = socket.localAddr()
+    if (localAddress instanceof IoError) return yield* Effect.fail(localAddress)
+    const learn = { peer: undefined as SocketAddress.SocketAddress | undefined, foreign: 0 }
+    const udp = yield* make(socket, learn)
+    return { ...udp, socket, localAddress, peer: () => learn.peer, foreign: () => learn.foreign }
   })
 
 /**
