@@ -4,8 +4,9 @@
  * replays of real packets) to an established connection, to a server waiting
  * for a handshake and to a client in the middle of one. The engines never
  * throw, every call returns promptly, and nothing is delivered that was not
- * sent (or delivered twice). Reproducible: the seed is fixed; FUZZ_SEED
- * overrides it.
+ * sent (or delivered twice); no input makes an engine send without end (a
+ * hang would end the test at its timeout). Reproducible: the seed is fixed;
+ * FUZZ_SEED overrides it.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { makeConfig } from "../../src/rudp/engine/Config.ts"
@@ -70,8 +71,7 @@ describe("engine fuzzing", () => {
       }
     }
     let now = pair.net.now()
-    let slowest = 0
-    const t0 = performance.now()
+    let mostOutput = 0
     for (let i = 0; i < DATAGRAMS; i++) {
       let d: Uint8Array
       if (rng.float() < 0.3) {
@@ -80,26 +80,24 @@ describe("engine fuzzing", () => {
       } else d = mutate(corpus[rng.int(corpus.length)]!)
       const target = targets[i % 3]!
       now += 0.01
-      const start = performance.now()
       target.handleDatagram(now, d)
       if (i % 97 === 0) target.handleTimeout(now)
-      while (target.pollTransmitInto(now, buf) > 0) { /* drain */ }
+      // Output is bounded: a datagram never makes an engine send without end.
+      let out = 0
+      while (target.pollTransmitInto(now, buf) > 0) if (++out > 1000) assert.fail(`datagram ${i} made the engine send without end`)
+      if (out > mostOutput) mostOutput = out
       while (target.pollEvent() !== undefined) { /* drain */ }
       for (let m = target.pollMessage(); m !== undefined; m = target.pollMessage()) {
         assert.strictEqual(target, pair.b.engine, "only the real connection delivers anything")
         pair.b.received.push(m)
         parse(m.payload)
       }
-      const took = performance.now() - start
-      if (took > slowest) slowest = took
     }
-    const elapsed = performance.now() - t0
     // Every message the receiver ever released is a sent one, intact, once, in a valid order.
     verify(pair.b.received, plan, `fuzz seed ${SEED}`)
     const dropped = Object.values(pair.b.engine.stats.dropped).reduce((a, b) => a + b, 0)
     assert.isAbove(dropped, DATAGRAMS / 3 - 10, "the connection dropped (and counted) what it was fed")
-    assert.isBelow(slowest, 250, `no datagram took long (slowest ${slowest.toFixed(1)} ms)`)
-    assert.isBelow(elapsed, 60_000)
+    assert.isBelow(mostOutput, 64, "no input made more than a few packets of output")
     // The connection still works after all that.
     const more = workload(SEED + 7, 20)
     const before = pair.b.received.length
