@@ -368,6 +368,7 @@ export class RudpEngine {
       fragmentTimeout: config.fragmentTimeout
     })
     this.#maxDataSent = config.receiveWindow
+    this.#computeFragmentSizes()
     this.#lastPacketAt = now
     this.#lastSendOrReceive = now
     // The handshake (and a server's wait for one) is bounded by the idle timeout.
@@ -699,7 +700,8 @@ export class RudpEngine {
    */
   #fitQueuedToPeer(peer: Params): void {
     const o = this.outbox
-    const [maxWhole, fragSize] = this.#fragmentSizes()
+    this.#computeFragmentSizes()
+    const maxWhole = this.#maxWhole, fragSize = this.#fragSize
     const n = o.queue.length
     for (let i = 0; i < n; i++) {
       const m = o.queue.shift()!
@@ -738,6 +740,7 @@ export class RudpEngine {
 
   /** Timers that are due. */
   handleTimeout(now: number): void {
+    this.#settle()
     const t = this.timers
     if (t.take("close", now)) this.#fire("close-timer", now)
     if (this.#state === "closing" && t.take("pto", now)) {
@@ -792,8 +795,7 @@ export class RudpEngine {
       if (tier === "Delivery") d = this.#nextD++
     }
     const id = this.#nextMessage++
-    const [maxWhole, fragSize] = this.#fragmentSizes()
-    const m = new OutMessage(id, { tier, s, d, dBefore }, payload.slice(), maxWhole, fragSize, this.#takeF)
+    const m = new OutMessage(id, { tier, s, d, dBefore }, payload.slice(), this.#maxWhole, this.#fragSize, this.#takeF)
     o.queue.push(m)
     o.queuedBytes += payload.length
     if (tier === "Delivery") o.unacked.set(id, m)
@@ -803,11 +805,15 @@ export class RudpEngine {
 
   readonly #takeF = (): number => this.#nextF++
 
-  /** The largest message sent whole, and the fragment size of longer ones. */
-  #fragmentSizes(): readonly [number, number] {
+  /** The largest message sent whole, and the fragment size of longer ones (for the datagram size in use). */
+  #maxWhole = 0
+  #fragSize = 0
+
+  #computeFragmentSizes(): void {
     const header = shortHeaderMax(this.#peerCid?.length ?? this.config.cidLength) + TAG_BYTES
     const mtu = this.mtu
-    return [mtu - header - (MESSAGE_HEADER_MAX - 24), mtu - header - MESSAGE_HEADER_MAX]
+    this.#maxWhole = mtu - header - (MESSAGE_HEADER_MAX - 24)
+    this.#fragSize = mtu - header - MESSAGE_HEADER_MAX
   }
 
   /**
@@ -861,28 +867,28 @@ export class RudpEngine {
     if (ack.largest >= this.#nextPn) return void this.stats.dropped.malformed++
     // Collect first: the records go back to the pool as they are processed.
     const newly = this.#newlyAcked
-    newly.length = 0
+    let count = 0
     const first = sent.firstPn(), last = sent.endPn() - 1
     let anyEliciting = false, ackedBytes = 0
-    for (let k = 0; k < ack.lo.length; k++) {
+    for (let k = 0; k < ack.count; k++) {
       const lo = Math.max(ack.lo[k]!, first), hi = Math.min(ack.hi[k]!, last)
       for (let pn = hi; pn >= lo; pn--) {
         const p = sent.get(pn)
         if (p === undefined) continue
-        newly.push(p)
+        newly[count++] = p
         if (p.ackEliciting) anyEliciting = true
         if (p.inFlight) ackedBytes += p.size
       }
     }
     if (ack.largest > this.#largestAcked) this.#largestAcked = ack.largest
-    if (newly.length === 0) return
+    if (count === 0) return
     const largest = newly[0]!
     if (largest.pn === ack.largest && anyEliciting) {
       const delay = this.isConnected ? Math.min(ack.delayMs, this.#maxAckDelayOfPeer()) : 0
       this.rtt.update(Math.max(0, now - largest.time), delay)
     }
-    for (let i = 0; i < newly.length; i++) this.#packetAcked(now, newly[i]!)
-    newly.length = 0
+    for (let i = 0; i < count; i++) this.#packetAcked(now, newly[i]!)
+    newly.fill(undefined as unknown as SentPacket, 0, count)
     this.config.congestion.onPacketsAcked(now, ackedBytes, this.rtt)
     this.#detectLost(now)
     this.#ptoCount = 0
@@ -896,7 +902,7 @@ export class RudpEngine {
     if (p.inFlight) this.#bytesInFlight -= p.size
     if (p.ackEliciting) this.#ackElicitingInFlight--
     const o = this.outbox
-    for (let i = 0; i < p.messages.length; i++) {
+    for (let i = 0; i < p.items; i++) {
       const m = p.messages[i]!
       if (m.ack(p.fragments[i]!) && m.done) o.unacked.delete(m.id)
     }
@@ -939,7 +945,7 @@ export class RudpEngine {
     if (p.ackEliciting) this.#ackElicitingInFlight--
     this.stats.lossyLost += p.lossy
     if (this.config.resend === undefined) {
-      for (let i = 0; i < p.messages.length; i++) this.outbox.queueRetransmission(p.messages[i]!, p.fragments[i]!)
+      for (let i = 0; i < p.items; i++) this.outbox.queueRetransmission(p.messages[i]!, p.fragments[i]!)
     }
     if (p.hello && !this.#confirmed) this.#helloPending = true
     if (p.maxData >= 0 && p.maxData >= this.#maxDataSent) this.#maxDataPending = true
@@ -959,8 +965,8 @@ export class RudpEngine {
     let queued = 0
     for (let pn = this.sent.firstPn(); pn < this.sent.endPn() && queued < 2; pn++) {
       const p = this.sent.get(pn)
-      if (p === undefined || p.messages.length === 0) continue
-      for (let i = 0; i < p.messages.length; i++) {
+      if (p === undefined || p.items === 0) continue
+      for (let i = 0; i < p.items; i++) {
         const m = p.messages[i]!, f = p.fragments[i]!
         if (!m.isAcked(f) && !m.isQueued(f)) {
           this.outbox.queueRetransmission(m, f)
@@ -989,8 +995,27 @@ export class RudpEngine {
   // Timers
   // =====================================================================================
 
-  /** Re-arms the timers that depend on what just happened. */
+  /**
+   * Notes that the timers depend on what just happened. They are re-armed
+   * lazily, once per batch of inputs and outputs, by `#settle` (the outputs
+   * and `handleTimeout` call it first).
+   */
   #afterInput(now: number): void {
+    this.#dirty = true
+    if (now > this.#dirtyAt) this.#dirtyAt = now
+  }
+
+  #dirty = false
+  #dirtyAt = 0
+
+  #settle(): void {
+    if (!this.#dirty) return
+    this.#dirty = false
+    this.#rearm(this.#dirtyAt)
+  }
+
+  /** Re-arms the timers that depend on what happened. */
+  #rearm(now: number): void {
     const t = this.timers
     if (this.#state === "closed") return
     // Idle: from the last packet received (or, with nothing heard lately, the last ack-eliciting sent).
@@ -1044,11 +1069,13 @@ export class RudpEngine {
 
   /** The next deadline, or `undefined` when nothing is due. */
   pollTimeout(): number | undefined {
+    this.#settle()
     return this.timers.next()
   }
 
   /** The next event, or `undefined`. */
   pollEvent(): EngineEvent | undefined {
+    this.#settle()
     if (this.#eventHead >= this.#events.length) {
       if (this.#eventHead > 0) {
         this.#events.length = 0
@@ -1113,6 +1140,8 @@ export class RudpEngine {
    * length, or 0 when there is nothing to send now.
    */
   pollTransmitInto(now: number, buf: Uint8Array): number {
+    // A graceful close whose data was all acknowledged sends its CLOSE now.
+    if (this.#state === "flushing") this.#checkFlushed(now)
     if (this.#versionNegotiationPending !== undefined) {
       const w = this.#writer.reset(buf, 0, buf.length)
       const vn = this.#versionNegotiationPending
@@ -1328,8 +1357,8 @@ export class RudpEngine {
   }
 
   #carry(p: SentPacket, m: OutMessage, i: number): void {
-    p.messages.push(m)
-    p.fragments.push(i)
+    p.messages[p.items] = m
+    p.fragments[p.items++] = i
   }
 
   #recordSent(now: number, p: SentPacket, size: number, eliciting: boolean): void {
@@ -1358,6 +1387,7 @@ export class RudpEngine {
   // =====================================================================================
 
   info(): EngineInfo {
+    this.#settle()
     const o = this.outbox
     return {
       state: this.#state,

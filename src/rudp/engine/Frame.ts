@@ -258,7 +258,18 @@ export class MessageFrame implements MessageIds {
   f = -1
   offset = 0
   total = 0
-  data: Uint8Array = new Uint8Array(0)
+  /** The data: `length` bytes of `buf` from `start` (valid while the packet is). */
+  buf: Uint8Array = new Uint8Array(0)
+  start = 0
+  length = 0
+  /** A view of the data. */
+  get data(): Uint8Array {
+    return this.buf.subarray(this.start, this.start + this.length)
+  }
+  /** A copy of the data, for keeping. */
+  copy(): Uint8Array {
+    return this.buf.slice(this.start, this.start + this.length)
+  }
 }
 
 /**
@@ -335,11 +346,14 @@ export const readMessage = (r: Reader, type: number, prev: Previous, seen: Expec
     }
   }
   const length = (type & MSG_LEN) !== 0 ? r.varint() : r.remaining()
-  out.data = r.bytes(length)
-  if (!r.ok) return false
+  if (!r.ok || length > r.remaining()) return false
+  out.buf = r.buf
+  out.start = r.pos
+  out.length = length
+  r.pos += length
   if (tier !== "None" && (out.s < 0 || out.dBefore < 0 || (tier === "Delivery" && out.d < 0))) return false
   if (out.fragment) {
-    if (out.f < 0 || out.offset + out.data.length > out.total || out.data.length === 0) return false
+    if (out.f < 0 || out.offset + length > out.total || length === 0) return false
     prev.fragValid = true
     prev.f = out.f
     if (out.f > seen.f) seen.f = out.f
@@ -365,6 +379,8 @@ export class AckFrame {
   largest = 0
   /** Ack delay in milliseconds. */
   delayMs = 0
+  /** Ranges `lo[i]..hi[i]` for i < count, highest first. */
+  count = 0
   readonly lo: Array<number> = []
   readonly hi: Array<number> = []
 }
@@ -417,8 +433,7 @@ export const writeAck = (
  * @category codecs
  */
 export const readAck = (r: Reader, out: AckFrame): boolean => {
-  out.lo.length = 0
-  out.hi.length = 0
+  out.count = 0
   const largest = r.varint()
   const delay = r.varint()
   const count = r.varint()
@@ -428,17 +443,18 @@ export const readAck = (r: Reader, out: AckFrame): boolean => {
   if (lo < 0) return false
   out.largest = largest
   out.delayMs = (delay * (1 << ACK_DELAY_EXPONENT)) / 1000
-  out.lo.push(lo)
-  out.hi.push(hi)
-  for (let i = 0; i < count; i++) {
+  out.lo[0] = lo
+  out.hi[0] = hi
+  for (let i = 1; i <= count; i++) {
     const gap = r.varint()
     const len = r.varint()
     hi = lo - gap - 2
     lo = hi - len
     if (lo < 0 || !r.ok) return false
-    out.lo.push(lo)
-    out.hi.push(hi)
+    out.lo[i] = lo
+    out.hi[i] = hi
   }
+  out.count = count + 1
   return r.ok
 }
 

@@ -69,12 +69,21 @@ export interface InboxDrops {
   fragmentMismatch: number
 }
 
-interface Pending {
-  readonly tier: Guarantee
-  readonly s: number
+/** A message on the receive side: waiting, or released (it is the `ReceivedMessage` then). */
+class Pending implements ReceivedMessage {
+  readonly guarantee: Guarantee
+  /** Its set (`s`; −1 for None). */
+  readonly set: number
   readonly d: number
   readonly dBefore: number
   readonly payload: Uint8Array
+  constructor(tier: Guarantee, s: number, d: number, dBefore: number, payload: Uint8Array) {
+    this.guarantee = tier
+    this.set = tier === "None" ? -1 : s
+    this.d = d
+    this.dBefore = dBefore
+    this.payload = payload
+  }
 }
 
 class Reassembly {
@@ -180,11 +189,11 @@ export class Inbox {
     if (frame.fragment) {
       if (frame.total > this.limits.maxMessageSize) return -1
       const r = this.reassembly.get(frame.f)
-      if (r !== undefined && r.got.coveredIn(frame.offset, frame.offset + frame.data.length - 1) > 0) return 0
-      return frame.data.length + (r === undefined ? MESSAGE_CHARGE : 0)
+      if (r !== undefined && r.got.coveredIn(frame.offset, frame.offset + frame.length - 1) > 0) return 0
+      return frame.length + (r === undefined ? MESSAGE_CHARGE : 0)
     }
-    if (frame.data.length > this.limits.maxMessageSize) return -1
-    return frame.data.length + MESSAGE_CHARGE
+    if (frame.length > this.limits.maxMessageSize) return -1
+    return frame.length + MESSAGE_CHARGE
   }
 
   /** Whether `cost` more Delivery bytes fit (the window plus one message of slack). */
@@ -198,13 +207,13 @@ export class Inbox {
     const tier = frame.tier
     if (tier === "Delivery") {
       if (this.isDuplicate(frame.d)) return void this.drops.duplicate++
-      this.deliveryHeld += frame.data.length + MESSAGE_CHARGE
+      this.deliveryHeld += frame.length + MESSAGE_CHARGE
     } else {
       if (tier === "Order" && frame.s < this.current) return void this.drops.lateOrder++
-      if (this.lossyHeld + frame.data.length > this.limits.lossyBudget) return void this.drops.lossyOverflow++
-      this.lossyHeld += frame.data.length
+      if (this.lossyHeld + frame.length > this.limits.lossyBudget) return void this.drops.lossyOverflow++
+      this.lossyHeld += frame.length
     }
-    this.#arrive({ tier, s: frame.s, d: frame.d, dBefore: frame.dBefore, payload: frame.data.slice() })
+    this.#arrive(new Pending(tier, frame.s, frame.d, frame.dBefore, frame.copy()))
   }
 
   #fragment(frame: MessageFrame, now: number): void {
@@ -214,12 +223,12 @@ export class Inbox {
     if (frame.total > this.limits.maxMessageSize) return void this.drops.fragmentMismatch++
     let r = this.reassembly.get(frame.f)
     if (r !== undefined && !r.matches(frame)) return void this.drops.fragmentMismatch++
-    const last = frame.offset + frame.data.length - 1
+    const last = frame.offset + frame.length - 1
     if (r !== undefined && r.got.coveredIn(frame.offset, last) > 0) {
       // A repeated (or overlapping) fragment: the copy we hold stays.
       return void this.drops.duplicate++
     }
-    const size = frame.data.length
+    const size = frame.length
     const charge = size + (r === undefined && tier === "Delivery" ? MESSAGE_CHARGE : 0)
     if (tier === "Delivery") this.deliveryHeld += charge
     else {
@@ -231,20 +240,20 @@ export class Inbox {
       this.reassembly.set(frame.f, r)
     }
     r.got.addRange(frame.offset, last)
-    r.chunks.push(frame.data.slice())
+    r.chunks.push(frame.copy())
     r.offsets.push(frame.offset)
     r.bytes += size
     if (r.bytes < r.total) return
     this.reassembly.delete(frame.f)
-    this.#arrive({ tier, s: r.s, d: r.d, dBefore: r.dBefore, payload: r.assemble() })
+    this.#arrive(new Pending(tier, r.s, r.d, r.dBefore, r.assemble()))
   }
 
   /** A whole message whose bytes are already counted as held. */
   #arrive(m: Pending): void {
-    if (m.tier === "None") return void this.#release(m)
-    if (m.s < this.current) {
+    if (m.guarantee === "None") return void this.#release(m)
+    if (m.set < this.current) {
       // Every Delivery message of an earlier set was released already: a late Order message.
-      return this.#drop(m, m.tier === "Order" ? "lateOrder" : "duplicate")
+      return this.#drop(m, m.guarantee === "Order" ? "lateOrder" : "duplicate")
     }
     if (m.dBefore <= this.prefix) {
       if (this.#release(m)) this.#drainWaiting()
@@ -253,28 +262,29 @@ export class Inbox {
     // Wait, ordered by set.
     const w = this.waiting
     let i = w.length
-    while (i > this.waitingHead && w[i - 1]!.s > m.s) i--
+    while (i > this.waitingHead && w[i - 1]!.set > m.set) i--
     if (i === w.length) w.push(m)
     else w.splice(i, 0, m)
-    if (m.tier === "Delivery") this.waitingD.add(m.d)
+    if (m.guarantee === "Delivery") this.waitingD.add(m.d)
   }
 
   #drop(m: Pending, reason: keyof InboxDrops): void {
     this.drops[reason]++
-    if (m.tier === "Delivery") this.deliveryHeld -= m.payload.length + MESSAGE_CHARGE
+    if (m.guarantee === "Delivery") this.deliveryHeld -= m.payload.length + MESSAGE_CHARGE
     else this.lossyHeld -= m.payload.length
   }
 
   /** Releases `m` to the ready queue; `true` when the Delivery prefix advanced. */
   #release(m: Pending): boolean {
-    if (m.tier !== "None" && m.s > this.current) this.current = m.s
-    if (m.tier !== "Delivery" && this.readyLossy >= this.limits.readyLimit) {
+    const tier = m.guarantee
+    if (tier !== "None" && m.set > this.current) this.current = m.set
+    if (tier !== "Delivery" && this.readyLossy >= this.limits.readyLimit) {
       this.#drop(m, "lossyOverflow")
       return false
     }
-    this.ready.push({ payload: m.payload, guarantee: m.tier, set: m.tier === "None" ? -1 : m.s })
-    this.released[m.tier]++
-    if (m.tier !== "Delivery") {
+    this.ready.push(m)
+    this.released[tier]++
+    if (tier !== "Delivery") {
       this.readyLossy++
       return false
     }
@@ -293,8 +303,8 @@ export class Inbox {
       const m = w[this.waitingHead]!
       if (m.dBefore > this.prefix) break
       w[this.waitingHead++] = undefined as unknown as Pending
-      if (m.tier === "Delivery") this.waitingD.delete(m.d)
-      if (m.s < this.current) this.#drop(m, m.tier === "Order" ? "lateOrder" : "duplicate")
+      if (m.guarantee === "Delivery") this.waitingD.delete(m.d)
+      if (m.set < this.current) this.#drop(m, m.guarantee === "Order" ? "lateOrder" : "duplicate")
       else this.#release(m)
     }
     if (this.waitingHead > 64 && this.waitingHead * 2 > w.length) {

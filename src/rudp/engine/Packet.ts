@@ -19,11 +19,11 @@
  * header protection masks in RFC 9001 §5.4 (the low 5 bits of a short header's
  * first byte, the low 4 of a long header's, and the packet number) sit where
  * that scheme expects them, so version 2 can add AEAD and header protection
- * without moving a field. Version 1's integrity tag is the CRC-32 of the full
- * packet number (8 bytes, big-endian) followed by everything before the tag:
- * like the AEAD nonce of QUIC, it makes a packet whose truncated number was
- * decoded wrongly (a very late duplicate) fail the check. The AEAD tag takes
- * its place. Long header types: 0 Initial,
+ * without moving a field. Version 1's integrity tag is the CRC-32 of
+ * everything before it, its initial value derived from the full packet number:
+ * like the AEAD nonce of QUIC, the number makes a packet whose truncated number
+ * was decoded wrongly (a very late duplicate) fail the check. The AEAD tag
+ * takes its place. Long header types: 0 Initial,
  * 1 Handshake, 2 Retry (reserved for the stateless retry of the endpoint
  * server), 3 reserved. A version negotiation packet is a long header with
  * version 0 followed by the supported versions (u32 each) and the tag.
@@ -106,27 +106,20 @@ export class Header {
  */
 export type HeaderError = "too-short" | "tag" | "fixed-bit" | "reserved-bits" | "length" | "cid-length" | "unknown-type"
 
-const pnBytes = new Uint8Array(8)
-
 /**
  * The tag of `bytes[start, end)` for packet number `pn` (0 for version
- * negotiation packets).
+ * negotiation packets): CRC-32 with the packet number folded into its initial
+ * value, so a packet read with another number fails (CRC-32 is linear: two
+ * initial values give tags that differ by the CRC of zeros from their XOR).
  *
  * @since 0.2.0
  * @category codecs
  */
-export const tagOf = (bytes: Uint8Array, start: number, end: number, pn: number): number => {
-  const hi = Math.floor(pn / 4294967296)
-  pnBytes[0] = hi >>> 24
-  pnBytes[1] = (hi >>> 16) & 0xff
-  pnBytes[2] = (hi >>> 8) & 0xff
-  pnBytes[3] = hi & 0xff
-  pnBytes[4] = pn >>> 24
-  pnBytes[5] = (pn >>> 16) & 0xff
-  pnBytes[6] = (pn >>> 8) & 0xff
-  pnBytes[7] = pn & 0xff
-  return crc32(bytes.subarray(start, end), crc32(pnBytes)) >>> 0
-}
+export const tagOf = (bytes: Uint8Array, start: number, end: number, pn: number): number =>
+  crc32(bytes.subarray(start, end), pnSeed(pn)) >>> 0
+
+/** A 32-bit value for a packet number: distinct for numbers that differ by a multiple of 2^8, 2^16 or 2^32. */
+const pnSeed = (pn: number): number => ((pn >>> 0) ^ Math.imul(Math.floor(pn / 4294967296), 0x9e3779b1)) >>> 0
 
 /**
  * Whether the tag at the end of `bytes` is right for packet number `pn`.

@@ -90,9 +90,10 @@ export class SentPacket {
   size = 0
   ackEliciting = false
   inFlight = false
-  /** Delivery fragments carried (message, fragment index), for retransmission. */
+  /** Delivery fragments carried (message, fragment index; the first `items`), for retransmission. */
   readonly messages: Array<OutMessage> = []
   readonly fragments: Array<number> = []
+  items = 0
   /** None/Order messages (or fragments) carried, for the loss count. */
   lossy = 0
   hello = false
@@ -103,8 +104,10 @@ export class SentPacket {
   ackLargest = -1
 
   reset(): this {
-    this.messages.length = 0
-    this.fragments.length = 0
+    // Entries past `items` are stale references, overwritten by the next use; drop them
+    // once in a while so that a record in the pool does not pin old messages.
+    if (this.items > 0) this.messages.fill(undefined as unknown as OutMessage, 0, this.items)
+    this.items = 0
     this.lossy = 0
     this.hello = false
     this.close = false
