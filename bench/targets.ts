@@ -19,7 +19,7 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets"
+  readonly issue: "Foundation" | "Sockets" | "Reliable UDP"
   readonly text: string
   readonly caseId: string
   readonly variant: string
@@ -134,7 +134,19 @@ export const TARGETS: ReadonlyArray<Target> = [
     kind: "ratio",
     min: 0.9
   }),
-  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 })
+  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 }),
+  T("Reliable UDP", "Delivery 100 B messages/s ≥ 0.5× our plain UDP batched rate (grouping)", "rudp-rate-100", "ours RUDP Delivery, reactor-driven Endpoint, grouped (park)", {
+    kind: "ratio",
+    min: 0.5
+  }),
+  T("Reliable UDP", "request/response RTT ≤ our plain UDP ping-pong RTT + 10 µs (reactor-driven)", "rudp-rtt", "ours RUDP Delivery, reactor-driven Endpoint (park)", {
+    kind: "delta",
+    max: 10
+  }),
+  T("Reliable UDP", "request/response RTT ≤ our plain UDP ping-pong RTT + 10 µs (user-driven)", "rudp-rtt", "ours RUDP Delivery, user-driven Endpoint (park)", {
+    kind: "delta",
+    max: 10
+  })
 ]
 
 /** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */

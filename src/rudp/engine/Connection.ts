@@ -17,6 +17,7 @@
  * @since 0.2.0
  */
 import type { Guarantee } from "../Guarantee.ts"
+import { Arena } from "./Arena.ts"
 import { decodeTruncated, Reader, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
 import {
@@ -295,6 +296,7 @@ export class RudpEngine {
 
   // --- send side --------------------------------------------------------------------
   readonly outbox = new Outbox()
+  readonly #arena = new Arena()
   #nextS: number
   #nextD: number
   #nextF: number
@@ -795,7 +797,7 @@ export class RudpEngine {
       if (tier === "Delivery") d = this.#nextD++
     }
     const id = this.#nextMessage++
-    const m = new OutMessage(id, { tier, s, d, dBefore }, payload.slice(), this.#maxWhole, this.#fragSize, this.#takeF)
+    const m = new OutMessage(id, { tier, s, d, dBefore }, this.#arena.copy(payload, 0, payload.length), this.#maxWhole, this.#fragSize, this.#takeF)
     o.queue.push(m)
     o.queuedBytes += payload.length
     if (tier === "Delivery") o.unacked.set(id, m)

@@ -266,9 +266,9 @@ export class MessageFrame implements MessageIds {
   get data(): Uint8Array {
     return this.buf.subarray(this.start, this.start + this.length)
   }
-  /** A copy of the data, for keeping. */
-  copy(): Uint8Array {
-    return this.buf.slice(this.start, this.start + this.length)
+  /** A copy of the data, for keeping, made by `arena`. */
+  copy(arena: { copy(src: Uint8Array, start: number, length: number): Uint8Array }): Uint8Array {
+    return arena.copy(this.buf, this.start, this.length)
   }
 }
 

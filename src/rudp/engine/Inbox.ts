@@ -24,6 +24,7 @@
  * @since 0.2.0
  */
 import type { Guarantee } from "../Guarantee.ts"
+import { Arena } from "./Arena.ts"
 import { Deque } from "./Deque.ts"
 import type { Expected, MessageFrame } from "./Frame.ts"
 import { RangeSet } from "./RangeSet.ts"
@@ -155,6 +156,7 @@ export class Inbox {
   consumed = 0
   readonly released = { None: 0, Order: 0, Delivery: 0 }
   readonly drops: InboxDrops = { duplicate: 0, lateOrder: 0, lossyOverflow: 0, fragmentTimeout: 0, fragmentMismatch: 0 }
+  readonly #arena = new Arena()
 
   constructor(limits: InboxLimits) {
     this.limits = limits
@@ -213,7 +215,7 @@ export class Inbox {
       if (this.lossyHeld + frame.length > this.limits.lossyBudget) return void this.drops.lossyOverflow++
       this.lossyHeld += frame.length
     }
-    this.#arrive(new Pending(tier, frame.s, frame.d, frame.dBefore, frame.copy()))
+    this.#arrive(new Pending(tier, frame.s, frame.d, frame.dBefore, frame.copy(this.#arena)))
   }
 
   #fragment(frame: MessageFrame, now: number): void {
@@ -240,7 +242,7 @@ export class Inbox {
       this.reassembly.set(frame.f, r)
     }
     r.got.addRange(frame.offset, last)
-    r.chunks.push(frame.copy())
+    r.chunks.push(frame.copy(this.#arena))
     r.offsets.push(frame.offset)
     r.bytes += size
     if (r.bytes < r.total) return
