@@ -47,7 +47,7 @@ import { WouldBlock } from "../WouldBlock.ts"
 import { type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
-import { Alarm, Driver, Signal } from "./internal/Driver.ts"
+import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
 import * as UdpLike from "./UdpLike.ts"
 
@@ -253,9 +253,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     const context = yield* Effect.context<never>()
     const runFork = Effect.runForkWith(context)
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
-    const nowMs = () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+    const nowMs = clockMillis(clock)
     const engine = new RudpEngine(nowMs(), cfg)
-    const driver = new Driver(engine, udp, clock)
+    const driver = new Driver(engine, udp, nowMs)
     const written = new Written()
     const setDone = new Signal()
     const flushWanted = new Signal()
@@ -288,26 +288,50 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     }
 
     /**
-     * Asks the reactor-mode flusher to send once the calling fiber yields: the
-     * wake-up is a task on the fiber's own dispatcher, so it runs after the
-     * fiber suspends or uses up its turn (resuming the flusher directly would
-     * run it at once, inside the sender, and send each message alone).
+     * Asks the reactor-mode flusher to send once `fiber` yields: the wake-up is
+     * a task on the fiber's own dispatcher, so it runs after the fiber suspends
+     * or uses up its turn (resuming the flusher directly would run it at once,
+     * inside the sender, and send each message alone).
      */
     const wakeFlusher = (): void => flushWanted.notify()
+    const scheduleFlush = (fiber: Fiber.Fiber<unknown, unknown>): void => {
+      if (flushPending) return
+      flushPending = true
+      fiber.currentDispatcher.scheduleTask(wakeFlusher, 0)
+    }
     const requestFlush: Effect.Effect<void> = Effect.withFiber((fiber) => {
-      if (!flushPending) {
-        flushPending = true
-        fiber.currentDispatcher.scheduleTask(wakeFlusher, 0)
-      }
+      scheduleFlush(fiber)
       return Effect.void
     })
 
-    /** User mode: send (unless grouping holds it back) and settle after a send. */
-    const afterSend: Effect.Effect<void> = Effect.suspend(() => {
-      if (drive === "reactor") return requestFlush
-      if (grouping && engine.outbox.queuedBytes < engine.mtu && !engine.needsFlush) return Effect.void
-      return Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
-    })
+    /** Sends now: synchronously on the fast path, else the Effect to run. */
+    const flushNow = (after: () => void): Effect.Effect<void> | undefined => {
+      if (driver.fast !== undefined) {
+        driver.flushSync()
+        after()
+        return undefined
+      }
+      return Effect.andThen(driver.flush, Effect.sync(after))
+    }
+    const settle = (): void => driver.settle()
+
+    /**
+     * After a send. Reactor mode: a message sent with nothing in flight starts a
+     * burst (or answers a request), so it goes at once; the messages that
+     * follow it while it is in flight are grouped until the sender yields. User
+     * mode: at once, unless grouping holds it back. Returns an Effect only when
+     * a transport without the fast path must send now.
+     */
+    const afterSendNow = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+      if (drive === "reactor") {
+        if (engine.bytesInFlight === 0 && !flushPending) return flushNow(afterInputReactor)
+        scheduleFlush(fiber)
+        return undefined
+      }
+      if (grouping && engine.outbox.queuedBytes < engine.mtu && !engine.needsFlush) return undefined
+      return flushNow(settle)
+    }
+    const afterSend: Effect.Effect<void> = Effect.withFiber((fiber) => afterSendNow(fiber) ?? Effect.void)
 
     /**
      * Waits for something to happen: reactor mode — any progress of the
@@ -329,11 +353,16 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
 
     // --- sending ------------------------------------------------------------------------
 
+    /** One send attempt: the id, `WouldBlock` (queue full), or `"wait-set"` (another fiber's set is open). */
     const trySend = (g: Guarantee, bytes: Uint8Array, inSet: boolean): Effect.Effect<number | WouldBlock | "wait-set", RudpError> =>
-      failIfEnded((): Effect.Effect<number | WouldBlock | "wait-set", RudpError> => {
+      Effect.withFiber((fiber): Effect.Effect<number | WouldBlock | "wait-set", RudpError> => {
+        if (driver.failure !== undefined) return Effect.fail(driver.failure)
         if (!inSet && engine.inSet) return Effect.succeed("wait-set" as const)
         const r = engine.send(driver.now(), bytes, g)
-        if (typeof r === "number") return Effect.as(afterSend, r)
+        if (typeof r === "number") {
+          const after = afterSendNow(fiber)
+          return after === undefined ? Effect.succeed(r) : Effect.as(after, r)
+        }
         if (r === "too-large") return Effect.fail(messageTooLarge(bytes.length, engine.maxMessageSize))
         if (r === "closed") return Effect.fail(endError())
         return Effect.succeed(WouldBlock)
@@ -404,22 +433,38 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     }
 
     /** Taking messages may open the receive window: tell the peer. */
-    const afterTake: Effect.Effect<void> = Effect.suspend(() => {
-      if (!engine.needsFlush) return Effect.void
-      if (drive === "reactor") return requestFlush
-      return Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
-    })
+    const afterTakeNow = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+      if (!engine.needsFlush) return undefined
+      if (drive === "reactor") {
+        scheduleFlush(fiber)
+        return undefined
+      }
+      return flushNow(settle)
+    }
+    const afterTake: Effect.Effect<void> = Effect.withFiber((fiber) => afterTakeNow(fiber) ?? Effect.void)
 
-    const recv: Effect.Effect<Uint8Array | undefined, RudpError> = Effect.suspend(() => {
+    /** The message `pollOne` gave, as an Effect (with the window update it may call for). */
+    const deliver = (fiber: Fiber.Fiber<unknown, unknown>, m: Uint8Array | undefined | RudpError): Effect.Effect<Uint8Array | undefined, RudpError> => {
+      if (m instanceof RudpError) return Effect.fail(m)
+      const after = m === undefined ? undefined : afterTakeNow(fiber)
+      return after === undefined ? Effect.succeed(m) : Effect.as(after, m)
+    }
+
+    const recv: Effect.Effect<Uint8Array | undefined, RudpError> = Effect.withFiber((fiber) => {
       const first = pollOne()
-      const got = first !== undefined || drive === "reactor"
-        ? Effect.succeed(first)
-        : Effect.map(cycle, () => pollOne())
-      return Effect.flatMap(got, (m) => m instanceof RudpError ? Effect.fail(m) : Effect.as(afterTake, m))
+      if (first !== undefined || drive === "reactor") return deliver(fiber, first)
+      // User-driven: nothing happens between calls, so this call takes what arrived.
+      return Effect.flatMap(cycle, () => deliver(fiber, pollOne()))
     })
 
-    const take: Effect.Effect<Uint8Array, RudpError> = Effect.flatMap(recv, (m) =>
-      m !== undefined ? Effect.succeed(m) : Effect.andThen(drive === "reactor" ? driver.messages.wait : waitForProgress, take))
+    const take: Effect.Effect<Uint8Array, RudpError> = Effect.withFiber((fiber): Effect.Effect<Uint8Array, RudpError> => {
+      if (drive === "reactor") {
+        const m = pollOne()
+        if (m === undefined) return Effect.andThen(driver.messages.wait, take)
+        return deliver(fiber, m) as Effect.Effect<Uint8Array, RudpError>
+      }
+      return Effect.flatMap(recv, (m) => m !== undefined ? Effect.succeed(m) : Effect.andThen(waitForProgress, take))
+    })
 
     /** `take` for the stream: `undefined` at a graceful end. */
     const takeOrEnd: Effect.Effect<Uint8Array | undefined, RudpError> = Effect.catch(take, (e) =>

@@ -709,7 +709,8 @@ export class RudpEngine {
       const m = o.queue.shift()!
       if (m.payload.length > peer.maxMessageSize) {
         o.queuedBytes -= m.payload.length
-        o.unacked.delete(m.id)
+        m.dropped = true
+        if (m.tier === "Delivery") o.unacked.settled()
         this.stats.droppedTooLarge++
         this.#emit({ type: "dropped", id: m.id, reason: "too-large" })
         continue
@@ -800,7 +801,7 @@ export class RudpEngine {
     const m = new OutMessage(id, { tier, s, d, dBefore }, this.#arena.copy(payload, 0, payload.length), this.#maxWhole, this.#fragSize, this.#takeF)
     o.queue.push(m)
     o.queuedBytes += payload.length
-    if (tier === "Delivery") o.unacked.set(id, m)
+    if (tier === "Delivery") o.unacked.add(m)
     this.stats.messagesSent[tier]++
     return id
   }
@@ -906,7 +907,7 @@ export class RudpEngine {
     const o = this.outbox
     for (let i = 0; i < p.items; i++) {
       const m = p.messages[i]!
-      if (m.ack(p.fragments[i]!) && m.done) o.unacked.delete(m.id)
+      if (m.ack(p.fragments[i]!) && m.done) o.unacked.settled()
     }
     if (p.ackLargest >= this.#ackFloor) this.#ackFloor = p.ackLargest + 1
     const hello = p.hello
@@ -1108,6 +1109,11 @@ export class RudpEngine {
    */
   get needsFlush(): boolean {
     return this.#maxDataPending || this.#closePending || this.#helloPending || this.#pingPending || (this.#ackDirty && this.#ackNow)
+  }
+
+  /** Bytes of ack-eliciting packets sent and not yet acknowledged or declared lost. */
+  get bytesInFlight(): number {
+    return this.#bytesInFlight
   }
 
   /** Whether a message is ready for `pollMessage`. */

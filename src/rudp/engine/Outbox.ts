@@ -120,6 +120,9 @@ export class OutMessage implements MessageIds {
     return this.ackedFragments === this.fragCount
   }
 
+  /** Removed before it was sent (the peer's limits refused it). */
+  dropped = false
+
   noteSent(i: number, now: number): void {
     if (this.state === undefined) this.lastSent0 = now
     else (this.lastSent ??= new Float64Array(this.fragCount))[i] = now
@@ -143,8 +146,8 @@ export class Outbox {
   /** Fragments to send again: message and fragment index, in parallel. */
   readonly retransmit = new Deque<OutMessage>(64)
   readonly retransmitFragment = new Deque<number>(64)
-  /** Delivery messages not yet fully acknowledged, by message id. */
-  readonly unacked = new Map<number, OutMessage>()
+  /** Delivery messages not yet fully acknowledged. */
+  readonly unacked = new Unacked()
 
   queueRetransmission(m: OutMessage, i: number): void {
     if (m.isAcked(i) || m.isQueued(i)) return
@@ -159,5 +162,54 @@ export class Outbox {
     this.queue.clear()
     this.queuedBytes = 0
     return n
+  }
+}
+
+/**
+ * The Delivery messages not yet fully acknowledged, in the order they were
+ * sent (so by id): acknowledged ones leave from the front as soon as every
+ * message before them is done too; `has` searches by id.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Unacked {
+  readonly #q = new Deque<OutMessage>(256)
+  /** Messages still waiting for an acknowledgement. */
+  size = 0
+
+  add(m: OutMessage): void {
+    this.#q.push(m)
+    this.size++
+  }
+
+  /** `m` was fully acknowledged (or dropped). */
+  settled(): void {
+    this.size--
+    const q = this.#q
+    for (let h = q.peek(); h !== undefined && (h.done || h.dropped); h = q.peek()) q.shift()
+  }
+
+  /** Whether message `id` is still waiting. */
+  has(id: number): boolean {
+    const q = this.#q
+    let lo = 0, hi = q.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const m = q.at(mid)!
+      if (m.id === id) return !m.done && !m.dropped
+      if (m.id < id) lo = mid + 1
+      else hi = mid - 1
+    }
+    return false
+  }
+
+  /** The messages still waiting, oldest first. */
+  *values(): Generator<OutMessage> {
+    const q = this.#q
+    for (let i = 0; i < q.length; i++) {
+      const m = q.at(i)!
+      if (!m.done && !m.dropped) yield m
+    }
   }
 }

@@ -51,6 +51,16 @@ export class Signal {
 const isTestClock = (clock: Clock.Clock): boolean => "adjust" in clock
 
 /**
+ * Milliseconds of monotonic time: the clock's own under a `TestClock` (virtual
+ * time), `performance.now()` otherwise (the live clock's monotonic time without
+ * a BigInt per reading; the driver reads it several times per datagram).
+ *
+ * @internal
+ */
+export const clockMillis = (clock: Clock.Clock): () => number =>
+  isTestClock(clock) ? () => Number(clock.monotonicTimeNanosUnsafe()) / 1e6 : () => performance.now()
+
+/**
  * One timer on Effect's clock that can be moved earlier without waking its
  * fiber: with the live clock a `setTimeout` is replaced, with another clock
  * (the `TestClock`) a sleeping fiber is.
@@ -132,7 +142,6 @@ export class Driver<E> {
   readonly engine: RudpEngine
   readonly udp: UdpLike<E>
   readonly fast: FastPath<E> | undefined
-  readonly #clock: Clock.Clock
   readonly #rx: Uint8Array
   readonly #tx: Array<Uint8Array>
   /** A transport failure; every later operation fails with it. */
@@ -149,17 +158,17 @@ export class Driver<E> {
   datagramsOut = 0
   droppedBeforeHandshake = 0
 
-  constructor(engine: RudpEngine, udp: UdpLike<E>, clock: Clock.Clock) {
+  constructor(engine: RudpEngine, udp: UdpLike<E>, now: () => number) {
     this.engine = engine
     this.udp = udp
+    this.now = now
     this.fast = hasFastPath(udp) ? udp[FastPathId] : undefined
-    this.#clock = clock
     this.#rx = new Uint8Array(65536)
     this.#tx = Array.from({ length: this.fast === undefined ? 1 : BATCH }, () => new Uint8Array(Math.max(engine.config.mtu, 1200)))
   }
 
-  /** Milliseconds of the clock's monotonic time. */
-  readonly now = (): number => Number(this.#clock.monotonicTimeNanosUnsafe()) / 1e6
+  /** Milliseconds of monotonic time (`clockMillis`). */
+  readonly now: () => number
 
   /** The error for an operation now: the transport's failure or the connection's end. */
   endError(): RudpError | undefined {
@@ -219,15 +228,14 @@ export class Driver<E> {
 
   /** Fast path: sends everything the engine has, in batches. */
   flushSync(): void {
-    const fast = this.fast!, tx = this.#tx, engine = this.engine
+    const fast = this.fast!, tx = this.#tx, out = this.#txOut, engine = this.engine
     let n = 0
     const now = this.now()
     for (;;) {
       const buf = tx[n]!
       const len = engine.pollTransmitInto(now, buf)
       if (len === 0) break
-      tx[n] = buf.subarray(0, len)
-      n++
+      out[n++] = buf.subarray(0, len)
       if (n === tx.length) {
         this.#sendBatch(fast, n)
         n = 0
@@ -236,12 +244,12 @@ export class Driver<E> {
     if (n > 0) this.#sendBatch(fast, n)
   }
 
+  /** The datagrams of the batch being sent: views of `#tx`. */
+  readonly #txOut: Array<Uint8Array> = []
+
   #sendBatch(fast: FastPath<E>, n: number): void {
-    const tx = this.#tx
-    const e = fast.sendMany(tx, n)
+    const e = fast.sendMany(this.#txOut, n)
     this.datagramsOut += n
-    // Give the views their whole buffers back.
-    for (let i = 0; i < n; i++) tx[i] = new Uint8Array(tx[i]!.buffer, tx[i]!.byteOffset, Math.max(this.engine.config.mtu, 1200))
     if (e !== undefined) this.#fail(e)
   }
 
