@@ -8,7 +8,9 @@
  * 4. A UDP exchange through Effect's `DatagramSocket`, on sendmmsg/recvmmsg.
  * 5. DCCP (RFC 4340) in user space: an echo over DCCP-UDP (RFC 6773), then the
  *    same over raw IP protocol 33 when the process may open raw sockets.
- * 6. effect-mio/testing: a request/response protocol under 10 % loss on SimNet,
+ * 6. Reliable UDP: the three guarantees (None, Order, Delivery) and sets, side by
+ *    side, through the project's lossy relay at 5 % loss.
+ * 7. effect-mio/testing: a request/response protocol under 10 % loss on SimNet,
  *    in virtual time.
  *
  * Each section prints what it sees. Poke the TCP section while it runs with
@@ -36,6 +38,7 @@ import {
   Waker,
   WouldBlock
 } from "effect-mio"
+import { describe as describeTiers, tiersThroughRelay } from "./rudp-tiers.ts"
 import { requestResponse } from "./simnet-request-response.ts"
 
 const decoder = new TextDecoder()
@@ -200,15 +203,23 @@ const dccpEcho = (transport: "udp" | "raw") =>
   })
 
 // 6 ───────────────────────────────────────────────────────────────────────────────
+const reliableUdp = Effect.gen(function*() {
+  yield* section("6. reliable UDP: each guarantee through the lossy relay (5 % loss)")
+  yield* Console.log("  a client endpoint sends None + Order messages every 2 ms, then 200 Delivery messages, then 5 sets")
+  const report = yield* tiersThroughRelay({ loss: 0.05, count: 200, seed: 8 })
+  for (const line of describeTiers(report, 0.05)) yield* Console.log(`  ${line}`)
+})
+
+// 7 ───────────────────────────────────────────────────────────────────────────────
 const simulated = Effect.gen(function*() {
-  yield* section("6. effect-mio/testing: request/response under 10 % loss on SimNet")
+  yield* section("7. effect-mio/testing: request/response under 10 % loss on SimNet")
   const r = yield* requestResponse({ seed: 7, requests: 50 }).pipe(Effect.provide(TestClock.layer()))
   yield* Console.log(`  ${r.requests} requests answered with ${r.sent} sends (${r.sent - r.requests} retries);`)
   yield* Console.log(`  ${r.lost} of ${r.packets} packets lost; ${r.elapsedMs} ms of virtual time (seed ${r.seed})`)
 })
 
 const program = Effect.gen(function*() {
-  yield* Console.log("effect-mio — mio's readiness core, a reactor and effect/socket adapters on epoll")
+  yield* Console.log("effect-mio — mio's readiness core, a reactor, effect/socket adapters on epoll, DCCP and reliable UDP")
   yield* Effect.scoped(readinessEcho)
   yield* Effect.scoped(beyondMio)
   yield* Effect.scoped(tcpEcho)
@@ -216,6 +227,7 @@ const program = Effect.gen(function*() {
   yield* Effect.scoped(dccpEcho("udp"))
   if (process.getuid?.() === 0) yield* Effect.scoped(dccpEcho("raw"))
   else yield* Console.log("\n(raw-IP DCCP skipped: it needs CAP_NET_RAW)")
+  yield* reliableUdp
   yield* simulated
   yield* Console.log(`\ndone (addresses print as ${SocketAddress.format(SocketAddress.abstract("like-this"))} for abstract Unix names)`)
 })

@@ -109,12 +109,14 @@ export class Alarm {
     this.#disarm()
     this.#at = at
     if (at === Number.POSITIVE_INFINITY) return
-    const delay = Math.max(0, at - this.#now())
+    // Whole milliseconds, rounded up (RFC 9002's timer granularity is 1 ms): the alarm never
+    // fires before the deadline, so a woken timer loop always finds something due.
+    const left = at - this.#now()
+    const delay = left <= 0 ? 0 : Math.ceil(left)
     if (isTestClock(this.#clock)) {
       this.#sleeper = this.#fork(Effect.andThen(this.#clock.sleep(Duration.millis(delay)), Effect.sync(() => this.#fire())))
     } else {
-      // setTimeout's granularity is a millisecond; a deadline a fraction away fires at once.
-      this.#handle = setTimeout(() => this.#fire(), delay < 1 ? 0 : Math.ceil(delay))
+      this.#handle = setTimeout(() => this.#fire(), delay)
     }
   }
 
