@@ -153,12 +153,16 @@ export interface Endpoint extends Sender {
    * once the connection is over and every message was read.
    */
   readonly recv: Effect.Effect<Uint8Array | undefined, RudpError>
-  /** `recv`, returning an array the caller owns. */
+  /** `recv`, returning a compact copy the caller owns. */
   readonly recvCopy: Effect.Effect<Uint8Array | undefined, RudpError>
-  /** Waits for the next message (an array the caller owns). */
+  /**
+   * Waits for the next message. It is never overwritten (a view into an
+   * append-only arena chunk, shared with other messages: `slice()` it to keep
+   * one message without the rest).
+   */
   readonly take: Effect.Effect<Uint8Array, RudpError>
   /**
-   * Received messages (arrays the caller owns), in delivery order. Ends when
+   * Received messages (as `take` returns them), in delivery order. Ends when
    * the connection closes gracefully (either side); fails otherwise.
    */
   readonly messages: Stream.Stream<Uint8Array, RudpError>
@@ -594,7 +598,7 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
       ...sender(false),
       connected: waitUntil(() => driver.connected),
       recv,
-      recvCopy: Effect.map(recv, (m) => m),
+      recvCopy: Effect.map(recv, (m) => m?.slice()),
       take,
       messages: Stream.fromPull(Effect.succeed(pullBatch)),
       asSet,
