@@ -113,18 +113,29 @@ const make = (
     const reactor = yield* Reactor
     const registration = yield* reactor.register(socket)
     let sendDropped = 0, truncated = 0, refused = 0
-    /** `listen`: connects to the first sender; `false` for a datagram from anyone else. */
+    /**
+     * `listen`: connects to the first sender; `false` for a datagram from anyone
+     * else. Once connected the kernel drops other senders' datagrams, so only
+     * those queued before the connect are compared (`checking`).
+     */
+    let checking = learn !== undefined
+    let peerKey = ""
     const admit = (from: SocketAddress.SocketAddress): boolean | IoError => {
-      if (learn === undefined) return true
-      if (learn.peer === undefined) {
+      if (!checking) return true
+      if (learn!.peer === undefined) {
         const e = socket.connect(from)
         if (e !== undefined) return e
-        learn.peer = from
+        learn!.peer = from
+        peerKey = SocketAddress.format(from)
         return true
       }
-      if (SocketAddress.format(from) === SocketAddress.format(learn.peer)) return true
-      learn.foreign++
+      if (SocketAddress.format(from) === peerKey) return true
+      learn!.foreign++
       return false
+    }
+    /** After the batch in which the socket connected, the kernel filters. */
+    const settled = (): void => {
+      if (learn?.peer !== undefined) checking = false
     }
     const outgoing: Array<{ payload: Uint8Array }> = []
     const sendOne = (payload: Uint8Array): IoError | undefined => {
@@ -181,6 +192,7 @@ const make = (
             }
           }
           total += batch.length
+          settled()
           // A short batch emptied the socket: a later datagram raises a new readiness event.
           if (batch.length < BATCH) return total
         }
@@ -197,7 +209,7 @@ const make = (
       tryRecv: (buffer) =>
         Effect.suspend(() => {
           for (;;) {
-            if (learn === undefined) {
+            if (!checking) {
               const n = socket.recv(buffer)
               if (typeof n === "number") return Effect.succeed(n)
               if (n === WouldBlock) return Effect.succeed(undefined)
@@ -208,7 +220,11 @@ const make = (
               return Effect.fail(n)
             }
             const r = socket.recvFrom(buffer)
-            if (r === WouldBlock) return Effect.succeed(undefined)
+            if (r === WouldBlock) {
+              // The queue is empty: whatever arrives from now on passed the kernel's filter.
+              settled()
+              return Effect.succeed(undefined)
+            }
             if (r instanceof IoError) {
               if (r.kind === "ConnectionRefused") {
                 refused++

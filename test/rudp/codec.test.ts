@@ -6,7 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { decodeTruncated, MAX_VARINT, Reader, Writer } from "../../src/rudp/engine/Bytes.ts"
 import { FrameType, MessageFrame, Previous, readMessage, writeMessage } from "../../src/rudp/engine/Frame.ts"
-import { Header, parseHeader, patchLength, seal, TAG_BYTES, verifyTag, VERSION_1, writeLongHeader, writeShortHeader, writeVersionNegotiation } from "../../src/rudp/engine/Packet.ts"
+import { crc32, Header, parseHeader, patchLength, seal, TAG_BYTES, verifyTag, VERSION_1, writeLongHeader, writeShortHeader, writeVersionNegotiation } from "../../src/rudp/engine/Packet.ts"
 import { readParams, writeParams } from "../../src/rudp/engine/Params.ts"
 import { RangeSet } from "../../src/rudp/engine/RangeSet.ts"
 
@@ -78,6 +78,19 @@ describe("RangeSet", () => {
     assert.isTrue(s.has(4), "below the floor counts as present")
     assert.isFalse(s.has(15))
     assert.strictEqual(s.coveredIn(0, 25), 8 + 2 + 1)
+  })
+})
+
+describe("the integrity tag's CRC-32", () => {
+  it("equals zlib's crc32 for every length and seed, by table or by zlib", async () => {
+    const zlib = await import("node:zlib")
+    const data = Uint8Array.from({ length: 1500 }, (_, i) => (i * 7919 + 13) & 0xff)
+    for (const n of [0, 1, 7, 64, 100, 511, 512, 513, 1200, 1500]) {
+      for (const seed of [0, 1, 0x9e3779b1, 0xffffffff]) {
+        assert.strictEqual(crc32(data, 0, n, seed), zlib.crc32(data.subarray(0, n), seed) >>> 0, `length ${n}, seed ${seed}`)
+        assert.strictEqual(crc32(data, 3, n + 3 > 1500 ? 1500 : n + 3, seed), zlib.crc32(data.subarray(3, Math.min(1500, n + 3)), seed) >>> 0)
+      }
+    }
   })
 })
 

@@ -552,9 +552,9 @@ export class RudpEngine {
       }
       if (h.type === "Retry") return void this.stats.dropped["unknown-type"]++
       // An Initial may be addressed to any id (the sender does not know ours yet).
-      if (h.type !== "Initial" && !sameBytes(h.dcid, this.localCid)) return void this.stats.dropped["unknown-cid"]++
+      if (h.type !== "Initial" && !h.dcidIs(this.localCid)) return void this.stats.dropped["unknown-cid"]++
       if (this.#peerCid !== undefined && !sameBytes(h.scid, this.#peerCid)) return void this.stats.dropped["stale-hello"]++
-    } else if (!sameBytes(h.dcid, this.localCid)) return void this.stats.dropped["unknown-cid"]++
+    } else if (!h.dcidIs(this.localCid)) return void this.stats.dropped["unknown-cid"]++
     else if (this.#peer === undefined) return void this.stats.dropped["not-ready"]++
 
     const pn = decodeTruncated(h.pnTruncated, h.pnLength, this.#largestReceived + 1)
@@ -733,7 +733,7 @@ export class RudpEngine {
 
   #onVersionNegotiation(now: number, h: Header): void {
     // Only an answer to our own Initial counts: it names our id and the one we used.
-    if (this.#state !== "handshake" || this.#peer !== undefined || !sameBytes(h.dcid, this.localCid) || !sameBytes(h.scid, this.#initialDcid)) {
+    if (this.#state !== "handshake" || this.#peer !== undefined || !h.dcidIs(this.localCid) || !sameBytes(h.scid, this.#initialDcid)) {
       return void this.stats.dropped["unsupported-version"]++
     }
     if (h.versions.some((v) => SUPPORTED_VERSIONS.includes(v))) return void this.stats.dropped["unsupported-version"]++

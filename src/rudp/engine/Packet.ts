@@ -30,7 +30,7 @@
  *
  * @since 0.2.0
  */
-import { crc32 } from "node:zlib"
+import { crc32 as zlibCrc32 } from "node:zlib"
 import { Reader, type Writer } from "./Bytes.ts"
 
 /**
@@ -85,7 +85,21 @@ export class Header {
   form: "short" | "long" | "version-negotiation" = "short"
   type: LongType = "Initial"
   version = 0
-  dcid: Uint8Array = new Uint8Array(0)
+  /** The destination id: `dcidLength` bytes of `buf` at `dcidAt` (compared in place, see `dcidIs`). */
+  buf: Uint8Array = new Uint8Array(0)
+  dcidAt = 0
+  dcidLength = 0
+  /** A view of the destination id. */
+  get dcid(): Uint8Array {
+    return this.buf.subarray(this.dcidAt, this.dcidAt + this.dcidLength)
+  }
+  /** Whether the destination id is `cid`. */
+  dcidIs(cid: Uint8Array): boolean {
+    if (cid.length !== this.dcidLength) return false
+    const b = this.buf, at = this.dcidAt
+    for (let i = 0; i < cid.length; i++) if (b[at + i] !== cid[i]) return false
+    return true
+  }
   scid: Uint8Array = new Uint8Array(0)
   token: Uint8Array = new Uint8Array(0)
   /** Packet number bytes (1–4) and their value. */
@@ -116,7 +130,36 @@ export type HeaderError = "too-short" | "tag" | "fixed-bit" | "reserved-bits" | 
  * @category codecs
  */
 export const tagOf = (bytes: Uint8Array, start: number, end: number, pn: number): number =>
-  crc32(bytes.subarray(start, end), pnSeed(pn)) >>> 0
+  crc32(bytes, start, end, pnSeed(pn))
+
+/** CRC-32 (IEEE 802.3, zlib's) by table, one byte at a time. */
+const TABLE = (() => {
+  const t = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c
+  }
+  return t
+})()
+
+/** Below this many bytes the table beats `zlib.crc32`, whose per-call cost (argument checks) is ~0.5 µs. */
+const ZLIB_FROM = 512
+
+/**
+ * The CRC-32 of `bytes[start, end)` continuing from `seed` (zlib's
+ * `crc32(data, value)`): by table for short packets, by zlib for long ones;
+ * the same function either way (`test/rudp/codec.test.ts` checks).
+ *
+ * @since 0.2.0
+ * @category codecs
+ */
+export const crc32 = (bytes: Uint8Array, start: number, end: number, seed: number): number => {
+  if (end - start >= ZLIB_FROM) return zlibCrc32(bytes.subarray(start, end), seed) >>> 0
+  let c = ~seed
+  for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8)
+  return ~c >>> 0
+}
 
 /** A 32-bit value for a packet number: distinct for numbers that differ by a multiple of 2^8, 2^16 or 2^32. */
 const pnSeed = (pn: number): number => ((pn >>> 0) ^ Math.imul(Math.floor(pn / 4294967296), 0x9e3779b1)) >>> 0
@@ -253,7 +296,10 @@ export const parseHeader = (bytes: Uint8Array, cidLength: number, out: Header): 
   if ((first & 0x80) === 0) {
     if ((first & 0x3c) !== 0) return "reserved-bits"
     out.form = "short"
-    out.dcid = r.bytes(cidLength)
+    out.buf = bytes
+    out.dcidAt = r.pos
+    out.dcidLength = cidLength
+    r.skip(cidLength)
     out.pnLength = (first & 0x03) + 1
     out.pnTruncated = r.uint(out.pnLength)
     if (!r.ok) return "too-short"
@@ -264,7 +310,10 @@ export const parseHeader = (bytes: Uint8Array, cidLength: number, out: Header): 
   out.version = r.u32()
   const dl = r.u8()
   if (dl > MAX_CID) return "cid-length"
-  out.dcid = r.bytes(dl)
+  out.buf = bytes
+  out.dcidAt = r.pos
+  out.dcidLength = dl
+  r.skip(dl)
   const sl = r.u8()
   if (sl > MAX_CID) return "cid-length"
   out.scid = r.bytes(sl)
