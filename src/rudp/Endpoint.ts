@@ -270,17 +270,30 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
 
     // --- progress -----------------------------------------------------------------------
 
+    /**
+     * User mode: a datagram is waiting (set by the readiness watcher, cleared by
+     * the next round, which drains the transport).
+     */
+    let readable = false
+    const drained = new Signal()
+
     /** One round: take what arrived, run due timers, send, settle events. */
+    const wasDrained = (): void => {
+      if (!readable) return
+      readable = false
+      drained.notify()
+    }
     const cycle: Effect.Effect<void> = Effect.suspend(() => {
       if (driver.fast !== undefined) {
         driver.feedSync()
+        wasDrained()
         driver.tick()
         driver.flushSync()
         driver.settle()
         return Effect.void
       }
       return Effect.andThen(
-        Effect.andThen(driver.feed, Effect.sync(() => driver.tick())),
+        Effect.andThen(driver.feed, Effect.sync(() => (wasDrained(), driver.tick()))),
         Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
       )
     })
@@ -344,12 +357,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
      */
     const waitForProgress: Effect.Effect<void> = Effect.suspend(() => {
       if (drive === "reactor") return driver.progress.wait
-      const deadline = engine.pollTimeout()
-      const readable = Effect.catch(udp.readable, () => Effect.never)
-      const wait = deadline === undefined
-        ? readable
-        : Effect.raceFirst(readable, Effect.sleep(Duration.millis(Math.max(0, deadline - driver.now()))))
-      return Effect.andThen(wait, cycle)
+      if (readable) return cycle
+      // The alarm returns at the engine's next deadline, or when the watcher sees a datagram.
+      return Effect.andThen(alarm.until(engine.pollTimeout()), cycle)
     })
 
     const failIfEnded = <A>(f: () => Effect.Effect<A, RudpError>): Effect.Effect<A, RudpError> =>
@@ -576,6 +586,24 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
       yield* Effect.forkScoped(guard(receiver))
       yield* Effect.forkScoped(guard(timer))
       yield* Effect.forkScoped(guard(flusher))
+    }
+
+    if (drive === "user") {
+      // The readiness watcher: it only notes that a datagram is waiting and wakes a waiting
+      // call; it never runs the engine (nothing happens between the user's calls). It waits
+      // for the next round to drain the transport before it waits for readiness again.
+      const watcher = Effect.forever(
+        Effect.andThen(
+          udp.readable,
+          Effect.suspend(() => {
+            readable = true
+            alarm.wake()
+            return drained.wait
+          })
+        ),
+        { disableYield: true }
+      )
+      yield* Effect.forkScoped(Effect.ignore(watcher))
     }
 
     // Closing the Scope: gracefully after success (until the CLOSE is out; the closing period

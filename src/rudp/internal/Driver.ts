@@ -99,6 +99,13 @@ export class Alarm {
     return this.#at
   }
 
+  /** Returns a waiting `until` now. */
+  wake(): void {
+    if (this.#resume === undefined) return
+    this.#disarm()
+    this.#fire()
+  }
+
   /** Fires at `at` if that is earlier than the armed time. */
   pullIn(at: number | undefined): void {
     if (at === undefined || at >= this.#at || this.#resume === undefined) return
