@@ -56,11 +56,26 @@ export const FrameType = {
   MESSAGE: 0x20
 } as const
 
-/** @internal */
+/**
+ * MESSAGE type bit N: ids implied by the previous Order/Delivery frame.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const MSG_NEXT = 0x10
-/** @internal */
+/**
+ * MESSAGE type bit L: an explicit length follows.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const MSG_LEN = 0x08
-/** @internal */
+/**
+ * MESSAGE type bit F: a fragment.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
 export const MSG_FRAG = 0x04
 
 /**
