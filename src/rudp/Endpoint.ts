@@ -598,7 +598,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
           Effect.suspend(() => {
             readable = true
             alarm.wake()
-            return drained.wait
+            // The woken call runs at once (resuming a fiber runs it inside the resumer) and
+            // may have drained the transport already.
+            return readable ? drained.wait : Effect.void
           })
         ),
         { disableYield: true }

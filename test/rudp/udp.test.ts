@@ -79,6 +79,25 @@ describe("reliable UDP on loopback", () => {
       assert.deepStrictEqual([new TextDecoder().decode(first), new TextDecoder().decode(second)], ["Hello, there.", "General Kenobi!"])
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
+  it.live("user-driven on both ends: request/response is woken by readiness, not by timers", () =>
+    Effect.gen(function*() {
+      const [ua, ub] = yield* UdpLike.loopbackPair()
+      const client = yield* Endpoint.make(ua)
+      const server = yield* Endpoint.make(ub)
+      yield* Effect.forkScoped(Effect.forever(Effect.flatMap(server.take, (m) => server.sendPayload(Guarantee.Delivery, m))))
+      const start = performance.now()
+      for (let i = 0; i < 200; i++) {
+        yield* client.sendPayload(Guarantee.Delivery, numbered(i, 64))
+        assert.strictEqual(numberOf(yield* client.take), i)
+      }
+      // A missed wake-up would leave each round trip to a timer (milliseconds each): 200 of them take seconds.
+      const elapsed = performance.now() - start
+      assert.isBelow(elapsed, 4000, `200 round trips took ${elapsed.toFixed(0)} ms`)
+      // A user-driven end progresses only when called: close the client first (its CLOSE carries its
+      // acknowledgement of the last answer), so that the server's graceful close finds nothing outstanding.
+      yield* client.close
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("interrupting a transfer leaves no fd, no registration and no waiting fiber", () =>
     Effect.gen(function*() {
       const reactor = yield* Reactor.Reactor

@@ -18,22 +18,9 @@
  */
 import type { Guarantee } from "../Guarantee.ts"
 import { Arena } from "./Arena.ts"
-import { decodeTruncated, Reader, Writer } from "./Bytes.ts"
+import { decodeTruncated, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
-import {
-  AckFrame,
-  FrameType,
-  MAX_REASON,
-  MESSAGE_HEADER_MAX,
-  MessageFrame,
-  Previous,
-  readAck,
-  readMessage,
-  writeAck,
-  writeClose,
-  writeMaxData,
-  writeMessage
-} from "./Frame.ts"
+import { type AckFrame, FrameType, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
 import { OutMessage, Outbox } from "./Outbox.ts"
 import {
@@ -52,7 +39,8 @@ import {
   writeShortHeader,
   writeVersionNegotiation
 } from "./Packet.ts"
-import { type Params, readParams, writeParams } from "./Params.ts"
+import { type Params, writeParams } from "./Params.ts"
+import { Payload } from "./Payload.ts"
 import { RangeSet } from "./RangeSet.ts"
 import { PACKET_THRESHOLD, RttEstimator, type SentPacket, SentPackets } from "./Recovery.ts"
 import { type Action, acceptsMessages, type Event, sendsData, type State, transition } from "./State.ts"
@@ -238,7 +226,6 @@ export interface EngineInfo {
 const CLOSE_SENDS = 5
 
 const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder()
 
 /** Bytes of a packet number that the receiver decodes unambiguously (RFC 9000 §17.1). */
 const pnLength = (pn: number, largestAcked: number): number => {
@@ -345,11 +332,8 @@ export class RudpEngine {
 
   // --- scratch --------------------------------------------------------------------------
   readonly #header = new Header()
-  readonly #reader = new Reader(new Uint8Array(0))
+  readonly #payload = new Payload()
   readonly #writer = new Writer(new Uint8Array(0))
-  readonly #frames: Array<MessageFrame> = []
-  readonly #acks: Array<AckFrame> = []
-  readonly #rxPrev = new Previous()
   #scratch: Uint8Array | undefined = undefined
 
   constructor(now: number, config: Config) {
@@ -563,66 +547,11 @@ export class RudpEngine {
     if (this.received.has(pn)) return void this.stats.dropped.duplicate++
 
     // Pass 1: decode every frame; nothing changes yet except the id references.
-    const r = this.#reader.reset(bytes, h.payloadStart, h.payloadEnd)
-    const frames = this.#frames
-    let messages = 0, acks = 0, ackEliciting = false, hello: Params | string | undefined = undefined
-    let maxData = -1, close: { code: number; reason: string } | undefined = undefined
-    let cost = 0
-    this.#rxPrev.clear()
     const long = h.form === "long"
-    while (r.pos < r.end) {
-      const type = r.u8()
-      if (type === FrameType.PADDING) continue
-      if (type === FrameType.PING) {
-        ackEliciting = true
-        continue
-      }
-      if (type === FrameType.ACK) {
-        const ack = this.#acks[acks] ?? (this.#acks[acks] = new AckFrame())
-        if (!readAck(r, ack)) return void this.stats.dropped.malformed++
-        acks++
-        continue
-      }
-      if (type === FrameType.CLOSE) {
-        const code = r.varint()
-        const n = r.varint()
-        if (!r.ok || n > MAX_REASON) return void this.stats.dropped.malformed++
-        close = { code, reason: textDecoder.decode(r.bytes(n)) }
-        if (!r.ok) return void this.stats.dropped.malformed++
-        continue
-      }
-      if (type === FrameType.MAX_DATA) {
-        maxData = Math.max(maxData, r.varint())
-        ackEliciting = true
-        if (!r.ok) return void this.stats.dropped.malformed++
-        continue
-      }
-      if (type === FrameType.HELLO) {
-        if (!long || hello !== undefined) return void this.stats.dropped.malformed++
-        const n = r.varint()
-        if (!r.ok || r.pos + n > r.end) return void this.stats.dropped.malformed++
-        const end = r.pos + n
-        hello = readParams(r, end)
-        r.pos = end
-        ackEliciting = true
-        continue
-      }
-      if ((type & 0xe0) === FrameType.MESSAGE) {
-        if (long) return void this.stats.dropped.malformed++
-        const frame = frames[messages] ?? (frames[messages] = new MessageFrame())
-        if (!readMessage(r, type, this.#rxPrev, this.inbox.expected, frame)) return void this.stats.dropped.malformed++
-        const c = this.inbox.deliveryCost(frame)
-        if (c < 0) return void this.stats.dropped["flow-control"]++
-        cost += c
-        messages++
-        ackEliciting = true
-        continue
-      }
-      return void this.stats.dropped.malformed++
-    }
-    if (!r.ok) return void this.stats.dropped.malformed++
-    if (long && hello === undefined) return void this.stats.dropped.malformed++
-    if (cost > 0 && !this.inbox.fits(cost)) return void this.stats.dropped["flow-control"]++
+    const d = this.#payload
+    const refused = d.decode(bytes, h.payloadStart, h.payloadEnd, long, this.inbox)
+    if (refused !== undefined) return void this.stats.dropped[refused]++
+    const ackEliciting = d.ackEliciting, close = d.close
 
     // Pass 2: the packet is accepted.
     this.received.add(pn)
@@ -653,18 +582,18 @@ export class RudpEngine {
       return
     }
 
-    if (long) this.#onHello(now, h.type, h.scid, hello!)
+    if (long) this.#onHello(now, h.type, h.scid, d.hello!)
     else if (this.#state === "handshake" && this.#peer !== undefined) {
       // A short packet addressed to our id: the peer has our HELLO.
       this.#fire("confirmed", now)
       this.#maybeReady(now)
     }
-    for (let i = 0; i < acks; i++) this.#onAck(now, this.#acks[i]!)
-    if (maxData > this.#peerMaxData) {
-      this.#peerMaxData = maxData
+    for (let i = 0; i < d.acks; i++) this.#onAck(now, d.ackFrames[i]!)
+    if (d.maxData > this.#peerMaxData) {
+      this.#peerMaxData = d.maxData
       this.#flowBlocked = false
     }
-    for (let i = 0; i < messages; i++) this.inbox.accept(frames[i]!, now)
+    for (let i = 0; i < d.messages; i++) this.inbox.accept(d.messageFrames[i]!, now)
     if (close !== undefined) {
       this.#reason = { kind: "peer", code: close.code, reason: close.reason }
       if (this.#fire("peer-close", now)) this.#emit({ type: "peer-closing", code: close.code, reason: close.reason })
@@ -1158,7 +1087,7 @@ export class RudpEngine {
       this.stats.versionNegotiations++
       if (n > 0) return this.#count(n)
     }
-    if (this.#closePending) return this.#count(this.#buildClose(buf))
+    if (this.#closePending) return this.#count(this.#buildClose(now, buf))
     const state = this.#state
     if (state === "closed" || state === "closing" || state === "draining") return 0
     if (this.#helloPending) return this.#count(this.#buildHello(now, buf))
@@ -1193,7 +1122,7 @@ export class RudpEngine {
     return true
   }
 
-  #buildClose(buf: Uint8Array): number {
+  #buildClose(now: number, buf: Uint8Array): number {
     this.#closePending = false
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
     w.end -= TAG_BYTES
@@ -1205,6 +1134,11 @@ export class RudpEngine {
       lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, undefined, pn, 4)
       // A long packet needs a HELLO: send ours (the peer may not have it).
       this.#writeHello(w)
+    }
+    // What we received is acknowledged with the CLOSE: a peer closing gracefully waits for it.
+    if (this.#ackDirty) {
+      const rs = this.received
+      writeAck(w, rs.lo, rs.hi, this.#ackFloor, now - this.#largestReceivedAt)
     }
     writeClose(w, this.#closeCode, this.#closeText)
     if (!w.ok) return 0

@@ -50,6 +50,11 @@ export * as Params from "./Params.ts"
  * @since 0.2.0
  * @category modules
  */
+export * as Payload from "./Payload.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as RangeSet from "./RangeSet.ts"
 /**
  * @since 0.2.0
