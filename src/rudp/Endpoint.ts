@@ -305,6 +305,28 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     }
 
     /**
+     * Reactor mode, fast path: takes what the socket holds; returns how many
+     * datagrams. A socket found empty is not tried again before something was
+     * sent (which may bring an answer) or a readiness event came.
+     */
+    let emptyAt = -1
+    const receiveNow = (): number => {
+      if (emptyAt === driver.datagramsOut) return 0
+      const n = driver.feedSync()
+      if (n === 0) {
+        emptyAt = driver.datagramsOut
+        return 0
+      }
+      driver.tick()
+      driver.flushSync()
+      afterInputReactor()
+      return n
+    }
+    const becameReadable = (): void => {
+      emptyAt = -1
+    }
+
+    /**
      * Asks the reactor-mode flusher to send once `fiber` yields: the wake-up is
      * a task on the fiber's own dispatcher, so it runs after the fiber suspends
      * or uses up its turn (resuming the flusher directly would run it at once,
@@ -473,7 +495,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
 
     const take: Effect.Effect<Uint8Array, RudpError> = Effect.withFiber((fiber): Effect.Effect<Uint8Array, RudpError> => {
       if (drive === "reactor") {
-        const m = pollOne()
+        let m = pollOne()
+        // Nothing released yet: look at the socket first (the answer may be there already).
+        if (m === undefined && driver.fast !== undefined && receiveNow() > 0) m = pollOne()
         if (m === undefined) return Effect.andThen(driver.messages.wait, take)
         return deliver(fiber, m) as Effect.Effect<Uint8Array, RudpError>
       }
@@ -539,20 +563,21 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
         onFailure: (e) => Effect.fail(e),
         onSuccess: () => Effect.void
       })
-      const receiver = Effect.forever(
-        Effect.andThen(
-          readable,
-          driver.fast !== undefined
-            ? Effect.sync(() => {
-              driver.feedSync()
-              driver.tick()
-              driver.flushSync()
-              afterInputReactor()
-            })
-            : Effect.andThen(Effect.andThen(driver.feed, Effect.sync(() => driver.tick())), Effect.andThen(driver.flush, Effect.sync(afterInputReactor)))
-        ),
-        { disableYield: true }
-      )
+      // The receiver takes what is queued before it waits for readiness: an answer often
+      // arrives while the fibers it woke still run (on one core, the peer runs inside our
+      // send), and then no readiness event is needed for it.
+      const receiver = driver.fast !== undefined
+        ? Effect.forever(
+          Effect.suspend(() => receiveNow() > 0 ? Effect.void : Effect.andThen(readable, Effect.sync(becameReadable))),
+          { disableYield: true }
+        )
+        : Effect.forever(
+          Effect.andThen(
+            readable,
+            Effect.andThen(Effect.andThen(driver.feed, Effect.sync(() => driver.tick())), Effect.andThen(driver.flush, Effect.sync(afterInputReactor)))
+          ),
+          { disableYield: true }
+        )
       const timer = Effect.forever(
         Effect.andThen(
           Effect.suspend(() => alarm.until(engine.pollTimeout())),
