@@ -335,6 +335,7 @@ export class Inbox {
 
   /** When the oldest incomplete None/Order message expires, or `undefined`. */
   nextExpiry(): number | undefined {
+    if (this.reassembly.size === 0) return undefined
     let t: number | undefined
     for (const r of this.reassembly.values()) {
       if (r.tier === "Delivery") continue
