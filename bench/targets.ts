@@ -19,7 +19,7 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets" | "Messaging"
+  readonly issue: "Foundation" | "Sockets" | "Messaging" | "Reliable UDP"
   readonly text: string
   readonly caseId: string
   readonly variant: string
@@ -154,7 +154,19 @@ export const TARGETS: ReadonlyArray<Target> = [
   }),
   T("Messaging", "one-way typed rate, 100 B, batched writes ≥ 2× node:net ndjson", "msg-rate-100", "ours typed Clt.sendAll x64 -> Svc (binary layout, park)", { kind: "ratio", min: 2 }),
   T("Messaging", "request/response calls/s ≥ 3× Effect RPC over NodeSocket (1 in flight)", "msg-calls-1", "ours typed Clt -> Svc (sendReply)", { kind: "ratio", min: 3 }),
-  T("Messaging", "request/response calls/s ≥ 3× Effect RPC over NodeSocket (16 in flight)", "msg-calls-16", "ours typed Clt -> Svc (sendReply)", { kind: "ratio", min: 3 })
+  T("Messaging", "request/response calls/s ≥ 3× Effect RPC over NodeSocket (16 in flight)", "msg-calls-16", "ours typed Clt -> Svc (sendReply)", { kind: "ratio", min: 3 }),
+  T("Reliable UDP", "Delivery 100 B messages/s ≥ 0.5× our plain UDP batched rate (grouping)", "rudp-rate-100", "ours RUDP Delivery, reactor-driven Endpoint, grouped (park)", {
+    kind: "ratio",
+    min: 0.5
+  }),
+  T("Reliable UDP", "request/response RTT ≤ our plain UDP ping-pong RTT + 10 µs (reactor-driven)", "rudp-rtt", "ours RUDP Delivery, reactor-driven Endpoint (park)", {
+    kind: "delta",
+    max: 10
+  }),
+  T("Reliable UDP", "request/response RTT ≤ our plain UDP ping-pong RTT + 10 µs (user-driven)", "rudp-rtt", "ours RUDP Delivery, user-driven Endpoint (park)", {
+    kind: "delta",
+    max: 10
+  })
 ]
 
 /** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */

@@ -8,7 +8,9 @@
  * 4. A UDP exchange through Effect's `DatagramSocket`, on sendmmsg/recvmmsg.
  * 5. DCCP (RFC 4340) in user space: an echo over DCCP-UDP (RFC 6773), then the
  *    same over raw IP protocol 33 when the process may open raw sockets.
- * 6. effect-mio/testing: a request/response protocol under 10 % loss on SimNet,
+ * 6. Reliable UDP: the three guarantees (None, Order, Delivery) and sets, side by
+ *    side, through the project's lossy relay at 5 % loss.
+ * 7. effect-mio/testing: a request/response protocol under 10 % loss on SimNet,
  *    in virtual time.
  * 7. Typed messaging (links' Clt/Svc): a binary-layout codec, a framer, protocol
  *    hooks and a callback; two clients, one refused for maxConnections.
@@ -50,6 +52,7 @@ import {
   Waker,
   WouldBlock
 } from "effect-mio"
+import { describe as describeTiers, tiersThroughRelay } from "./rudp-tiers.ts"
 import { requestResponse } from "./simnet-request-response.ts"
 import { scene as soupBinTcpScene } from "./soupbintcp/main.ts"
 
@@ -215,14 +218,22 @@ const dccpEcho = (transport: "udp" | "raw") =>
   })
 
 // 6 ───────────────────────────────────────────────────────────────────────────────
+const reliableUdp = Effect.gen(function*() {
+  yield* section("6. reliable UDP: each guarantee through the lossy relay (5 % loss)")
+  yield* Console.log("  a client endpoint sends None + Order messages every 2 ms, then 200 Delivery messages, then 5 sets")
+  const report = yield* tiersThroughRelay({ loss: 0.05, count: 200, seed: 8 })
+  for (const line of describeTiers(report, 0.05)) yield* Console.log(`  ${line}`)
+})
+
+// 7 ───────────────────────────────────────────────────────────────────────────────
 const simulated = Effect.gen(function*() {
-  yield* section("6. effect-mio/testing: request/response under 10 % loss on SimNet")
+  yield* section("7. effect-mio/testing: request/response under 10 % loss on SimNet")
   const r = yield* requestResponse({ seed: 7, requests: 50 }).pipe(Effect.provide(TestClock.layer()))
   yield* Console.log(`  ${r.requests} requests answered with ${r.sent} sends (${r.sent - r.requests} retries);`)
   yield* Console.log(`  ${r.lost} of ${r.packets} packets lost; ${r.elapsedMs} ms of virtual time (seed ${r.seed})`)
 })
 
-// 7 ───────────────────────────────────────────────────────────────────────────────
+// 8 ───────────────────────────────────────────────────────────────────────────────
 const Quote = Binary.tagged("Quote", "Q", { symbol: Binary.ascii(8), bid: Binary.u64({ as: "number" }), ask: Binary.u64({ as: "number" }) })
 const Subscribe = Binary.tagged("Subscribe", "S", { symbol: Binary.ascii(8) })
 const Beat = Binary.tagged("Beat", "H", {})
@@ -230,7 +241,7 @@ const Feed = Binary.union([Quote, Subscribe, Beat], "Feed")
 type Feed = Binary.Type<typeof Feed>
 
 const typedMessaging = Effect.gen(function*() {
-  yield* section("7. typed messaging: Clt and Svc with a binary layout, hooks and callbacks")
+  yield* section("8. typed messaging: Clt and Svc with a binary layout, hooks and callbacks")
   const codec = Codec.binary(Feed.schema, Feed)
   const framer = Framer.lengthPrefixed({ width: 2 })
   // the service: answers a Subscribe with a Quote (a scripted reply), heartbeats, at most one client
@@ -256,14 +267,14 @@ const typedMessaging = Effect.gen(function*() {
   yield* Console.log(`  a second client: ${refused.kind} (maxConnections 1; the service counted ${(yield* svc.stats).refused} refusal)`)
 })
 
-// 8 ───────────────────────────────────────────────────────────────────────────────
+// 9 ───────────────────────────────────────────────────────────────────────────────
 const soupBinTcp = Effect.gen(function*() {
-  yield* section("8. SoupBinTCP 4.1 with an OUCH-like payload: login, replay on reconnect")
+  yield* section("9. SoupBinTCP 4.1 with an OUCH-like payload: login, replay on reconnect")
   yield* soupBinTcpScene
 })
 
 const program = Effect.gen(function*() {
-  yield* Console.log("effect-mio — mio's readiness core, a reactor, effect/socket adapters, DCCP and typed messaging on epoll")
+  yield* Console.log("effect-mio — mio's readiness core, a reactor, effect/socket adapters on epoll, DCCP, reliable UDP and typed messaging")
   yield* Effect.scoped(readinessEcho)
   yield* Effect.scoped(beyondMio)
   yield* Effect.scoped(tcpEcho)
@@ -271,6 +282,7 @@ const program = Effect.gen(function*() {
   yield* Effect.scoped(dccpEcho("udp"))
   if (process.getuid?.() === 0) yield* Effect.scoped(dccpEcho("raw"))
   else yield* Console.log("\n(raw-IP DCCP skipped: it needs CAP_NET_RAW)")
+  yield* reliableUdp
   yield* simulated
   yield* Effect.scoped(typedMessaging)
   yield* Effect.scoped(soupBinTcp)

@@ -104,3 +104,15 @@ export * as MessagingError from "./clt/MessagingError.ts"
 export * as Protocol from "./clt/Protocol.ts"
 /** @since 0.2.0 */
 export * as Svc from "./svc/Svc.ts"
+/** @since 0.2.0 */
+export * as Endpoint from "./rudp/Endpoint.ts"
+/** @since 0.2.0 */
+export * as Guarantee from "./rudp/Guarantee.ts"
+/** @since 0.2.0 */
+export * as Rudp from "./rudp/Rudp.ts"
+/** @since 0.2.0 */
+export * as RudpEngine from "./rudp/engine/index.ts"
+/** @since 0.2.0 */
+export * as RudpError from "./rudp/RudpError.ts"
+/** @since 0.2.0 */
+export * as UdpLike from "./rudp/UdpLike.ts"

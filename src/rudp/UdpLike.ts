@@ -1,0 +1,353 @@
+/**
+ * The connected datagram I/O a reliable-UDP `Endpoint` runs on (the rudp
+ * crate's `UdpLike`, with mio's readiness split). Anything with these four
+ * members will do: `MemoryDatagram.UdpLike` and `SimNet.pair()` from
+ * `effect-mio/testing`, a test's plain object, or our UDP socket through
+ * `fromUdpSocket` / `connect` here.
+ *
+ * - `send(payload)` hands one datagram to the network and does not wait; a
+ *   datagram the network loses is lost silently. The payload may be reused by
+ *   the caller once the Effect completes.
+ * - `tryRecv(buffer)` copies the next datagram into `buffer` and returns its
+ *   length, or `undefined` when none is queued.
+ * - `readable` waits until a datagram is queued (spurious wake-ups allowed).
+ *
+ * Our UDP socket also offers a synchronous fast path (`FastPath`): batches
+ * through `recvmmsg`/`sendmmsg` with no Effect per datagram. An `Endpoint`
+ * uses it when it is there.
+ *
+ * @since 0.2.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { IoError } from "../IoError.ts"
+import * as SocketAddress from "../net/SocketAddress.ts"
+import * as UdpSocket from "../net/UdpSocket.ts"
+import { Reactor } from "../reactor/Reactor.ts"
+import { WouldBlock } from "../WouldBlock.ts"
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface UdpLike<E = unknown> {
+  readonly send: (payload: Uint8Array) => Effect.Effect<void, E>
+  readonly tryRecv: (buffer: Uint8Array) => Effect.Effect<number | undefined, E>
+  readonly readable: Effect.Effect<void, E>
+}
+
+/**
+ * The key of the synchronous fast path on a `UdpLike`.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export const FastPathId = "~effect-mio/rudp/UdpLike/FastPath" as const
+
+/**
+ * Synchronous batched datagram I/O (no Effect per datagram).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FastPath<E> {
+  /** Sends `datagrams[0, count)`; datagrams the socket cannot take now are dropped (and counted). */
+  readonly sendMany: (datagrams: ReadonlyArray<Uint8Array>, count: number) => E | undefined
+  /**
+   * Receives what is queued, handing each datagram (a view valid during the
+   * call) to `onDatagram`; returns how many, or the error.
+   */
+  readonly recvMany: (onDatagram: (bytes: Uint8Array) => void) => number | E
+  /** Counters: datagrams dropped at send (socket buffer full), truncated at receive, ICMP refusals. */
+  readonly stats: () => { readonly sendDropped: number; readonly truncated: number; readonly refused: number }
+}
+
+/**
+ * A `UdpLike` with the fast path.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FastUdpLike<E> extends UdpLike<E> {
+  readonly [FastPathId]: FastPath<E>
+}
+
+/**
+ * `true` for a `UdpLike` carrying the fast path.
+ *
+ * @since 0.2.0
+ * @category guards
+ */
+export const hasFastPath = <E>(u: UdpLike<E>): u is FastUdpLike<E> => FastPathId in u
+
+/**
+ * Datagrams per `recvmmsg`/`sendmmsg` of the fast path.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const BATCH = 32
+
+/**
+ * The connected `UdpLike` of a UDP socket the caller owns (already connected to
+ * the peer), driven by the `Reactor` in context for the Scope's lifetime.
+ *
+ * An ICMP "port unreachable" for an earlier datagram (the peer is not up yet,
+ * or gone) surfaces on a connected socket as `ConnectionRefused`; it is counted
+ * and otherwise ignored, as a lost datagram would be: the endpoint's timers
+ * decide when the peer is gone. A datagram longer than the socket's batch
+ * slots (`batch.bufferSize`, default 2048) is dropped as truncated.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
+  make(socket, undefined)
+
+const make = (
+  socket: UdpSocket.UdpSocket,
+  /** Set for a socket that connects to its first sender (`listen`). */
+  learn: { peer: SocketAddress.SocketAddress | undefined; foreign: number } | undefined
+): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const reactor = yield* Reactor
+    const registration = yield* reactor.register(socket)
+    let sendDropped = 0, truncated = 0, refused = 0
+    /**
+     * `listen`: connects to the first sender; `false` for a datagram from anyone
+     * else. Once connected the kernel drops other senders' datagrams, so only
+     * those queued before the connect are compared (`checking`).
+     */
+    let checking = learn !== undefined
+    let peerKey = ""
+    const admit = (from: SocketAddress.SocketAddress): boolean | IoError => {
+      if (!checking) return true
+      if (learn!.peer === undefined) {
+        const e = socket.connect(from)
+        if (e !== undefined) return e
+        learn!.peer = from
+        peerKey = SocketAddress.format(from)
+        return true
+      }
+      if (SocketAddress.format(from) === peerKey) return true
+      learn!.foreign++
+      return false
+    }
+    /** After the batch in which the socket connected, the kernel filters. */
+    const settled = (): void => {
+      if (learn?.peer !== undefined) checking = false
+    }
+    const outgoing: Array<{ payload: Uint8Array }> = []
+    const sendOne = (payload: Uint8Array): IoError | undefined => {
+      const r = socket.send(payload)
+      if (typeof r === "number") return undefined
+      if (r === WouldBlock) {
+        sendDropped++
+        return undefined
+      }
+      if (r.kind === "ConnectionRefused") {
+        refused++
+        return undefined
+      }
+      return r
+    }
+    const fast: FastPath<IoError> = {
+      sendMany: (datagrams, count) => {
+        if (count === 1) return sendOne(datagrams[0]!)
+        while (outgoing.length < count) outgoing.push({ payload: datagrams[0]! })
+        let at = 0
+        while (at < count) {
+          const n = Math.min(BATCH, count - at)
+          for (let i = 0; i < n; i++) outgoing[i]!.payload = datagrams[at + i]!
+          const batch = n === outgoing.length ? outgoing : outgoing.slice(0, n)
+          const r = socket.sendBatch(batch)
+          if (typeof r === "number") {
+            if (r < n) sendDropped += n - r
+          } else if (r === WouldBlock) sendDropped += n
+          else if (r.kind === "ConnectionRefused") refused++
+          else return r
+          at += n
+        }
+        return undefined
+      },
+      recvMany: (onDatagram) => {
+        let total = 0
+        for (;;) {
+          const batch = socket.recvBatch(BATCH)
+          if (batch === WouldBlock) return total
+          if (batch instanceof IoError) {
+            if (batch.kind === "ConnectionRefused") {
+              refused++
+              continue
+            }
+            return batch
+          }
+          for (let i = 0; i < batch.length; i++) {
+            const d = batch[i]!
+            if (d.truncated) truncated++
+            else {
+              const ok = admit(d.address)
+              if (ok instanceof IoError) return ok
+              if (ok) onDatagram(d.payload)
+            }
+          }
+          total += batch.length
+          settled()
+          // A short batch emptied the socket: a later datagram raises a new readiness event.
+          if (batch.length < BATCH) return total
+        }
+      },
+      stats: () => ({ sendDropped, truncated, refused })
+    }
+    const self: FastUdpLike<IoError> = {
+      [FastPathId]: fast,
+      send: (payload) =>
+        Effect.suspend(() => {
+          const e = sendOne(payload)
+          return e === undefined ? Effect.void : Effect.fail(e)
+        }),
+      tryRecv: (buffer) =>
+        Effect.suspend(() => {
+          for (;;) {
+            if (!checking) {
+              const n = socket.recv(buffer)
+              if (typeof n === "number") return Effect.succeed(n)
+              if (n === WouldBlock) return Effect.succeed(undefined)
+              if (n.kind === "ConnectionRefused") {
+                refused++
+                continue
+              }
+              return Effect.fail(n)
+            }
+            const r = socket.recvFrom(buffer)
+            if (r === WouldBlock) {
+              // The queue is empty: whatever arrives from now on passed the kernel's filter.
+              settled()
+              return Effect.succeed(undefined)
+            }
+            if (r instanceof IoError) {
+              if (r.kind === "ConnectionRefused") {
+                refused++
+                continue
+              }
+              return Effect.fail(r)
+            }
+            const ok = admit(r[1])
+            if (ok instanceof IoError) return Effect.fail(ok)
+            if (ok) return Effect.succeed(r[0])
+          }
+        }),
+      readable: registration.readable
+    }
+    return self
+  })
+
+/**
+ * Options of `listen`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ListenOptions {
+  /** The local address (`"127.0.0.1:7000"`; port 0 for any). */
+  readonly bind: SocketAddress.Input
+  readonly maxDatagram?: number | undefined
+  readonly recvBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
+/**
+ * Binds a UDP socket that connects to the first peer that sends to it (a
+ * one-peer server: pair it with an endpoint of role `"server"`, which sends
+ * nothing before it hears from its peer). Datagrams from other addresses are
+ * dropped and counted (`foreign`). The socket closes with the Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const listen = (options: ListenOptions): Effect.Effect<
+  FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket; readonly localAddress: SocketAddress.SocketAddress; readonly peer: () => SocketAddress.SocketAddress | undefined; readonly foreign: () => number },
+  IoError,
+  Reactor | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const socket = yield* UdpSocket.bind(options.bind, {
+      recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
+      sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
+      batch: { size: BATCH, bufferSize: Math.max(2048, options.maxDatagram ?? 2048) }
+    })
+    const localAddress = socket.localAddr()
+    if (localAddress instanceof IoError) return yield* Effect.fail(localAddress)
+    const learn = { peer: undefined as SocketAddress.SocketAddress | undefined, foreign: 0 }
+    const udp = yield* make(socket, learn)
+    return { ...udp, socket, localAddress, peer: () => learn.peer, foreign: () => learn.foreign }
+  })
+
+/**
+ * Options of `connect`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConnectOptions {
+  /** The peer's address. */
+  readonly peer: SocketAddress.Input
+  /** The local address (default: the wildcard of the peer's family, port 0). */
+  readonly bind?: SocketAddress.Input | undefined
+  /** Largest datagram to receive (default 2048; raise it with the endpoint's `mtu`). */
+  readonly maxDatagram?: number | undefined
+  /** `SO_RCVBUF` / `SO_SNDBUF` (default 4 MiB each, capped by the system's maximum). */
+  readonly recvBufferSize?: number | undefined
+  readonly sendBufferSize?: number | undefined
+}
+
+/**
+ * Binds a UDP socket, connects it to `peer` and makes it a `UdpLike`; the
+ * socket closes with the Scope.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const connect = (options: ConnectOptions): Effect.Effect<FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket }, IoError, Reactor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const peer = SocketAddress.parse(options.peer, "connect")
+    if (peer instanceof IoError) return yield* Effect.fail(peer)
+    const socket = yield* UdpSocket.bind(options.bind ?? (peer._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0"), {
+      recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
+      sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
+      batch: { size: BATCH, bufferSize: Math.max(2048, options.maxDatagram ?? 2048) }
+    })
+    const e = socket.connect(peer)
+    if (e !== undefined) return yield* Effect.fail(e)
+    const udp = yield* fromUdpSocket(socket)
+    return { ...udp, socket }
+  })
+
+/**
+ * Two of our UDP sockets on loopback, bound and connected to each other (for
+ * examples, tests and benchmarks).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const loopbackPair = (options?: { readonly maxDatagram?: number | undefined }): Effect.Effect<
+  readonly [FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket }, FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket }],
+  IoError,
+  Reactor | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const batch = { size: BATCH, bufferSize: Math.max(2048, options?.maxDatagram ?? 2048) }
+    const sizes = { recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, batch }
+    const a = yield* UdpSocket.bind("127.0.0.1:0", sizes)
+    const b = yield* UdpSocket.bind("127.0.0.1:0", sizes)
+    const addrA = a.localAddr(), addrB = b.localAddr()
+    if (addrA instanceof IoError) return yield* Effect.fail(addrA)
+    if (addrB instanceof IoError) return yield* Effect.fail(addrB)
+    const ea = a.connect(addrB)
+    if (ea !== undefined) return yield* Effect.fail(ea)
+    const eb = b.connect(addrA)
+    if (eb !== undefined) return yield* Effect.fail(eb)
+    const ua = yield* fromUdpSocket(a)
+    const ub = yield* fromUdpSocket(b)
+    return [{ ...ua, socket: a }, { ...ub, socket: b }] as const
+  })

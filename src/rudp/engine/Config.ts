@@ -1,0 +1,234 @@
+/**
+ * Engine configuration: every tunable with its default, and the validation
+ * that turns a bad value into a message naming it (the driver makes that a
+ * typed error). All durations are milliseconds, all sizes bytes.
+ *
+ * @since 0.2.0
+ */
+import { type CongestionController, fixedWindow } from "./Congestion.ts"
+import { MAX_CID } from "./Packet.ts"
+import { MAX_INITIAL_ID, MIN_DATAGRAM } from "./Params.ts"
+
+/**
+ * Uniformly distributed unsigned 32-bit integers. The driver passes a
+ * cryptographic source; tests pass a seeded one, so a run is reproducible.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RandomSource = () => number
+
+/**
+ * The crate's resend policy (`resend_predicate(id_distance, age)`): resend a
+ * `Delivery` fragment when it returns `true`. `idDistance` counts the Delivery
+ * messages sent after this one; `ageMs` is the time since it was last sent.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ResendPredicate = (idDistance: number, ageMs: number) => boolean
+
+/**
+ * The three predicates the crate ships (`rudp::resend_predicates`).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const ResendPredicates: {
+  /** Resend at 1 s of age, or earlier the further behind it is (`age_ms + 8·id_distance ≥ 1000`). The crate's default. */
+  readonly mediumCombination: ResendPredicate
+  /** Resend every 200 ms. */
+  readonly twoHundredMillis: ResendPredicate
+  /** Resend once 20 newer messages were sent. */
+  readonly twentyIds: ResendPredicate
+} = {
+  mediumCombination: (idDistance, ageMs) => ageMs >= 1000 || ageMs + 8 * idDistance >= 1000,
+  twoHundredMillis: (_idDistance, ageMs) => ageMs >= 200,
+  twentyIds: (idDistance) => idDistance >= 20
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ConfigInput {
+  /** `"client"` sends its HELLO at once (both ends of a pair may be clients); `"server"` waits for one. Default `"client"`. */
+  readonly role?: "client" | "server" | undefined
+  /** Largest datagram sent or accepted (default 1200; 256–65507). */
+  readonly mtu?: number | undefined
+  /** Largest message (default 64 KiB; up to 16 MiB). Longer messages are fragmented to the MTU. */
+  readonly maxMessageSize?: number | undefined
+  /** Receive window for `Delivery` payload advertised to the peer (default 1 MiB). */
+  readonly receiveWindow?: number | undefined
+  /** Bytes of messages waiting to be sent before `send` refuses (default 1 MiB; one message is always accepted into an empty queue). */
+  readonly sendQueueBytes?: number | undefined
+  /** Messages waiting to be sent before `send` refuses (default 65,536). */
+  readonly sendQueueMessages?: number | undefined
+  /** Bytes in flight for the fixed-window controller (default 1 MiB); ignored with `congestion`. */
+  readonly window?: number | undefined
+  /** A congestion controller (default: the fixed window). */
+  readonly congestion?: CongestionController | undefined
+  /** Longest this end holds an acknowledgement (default 5 ms). */
+  readonly maxAckDelay?: number | undefined
+  /** Ack-eliciting packets received before an acknowledgement goes out at once (default 2). */
+  readonly ackEvery?: number | undefined
+  /** Silence after which the peer is given up (default 10 s); the larger of both ends' values and 3 × PTO applies. */
+  readonly idleTimeout?: number | undefined
+  /** A PING goes out when nothing ack-eliciting was sent for this long (default 1 s). */
+  readonly heartbeat?: number | undefined
+  /** RTT assumed before the first sample (default 333 ms, RFC 9002 §6.2.2). */
+  readonly initialRtt?: number | undefined
+  /** How long a graceful close may spend delivering what is outstanding (default 10 s). */
+  readonly closeTimeout?: number | undefined
+  /** How long an incomplete None/Order message waits for its fragments (default 3 s). */
+  readonly fragmentTimeout?: number | undefined
+  /** None/Order messages delivered and not yet read, before new ones are dropped (default 4096). */
+  readonly readyLimit?: number | undefined
+  /** Bytes of Order messages and None/Order fragments held while waiting (default 1 MiB). */
+  readonly lossyBudget?: number | undefined
+  /** Length of connection ids (default 8; 0–20). */
+  readonly cidLength?: number | undefined
+  /** Opt-in: the crate's resend policy instead of RFC 9002 loss detection for Delivery data. */
+  readonly resend?: ResendPredicate | undefined
+  /** How often the resend predicate is consulted (default 10 ms). */
+  readonly resendScan?: number | undefined
+  /** First ids this end uses (default 0): set id, Delivery id, fragment id, packet number (< 2^32). */
+  readonly initialIds?: {
+    readonly set?: number | undefined
+    readonly delivery?: number | undefined
+    readonly fragment?: number | undefined
+    readonly packet?: number | undefined
+  } | undefined
+  readonly random: RandomSource
+}
+
+/**
+ * A validated configuration.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Config {
+  readonly role: "client" | "server"
+  readonly mtu: number
+  readonly maxMessageSize: number
+  readonly receiveWindow: number
+  readonly sendQueueBytes: number
+  readonly sendQueueMessages: number
+  readonly congestion: CongestionController
+  readonly maxAckDelay: number
+  readonly ackEvery: number
+  readonly idleTimeout: number
+  readonly heartbeat: number
+  readonly initialRtt: number
+  readonly closeTimeout: number
+  readonly fragmentTimeout: number
+  readonly readyLimit: number
+  readonly lossyBudget: number
+  readonly cidLength: number
+  readonly resend: ResendPredicate | undefined
+  readonly resendScan: number
+  readonly initialSet: number
+  readonly initialDelivery: number
+  readonly initialFragment: number
+  readonly initialPacket: number
+  readonly random: RandomSource
+}
+
+/**
+ * Largest message size a configuration may allow (16 MiB).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+
+/**
+ * Largest UDP payload over IPv4.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_DATAGRAM = 65507
+
+/**
+ * The defaults.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaults = {
+  mtu: 1200,
+  maxMessageSize: 64 * 1024,
+  receiveWindow: 1024 * 1024,
+  sendQueueBytes: 1024 * 1024,
+  sendQueueMessages: 65536,
+  window: 1024 * 1024,
+  maxAckDelay: 5,
+  ackEvery: 2,
+  idleTimeout: 10_000,
+  heartbeat: 1_000,
+  initialRtt: 333,
+  closeTimeout: 10_000,
+  fragmentTimeout: 3_000,
+  readyLimit: 4096,
+  lossyBudget: 1024 * 1024,
+  cidLength: 8,
+  resendScan: 10
+} as const
+
+const int = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
+  const x = v ?? fallback
+  if (!Number.isSafeInteger(x) || x < min || x > max) throw new RangeError(`${name} is an integer from ${min} to ${max}, not ${String(v)}`)
+  return x
+}
+
+const ms = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
+  const x = v ?? fallback
+  if (typeof x !== "number" || !Number.isFinite(x) || x < min || x > max) {
+    throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${String(v)}`)
+  }
+  return x
+}
+
+/**
+ * Validates `input` and fills the defaults. Throws a `RangeError` naming the
+ * bad field (`makeConfigEither` returns it instead).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeConfig = (input: ConfigInput): Config => {
+  if (typeof input.random !== "function") throw new RangeError("random is a function returning 32-bit unsigned integers")
+  const role = input.role ?? "client"
+  if (role !== "client" && role !== "server") throw new RangeError(`role is "client" or "server", not ${String(role)}`)
+  const mtu = int("mtu", input.mtu, defaults.mtu, MIN_DATAGRAM, MAX_DATAGRAM)
+  const ids = input.initialIds ?? {}
+  const day = 86_400_000
+  return {
+    role,
+    mtu,
+    maxMessageSize: int("maxMessageSize", input.maxMessageSize, defaults.maxMessageSize, 1, MAX_MESSAGE_SIZE),
+    receiveWindow: int("receiveWindow", input.receiveWindow, defaults.receiveWindow, mtu, 2 ** 40),
+    sendQueueBytes: int("sendQueueBytes", input.sendQueueBytes, defaults.sendQueueBytes, 1, 2 ** 40),
+    sendQueueMessages: int("sendQueueMessages", input.sendQueueMessages, defaults.sendQueueMessages, 1, 2 ** 30),
+    congestion: input.congestion ?? fixedWindow(int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)),
+    maxAckDelay: ms("maxAckDelay", input.maxAckDelay, defaults.maxAckDelay, 0, 16384),
+    ackEvery: int("ackEvery", input.ackEvery, defaults.ackEvery, 1, 1024),
+    idleTimeout: ms("idleTimeout", input.idleTimeout, defaults.idleTimeout, 1, day),
+    heartbeat: ms("heartbeat", input.heartbeat, defaults.heartbeat, 1, day),
+    initialRtt: ms("initialRtt", input.initialRtt, defaults.initialRtt, 0.001, 60_000),
+    closeTimeout: ms("closeTimeout", input.closeTimeout, defaults.closeTimeout, 0, day),
+    fragmentTimeout: ms("fragmentTimeout", input.fragmentTimeout, defaults.fragmentTimeout, 1, day),
+    readyLimit: int("readyLimit", input.readyLimit, defaults.readyLimit, 1, 2 ** 30),
+    lossyBudget: int("lossyBudget", input.lossyBudget, defaults.lossyBudget, 0, 2 ** 40),
+    cidLength: int("cidLength", input.cidLength, defaults.cidLength, 0, MAX_CID),
+    resend: input.resend,
+    resendScan: ms("resendScan", input.resendScan, defaults.resendScan, 1, 60_000),
+    initialSet: int("initialIds.set", ids.set, 0, 0, MAX_INITIAL_ID),
+    initialDelivery: int("initialIds.delivery", ids.delivery, 0, 0, MAX_INITIAL_ID),
+    initialFragment: int("initialIds.fragment", ids.fragment, 0, 0, MAX_INITIAL_ID),
+    initialPacket: int("initialIds.packet", ids.packet, 0, 0, 2 ** 32 - 1),
+    random: input.random
+  }
+}
