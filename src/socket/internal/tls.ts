@@ -294,11 +294,13 @@ class CipherStream extends Duplex {
       const r = this.#drain()
       if (r === "end") return Effect.void
       if (r instanceof IoError) return Effect.fail(r)
-      if (r === WouldBlock) return Effect.flatMap(this.#conn.registration.readable, () => loop)
-      if (r === "more") return Effect.flatMap(nextTurn, step)
+      if (r === WouldBlock) return afterReadable
+      if (r === "more") return afterTurn
       return loop
     }
     const loop: Effect.Effect<void, IoError> = Effect.flatMap(this.#demand.await, () => Effect.flatMap(onNodeStack, step))
+    const afterReadable = Effect.flatMap(this.#conn.registration.readable, () => loop)
+    const afterTurn = Effect.flatMap(nextTurn, step)
     return loop
   })
 
@@ -391,6 +393,9 @@ const skip = (bufs: ReadonlyArray<Uint8Array>, n: number): ReadonlyArray<Uint8Ar
 
 type Resume = (effect: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError>) => void
 
+const writeFailure = (cause: unknown): Socket.SocketError =>
+  new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause }) })
+
 const closedWrite = () =>
   errors.writeError(IoErrorModule.make("Closed", "send", "the TLS connection was closed"))
 
@@ -411,6 +416,8 @@ class TlsLayer implements ConnectionLayer {
   #queued = 0
   #paused = false
   #waiter: Resume | undefined = undefined
+  /** The writes waiting for their callback. */
+  readonly #writing = new Set<(error?: Error | null) => void>()
   /** Open once writes can go to the TLSSocket (a server's exists only after its handshake), or the attempt ended. */
   readonly #ready = Latch.makeUnsafe(false)
   /** Why the connection ended, once it has: every later pull fails with it. */
@@ -555,8 +562,12 @@ class TlsLayer implements ConnectionLayer {
   readonly #onEnd = (): void => this.#finish(errors.closeError(1000))
   readonly #onError = (cause: Error): void =>
     this.#finish(new Socket.SocketError({ reason: new Socket.SocketReadError({ cause }) }))
-  readonly #onClose = (): void =>
+  readonly #onClose = (): void => {
     this.#finish(errors.closeError(this.#conn.closeCode ?? 1006, this.#conn.closeReason))
+    // node:tls calls back every write it took, also when destroyed; in case one
+    // is left, a closed connection fails it.
+    for (const settle of [...this.#writing]) settle(new Error("the TLS connection was closed"))
+  }
 
   #finish(e: Socket.SocketError): void {
     this.#end ??= e
@@ -610,23 +621,16 @@ class TlsLayer implements ConnectionLayer {
       if (socket === undefined && this.#end === undefined) return this.#ready.whenOpen(this.write(bufs))
       if (socket === undefined || socket.destroyed || socket.writableEnded) return Effect.fail(closedWrite())
       return Effect.callback<void, Socket.SocketError>((resume) => {
-        let settled = false
         const settle = (error?: Error | null) => {
-          if (settled) return
-          settled = true
-          socket.off("close", onClose)
-          resume(error ? Effect.fail(new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause: error }) })) : Effect.void)
+          if (!this.#writing.delete(settle)) return
+          resume(error ? Effect.fail(writeFailure(error)) : Effect.void)
         }
-        const onClose = () => settle(new Error("the TLS connection was closed"))
-        socket.on("close", onClose)
+        this.#writing.add(settle)
         if (bufs.length > 1) socket.cork()
         for (let i = 0; i < bufs.length; i++) socket.write(bufs[i]!, i === bufs.length - 1 ? settle : undefined)
         if (bufs.length > 1) socket.uncork()
-        // Interrupted: the bytes are node:tls's already; stop listening only.
-        return Effect.sync(() => {
-          settled = true
-          socket.off("close", onClose)
-        })
+        // Interrupted: the bytes are node:tls's already; stop waiting only.
+        return Effect.sync(() => this.#writing.delete(settle))
       })
     })
 
