@@ -18,6 +18,7 @@ import { cases as dccp } from "./cases/dccp.ts"
 import { cases as many } from "./cases/many.ts"
 import { cases as poll } from "./cases/poll.ts"
 import { cases as tcp } from "./cases/tcp.ts"
+import { cases as tls } from "./cases/tls.ts"
 import { cases as udp } from "./cases/udp.ts"
 import { cases as udpcost } from "./cases/udpcost.ts"
 import { cases as wake } from "./cases/wake.ts"
@@ -26,7 +27,7 @@ import { bundlePeers, killAll, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
-const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp]
+const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...tls]
 const GROUPS = [...new Set(ALL.map((c) => c.group))]
 
 const argv = process.argv.slice(2)
