@@ -252,18 +252,23 @@ class CipherStream extends Duplex {
     this.#pool = Buffer.allocUnsafeSlow(this.#poolSize)
   }
 
+  /** Bytes the last read asked for. */
+  #asked = 0
+
   readonly #readOnce = (): number | WouldBlock | IoError => {
     if (this.#pool.length - this.#offset < MIN_READ) {
       this.#pool = Buffer.allocUnsafeSlow(this.#poolSize)
       this.#offset = 0
     }
+    this.#asked = this.#pool.length - this.#offset
     return this.#conn.stream.read(this.#pool.subarray(this.#offset))
   }
 
   /**
    * Reads and pushes while node:tls wants more (`demand` open), up to
    * `READS_PER_TURN` reads: `"full"` when it wants no more, `"more"` when the
-   * budget ran out, `"end"` at end of stream, `WouldBlock` when the fd is empty.
+   * budget ran out, `"end"` at end of stream, `WouldBlock` when the fd is
+   * empty (or a short read says it is).
    */
   #drain(): "full" | "more" | "end" | WouldBlock | IoError {
     for (let i = 0; i < READS_PER_TURN; i++) {
@@ -280,6 +285,10 @@ class CipherStream extends Duplex {
         this.#demand.closeUnsafe()
         return "full"
       }
+      // A short read emptied the socket: wait for the next edge instead of
+      // asking again only to hear WouldBlock (data or an end that arrives
+      // meanwhile makes the fd readable again).
+      if (n < this.#asked) return WouldBlock
     }
     return "more"
   }
