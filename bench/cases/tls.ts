@@ -89,6 +89,22 @@ const bulkVariant = (name: string, recv: Impl, send: Impl, ref = false): Variant
 
 const rttVariant = (name: string, impl: Impl, at: Placement, ref = false): Variant => ({ name, placement: at.label, ref, run: rtt(impl, at) })
 
+/** The same ping-pong without TLS (bench/peers/tcp_rtt.ts), for context: what TLS adds on each stack. */
+const plainRtt = (impl: "fiber" | "node", at: Placement) => (ctx: RunContext): Promise<Sample> =>
+  withSession(async (s) => {
+    const rounds = ctx.quick ? 3000 : 10000
+    const warmup = ctx.quick ? 1000 : 3000
+    const r = await runPair(s, {
+      server: { peer: "tcp_rtt", args: ["--role", "server", "--impl", impl] },
+      client: (port) => ({
+        peer: "tcp_rtt",
+        args: ["--role", "client", "--impl", impl, "--port", port, "--size", SIZE, "--rounds", rounds, "--warmup", warmup, "--warmup-ms", warmupMs(ctx)]
+      }),
+      at
+    })
+    return { value: field(r, "mean_us"), extra: extras(r, LATENCY_EXTRAS) }
+  })
+
 const rttCase = (at: Placement): Case => ({
   id: at === SAME ? "tls-rtt-same" : "tls-rtt-cross",
   group: "tls",
@@ -99,11 +115,14 @@ const rttCase = (at: Placement): Case => ({
   method:
     "After the handshake (TLS 1.3, ECDSA P-256), the client sends 64 B and waits for the echo, 10,000 round trips after a 3,000 warm-up " +
     "and 1 s; the value is the client's mean round trip. Both ends are the named implementation (TCP_NODELAY). " +
+    "The two context rows run the same ping-pong without TLS (bench/peers/tcp_rtt.ts). " +
     `Server on CPU ${at.a}, client on CPU ${at.b}.`,
   variants: [
     rttVariant("Node tls <-> Node tls", "node", at, true),
     rttVariant("Node tls over a JS Duplex <-> same (node:tls's JS-stream path)", "nodejs", at),
-    rttVariant("ours (Tcp + reader.upgrade, park) <-> same", "ours", at)
+    rttVariant("ours (Tcp + reader.upgrade, park) <-> same", "ours", at),
+    { name: "context, no TLS: Node net <-> same", placement: at.label, run: plainRtt("node", at) },
+    { name: "context, no TLS: ours (Tcp, park) <-> same", placement: at.label, run: plainRtt("fiber", at) }
   ]
 })
 
