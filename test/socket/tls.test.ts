@@ -5,6 +5,7 @@
  * fd was left behind. Certificates are made for the run (test/util/certs.ts).
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -191,6 +192,75 @@ describe("TLS upgrade", () => {
           return out
         }))
         assert.strictEqual(digest(echoed), digest(payload))
+      }).pipe(Effect.provide(Reactor.layer)))
+
+    it.live("writes made while the handshake runs go out encrypted once it is done, on both sides", () =>
+      Effect.gen(function*() {
+        const server = yield* Tcp.listen("127.0.0.1:0")
+        yield* Effect.forkScoped(server.run((socket) =>
+          Effect.scoped(Effect.gen(function*() {
+            const reader = yield* socket.reader
+            const writer = yield* socket.writer
+            const upgrading = yield* Effect.forkChild(reader.upgrade(serverOptions()), { startImmediately: true })
+            yield* writer.write("server spoke early;")
+            yield* Fiber.join(upgrading)
+            yield* writer.write(`heard ${yield* readUntil(reader.pull, ";")}`)
+          })).pipe(Effect.ignore)
+        ))
+        const socket = yield* Tcp.connect(`127.0.0.1:${portOf(server.address)}`)
+        const got = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          const upgrading = yield* Effect.forkChild(reader.upgrade({ ca: pki.ca.cert, servername: "localhost" }), { startImmediately: true })
+          yield* writer.write("client spoke early;")
+          yield* Fiber.join(upgrading)
+          return yield* readUntil(reader.pull, "heard client spoke early;")
+        }))
+        assert.strictEqual(got, "server spoke early;heard client spoke early;")
+      }).pipe(Effect.provide(Reactor.layer)))
+
+    it.live("a reader that does not pull stops the peer (TCP backpressure through TLS), then gets every byte", () =>
+      Effect.gen(function*() {
+        const total = 32 * 2 ** 20
+        const chunk = new Uint8Array(2 ** 20).fill(7)
+        const server = yield* Tcp.listen("127.0.0.1:0")
+        const go = yield* Deferred.make<void>()
+        const received = yield* Deferred.make<number>()
+        yield* Effect.forkScoped(server.run((socket) =>
+          Effect.scoped(Effect.gen(function*() {
+            const reader = yield* socket.reader
+            yield* reader.upgrade(serverOptions())
+            yield* Deferred.await(go)
+            let n = 0
+            while (n < total) for (const c of yield* reader.pull) n += c.length
+            yield* Deferred.succeed(received, n)
+          })).pipe(Effect.ignore)
+        ))
+        const socket = yield* Tcp.connect(`127.0.0.1:${portOf(server.address)}`)
+        yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          yield* reader.upgrade({ ca: pki.ca.cert, servername: "localhost" })
+          let sent = 0
+          const sending = yield* Effect.forkChild(Effect.gen(function*() {
+            while (sent < total) {
+              yield* writer.write(chunk)
+              sent += chunk.length
+            }
+          }))
+          // Wait until the writer stalls: no write acknowledged for 200 ms.
+          let last = -1
+          while (sent !== last) {
+            last = sent
+            yield* Effect.sleep("200 millis")
+          }
+          // Loopback's socket buffers (a few MiB each way) plus about one chunk
+          // queued in the receiving TLS layer hold what was acknowledged.
+          assert.isBelow(sent, total / 2, `the writer stalled after ${sent} bytes`)
+          yield* Deferred.succeed(go, undefined)
+          yield* Fiber.join(sending)
+        }))
+        assert.strictEqual(yield* Deferred.await(received), total)
       }).pipe(Effect.provide(Reactor.layer)))
 
     it.live("tlsServer: true makes a dialling socket answer the handshake (reverse roles)", () =>
