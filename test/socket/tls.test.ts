@@ -155,9 +155,9 @@ describe("TLS upgrade", () => {
         assert.isTrue(session.authorized)
       }).pipe(Effect.provide(Reactor.layer)))
 
-    it.live("8 MiB of random bytes each way arrive intact (writes, writeAll, backpressure)", () =>
+    it.live("4 MiB of random bytes each way arrive intact (writes, writeAll, backpressure)", () =>
       Effect.gen(function*() {
-        const payload = randomBytes(8 * 2 ** 20)
+        const payload = randomBytes(4 * 2 ** 20)
         const digest = (b: Uint8Array) => createHash("sha256").update(b).digest("hex")
         const server = yield* Tcp.listen("127.0.0.1:0", { chunkSize: 16384 })
         yield* Effect.forkScoped(server.run((socket) =>
@@ -221,7 +221,7 @@ describe("TLS upgrade", () => {
 
     it.live("a reader that does not pull stops the peer (TCP backpressure through TLS), then gets every byte", () =>
       Effect.gen(function*() {
-        const total = 32 * 2 ** 20
+        const total = 16 * 2 ** 20
         const chunk = new Uint8Array(2 ** 20).fill(7)
         const server = yield* Tcp.listen("127.0.0.1:0")
         const go = yield* Deferred.make<void>()
