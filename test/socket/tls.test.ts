@@ -219,6 +219,28 @@ describe("TLS upgrade", () => {
         assert.strictEqual(got, "server spoke early;heard client spoke early;")
       }).pipe(Effect.provide(Reactor.layer)))
 
+    it.live("a pull already waiting on the plaintext connection when the upgrade starts gets decrypted data", () =>
+      Effect.gen(function*() {
+        const server = yield* Tcp.listen("127.0.0.1:0")
+        yield* Effect.forkScoped(server.run((socket) =>
+          Effect.scoped(Effect.gen(function*() {
+            const reader = yield* socket.reader
+            const writer = yield* socket.writer
+            yield* reader.upgrade(serverOptions())
+            yield* writer.write("decrypted for the early pull")
+            yield* Effect.never
+          })).pipe(Effect.ignore)
+        ))
+        const socket = yield* Tcp.connect(`127.0.0.1:${portOf(server.address)}`)
+        const got = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const waiting = yield* Effect.forkChild(reader.pull, { startImmediately: true })
+          yield* reader.upgrade({ ca: pki.ca.cert, servername: "localhost" })
+          return text(yield* Fiber.join(waiting))
+        }))
+        assert.strictEqual(got, "decrypted for the early pull")
+      }).pipe(Effect.provide(Reactor.layer)))
+
     it.live("a reader that does not pull stops the peer (TCP backpressure through TLS), then gets every byte", () =>
       Effect.gen(function*() {
         const total = 16 * 2 ** 20
