@@ -66,6 +66,8 @@ export * as Reactor from "./reactor/Reactor.ts"
 // --- floor 5: effect/socket adapters ----------------------------------------------
 /** @since 0.1.0 */
 export * as Tcp from "./socket/Tcp.ts"
+/** @since 0.2.0 */
+export * as Tls from "./socket/Tls.ts"
 /** @since 0.1.0 */
 export * as Udp from "./socket/Udp.ts"
 /** @since 0.1.0 */

@@ -92,6 +92,32 @@ export interface UvPollHandle {
   readonly unref: () => void
 }
 
+/** Poll callbacks running right now (see `inPollCallback`). */
+let pollCallbacks = 0
+
+/** Counts `callback`'s runs in `pollCallbacks`. */
+const unscoped = (callback: () => void) => (): void => {
+  pollCallbacks++
+  try {
+    callback()
+  } finally {
+    pollCallbacks--
+  }
+}
+
+/**
+ * Whether JavaScript is running inside a `uvPoll` callback now. koffi calls
+ * it outside any Node callback scope, so a Node API that calls back into
+ * JavaScript synchronously (C++ `MakeCallback`, as node:tls over a JavaScript
+ * stream does on every read and write) runs the `process.nextTick` queue and
+ * the microtasks when it returns — in the middle of the caller's code. Code
+ * driving such an API from a fiber the reactor resumed checks this first and
+ * continues from `setImmediate` (inside Node's scopes) when it is `true`.
+ *
+ * @internal
+ */
+export const inPollCallback = (): boolean => pollCallbacks > 0
+
 let bound: Libc | undefined
 
 /**
@@ -182,13 +208,13 @@ const bind = (): Libc => {
     nativeView: (ptr, size) => koffi.view(ptr, size),
     nativeAddress: (ptr) => koffi.address(ptr),
     uvPoll: (fd, callback) => {
-      const handle = koffi.node.poll(fd, readOnly, callback)
+      const handle = koffi.node.poll(fd, readOnly, unscoped(callback))
       const close = () => {
         if (openWatchers.delete(close)) handle.close()
       }
       watchOnExit(close)
       return {
-        start: (cb) => handle.start(readOnly, cb),
+        start: (cb) => handle.start(readOnly, unscoped(cb)),
         stop: () => handle.stop(),
         close,
         ref: () => handle.ref(),

@@ -17,6 +17,8 @@
  *   `writev` when the socket takes it. Releasing the writer Scope shuts down the
  *   write half. A `CloseEvent` shuts down both halves; the reader then fails
  *   with that code.
+ * - `upgrade`: TLS in place (`./tls.ts`). The connection then carries a
+ *   `ConnectionLayer`: `pull` and the writer go through it, carrying plaintext.
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
@@ -36,6 +38,7 @@ import type { IoSource } from "../../poll/IoSource.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
+import * as tls from "./tls.ts"
 
 /** What the adapter needs of a stream source. @internal */
 export interface StreamIo extends IoSource {
@@ -46,7 +49,7 @@ export interface StreamIo extends IoSource {
 }
 
 /**
- * Buffer sizes of the reader.
+ * Options of the reader: its buffer sizes, and the TLS role of its `upgrade`.
  *
  * @since 0.1.0
  * @category models
@@ -56,6 +59,34 @@ export interface ReaderOptions {
   readonly chunkSize?: number | undefined
   /** Reads one pull may gather while the buffer keeps filling (default 16). */
   readonly maxChunksPerPull?: number | undefined
+  /**
+   * The role `reader.upgrade` takes in the TLS handshake, as `NodeSocket`'s
+   * option of the same name: `true` answers as the TLS server (needs `key` and
+   * `cert`), `false` starts the handshake as the client. Default: the socket's
+   * own side — `false` for a socket that dials (`connect`), `true` for one a
+   * `SocketServer` accepted (`listen`).
+   *
+   * @since 0.2.0
+   */
+  readonly tlsServer?: boolean | undefined
+}
+
+/**
+ * What a connection carries above its stream once upgraded (TLS): `pull` and
+ * the writer go through it instead of the stream.
+ *
+ * @internal
+ */
+export interface ConnectionLayer {
+  readonly pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError>
+  /** Writes the buffers in order; the caller may reuse them once this succeeds. */
+  readonly write: (bufs: ReadonlyArray<Uint8Array>) => Effect.Effect<void, Socket.SocketError>
+  /** A `CloseEvent` was written: ends the connection now; the reader fails with `code`. */
+  readonly close: (code: number, reason: string | undefined) => void
+  /** The writer's Scope was released: ends the write side. */
+  readonly endWrite: Effect.Effect<void>
+  /** The connection is closing (its Scope): tears the layer down, failing a waiting pull. */
+  readonly destroy: () => void
 }
 
 /**
@@ -89,6 +120,8 @@ export class Connection {
   ended = false
   /** Closed here (its Scope, or the server's): a pull that finds it so reports 1006. */
   tornDown = false
+  /** Set by an `upgrade` (TLS): reads and writes go through it from then on. */
+  layer: ConnectionLayer | undefined = undefined
 
   /** The peer, for errors to name (formatted only then: an accept allocates no text). */
   readonly peer: string | SocketAddress.SocketAddress | undefined
@@ -117,9 +150,10 @@ export class Connection {
     return this.closeCode ?? (this.ended || !this.tornDown ? 1000 : 1006)
   }
 
-  /** Deregisters (failing parked fibers) and closes the fd. Idempotent. */
+  /** Tears down a layer, deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
     this.tornDown = true
+    this.layer?.destroy()
     this.registration.deregister()
     this.stream.close()
   }
@@ -152,7 +186,8 @@ const MAX_CHUNKS = 4096
 export const checkReaderOptions = (o: ReaderOptions | undefined): string | undefined =>
   check.first(
     check.integer("chunkSize", o?.chunkSize, 1, MAX_CHUNK),
-    check.integer("maxChunksPerPull", o?.maxChunksPerPull, 1, MAX_CHUNKS)
+    check.integer("maxChunksPerPull", o?.maxChunksPerPull, 1, MAX_CHUNKS),
+    check.boolean("tlsServer", o?.tlsServer)
   )
 
 /**
@@ -219,9 +254,12 @@ export const make = (
   }
   const chunkSize = options.chunkSize ?? 65536
   const maxChunks = options.maxChunksPerPull ?? 16
+  // A socket that is not reopened is the server side of its connection.
+  const tlsServer = options.tlsServer ?? !options.reconnects
 
   const reader: Effect.Effect<Socket.Reader, Socket.SocketError, Scope.Scope> = Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
+      const scope = yield* Effect.scope
       const conn = yield* restore(open)
       state.current = conn
       state.connected.openUnsafe()
@@ -235,16 +273,19 @@ export const make = (
           conn.close()
         })
       )
-      return { pull: makePull(conn, chunkSize, maxChunks), upgrade: () => Socket.SocketUpgradeError.unsupported() }
+      return tls.reader(conn, makePull(conn, chunkSize, maxChunks), { server: tlsServer, scope, chunkSize, maxChunks })
     })
   )
 
   const writer = Effect.acquireRelease(
     Effect.sync((): Socket.Writer => makeWriter(state)),
     () =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const conn = state.current
-        if (conn !== undefined && conn.isOpen) conn.stream.shutdown("write")
+        if (conn === undefined || !conn.isOpen) return Effect.void
+        if (conn.layer !== undefined) return conn.layer.endWrite
+        conn.stream.shutdown("write")
+        return Effect.void
       })
   )
   return Socket.make({ reader, writer })
@@ -265,6 +306,9 @@ const readBuffer = (size: number): Uint8Array => {
   return b
 }
 
+/** What a pull that was waiting on the stream finds once the connection was upgraded. */
+const LAYERED = Symbol("effect-mio/StreamSocket/layered")
+
 const makePull = (
   conn: Connection,
   chunkSize: number,
@@ -276,7 +320,9 @@ const makePull = (
    * copying each read out of the shared buffer at once, inside the operation:
    * no other fiber runs between a read and its copy. `0` is the end of stream.
    */
-  const gather = (): NonEmptyReadonlyArray<Uint8Array> | 0 | WouldBlock | IoError => {
+  const gather = (): NonEmptyReadonlyArray<Uint8Array> | 0 | typeof LAYERED | WouldBlock | IoError => {
+    // Upgraded while this pull waited: the bytes are the layer's (ciphertext) now.
+    if (conn.layer !== undefined) return LAYERED
     const first = conn.stream.read(buf)
     if (typeof first !== "number" || first === 0) return first
     const chunks: [Uint8Array, ...Array<Uint8Array>] = [buf.slice(0, first)]
@@ -305,6 +351,7 @@ const makePull = (
     return Effect.fail(errors.closeError(conn.code, conn.closeReason))
   })
   return Effect.suspend(() => {
+    if (conn.layer !== undefined) return conn.layer.pull
     if (conn.pending !== undefined) {
       const e = conn.pending
       conn.pending = undefined
@@ -312,7 +359,8 @@ const makePull = (
     }
     return Effect.matchEffect(readSome, {
       onFailure: fail,
-      onSuccess: (chunks) => (chunks === 0 ? closed : Effect.succeed(chunks))
+      onSuccess: (chunks) =>
+        chunks === 0 ? closed : chunks === LAYERED ? conn.layer!.pull : Effect.succeed(chunks)
     })
   })
 }
@@ -349,6 +397,7 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
 
   const send = (bufs: ReadonlyArray<Uint8Array>): Effect.Effect<void, Socket.SocketError> =>
     withConnection((conn) => {
+      if (conn.layer !== undefined) return conn.layer.write(bufs)
       if (queued === 0) {
         // Nobody else is writing: try the whole write now, without the lock.
         const r = writeSome(conn, bufs)
@@ -368,7 +417,8 @@ const makeWriter = (state: StreamSocketState): Socket.Writer => {
         Effect.sync(() => {
           conn.closeCode = event.code
           conn.closeReason = event.reason
-          conn.stream.shutdown("both")
+          if (conn.layer !== undefined) conn.layer.close(event.code, event.reason)
+          else conn.stream.shutdown("both")
         })
       )
     )

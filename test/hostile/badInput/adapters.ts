@@ -1,6 +1,6 @@
 /**
- * Bad inputs of the reactor, the effect/socket adapters (Tcp, Unix, Udp) and
- * DCCP.
+ * Bad inputs of the reactor, the effect/socket adapters (Tcp, Unix, Udp, the
+ * TLS upgrade) and DCCP.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -82,7 +82,32 @@ const tcpConnect = (f: AdapterFixture, o: Record<string, unknown>) =>
 
 const readerOptionCases = (label: string, run: (f: AdapterFixture, o: Record<string, unknown>) => unknown) => [
   ...each<AdapterFixture>(`${label} chunkSize`, "chunkSize", [0, -1, 2 ** 30, ...notIntegers], (f, v) => run(f, { chunkSize: v })),
-  ...each<AdapterFixture>(`${label} maxChunksPerPull`, "maxChunksPerPull", [0, 5000, Number.NaN, "16"], (f, v) => run(f, { maxChunksPerPull: v }))
+  ...each<AdapterFixture>(`${label} maxChunksPerPull`, "maxChunksPerPull", [0, 5000, Number.NaN, "16"], (f, v) => run(f, { maxChunksPerPull: v })),
+  ...each<AdapterFixture>(`${label} tlsServer`, "tlsServer", notBooleans, (f, v) => run(f, { tlsServer: v }))
+]
+
+/** A client connection's reader upgraded with `options` (checked before any handshake). */
+const upgrade = (f: AdapterFixture, options: unknown) =>
+  Effect.flatMap(Tcp.connect(f.tcpAt), (s) => Effect.flatMap(s.reader, (r) => r.upgrade(any(options))))
+
+const tlsCases: Array<Case<AdapterFixture>> = [
+  ...each<AdapterFixture>("upgrade options", "options", notOptions, upgrade),
+  ...each<AdapterFixture>("upgrade servername", "servername", ["", 42, null, {}, "x".repeat(256)], (f, v) => upgrade(f, { servername: v })),
+  ...each<AdapterFixture>("upgrade alpnProtocols", "alpnProtocols", ["h2", [""], [42], {}, ["x".repeat(256)]], (f, v) =>
+    upgrade(f, { alpnProtocols: v })),
+  ...each<AdapterFixture>("upgrade cert", "cert", [42, [], {}, [null]], (f, v) => upgrade(f, { cert: v })),
+  ...each<AdapterFixture>("upgrade ca", "ca", [42, [], true, [7]], (f, v) => upgrade(f, { ca: v })),
+  ...each<AdapterFixture>("upgrade requestCert", "requestCert", notBooleans, (f, v) => upgrade(f, { requestCert: v })),
+  ...each<AdapterFixture>("upgrade rejectUnauthorized", "rejectUnauthorized", notBooleans, (f, v) => upgrade(f, { rejectUnauthorized: v })),
+  // Secrets are described, never shown.
+  ...eachNaming<AdapterFixture>("upgrade key", "key", [
+    ["-----BEGIN PRIVATE KEY-----", "not a string"],
+    [42, "not a number"],
+    [[], "not an array"],
+    [null, "not null"]
+  ], (f, v) => upgrade(f, { key: v })),
+  ...eachNaming<AdapterFixture>("upgrade passphrase", "passphrase", [["open sesame", "not a string"], [1, "not a number"]], (f, v) =>
+    upgrade(f, { passphrase: v }))
 ]
 
 const tcpCases: Array<Case<AdapterFixture>> = [
@@ -259,6 +284,7 @@ export const adapterGroups: ReadonlyArray<Group<AdapterFixture, Reactor.Reactor>
   { name: "reactor", fixture, cases: reactorCases },
   { name: "tcp adapter", fixture, cases: tcpCases },
   { name: "unix adapter", fixture, cases: unixCases },
+  { name: "tls upgrade", fixture, cases: tlsCases },
   { name: "udp adapter", fixture, cases: udpCases },
   { name: "dccp", fixture, cases: dccpCases }
 ]
