@@ -5,7 +5,9 @@
  *
  * @since 0.2.0
  */
-import { type CongestionController, fixedWindow } from "./Congestion.ts"
+import { bbr } from "./Bbr.ts"
+import { type CongestionFactory, fixedWindow } from "./Congestion.ts"
+import { newReno } from "./NewReno.ts"
 import { MAX_CID } from "./Packet.ts"
 import { MAX_INITIAL_ID, MIN_DATAGRAM } from "./Params.ts"
 
@@ -48,6 +50,14 @@ export const ResendPredicates: {
 }
 
 /**
+ * The controllers that ship.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CongestionName = "bbr" | "aimd" | "none"
+
+/**
  * @since 0.2.0
  * @category models
  */
@@ -64,10 +74,14 @@ export interface ConfigInput {
   readonly sendQueueBytes?: number | undefined
   /** Messages waiting to be sent before `send` refuses (default 65,536). */
   readonly sendQueueMessages?: number | undefined
-  /** Bytes in flight for the fixed-window controller (default 1 MiB); ignored with `congestion`. */
+  /** Bytes in flight for the fixed-window controller `"none"` (default 1 MiB). */
   readonly window?: number | undefined
-  /** A congestion controller (default: the fixed window). */
-  readonly congestion?: CongestionController | undefined
+  /**
+   * The congestion controller: `"bbr"` (default: a delivery-rate controller),
+   * `"aimd"` (NewReno, RFC 9002 §7), `"none"` (the fixed `window`), or a
+   * factory of your own. Every one of them paces.
+   */
+  readonly congestion?: CongestionName | CongestionFactory | undefined
   /** Longest this end holds an acknowledgement (default 5 ms). */
   readonly maxAckDelay?: number | undefined
   /** Ack-eliciting packets received before an acknowledgement goes out at once (default 2). */
@@ -115,7 +129,9 @@ export interface Config {
   readonly receiveWindow: number
   readonly sendQueueBytes: number
   readonly sendQueueMessages: number
-  readonly congestion: CongestionController
+  /** Makes the controller of a connection. */
+  readonly congestion: CongestionFactory
+  readonly congestionName: string
   readonly maxAckDelay: number
   readonly ackEvery: number
   readonly idleTimeout: number
@@ -164,6 +180,7 @@ export const defaults = {
   sendQueueBytes: 1024 * 1024,
   sendQueueMessages: 65536,
   window: 1024 * 1024,
+  congestion: "bbr" as CongestionName,
   maxAckDelay: 5,
   ackEvery: 2,
   idleTimeout: 10_000,
@@ -191,6 +208,21 @@ const ms = (name: string, v: number | undefined, fallback: number, min: number, 
   return x
 }
 
+const congestionOf = (input: ConfigInput, mtu: number): { congestion: CongestionFactory; congestionName: string } => {
+  const window = int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)
+  const c = input.congestion ?? defaults.congestion
+  if (typeof c === "function") return { congestion: c, congestionName: "custom" }
+  switch (c) {
+    case "bbr":
+      return { congestion: bbr, congestionName: c }
+    case "aimd":
+      return { congestion: newReno, congestionName: c }
+    case "none":
+      return { congestion: fixedWindow(window), congestionName: c }
+  }
+  throw new RangeError(`congestion is "bbr", "aimd", "none" or a factory function, not ${typeof c === "string" ? JSON.stringify(c) : String(c)}`)
+}
+
 /**
  * Validates `input` and fills the defaults. Throws a `RangeError` naming the
  * bad field (`makeConfigEither` returns it instead).
@@ -212,7 +244,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     receiveWindow: int("receiveWindow", input.receiveWindow, defaults.receiveWindow, mtu, 2 ** 40),
     sendQueueBytes: int("sendQueueBytes", input.sendQueueBytes, defaults.sendQueueBytes, 1, 2 ** 40),
     sendQueueMessages: int("sendQueueMessages", input.sendQueueMessages, defaults.sendQueueMessages, 1, 2 ** 30),
-    congestion: input.congestion ?? fixedWindow(int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)),
+    ...congestionOf(input, mtu),
     maxAckDelay: ms("maxAckDelay", input.maxAckDelay, defaults.maxAckDelay, 0, 16384),
     ackEvery: int("ackEvery", input.ackEvery, defaults.ackEvery, 1, 1024),
     idleTimeout: ms("idleTimeout", input.idleTimeout, defaults.idleTimeout, 1, day),

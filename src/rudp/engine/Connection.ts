@@ -20,6 +20,8 @@ import type { Guarantee } from "../Guarantee.ts"
 import { Arena } from "./Arena.ts"
 import { decodeTruncated, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
+import type { AckSample, CongestionController } from "./Congestion.ts"
+import { DeliveryRate } from "./DeliveryRate.ts"
 import { type AckFrame, FrameType, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
 import { OutMessage, Outbox } from "./Outbox.ts"
@@ -42,7 +44,7 @@ import {
 import { type Params, writeParams } from "./Params.ts"
 import { Payload } from "./Payload.ts"
 import { RangeSet } from "./RangeSet.ts"
-import { PACKET_THRESHOLD, RttEstimator, type SentPacket, SentPackets } from "./Recovery.ts"
+import { PACKET_THRESHOLD, PERSISTENT_CONGESTION_THRESHOLD, RttEstimator, type SentPacket, SentPackets } from "./Recovery.ts"
 import { type Action, acceptsMessages, type Event, sendsData, type State, transition } from "./State.ts"
 import { Timers } from "./Timers.ts"
 
@@ -157,6 +159,8 @@ export interface EngineStats {
   versionNegotiations: number
   /** Messages queued before the handshake that the peer's maximum message size refused. */
   droppedTooLarge: number
+  /** RFC 9002 §7.6 persistent congestion detected. */
+  persistentCongestion: number
 }
 
 const newStats = (): EngineStats => ({
@@ -189,7 +193,8 @@ const newStats = (): EngineStats => ({
   acksSent: 0,
   pingsSent: 0,
   versionNegotiations: 0,
-  droppedTooLarge: 0
+  droppedTooLarge: 0,
+  persistentCongestion: 0
 })
 
 /**
@@ -303,6 +308,9 @@ export class RudpEngine {
   // --- loss recovery ------------------------------------------------------------------
   readonly rtt: RttEstimator
   readonly sent: SentPackets
+  /** The congestion controller (and pacer) of this connection. */
+  readonly cc: CongestionController
+  readonly deliveryRate = new DeliveryRate()
   #nextPn: number
   #largestAcked = -1
   #bytesInFlight = 0
@@ -346,6 +354,7 @@ export class RudpEngine {
     this.#nextPn = config.initialPacket
     this.sent = new SentPackets(config.initialPacket)
     this.rtt = new RttEstimator(config.initialRtt)
+    this.cc = config.congestion(config.mtu, config.initialRtt)
     this.inbox = new Inbox({
       maxMessageSize: config.maxMessageSize,
       receiveWindow: config.receiveWindow,
@@ -819,15 +828,44 @@ export class RudpEngine {
       const delay = this.isConnected ? Math.min(ack.delayMs, this.#maxAckDelayOfPeer()) : 0
       this.rtt.update(Math.max(0, now - largest.time), delay)
     }
-    for (let i = 0; i < count; i++) this.#packetAcked(now, newly[i]!)
+    const rate = this.deliveryRate
+    rate.begin()
+    let largestAckedSentAt = 0
+    for (let i = 0; i < count; i++) {
+      const p = newly[i]!
+      if (p.inFlight) rate.onAcked(p, now)
+      if (p.time > largestAckedSentAt) largestAckedSentAt = p.time
+      this.#packetAcked(now, p)
+    }
     newly.fill(undefined as unknown as SentPacket, 0, count)
-    this.config.congestion.onPacketsAcked(now, ackedBytes, this.rtt)
+    if (ackedBytes > 0) {
+      const sample = this.#ackSample
+      sample.ackedBytes = ackedBytes
+      sample.rtt = this.rtt
+      sample.largestAckedSentAt = largestAckedSentAt
+      sample.priorDelivered = rate.priorDelivered
+      sample.appLimited = rate.appLimited
+      sample.deliveryRate = rate.end(now, this.rtt.min)
+      sample.delivered = rate.delivered
+      sample.bytesInFlight = this.#bytesInFlight
+      this.cc.onAck(now, sample)
+    }
     this.#detectLost(now)
     this.#ptoCount = 0
     this.#probes = 0
   }
 
   readonly #newlyAcked: Array<SentPacket> = []
+  readonly #ackSample: { -readonly [K in keyof AckSample]: AckSample[K] } = {
+    ackedBytes: 0,
+    rtt: undefined as unknown as AckSample["rtt"],
+    largestAckedSentAt: 0,
+    deliveryRate: 0,
+    appLimited: false,
+    delivered: 0,
+    priorDelivered: 0,
+    bytesInFlight: 0
+  }
 
   /** One packet acknowledged: what it carried is done with. */
   #packetAcked(now: number, p: SentPacket): void {
@@ -854,21 +892,36 @@ export class RudpEngine {
     const delay = this.rtt.lossDelay()
     const sent = this.sent
     let lostBytes = 0, lastLost = 0
+    // RFC 9002 §7.6: a run of lost ack-eliciting packets (none acknowledged between) spanning
+    // 3 × PTO is persistent congestion.
+    let runStart = -1, longestRun = 0
     const end = Math.min(largest, sent.endPn() - 1)
     for (let pn = sent.firstPn(); pn <= end; pn++) {
       const p = sent.get(pn)
-      if (p === undefined) continue
+      if (p === undefined) {
+        runStart = -1
+        continue
+      }
       // The same expression as the timer's deadline, so that a due timer always finds its loss.
       if (p.time + delay <= now || largest >= pn + PACKET_THRESHOLD) {
         if (p.inFlight) lostBytes += p.size
         lastLost = p.time
+        if (p.ackEliciting) {
+          if (runStart < 0) runStart = p.time
+          else if (p.time - runStart > longestRun) longestRun = p.time - runStart
+        }
         this.#packetLost(p)
       } else {
+        runStart = -1
         const at = p.time + delay
         if (this.#lossTime === 0 || at < this.#lossTime) this.#lossTime = at
       }
     }
-    if (lostBytes > 0) this.config.congestion.onPacketsLost(now, lostBytes, lastLost, false)
+    if (lostBytes > 0) {
+      const persistent = this.rtt.samples > 0 && longestRun >= PERSISTENT_CONGESTION_THRESHOLD * this.rtt.pto(this.#maxAckDelayOfPeer())
+      if (persistent) this.stats.persistentCongestion++
+      this.cc.onPacketsLost(now, lostBytes, lastLost, persistent)
+    }
   }
 
   #packetLost(p: SentPacket): void {
@@ -1092,7 +1145,12 @@ export class RudpEngine {
     if (state === "closed" || state === "closing" || state === "draining") return 0
     if (this.#helloPending) return this.#count(this.#buildHello(now, buf))
     if (!sendsData(state)) return 0
-    return this.#count(this.#buildShort(now, buf))
+    const n = this.#buildShort(now, buf)
+    // Out of data with room in the window: rate samples from now on say little about the path.
+    if (n === 0 && this.outbox.queue.length === 0 && this.outbox.retransmit.length === 0 && this.#bytesInFlight < this.cc.window()) {
+      this.deliveryRate.markAppLimited(this.#bytesInFlight)
+    }
+    return this.#count(n)
   }
 
   #count(n: number): number {
@@ -1203,7 +1261,7 @@ export class RudpEngine {
   }
 
   #congestionAllows(now: number): boolean {
-    const cc = this.config.congestion
+    const cc = this.cc
     if (this.#bytesInFlight + this.mtu > cc.window()) return false
     const at = cc.nextSendTime(now, this.mtu)
     if (at !== undefined && at > now) {
@@ -1310,12 +1368,13 @@ export class RudpEngine {
     p.inFlight = eliciting
     this.sent.push(p)
     if (eliciting) {
+      this.deliveryRate.onSent(p, now, this.#bytesInFlight)
       this.#bytesInFlight += size
       this.#ackElicitingInFlight++
       // QUIC §10.1: sending an ack-eliciting packet restarts the idle timer if none was sent since the last receipt.
       if (this.#lastAckElicitingSent <= this.#lastPacketAt) this.#lastSendOrReceive = now
       this.#lastAckElicitingSent = now
-      this.config.congestion.onPacketSent(now, size, this.#bytesInFlight)
+      this.cc.onPacketSent(now, size, this.#bytesInFlight)
     } else if (p.ackLargest < 0) {
       // Neither eliciting nor an ACK: nothing will ever acknowledge it; forget it.
       this.sent.remove(p)
@@ -1344,7 +1403,7 @@ export class RudpEngine {
       flow: { peerMaxData: this.#peerMaxData, sent: this.#deliverySent, maxData: this.#maxDataSent, blocked: this.#flowBlocked },
       mtu: this.mtu,
       maxMessageSize: this.maxMessageSize,
-      congestion: this.config.congestion.stats(),
+      congestion: { ...this.cc.stats(), delivered: this.deliveryRate.delivered },
       stats: this.stats,
       inbox: { released: this.inbox.released, drops: { ...this.inbox.drops } }
     }
