@@ -44,7 +44,7 @@ import { randomFillSync } from "node:crypto"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
-import { type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
+import { type Config as EngineConfig, type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
@@ -204,7 +204,8 @@ const cryptoRandom: RandomSource = (() => {
 
 const millis = (v: Millis | undefined): number | undefined => v === undefined ? undefined : Duration.toMillis(v)
 
-const engineConfig = (config: Config) =>
+/** @internal */
+export const engineConfig = (config: Config) =>
   Effect.try({
     try: () =>
       makeConfig({
@@ -247,6 +248,21 @@ class Written {
  * @category constructors
  */
 export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
+  makeWith(udp, config, (now, cfg) => new RudpEngine(now, cfg))
+
+/**
+ * `make` with the engine made by the caller (an endpoint server makes a
+ * connection's engine from its first Initial) and a hook for the end of the
+ * connection.
+ *
+ * @internal
+ */
+export const makeWith = <E>(
+  udp: UdpLike.UdpLike<E>,
+  config: Config,
+  engineOf: (now: number, config: EngineConfig) => RudpEngine,
+  onClosed?: (() => void) | undefined
+): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
     const cfg = yield* engineConfig(config)
     const drive = config.drive ?? "user"
@@ -258,8 +274,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     const runFork = Effect.runForkWith(context)
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
     const nowMs = clockMillis(clock)
-    const engine = new RudpEngine(nowMs(), cfg)
+    const engine = engineOf(nowMs(), cfg)
     const driver = new Driver(engine, udp, nowMs)
+    driver.onClosed = onClosed
     const written = new Written()
     const setDone = new Signal()
     const flushWanted = new Signal()

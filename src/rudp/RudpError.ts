@@ -33,7 +33,9 @@ export const RudpErrorKind = Schema.Literals([
   /** A configuration value is out of range. */
   "InvalidConfig",
   /** The datagram transport failed; see `cause`. */
-  "Transport"
+  "Transport",
+  /** The server refused the connection (it has `maxPeers` peers). */
+  "Refused"
 ])
 
 /**
@@ -115,5 +117,7 @@ export const fromCloseReason = (reason: CloseReason): RudpError => {
       return make("Aborted", "the connection was aborted")
     case "incompatible":
       return make("Incompatible", reason.detail)
+    case "refused":
+      return make("Refused", `the server refused the connection: ${reason.detail}`)
   }
 }

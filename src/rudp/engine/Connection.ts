@@ -18,11 +18,11 @@
  */
 import type { Guarantee } from "../Guarantee.ts"
 import { Arena } from "./Arena.ts"
-import { decodeTruncated, Writer } from "./Bytes.ts"
+import { decodeTruncated, Reader, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
 import type { AckSample, CongestionController } from "./Congestion.ts"
 import { DeliveryRate } from "./DeliveryRate.ts"
-import { type AckFrame, FrameType, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
+import { type AckFrame, FrameType, MAX_REASON, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
 import { OutMessage, Outbox } from "./Outbox.ts"
 import {
@@ -62,7 +62,9 @@ export const CloseCode = {
   /** The application aborted. */
   aborted: 2,
   /** The peer's parameters or version are unacceptable. */
-  incompatible: 3
+  incompatible: 3,
+  /** A server refused the connection (in a Retry packet: it is full). */
+  refused: 4
 } as const
 
 /**
@@ -84,6 +86,8 @@ export type CloseReason =
   | { readonly kind: "aborted" }
   /** No common version, or unacceptable parameters. */
   | { readonly kind: "incompatible"; readonly detail: string }
+  /** The server refused the connection (it has `maxPeers` peers); `detail` is its reason. */
+  | { readonly kind: "refused"; readonly detail: string }
 
 /**
  * What the engine tells its driver.
@@ -161,6 +165,10 @@ export interface EngineStats {
   droppedTooLarge: number
   /** RFC 9002 §7.6 persistent congestion detected. */
   persistentCongestion: number
+  /** Client: Retry packets taken. */
+  retries: number
+  /** Server: times the anti-amplification limit held a packet back. */
+  amplificationLimited: number
 }
 
 const newStats = (): EngineStats => ({
@@ -194,7 +202,9 @@ const newStats = (): EngineStats => ({
   pingsSent: 0,
   versionNegotiations: 0,
   droppedTooLarge: 0,
-  persistentCongestion: 0
+  persistentCongestion: 0,
+  retries: 0,
+  amplificationLimited: 0
 })
 
 /**
@@ -227,10 +237,34 @@ export interface EngineInfo {
   readonly inbox: { readonly released: Readonly<Record<Guarantee, number>>; readonly drops: Readonly<Record<string, number>> }
 }
 
+/**
+ * How an endpoint server makes the engine of a connection it accepts.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EngineOptions {
+  /** This end's connection id (a server picks it: its Retry named it). */
+  readonly localCid?: Uint8Array | undefined
+  /** The peer's address is proven (it returned a Retry token): no amplification limit. */
+  readonly addressValidated?: boolean | undefined
+}
+
+/**
+ * RFC 9000 §8.1: before a server has proof of its peer's address, it sends at
+ * most this many times the bytes it received from it.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const AMPLIFICATION_FACTOR = 3
+
 /** CLOSE is sent again on a doubling PTO until the peer's answers, at most this many times in all. */
 const CLOSE_SENDS = 5
 
 const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+const retryReader = new Reader(new Uint8Array(0))
 
 /** Bytes of a packet number that the receiver decodes unambiguously (RFC 9000 §17.1). */
 const pnLength = (pn: number, largestAcked: number): number => {
@@ -267,8 +301,8 @@ export class RudpEngine {
 
   // --- identity and handshake -------------------------------------------------------
   readonly localCid: Uint8Array
-  /** The destination id of our Initials until the peer's own id is known. */
-  readonly #initialDcid: Uint8Array
+  /** The destination id of our Initials until the peer's own id is known (a Retry replaces it). */
+  #initialDcid: Uint8Array
   #peerCid: Uint8Array | undefined = undefined
   #peer: Params | undefined = undefined
   /** The peer has our HELLO. */
@@ -285,6 +319,13 @@ export class RudpEngine {
   #peerClosed = false
   #lastPacketAt = 0
   #versionNegotiationPending: { readonly dcid: Uint8Array; readonly scid: Uint8Array } | undefined = undefined
+  /** Server: the peer's address is proven (token, or a packet only the address's owner could send). */
+  #addressValidated: boolean
+  /** Client: the token of the server's Retry, sent in later Initials; whether a Retry was taken. */
+  #token: Uint8Array | undefined = undefined
+  #retried = false
+  /** Packets accepted (passed every check). */
+  packetsAccepted = 0
 
   // --- send side --------------------------------------------------------------------
   readonly outbox = new Outbox()
@@ -344,9 +385,10 @@ export class RudpEngine {
   readonly #writer = new Writer(new Uint8Array(0))
   #scratch: Uint8Array | undefined = undefined
 
-  constructor(now: number, config: Config) {
+  constructor(now: number, config: Config, options?: EngineOptions) {
     this.config = config
-    this.localCid = randomCid(config.random, config.cidLength)
+    this.localCid = options?.localCid?.slice() ?? randomCid(config.random, config.cidLength)
+    this.#addressValidated = config.role === "client" || options?.addressValidated === true
     this.#initialDcid = randomCid(config.random, Math.max(8, config.cidLength))
     this.#nextS = config.initialSet
     this.#nextD = config.initialDelivery
@@ -415,6 +457,11 @@ export class RudpEngine {
   /** The peer's parameters, once its HELLO arrived. */
   get peerParams(): Params | undefined {
     return this.#peer
+  }
+
+  /** Whether the peer's address is proven (a server sends at most 3× what it received before). */
+  get addressValidated(): boolean {
+    return this.#addressValidated
   }
 
   /** The largest message the connection carries now. */
@@ -543,7 +590,7 @@ export class RudpEngine {
         }
         return
       }
-      if (h.type === "Retry") return void this.stats.dropped["unknown-type"]++
+      if (h.type === "Retry") return this.#onRetry(now, h, bytes)
       // An Initial may be addressed to any id (the sender does not know ours yet).
       if (h.type !== "Initial" && !h.dcidIs(this.localCid)) return void this.stats.dropped["unknown-cid"]++
       if (this.#peerCid !== undefined && !sameBytes(h.scid, this.#peerCid)) return void this.stats.dropped["stale-hello"]++
@@ -564,6 +611,9 @@ export class RudpEngine {
 
     // Pass 2: the packet is accepted.
     this.received.add(pn)
+    this.packetsAccepted++
+    // Only the owner of the address answers our HELLO (a Handshake, or a short packet to our id).
+    if (!this.#addressValidated && (!long || h.type === "Handshake")) this.#addressValidated = true
     if (pn > this.#largestReceived) {
       this.#largestReceived = pn
       this.#largestReceivedAt = now
@@ -607,6 +657,39 @@ export class RudpEngine {
       this.#reason = { kind: "peer", code: close.code, reason: close.reason }
       if (this.#fire("peer-close", now)) this.#emit({ type: "peer-closing", code: close.code, reason: close.reason })
     }
+    this.#afterInput(now)
+  }
+
+  /**
+   * A server's Retry: a token to send back in a new Initial (addressed to the
+   * id the Retry names), or — with a CLOSE frame — a refusal. Only one, only
+   * during our handshake, only naming our id and the id our Initial used.
+   */
+  #onRetry(now: number, h: Header, bytes: Uint8Array): void {
+    if (this.config.role !== "client" || this.#state !== "handshake" || this.#peer !== undefined || this.#retried || !h.dcidIs(this.localCid)) {
+      return void this.stats.dropped["unknown-type"]++
+    }
+    if (!verifyTag(bytes, h.pnTruncated)) return void this.stats.dropped.tag++
+    const r = retryReader.reset(bytes, h.payloadStart, h.payloadEnd)
+    if (r.u8() !== FrameType.RETRY) return void this.stats.dropped.malformed++
+    const odcid = r.bytes(r.u8())
+    const token = r.bytes(r.varint())
+    if (!r.ok || !sameBytes(odcid, this.#initialDcid)) return void this.stats.dropped.malformed++
+    if (r.pos < r.end) {
+      if (r.u8() !== FrameType.CLOSE) return void this.stats.dropped.malformed++
+      const code = r.varint()
+      const reason = r.bytes(Math.min(r.varint(), MAX_REASON))
+      if (!r.ok || code !== CloseCode.refused) return void this.stats.dropped.malformed++
+      this.#reason = { kind: "refused", detail: textDecoder.decode(reason) }
+      this.#fire("incompatible", now)
+      return
+    }
+    if (token.length === 0) return void this.stats.dropped.malformed++
+    this.#retried = true
+    this.#token = token.slice()
+    this.#initialDcid = h.scid.slice()
+    this.#helloPending = true
+    this.stats.retries++
     this.#afterInput(now)
   }
 
@@ -1130,6 +1213,11 @@ export class RudpEngine {
    * length, or 0 when there is nothing to send now.
    */
   pollTransmitInto(now: number, buf: Uint8Array): number {
+    // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us.
+    if (!this.#addressValidated && this.stats.bytesSent + Math.min(buf.length, this.mtu) > AMPLIFICATION_FACTOR * this.stats.bytesReceived) {
+      this.stats.amplificationLimited++
+      return 0
+    }
     // A graceful close whose data was all acknowledged sends its CLOSE now.
     if (this.#state === "flushing") this.#checkFlushed(now)
     if (this.#versionNegotiationPending !== undefined) {
@@ -1189,7 +1277,7 @@ export class RudpEngine {
     if (this.#peerCid !== undefined && this.#peer !== undefined && this.#confirmed) {
       writeShortHeader(w, this.#peerCid, pn, 4)
     } else {
-      lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, undefined, pn, 4)
+      lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, this.#token, pn, 4)
       // A long packet needs a HELLO: send ours (the peer may not have it).
       this.#writeHello(w)
     }
@@ -1238,7 +1326,7 @@ export class RudpEngine {
     const pn = this.#takePn()
     const p = this.sent.make()
     p.pn = pn
-    const lengthAt = writeLongHeader(w, type, VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, undefined, pn, 4)
+    const lengthAt = writeLongHeader(w, type, VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, this.#token, pn, 4)
     this.#writeHello(w)
     this.#writeAckIfDirty(w, now, p)
     // Initials fill the datagram to 1200 bytes (or the MTU): a path that drops them is found at once.
