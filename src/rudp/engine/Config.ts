@@ -7,6 +7,7 @@
  */
 import { bbr } from "./Bbr.ts"
 import { type CongestionFactory, fixedWindow } from "./Congestion.ts"
+import type { Cipher, EncryptionConfig } from "./Crypto.ts"
 import { newReno } from "./NewReno.ts"
 import { MAX_CID } from "./Packet.ts"
 import { MAX_INITIAL_ID, MIN_DATAGRAM } from "./Params.ts"
@@ -113,8 +114,25 @@ export interface ConfigInput {
     readonly fragment?: number | undefined
     readonly packet?: number | undefined
   } | undefined
+  /**
+   * Opt-in encryption: an X25519 exchange authenticated by a pre-shared key
+   * (`psk`, at least 16 bytes) or by static key pairs (`privateKey`, 32 bytes,
+   * and `peerPublicKey`, the key the peer must prove it holds), and an AEAD
+   * on every packet (`cipher`, default ChaCha20-Poly1305).
+   */
+  readonly encryption?: EncryptionInput | undefined
   readonly random: RandomSource
 }
+
+/**
+ * The encryption option.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EncryptionInput =
+  | { readonly psk: Uint8Array | string; readonly cipher?: Cipher | undefined }
+  | { readonly privateKey: Uint8Array; readonly peerPublicKey?: Uint8Array | undefined; readonly cipher?: Cipher | undefined }
 
 /**
  * A validated configuration.
@@ -148,6 +166,7 @@ export interface Config {
   readonly initialDelivery: number
   readonly initialFragment: number
   readonly initialPacket: number
+  readonly encryption: EncryptionConfig | undefined
   readonly random: RandomSource
 }
 
@@ -208,6 +227,30 @@ const ms = (name: string, v: number | undefined, fallback: number, min: number, 
   return x
 }
 
+const isBytes = (v: unknown, min: number, max: number): v is Uint8Array => v instanceof Uint8Array && v.length >= min && v.length <= max
+
+const encryptionOf = (e: EncryptionInput | undefined, role: "client" | "server"): EncryptionConfig | undefined => {
+  if (e === undefined) return undefined
+  if (typeof e !== "object" || e === null) throw new RangeError(`encryption is { psk } or { privateKey, peerPublicKey? }, not ${String(e)}`)
+  const cipher = e.cipher ?? "chacha20-poly1305"
+  if (cipher !== "chacha20-poly1305" && cipher !== "aes-256-gcm") {
+    throw new RangeError(`encryption.cipher is "chacha20-poly1305" or "aes-256-gcm", not ${JSON.stringify(cipher)}`)
+  }
+  if ("psk" in e) {
+    const psk = typeof e.psk === "string" ? new TextEncoder().encode(e.psk) : e.psk
+    if (!isBytes(psk, 16, 1024)) throw new RangeError("encryption.psk is 16 to 1024 bytes (a Uint8Array or a string), not shorter or another type")
+    return { cipher, authentication: { psk: psk.slice() } }
+  }
+  if ("privateKey" in e) {
+    if (!isBytes(e.privateKey, 32, 32)) throw new RangeError("encryption.privateKey is 32 bytes (a raw X25519 private key)")
+    if (e.peerPublicKey !== undefined && !isBytes(e.peerPublicKey, 32, 32)) throw new RangeError("encryption.peerPublicKey is 32 bytes (a raw X25519 public key)")
+    // A client speaks first: its HELLO is authenticated toward the key it expects.
+    if (e.peerPublicKey === undefined && role === "client") throw new RangeError("encryption.peerPublicKey is required of a client (role \"client\") with a key pair")
+    return { cipher, authentication: { privateKey: e.privateKey.slice(), peerPublicKey: e.peerPublicKey?.slice() } }
+  }
+  throw new RangeError("encryption is { psk } or { privateKey, peerPublicKey? }: neither psk nor privateKey was given")
+}
+
 const congestionOf = (input: ConfigInput, mtu: number): { congestion: CongestionFactory; congestionName: string } => {
   const window = int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)
   const c = input.congestion ?? defaults.congestion
@@ -261,6 +304,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     initialDelivery: int("initialIds.delivery", ids.delivery, 0, 0, MAX_INITIAL_ID),
     initialFragment: int("initialIds.fragment", ids.fragment, 0, 0, MAX_INITIAL_ID),
     initialPacket: int("initialIds.packet", ids.packet, 0, 0, 2 ** 32 - 1),
+    encryption: encryptionOf(input.encryption, role),
     random: input.random
   }
 }

@@ -21,6 +21,7 @@ import { Arena } from "./Arena.ts"
 import { decodeTruncated, Reader, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
 import type { AckSample, CongestionController } from "./Congestion.ts"
+import { AEAD_TAG_BYTES, CIPHER_ID, Handshake, type PacketKeys } from "./Crypto.ts"
 import { DeliveryRate } from "./DeliveryRate.ts"
 import { type AckFrame, FrameType, MAX_REASON, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
@@ -64,7 +65,9 @@ export const CloseCode = {
   /** The peer's parameters or version are unacceptable. */
   incompatible: 3,
   /** A server refused the connection (in a Retry packet: it is full). */
-  refused: 4
+  refused: 4,
+  /** The peer's HELLO failed authentication (a wrong key). */
+  unauthenticated: 5
 } as const
 
 /**
@@ -88,6 +91,8 @@ export type CloseReason =
   | { readonly kind: "incompatible"; readonly detail: string }
   /** The server refused the connection (it has `maxPeers` peers); `detail` is its reason. */
   | { readonly kind: "refused"; readonly detail: string }
+  /** Encryption: the peer's HELLO was not authenticated by the shared secret (a wrong key). */
+  | { readonly kind: "unauthenticated"; readonly detail: string }
 
 /**
  * What the engine tells its driver.
@@ -133,6 +138,7 @@ export type PacketDrop =
   | "unsupported-version"
   | "stale-hello"
   | "closed"
+  | "unauthenticated"
 
 /**
  * Counters of everything the engine did.
@@ -191,7 +197,8 @@ const newStats = (): EngineStats => ({
     "not-ready": 0,
     "unsupported-version": 0,
     "stale-hello": 0,
-    closed: 0
+    closed: 0,
+    unauthenticated: 0
   },
   messagesSent: { None: 0, Order: 0, Delivery: 0 },
   packetsLost: 0,
@@ -232,6 +239,8 @@ export interface EngineInfo {
   readonly flow: { readonly peerMaxData: number; readonly sent: number; readonly maxData: number; readonly blocked: boolean }
   readonly mtu: number
   readonly maxMessageSize: number
+  /** Whether packets are sealed with an AEAD (encryption negotiated). */
+  readonly encrypted: boolean
   readonly congestion: Readonly<Record<string, number>>
   readonly stats: EngineStats
   readonly inbox: { readonly released: Readonly<Record<Guarantee, number>>; readonly drops: Readonly<Record<string, number>> }
@@ -326,6 +335,12 @@ export class RudpEngine {
   #retried = false
   /** Packets accepted (passed every check). */
   packetsAccepted = 0
+  /** Encryption: this end's handshake secrets, then the packet keys. */
+  readonly #handshake: Handshake | undefined
+  #keys: PacketKeys | undefined = undefined
+  /** Bytes of a short packet's tag: CRC-32 (4), or the AEAD's (16). */
+  readonly #shortTag: number
+  #rxCopy: Uint8Array | undefined = undefined
 
   // --- send side --------------------------------------------------------------------
   readonly outbox = new Outbox()
@@ -388,6 +403,8 @@ export class RudpEngine {
   constructor(now: number, config: Config, options?: EngineOptions) {
     this.config = config
     this.localCid = options?.localCid?.slice() ?? randomCid(config.random, config.cidLength)
+    this.#handshake = config.encryption === undefined ? undefined : new Handshake(config.encryption, randomCid(config.random, 32))
+    this.#shortTag = config.encryption === undefined ? TAG_BYTES : AEAD_TAG_BYTES
     this.#addressValidated = config.role === "client" || options?.addressValidated === true
     this.#initialDcid = randomCid(config.random, Math.max(8, config.cidLength))
     this.#nextS = config.initialSet
@@ -457,6 +474,11 @@ export class RudpEngine {
   /** The peer's parameters, once its HELLO arrived. */
   get peerParams(): Params | undefined {
     return this.#peer
+  }
+
+  /** Whether packets are encrypted (the handshake derived keys). */
+  get encrypted(): boolean {
+    return this.#keys !== undefined
   }
 
   /** Whether the peer's address is proven (a server sends at most 3× what it received before). */
@@ -578,6 +600,13 @@ export class RudpEngine {
     this.stats.bytesReceived += bytes.length
     if (this.#state === "closed") return void this.stats.dropped.closed++
     const h = this.#header
+    if (this.#handshake !== undefined && bytes.length > 0 && (bytes[0]! & 0x80) === 0) {
+      // Encrypted short packet: remove the header protection (into a copy) before anything is read.
+      if (this.#keys === undefined) return void this.stats.dropped["not-ready"]++
+      const copy = this.#rxCopy !== undefined && this.#rxCopy.length >= bytes.length ? this.#rxCopy : (this.#rxCopy = new Uint8Array(Math.max(bytes.length, this.config.mtu)))
+      if (this.#keys.unmask(bytes, 1 + this.config.cidLength, copy) < 0) return void this.stats.dropped["too-short"]++
+      bytes = copy.subarray(0, bytes.length)
+    }
     const bad = parseHeader(bytes, this.config.cidLength, h)
     if (bad !== undefined) return void this.stats.dropped[bad]++
     if (h.form === "version-negotiation") return this.#onVersionNegotiation(now, h)
@@ -599,7 +628,13 @@ export class RudpEngine {
 
     const pn = decodeTruncated(h.pnTruncated, h.pnLength, this.#largestReceived + 1)
     // The tag covers the full packet number: a wrongly decoded (very late) packet fails here.
-    if (pn < 0 || !verifyTag(bytes, pn)) return void this.stats.dropped.tag++
+    if (pn < 0) return void this.stats.dropped.tag++
+    if (h.form === "short" && this.#keys !== undefined) {
+      // The AEAD: a modified, forged or misnumbered packet fails here (nothing of it is read).
+      const end = this.#keys.open(bytes, h.payloadStart, bytes.length, pn)
+      if (end < 0) return void this.stats.dropped.tag++
+      h.payloadEnd = end
+    } else if (!verifyTag(bytes, pn)) return void this.stats.dropped.tag++
     if (this.received.has(pn)) return void this.stats.dropped.duplicate++
 
     // Pass 1: decode every frame; nothing changes yet except the id references.
@@ -641,19 +676,24 @@ export class RudpEngine {
       return
     }
 
-    if (long) this.#onHello(now, h.type, h.scid, d.hello!)
-    else if (this.#state === "handshake" && this.#peer !== undefined) {
+    if (long) {
+      this.#onHello(now, h.type, h.scid, d.hello!)
+      // A HELLO that ended the connection (incompatible, not authenticated): nothing else of the packet counts.
+      if ((this.#state as State) === "closed") return this.#afterInput(now)
+    } else if (this.#state === "handshake" && this.#peer !== undefined) {
       // A short packet addressed to our id: the peer has our HELLO.
       this.#fire("confirmed", now)
       this.#maybeReady(now)
     }
-    for (let i = 0; i < d.acks; i++) this.#onAck(now, d.ackFrames[i]!)
+    // Encrypted: a long packet is only CRC-protected; its ACKs (which could drop data unsent) are not believed.
+    const trusted = !long || this.#handshake === undefined
+    if (trusted) for (let i = 0; i < d.acks; i++) this.#onAck(now, d.ackFrames[i]!)
     if (d.maxData > this.#peerMaxData) {
       this.#peerMaxData = d.maxData
       this.#flowBlocked = false
     }
     for (let i = 0; i < d.messages; i++) this.inbox.accept(d.messageFrames[i]!, now)
-    if (close !== undefined) {
+    if (close !== undefined && (trusted || this.#keys === undefined)) {
       this.#reason = { kind: "peer", code: close.code, reason: close.reason }
       if (this.#fire("peer-close", now)) this.#emit({ type: "peer-closing", code: close.code, reason: close.reason })
     }
@@ -701,6 +741,13 @@ export class RudpEngine {
     }
     if (this.#peer === undefined) {
       if (hello.maxDatagram < 256) return this.#incompatible(now, "the peer's datagram size is under 256 bytes")
+      if (this.#handshake !== undefined) {
+        if (hello.crypto === undefined) return this.#incompatible(now, "the peer does not encrypt; this end requires encryption")
+        const r = this.#handshake.complete(hello.crypto)
+        if ("incompatible" in r) return this.#incompatible(now, r.incompatible)
+        if ("unauthenticated" in r) return this.#unauthenticated(now, r.unauthenticated)
+        this.#keys = r
+      } else if (hello.crypto !== undefined) return this.#incompatible(now, "the peer requires encryption; this end has none configured")
       this.#peer = hello
       this.#peerCid = scid.slice()
       this.#peerMaxData = hello.initialMaxData
@@ -743,6 +790,15 @@ export class RudpEngine {
 
   #maybeReady(now: number): void {
     if (this.#state === "handshake" && this.#peer !== undefined && this.#confirmed) this.#fire("ready", now)
+  }
+
+  /** The peer's HELLO failed authentication: end the handshake, telling the peer (CLOSE code 5). */
+  #unauthenticated(now: number, detail: string): void {
+    this.stats.dropped.unauthenticated++
+    this.#reason = { kind: "unauthenticated", detail }
+    this.#closeCode = CloseCode.unauthenticated
+    this.#closeText = textEncoder.encode("authentication failed")
+    this.#fire("reject", now)
   }
 
   #incompatible(now: number, detail: string): void {
@@ -834,7 +890,7 @@ export class RudpEngine {
   #fragSize = 0
 
   #computeFragmentSizes(): void {
-    const header = shortHeaderMax(this.#peerCid?.length ?? this.config.cidLength) + TAG_BYTES
+    const header = shortHeaderMax(this.#peerCid?.length ?? this.config.cidLength) + this.#shortTag
     const mtu = this.mtu
     this.#maxWhole = mtu - header - (MESSAGE_HEADER_MAX - 24)
     this.#fragSize = mtu - header - MESSAGE_HEADER_MAX
@@ -1271,11 +1327,12 @@ export class RudpEngine {
   #buildClose(now: number, buf: Uint8Array): number {
     this.#closePending = false
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
-    w.end -= TAG_BYTES
+    w.end -= this.#shortTag
     const pn = this.#takePn()
-    let lengthAt = -1
+    let lengthAt = -1, pnOffset = -1, headerEnd = 0
     if (this.#peerCid !== undefined && this.#peer !== undefined && this.#confirmed) {
-      writeShortHeader(w, this.#peerCid, pn, 4)
+      pnOffset = writeShortHeader(w, this.#peerCid, pn, 4)
+      headerEnd = w.pos
     } else {
       lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, this.#token, pn, 4)
       // A long packet needs a HELLO: send ours (the peer may not have it).
@@ -1289,7 +1346,16 @@ export class RudpEngine {
     writeClose(w, this.#closeCode, this.#closeText)
     if (!w.ok) return 0
     if (lengthAt >= 0) patchLength(buf, lengthAt, w.pos + TAG_BYTES)
+    if (pnOffset >= 0) return this.#protect(w, pnOffset, 4, headerEnd, pn)
     return seal(buf, 0, w.pos, pn)
+  }
+
+  /** Seals a short packet: the CRC-32 tag, or (encrypted) the AEAD and header protection. */
+  #protect(w: Writer, pnOffset: number, pnLength: number, headerEnd: number, pn: number): number {
+    if (this.#keys === undefined) return seal(w.buf, 0, w.pos, pn)
+    // The header-protection sample starts 4 bytes after the packet number: pad short payloads.
+    while (w.pos - pnOffset < 4) w.u8(FrameType.PADDING)
+    return this.#keys.seal(w.buf, pnOffset, pnLength, headerEnd, w.pos, pn)
   }
 
   #params(): Params {
@@ -1303,8 +1369,19 @@ export class RudpEngine {
       initialSet: c.initialSet,
       initialDelivery: c.initialDelivery,
       initialFragment: c.initialFragment,
-      heartbeat: Math.ceil(c.heartbeat)
+      heartbeat: Math.ceil(c.heartbeat),
+      crypto: this.#cryptoParams()
     }
+  }
+
+  #cryptoParams(): Params["crypto"] {
+    const hs = this.#handshake
+    if (hs === undefined) return undefined
+    const auth = hs.config.authentication
+    // Key-pair mode: the MAC is keyed by the static DH with the peer (its key as configured, or as its HELLO gave it).
+    const peerStatic = "privateKey" in auth ? auth.peerPublicKey ?? this.#peer?.crypto?.staticKey : undefined
+    const mac = hs.ownMac(peerStatic) ?? new Uint8Array(32)
+    return { ephemeral: hs.ephemeralPublic, cipher: CIPHER_ID[hs.config.cipher], mac, staticKey: hs.staticPublic }
   }
 
   #writeHello(w: Writer): void {
@@ -1364,11 +1441,12 @@ export class RudpEngine {
     const ackDue = this.#ackDirty && (this.#ackNow || (this.timers.get("ack") ?? Number.POSITIVE_INFINITY) <= now)
     if (!content && !ackDue) return 0
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
-    w.end -= TAG_BYTES
+    w.end -= this.#shortTag
     const pn = this.#takePn()
     const p = this.sent.make()
     p.pn = pn
-    writeShortHeader(w, this.#peerCid!, pn, pnLength(pn, this.#largestAcked))
+    const pnBytes = pnLength(pn, this.#largestAcked)
+    const pnOffset = writeShortHeader(w, this.#peerCid!, pn, pnBytes)
     const headerEnd = w.pos
     this.#writeAckIfDirty(w, now, p)
     let eliciting = false
@@ -1439,7 +1517,7 @@ export class RudpEngine {
       return 0
     }
     if (this.#probes > 0 && eliciting) this.#probes--
-    const n = seal(buf, 0, w.pos, pn)
+    const n = this.#protect(w, pnOffset, pnBytes, headerEnd, pn)
     this.#recordSent(now, p, n, eliciting)
     return n
   }
@@ -1491,6 +1569,7 @@ export class RudpEngine {
       flow: { peerMaxData: this.#peerMaxData, sent: this.#deliverySent, maxData: this.#maxDataSent, blocked: this.#flowBlocked },
       mtu: this.mtu,
       maxMessageSize: this.maxMessageSize,
+      encrypted: this.#keys !== undefined,
       congestion: { ...this.cc.stats(), delivered: this.deliveryRate.delivered },
       stats: this.stats,
       inbox: { released: this.inbox.released, drops: { ...this.inbox.drops } }
