@@ -93,9 +93,11 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
 
   const bdp = (gain: number): number => (btlBw > 0 && Number.isFinite(minRtt) ? gain * btlBw * minRtt : initialWindow(mtu))
   const repace = (): void => {
-    const rate = btlBw > 0 ? pacingGain * btlBw : (HIGH_GAIN * cwnd) / Math.max(srtt, 0.05)
-    // Never slow the pacing below what startup had once the pipe is known to hold more.
-    pacer.setRate(Math.max(rate, (mtu * 2) / Math.max(srtt, 1)))
+    // Before a bandwidth sample: the window over the RTT (the handshake measured one), at the startup gain.
+    const nominal = (HIGH_GAIN * cwnd) / Math.max(srtt, 0.05)
+    const rate = Math.max(pacingGain * btlBw, filledPipe ? 0 : nominal, (2 * mtu) / Math.max(srtt, 1))
+    // As BBR: until the pipe is full the pacing rate only grows (early samples are small and app-limited).
+    pacer.setRate(filledPipe ? rate : Math.max(rate, pacer.rate))
   }
   repace()
 

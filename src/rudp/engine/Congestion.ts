@@ -96,8 +96,9 @@ export type CongestionFactory = (mtu: number, initialRtt: number) => CongestionC
 
 /**
  * How long a burst the pacer allows, in milliseconds of its rate: a timer
- * wakes the sender at best once a millisecond, so the bucket holds two
- * milliseconds' worth (and at least two datagrams).
+ * wakes the sender at best once a millisecond (later on a loaded machine), so
+ * the bucket holds two milliseconds' worth, and at least
+ * `PACING_MIN_BURST` datagrams (quinn's bounds).
  *
  * @since 0.2.0
  * @category constants
@@ -105,10 +106,19 @@ export type CongestionFactory = (mtu: number, initialRtt: number) => CongestionC
 export const PACING_BURST_MS = 2
 
 /**
+ * The smallest burst, in datagrams: a sender woken late by its timer still
+ * sends at its rate, never more than ten datagrams at once.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const PACING_MIN_BURST = 10
+
+/**
  * A token bucket at a rate in bytes per millisecond. It starts full with
  * `initialBurst` bytes (RFC 9002 §7.7 lets the initial window leave at once);
- * afterwards it holds at most `PACING_BURST_MS` of the rate (at least two
- * datagrams).
+ * afterwards it holds at most `PACING_BURST_MS` of the rate (at least
+ * `PACING_MIN_BURST` datagrams).
  *
  * @since 0.2.0
  * @category models
@@ -129,7 +139,7 @@ export class Pacer {
   /** Sets the rate (bytes/ms); the bucket's size follows it. */
   setRate(rate: number): void {
     this.#rate = rate
-    this.#capacity = Math.max(2 * this.#mtu, rate * PACING_BURST_MS)
+    this.#capacity = Math.max(PACING_MIN_BURST * this.#mtu, rate * PACING_BURST_MS)
   }
 
   get rate(): number {

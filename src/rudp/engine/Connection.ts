@@ -24,6 +24,7 @@ import type { AckSample, CongestionController } from "./Congestion.ts"
 import { AEAD_TAG_BYTES, CIPHER_ID, Handshake, type PacketKeys } from "./Crypto.ts"
 import { DeliveryRate } from "./DeliveryRate.ts"
 import { type AckFrame, FrameType, MAX_REASON, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
+import { Deque } from "./Deque.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
 import { OutMessage, Outbox } from "./Outbox.ts"
 import {
@@ -161,6 +162,8 @@ export interface EngineStats {
   lossyLost: number
   /** Delivery fragments sent again. */
   retransmissions: number
+  /** Second copies of retransmissions, sent when nothing new was waiting. */
+  redundantRetransmissions: number
   /** Probe timeouts that fired. */
   ptoCount: number
   acksSent: number
@@ -204,6 +207,7 @@ const newStats = (): EngineStats => ({
   packetsLost: 0,
   lossyLost: 0,
   retransmissions: 0,
+  redundantRetransmissions: 0,
   ptoCount: 0,
   acksSent: 0,
   pingsSent: 0,
@@ -1418,7 +1422,7 @@ export class RudpEngine {
 
   /** What could go into a data packet now besides an ACK. */
   #hasContent(now: number): boolean {
-    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0) return true
+    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0 || this.#redundant.length > 0) return true
     const head = this.outbox.queue.peek()
     if (head === undefined) return false
     if (!this.#congestionAllows(now)) return false
@@ -1465,6 +1469,19 @@ export class RudpEngine {
     const o = this.outbox
     const prev = this.#prev
     prev.clear()
+    // Second copies of the last packet's retransmissions (see below) lead.
+    const rq = this.#redundant, rf = this.#redundantFragment
+    while (rq.length > 0 && (probing || this.#congestionAllows(now))) {
+      const m = rq.peek()!, i = rf.peek()!
+      if (!m.isAcked(i) && !m.isQueued(i)) {
+        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+        this.#carry(p, m, i)
+        this.stats.redundantRetransmissions++
+        eliciting = true
+      }
+      rq.shift()
+      rf.shift()
+    }
     while (o.retransmit.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
       if (m.isAcked(i)) {
@@ -1481,6 +1498,13 @@ export class RudpEngine {
       this.#carry(p, m, i)
       this.stats.retransmissions++
       eliciting = true
+      // Nothing new waits (an application sending at its own pace): the retransmission goes twice, in
+      // this packet and the next, so that one more loss does not cost another round trip. A sender with
+      // a queue (a bulk transfer) sends it once: its bytes go to new data.
+      if (o.queue.length === 0 && rq.length < 64) {
+        rq.push(m)
+        rf.push(i)
+      }
     }
     while (o.queue.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.queue.peek()!
@@ -1521,6 +1545,9 @@ export class RudpEngine {
     this.#recordSent(now, p, n, eliciting)
     return n
   }
+
+  readonly #redundant = new Deque<OutMessage>(8)
+  readonly #redundantFragment = new Deque<number>(8)
 
   #carry(p: SentPacket, m: OutMessage, i: number): void {
     p.messages[p.items] = m
