@@ -179,7 +179,43 @@ const relayCase: Case = {
   ]
 }
 
+// --- encryption's cost ---------------------------------------------------------------------------
+
+const encryptedRate = (encrypted: boolean) => (ctx: RunContext): Promise<Sample> =>
+  withSession(async (s) => {
+    const secs = ctx.quick ? 0.3 : 1
+    const psk = encrypted ? ["--psk", PSK] : []
+    const receiver = s.spawn({ name: "receiver", program: { peer: "rudp", args: ["--role", "recv", "--impl", "rudp", ...psk] }, cpu: "0" })
+    const port = await receiver.ready()
+    const sender = s.spawn({ name: "sender", program: { peer: "rudp", args: ["--role", "send", "--impl", "rudp", "--port", port, "--size", 100, "--secs", secs, ...psk] }, cpu: "1" })
+    const sent = await sender.result(30_000 + secs * 1000)
+    await sleep(100)
+    receiver.writeLine("stop")
+    const got = await receiver.result(10_000)
+    return {
+      value: field(got, "per_s"),
+      extra: { recv_cpu_us_per_msg: field(got, "cpu_us_per_msg"), send_cpu_us_per_msg: field(sent, "cpu_us_per_msg"), msgs_per_datagram: field(sent, "msgs_per_datagram") }
+    }
+  })
+
+const encryptionCase: Case = {
+  id: "rudp-loss-encryption-rate",
+  group: "rudp-loss",
+  title: "Reliable UDP message rate with encryption on and off, 100 B Delivery messages on loopback, 1 s (messages/s received)",
+  unit: "msg/s",
+  better: "higher",
+  method:
+    "bench/peers/rudp.ts as in the rudp-rate-100 case (receiver on CPU 0, sender on CPU 1, reactor-driven endpoints, sendPayload in " +
+    "a loop, grouped into 1,200-byte datagrams), without and with encryption: { psk } (X25519 handshake, ChaCha20-Poly1305 and header " +
+    "protection on every packet).",
+  variants: [
+    { name: "ours RUDP, encryption off", ref: true, run: encryptedRate(false) },
+    { name: "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", run: encryptedRate(true) }
+  ]
+}
+
 export const cases: ReadonlyArray<Case> = [
   relayCase,
+  encryptionCase,
   ...ROWS.flatMap((r) => (["burst", "paced", "bulk"] as const).map((w) => lossCase(w, r)))
 ]

@@ -49,6 +49,7 @@ import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connecti
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
+import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
 
 /**
@@ -98,6 +99,8 @@ export interface Config extends
   readonly resendScan?: Millis | undefined
   /** 32-bit random numbers for connection ids (default: `node:crypto`). */
   readonly random?: RandomSource | undefined
+  /** Publish the endpoint's figures as Effect `Metric`s (`RudpMetrics`) every `interval`, with attribute `endpoint: label`. */
+  readonly metrics?: RudpMetrics.Options | undefined
 }
 
 /**
@@ -661,6 +664,8 @@ export const makeWith = <E>(
       }).pipe(Effect.ensuring(Effect.sync(() => alarm.pullIn(undefined))))
     )
 
+    if (config.metrics !== undefined) yield* RudpMetrics.publish(config.metrics, () => figuresOf(engine, driver))
+
     // The handshake starts now.
     yield* drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
 
@@ -696,6 +701,32 @@ export const makeWith = <E>(
     }
     return endpoint
   })
+
+/** An endpoint's figures for `RudpMetrics`. */
+const figuresOf = (engine: RudpEngine, driver: { readonly datagramsIn: number; readonly datagramsOut: number }): RudpMetrics.Figures => {
+  const s = engine.stats
+  const cc = engine.cc.stats()
+  const drops: Record<string, number> = { ...s.dropped }
+  for (const [k, v] of Object.entries(engine.inbox.drops)) drops[`inbox-${k}`] = v
+  return {
+    gauges: [
+      [RudpMetrics.rttMs, engine.rtt.samples > 0 ? engine.rtt.smoothed : Number.NaN],
+      [RudpMetrics.cwndBytes, engine.cc.window()],
+      [RudpMetrics.pacingRate, engine.cc.pacingRate() * 1000],
+      [RudpMetrics.deliveryRate, (cc["bottleneckBandwidth"] ?? 0) * 1000],
+      [RudpMetrics.bytesInFlight, engine.bytesInFlight],
+      [RudpMetrics.sendQueue, engine.outbox.queue.length],
+      [RudpMetrics.receiveQueue, engine.inbox.ready.length]
+    ],
+    counters: [
+      [RudpMetrics.lossesTotal, s.packetsLost],
+      [RudpMetrics.resendsTotal, s.retransmissions],
+      [RudpMetrics.datagramsInTotal, driver.datagramsIn],
+      [RudpMetrics.datagramsOutTotal, driver.datagramsOut]
+    ],
+    drops
+  }
+}
 
 /**
  * Options of `connect`.

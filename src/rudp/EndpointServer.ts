@@ -46,6 +46,7 @@ import { RudpEngine } from "./engine/Connection.ts"
 import { Deque } from "./engine/Deque.ts"
 import { Listener, type ListenerStats, SERVER_CID_LENGTH } from "./engine/Listener.ts"
 import * as Endpoint from "./Endpoint.ts"
+import * as RudpMetrics from "./RudpMetrics.ts"
 import { clockMillis, Signal } from "./internal/Driver.ts"
 import { fromDatagramSocket as transportOfDatagramSocket, fromUdpSocket as transportOfUdpSocket, type ServerTransport } from "./internal/ServerTransport.ts"
 import { make as rudpError, type RudpError, transport } from "./RudpError.ts"
@@ -174,9 +175,10 @@ const options = (config: Config) =>
     if (!(lifetime >= 1000 && lifetime <= 86_400_000)) {
       return yield* Effect.fail(rudpError("InvalidConfig", `tokenLifetime is a duration from 1 second to 1 day, not ${String(config.tokenLifetime)}`))
     }
-    const peerConfig: Endpoint.Config = { drive: "reactor", ...config, role: "server", cidLength: SERVER_CID_LENGTH }
+    // Peers publish no metrics of their own (10,000 series); the server publishes its totals.
+    const peerConfig: Endpoint.Config = { drive: "reactor", ...config, role: "server", cidLength: SERVER_CID_LENGTH, metrics: undefined }
     const engineConfig = yield* Endpoint.engineConfig(peerConfig)
-    return { maxPeers, backlog, peerQueue, retry, lifetime, peerConfig, engineConfig }
+    return { maxPeers, backlog, peerQueue, retry, lifetime, peerConfig, engineConfig, metrics: config.metrics }
   }).pipe(Effect.catchDefect((d) => Effect.fail(rudpError("InvalidConfig", d instanceof Error ? d.message : String(d)))))
 
 /**
@@ -241,6 +243,8 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
     const peerOf = new Map<Endpoint.Endpoint, Peer<A>>()
     let peersMade = 0, peersEnded = 0, backlogDrops = 0, peerQueueDrops = 0, migrations = 0
     let datagramsIn = 0, datagramsOut = 0
+    /** Losses and retransmissions of peers that ended (the metrics' running totals keep them). */
+    let endedLost = 0, endedResent = 0
     let failure: RudpError | undefined = undefined
 
     // --- one peer's datagram I/O ----------------------------------------------------------
@@ -298,6 +302,8 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
       if (peer.ended) return
       peer.ended = true
       live.delete(peer)
+      endedLost += peer.engine.stats.packetsLost
+      endedResent += peer.engine.stats.retransmissions
       if (peer.endpoint !== undefined) peerOf.delete(peer.endpoint)
       listener.remove(peer.cid, peer)
       peersEnded++
@@ -395,6 +401,29 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
         Effect.forEach([...live], (p) => p.scope === undefined ? Effect.void : Scope.close(p.scope, exit), { concurrency: "unbounded", discard: true })
       )
     )
+
+    if (o.metrics !== undefined) {
+      yield* RudpMetrics.publish(o.metrics, () => {
+        let lost = endedLost, resent = endedResent
+        for (const p of live) {
+          lost += p.engine.stats.packetsLost
+          resent += p.engine.stats.retransmissions
+        }
+        const l = listener.stats
+        return {
+          gauges: [[RudpMetrics.peers, live.size]],
+          counters: [
+            [RudpMetrics.datagramsInTotal, datagramsIn],
+            [RudpMetrics.datagramsOutTotal, datagramsOut],
+            [RudpMetrics.retriesTotal, l.retriesSent],
+            [RudpMetrics.refusalsTotal, l.refusals],
+            [RudpMetrics.lossesTotal, lost],
+            [RudpMetrics.resendsTotal, resent]
+          ],
+          drops: { ...l.dropped, "peer-queue": peerQueueDrops, backlog: backlogDrops }
+        }
+      })
+    }
 
     const failed = Effect.suspend(() => failure === undefined ? Effect.void : Effect.fail(failure))
 
