@@ -33,6 +33,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as NetAddress from "effect/net/NetAddress"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import type * as DatagramSocket from "effect/socket/DatagramSocket"
@@ -41,7 +42,7 @@ import { IoError } from "../IoError.ts"
 import type * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
-import type { Config as EngineConfig } from "./engine/Config.ts"
+import { type Config as EngineConfig, shown } from "./engine/Config.ts"
 import { RudpEngine } from "./engine/Connection.ts"
 import { Deque } from "./engine/Deque.ts"
 import { Listener, type ListenerStats, SERVER_CID_LENGTH } from "./engine/Listener.ts"
@@ -153,27 +154,28 @@ class Peer<A> {
 }
 
 const checkInt = (name: string, v: unknown, fallback: number, min: number, max: number): number | RudpError => {
-  const x = v ?? fallback
+  const x = v === undefined ? fallback : v
   if (typeof x !== "number" || !Number.isInteger(x) || x < min || x > max) {
-    return rudpError("InvalidConfig", `${name} is an integer from ${min} to ${max}, not ${typeof v === "string" ? JSON.stringify(v) : String(v)}`)
+    return rudpError("InvalidConfig", `${name} is an integer from ${min} to ${max}, not ${shown(v)}`)
   }
   return x
 }
 
 const options = (config: Config) =>
   Effect.gen(function*() {
-    if (typeof config !== "object" || config === null) return yield* Effect.fail(rudpError("InvalidConfig", `config is an object, not ${String(config)}`))
+    if (typeof config !== "object" || config === null) return yield* Effect.fail(rudpError("InvalidConfig", `config is an object, not ${shown(config)}`))
     const maxPeers = checkInt("maxPeers", config.maxPeers, 16384, 1, 1 << 20)
     if (typeof maxPeers !== "number") return yield* Effect.fail(maxPeers)
     const backlog = checkInt("backlog", config.backlog, 1024, 1, 1 << 20)
     if (typeof backlog !== "number") return yield* Effect.fail(backlog)
     const peerQueue = checkInt("peerQueue", config.peerQueue, 1024, 1, 1 << 20)
     if (typeof peerQueue !== "number") return yield* Effect.fail(peerQueue)
-    const retry = config.retry ?? "always"
-    if (retry !== "always" && retry !== "never") return yield* Effect.fail(rudpError("InvalidConfig", `retry is "always" or "never", not ${String(retry)}`))
-    const lifetime = config.tokenLifetime === undefined ? 10_000 : Duration.toMillis(Duration.fromInputUnsafe(config.tokenLifetime))
+    const retry = config.retry === undefined ? "always" : config.retry
+    if (retry !== "always" && retry !== "never") return yield* Effect.fail(rudpError("InvalidConfig", `retry is "always" or "never", not ${shown(retry)}`))
+    const duration = config.tokenLifetime === undefined ? Option.some(Duration.seconds(10)) : Duration.fromInput(config.tokenLifetime)
+    const lifetime = Option.isSome(duration) ? Duration.toMillis(duration.value) : Number.NaN
     if (!(lifetime >= 1000 && lifetime <= 86_400_000)) {
-      return yield* Effect.fail(rudpError("InvalidConfig", `tokenLifetime is a duration from 1 second to 1 day, not ${String(config.tokenLifetime)}`))
+      return yield* Effect.fail(rudpError("InvalidConfig", `tokenLifetime is a duration from 1 second to 1 day, not ${shown(config.tokenLifetime)}`))
     }
     // Peers publish no metrics of their own (10,000 series); the server publishes its totals.
     const peerConfig: Endpoint.Config = { drive: "reactor", ...config, role: "server", cidLength: SERVER_CID_LENGTH, metrics: undefined }

@@ -213,16 +213,31 @@ export const defaults = {
   resendScan: 10
 } as const
 
+/** A value as an error message shows it: strings and objects as JSON. */
+export const shown = (v: unknown): string => {
+  if (typeof v === "string") return JSON.stringify(v)
+  if (typeof v === "function") return "a function"
+  if (typeof v === "object" && v !== null) {
+    try {
+      return JSON.stringify(v) ?? String(v)
+    } catch {
+      return Object.prototype.toString.call(v)
+    }
+  }
+  return String(v)
+}
+
+// `undefined` takes the default; anything else (null included) must be a valid value.
 const int = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
-  const x = v ?? fallback
-  if (!Number.isSafeInteger(x) || x < min || x > max) throw new RangeError(`${name} is an integer from ${min} to ${max}, not ${String(v)}`)
+  const x = v === undefined ? fallback : v
+  if (!Number.isSafeInteger(x) || x < min || x > max) throw new RangeError(`${name} is an integer from ${min} to ${max}, not ${shown(v)}`)
   return x
 }
 
 const ms = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
-  const x = v ?? fallback
+  const x = v === undefined ? fallback : v
   if (typeof x !== "number" || !Number.isFinite(x) || x < min || x > max) {
-    throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${String(v)}`)
+    throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${shown(v)}`)
   }
   return x
 }
@@ -253,7 +268,7 @@ const encryptionOf = (e: EncryptionInput | undefined, role: "client" | "server")
 
 const congestionOf = (input: ConfigInput, mtu: number): { congestion: CongestionFactory; congestionName: string } => {
   const window = int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)
-  const c = input.congestion ?? defaults.congestion
+  const c = input.congestion === undefined ? defaults.congestion : input.congestion
   if (typeof c === "function") return { congestion: c, congestionName: "custom" }
   switch (c) {
     case "bbr":
@@ -263,7 +278,7 @@ const congestionOf = (input: ConfigInput, mtu: number): { congestion: Congestion
     case "none":
       return { congestion: fixedWindow(window), congestionName: c }
   }
-  throw new RangeError(`congestion is "bbr", "aimd", "none" or a factory function, not ${typeof c === "string" ? JSON.stringify(c) : String(c)}`)
+  throw new RangeError(`congestion is "bbr", "aimd", "none" or a factory function, not ${shown(c)}`)
 }
 
 /**
