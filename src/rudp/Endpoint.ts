@@ -569,7 +569,8 @@ export const makeWith = <E>(
     })
 
     const close = closeUntil(() => engine.isClosed)
-    const closeSent = () => engine.state === "closing" || engine.state === "draining" || engine.state === "closed"
+    // The CLOSE is out (not only due): the Scope may close the socket after this.
+    const closeSent = () => engine.closeTransmitted || engine.state === "closed"
 
     const abort: Effect.Effect<void> = Effect.suspend(() => {
       engine.abort(driver.now())

@@ -226,7 +226,9 @@ type Options = Effect.Success<ReturnType<typeof options>>
 
 const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServer, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
-    const serverScope = yield* Effect.scope
+    // The server's own Scope, closed by one finalizer of the caller's in a set order (below): peers and
+    // handlers made later must not be closed before the receiving fiber that feeds them.
+    const serverScope = yield* Scope.fork(yield* Effect.scope, "sequential")
     const clock = yield* Clock.Clock
     const now = clockMillis(clock)
     const context = yield* Effect.context<never>()
@@ -396,11 +398,13 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
       })
     )), serverScope)
 
-    // Closing the server: every peer closes (gracefully after success), then the socket.
+    // Closing the server: every peer closes at once, in parallel (gracefully after success: what a peer
+    // sent or received meanwhile still flows, the receiving fiber runs until they are done), then the
+    // receiving fiber and the rest of the server's Scope; the socket after it.
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(
-        Fiber.interrupt(receiver),
-        Effect.forEach([...live], (p) => p.scope === undefined ? Effect.void : Scope.close(p.scope, exit), { concurrency: "unbounded", discard: true })
+        Effect.forEach([...live], (p) => p.scope === undefined ? Effect.void : Scope.close(p.scope, exit), { concurrency: "unbounded", discard: true }),
+        Effect.andThen(Fiber.interrupt(receiver), Scope.close(serverScope, exit))
       )
     )
 

@@ -480,6 +480,13 @@ export class RudpEngine {
     return this.#peer
   }
 
+  #closeTransmitted = false
+
+  /** Whether a CLOSE went out (a driver closing gracefully waits for it before it lets the socket go). */
+  get closeTransmitted(): boolean {
+    return this.#closeTransmitted
+  }
+
   /** Whether packets are encrypted (the handshake derived keys). */
   get encrypted(): boolean {
     return this.#keys !== undefined
@@ -1330,6 +1337,7 @@ export class RudpEngine {
 
   #buildClose(now: number, buf: Uint8Array): number {
     this.#closePending = false
+    this.#closeTransmitted = true
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
     w.end -= this.#shortTag
     const pn = this.#takePn()

@@ -45,6 +45,21 @@ export * as Connection from "./Connection.ts"
  * @since 0.2.0
  * @category modules
  */
+export * as Crypto from "./Crypto.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Listener from "./Listener.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Token from "./Token.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Frame from "./Frame.ts"
 /**
  * @since 0.2.0
