@@ -188,7 +188,12 @@ function rudpLossTargets(): Array<Target> {
       extra: "fwd_wire_ratio",
       unit: "B/B"
     }),
-    T(P2, "encryption on: ≥ 0.7× the message rate of encryption off", "rudp-loss-encryption-rate", "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", { kind: "ratio", min: 0.7 })
+    T(P2, "encryption on: ≥ 0.7× the message rate of encryption off", "rudp-loss-encryption-rate", "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", { kind: "ratio", min: 0.7 }),
+    T(P2, "server: 10,000 peers × 1 message/s each on one port (CPU and RSS per peer reported)", "rudp-server-10k", "ours EndpointServer, 10,000 peers × 1 msg/s", {
+      kind: "bound",
+      min: 10_000,
+      digits: 0
+    })
   ]
   for (const seed of ["", "-s2", "-s3"]) {
     const label = seed === "" ? "seed 1" : `seed ${seed.slice(2)}`

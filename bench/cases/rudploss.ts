@@ -214,8 +214,60 @@ const encryptionCase: Case = {
   ]
 }
 
+// --- 10,000 peers on one port ---------------------------------------------------------------------
+
+const manyPeers = (peers: number) => (ctx: RunContext): Promise<Sample> =>
+  withSession(async (s) => {
+    const n = ctx.quick ? Math.min(peers, 1000) : peers
+    const server = s.spawn({ name: "server", program: { peer: "rudpserver", args: ["--role", "server"] } })
+    const port = await server.ready()
+    server.writeLine("stats")
+    const base = await server.json((j) => typeof j["rss_kb"] === "number", 10_000)
+    const clients = s.spawn({ name: "clients", program: { peer: "rudpserver", args: ["--role", "clients", "--port", port, "--peers", n, "--rate", 1] } })
+    const up = await clients.json((j) => j["phase"] === "connected", 180_000)
+    await sleep(2000)
+    server.writeLine("stats")
+    const a = await server.json((j) => typeof j["rss_kb"] === "number", 10_000)
+    const secs = ctx.quick ? 2 : 5
+    await sleep(secs * 1000)
+    server.writeLine("stats")
+    const b = await server.json((j) => typeof j["rss_kb"] === "number", 10_000)
+    clients.writeLine("stop")
+    const peersUp = field(b, "peers")
+    return {
+      value: peersUp,
+      extra: {
+        connect_s: field(up, "secs"),
+        clients_connected: field(up, "connected"),
+        msgs_per_s: (field(b, "received") - field(a, "received")) / secs,
+        cpu_pct: ((field(b, "cpu_us") - field(a, "cpu_us")) / (secs * 1e6)) * 100,
+        cpu_us_per_peer_s: (field(b, "cpu_us") - field(a, "cpu_us")) / secs / Math.max(1, peersUp),
+        rss_per_peer_b: ((field(b, "rss_kb") - field(base, "rss_kb")) * 1024) / Math.max(1, peersUp),
+        heap_per_peer_b: ((field(b, "heap_kb") - field(base, "heap_kb")) * 1024) / Math.max(1, peersUp),
+        rss_mb: field(b, "rss_kb") / 1024
+      }
+    }
+  })
+
+const serverCase: Case = {
+  id: "rudp-server-10k",
+  group: "rudp-server",
+  title: "EndpointServer: 10,000 peers on one port, each sending one 64 B Delivery message a second (peers connected)",
+  unit: "peers",
+  better: "higher",
+  method:
+    "bench/peers/rudpserver.ts: the server process (EndpointServer.make, default configuration with maxPeers 20,000, a handler " +
+    "per peer reading its messages) and a client process holding 10,000 connections — RudpEngine instances over 16 UDP sockets " +
+    "(the server routes by connection id), started evenly over 10 s (each through a stateless Retry), each sending one message a " +
+    "second once connected. " +
+    "After all are connected and 2 s more, the server's CPU (process.cpuUsage) and RSS are read over 5 s; per peer = the increase over " +
+    "the server's RSS before any client, and its CPU, divided by the peers connected. Both processes unpinned on the 2 vCPUs.",
+  variants: [{ name: "ours EndpointServer, 10,000 peers × 1 msg/s", ref: true, run: manyPeers(10_000) }]
+}
+
 export const cases: ReadonlyArray<Case> = [
   relayCase,
   encryptionCase,
+  serverCase,
   ...ROWS.flatMap((r) => (["burst", "paced", "bulk"] as const).map((w) => lossCase(w, r)))
 ]
