@@ -31,19 +31,19 @@ export class UnixStream extends SocketBase {
 
   /** Reads into `buf`: bytes read (0 at end of stream), or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysRecv(buf, 0)
+    return this.received(this.sysRecv(buf, 0))
   }
   /** Writes from `buf`: bytes written, or `WouldBlock`. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, 0)
+    return this.sent(this.sysSend(buf, 0))
   }
   /** @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysReadv(bufs)
+    return this.received(this.sysReadv(bufs))
   }
   /** @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysWritev(bufs)
+    return this.sent(this.sysWritev(bufs))
   }
   /** @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {

@@ -18,6 +18,7 @@ import { layout } from "../../sys/layout.ts"
 import * as sock from "../../sys/socket.ts"
 import * as SocketAddress from "../SocketAddress.ts"
 import type { WouldBlock } from "../../WouldBlock.ts"
+import { Traffic } from "./Traffic.ts"
 
 /**
  * How `shutdown` closes a connection.
@@ -39,6 +40,8 @@ const shutdownHow = { read: C.SHUT_RD, write: C.SHUT_WR, both: C.SHUT_RDWR } as 
 export abstract class SocketBase extends IoSource {
   /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly domain: number
+  /** Bytes and datagrams this socket carried, for metrics. @internal */
+  readonly traffic: Traffic = new Traffic()
   #decoder: SocketAddress.Decoder | undefined = undefined
 
   /** Decodes kernel addresses with a one-entry cache; made on first use (most streams never need it). */
@@ -60,6 +63,17 @@ export abstract class SocketBase extends IoSource {
   protected sysSend(buf: Uint8Array, flags: number): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("send")
     return buf instanceof Uint8Array ? ioResult(sock.send(this.fd, buf, flags)) : notBytes("send", buf)
+  }
+
+  /** Counts the bytes of a stream read that returned some. @internal */
+  protected received(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
+    if (typeof r === "number") this.traffic.bytesReceived += r
+    return r
+  }
+  /** Counts the bytes of a stream write that took some. @internal */
+  protected sent(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
 
   /** The address this socket is bound to. */
