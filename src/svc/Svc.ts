@@ -57,6 +57,7 @@ import * as MessagingError from "../clt/MessagingError.ts"
 import type { Protocol } from "../clt/Protocol.ts"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
@@ -299,7 +300,8 @@ export const bind: {
         if (Exit.isFailure(ended)) yield* Effect.logDebug(`${id}: ended`, Cause.squash(ended.cause))
       }))
 
-    yield* Effect.forkScoped(server.run(serve))
+    const traced = observe.span("Svc.accept", "server", () => ({ "effect_mio.svc": name }))
+    yield* Effect.forkScoped(server.run((socket) => traced(serve(socket))))
 
     const notConnected = (to: ConId.ConId) => Effect.fail(MessagingError.make("NotConnected", to, `no open connection ${to} on ${name}`))
     const closed = MessagingError.make("Closed", name, `${name} is closed`)
