@@ -65,17 +65,6 @@ export abstract class SocketBase extends IoSource {
     return buf instanceof Uint8Array ? ioResult(sock.send(this.fd, buf, flags)) : notBytes("send", buf)
   }
 
-  /** Counts the bytes of a stream read that returned some. @internal */
-  protected received(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
-    if (typeof r === "number") this.traffic.bytesReceived += r
-    return r
-  }
-  /** Counts the bytes of a stream write that took some. @internal */
-  protected sent(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
-    if (typeof r === "number") this.traffic.bytesSent += r
-    return r
-  }
-
   /** The address this socket is bound to. */
   localAddr(): SocketAddress.SocketAddress | IoError.IoError {
     if (this.fd < 0) return IoError.closed("getsockname")
