@@ -17,6 +17,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as Dccp from "../../src/dccp/Dccp.ts"
 import * as Metrics from "../../src/Metrics.ts"
+import * as SocketAddress from "../../src/net/SocketAddress.ts"
+import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Endpoint from "../../src/rudp/Endpoint.ts"
 import * as Guarantee from "../../src/rudp/Guarantee.ts"
@@ -24,6 +26,7 @@ import * as UdpLike from "../../src/rudp/UdpLike.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
 import * as Udp from "../../src/socket/Udp.ts"
 import * as Unix from "../../src/socket/Unix.ts"
+import * as Relay from "../../src/testing/Relay.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 
 /** Runs `program` with a registry of its own and the default reactor. */
@@ -241,6 +244,16 @@ describe("metrics", () => {
       assert.strictEqual(yield* value("effect_mio_reactor_registered", { strategy: "park" }), reactor.stats().registered)
       assert.strictEqual(yield* value("effect_mio_reactor_waiting", { strategy: "park" }), reactor.stats().waiting)
       assert.isAbove(reactor.stats().registered, 0)
+    })))
+
+  it.live("the test kit's Relay: its drops by reason, from its stats", () =>
+    inRegistry(Effect.gen(function*() {
+      const target = yield* UdpSocket.bind("127.0.0.1:0")
+      const relay = yield* Relay.make({ target: target.localAddr() as SocketAddress.SocketAddress, seed: 1, forward: { loss: 1 } })
+      const client = yield* UdpSocket.bind("127.0.0.1:0")
+      for (let i = 0; i < 10; i++) client.sendTo(new Uint8Array(20), SocketAddress.format(relay.address))
+      yield* eventually("effect_mio_drops_total", { transport: "relay", reason: "impaired" }, 10)
+      assert.strictEqual(yield* value("effect_mio_drops_total", { transport: "relay", reason: "overflow" }), 0)
     })))
 
   it.live("reliable UDP: endpoints (both of the pair are clients), their datagrams and bytes, from the endpoints' own stats", () =>
