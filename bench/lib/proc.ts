@@ -60,8 +60,9 @@ export const bundlePeers = async (): Promise<string> => {
 export const bundleBase = async (ref: string): Promise<string> => {
   rmSync(BASE_TREE, { recursive: true, force: true })
   mkdirSync(BASE_TREE, { recursive: true })
-  const archive = execFileSync("git", ["-C", ROOT, "archive", ref, "src", "bench/peers"])
-  execFileSync("tar", ["-x", "-C", BASE_TREE], { input: archive })
+  const archive = path.join(BASE_TREE, "base.tar")
+  execFileSync("git", ["-C", ROOT, "archive", "--output", archive, ref, "src", "bench/peers"])
+  execFileSync("tar", ["-x", "-f", archive, "-C", BASE_TREE])
   let esbuild: typeof import("esbuild")
   try {
     esbuild = await import("esbuild")
