@@ -187,7 +187,8 @@ export interface ServerOptions<S, R> extends CommonOptions<S, R> {
 
 /**
  * Connections refused, with attributes `svc` (the service's name) and
- * `reason`: `maxConnections`, or `handshake` (its `onConnect` failed).
+ * `reason`: `max_connections`, or `handshake` (its `onConnect` failed), in
+ * the snake case of every effect-mio reason (docs/observability.md).
  *
  * @since 0.2.0
  * @category metrics
@@ -240,7 +241,7 @@ export const bind: {
     const open = new Map<ConId.ConId, Connection<S, R>>()
     const ids = yield* SubscriptionRef.make<ReadonlyArray<ConId.ConId>>([])
     const counts = { active: 0, accepted: 0, refused: 0, rejected: 0 }
-    const refusedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "maxConnections" }), 1)
+    const refusedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "max_connections" }), 1)
     const rejectedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "handshake" }), 1)
 
     const serve = (socket: Socket.Socket) =>
