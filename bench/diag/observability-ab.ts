@@ -3,15 +3,17 @@
  * side by side, timed in alternating rounds, so that the load of a shared
  * machine falls on both alike (docs/observability.md, "What it costs").
  *
- *   npx tsx bench/diag/observability-ab.ts [--base REF] [--rounds 30] [--k 2000] [--only case,…] [--wall]
+ *   npx tsx bench/diag/observability-ab.ts [--base REF] [--rounds 30] [--k 2000] [--only case,…] [--read-every MS] [--wall]
  *
  * REF (default: git merge-base HEAD main) is extracted with `git archive` into
  * bench/.base/ and imported from there. Three implementations:
  *   base      the base commit's modules (no metrics, no spans);
  *   tree      this tree's, with nobody reading metrics or traces;
- *   observed  this tree's, with a tracer installed and every metric read
- *             (Metric.snapshot + PrometheusMetrics.format) every 10 ms while
- *             the round runs.
+ *   traced    this tree's, with a tracer installed (effect-mio makes its
+ *             per-connection spans; Effect's native spans, kept by nobody);
+ *   read      this tree's, with every metric read (Metric.snapshot +
+ *             PrometheusMetrics.format) every 10 ms (`--read-every`) while
+ *             the round runs — a thousand times an exporter's usual rate.
  * Cases (64-byte payloads, `--k` operations a round):
  *   udp-recv-batch   UdpSocket.recvBatch(32) + copy (K datagrams queued first, untimed)
  *   udp-send         UdpSocket.send per datagram to a connected sink (drained untimed)
@@ -24,8 +26,9 @@
  * (median, min–max). Rounds are timed by the process's CPU time (user +
  * system, `process.cpuUsage`), which the other processes of a shared machine
  * do not inflate as they do the clock (`--wall` for the clock); CPU time
- * includes every fiber of the process, the observed variant's reader included.
+ * includes every fiber of the process, the `read` variant's reader included.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -56,6 +59,8 @@ const opt = (k: string): string | undefined => {
 const ROUNDS = Number(opt("rounds") ?? 30)
 /** `--wall`: time rounds by the clock; by default by the process's CPU time (user + system), which other processes' load does not inflate. */
 const CPU = !argv.includes("--wall")
+/** `--read-every MS`: the `read` variant's interval (default 10 ms). */
+const READ_EVERY = Duration.millis(Number(opt("read-every") ?? 10))
 const K = Number(opt("k") ?? 2000)
 const ref = opt("base") ?? execFileSync("git", ["-C", ROOT, "merge-base", "HEAD", "main"], { encoding: "utf8" }).trim()
 
@@ -76,7 +81,7 @@ const base = {
 const tree = { Reactor: TreeReactor, UdpSocket: TreeUdpSocket, UnixStream: TreeUnixStream, Tcp: TreeTcp, Udp: TreeUdp, WouldBlock }
 type Impl = typeof tree
 
-const IMPLS = ["base", "tree", "observed"] as const
+const IMPLS = ["base", "tree", "traced", "read"] as const
 type Which = (typeof IMPLS)[number]
 const implOf = (w: Which): Impl => (w === "base" ? (base as unknown as Impl) : tree)
 
@@ -260,7 +265,15 @@ const cases: ReadonlyArray<Case> = [
 ]
 
 const keepingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
-const scrape = Effect.flatMap(Metric.snapshot, () => PrometheusMetrics.format())
+let scrapes = 0
+let scrapeMs = 0
+const scrape = Effect.suspend(() => {
+  const t0 = now()
+  return Effect.flatMap(Metric.snapshot, () => PrometheusMetrics.format()).pipe(Effect.ensuring(Effect.sync(() => {
+    scrapes++
+    scrapeMs += now() - t0
+  })))
+})
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
@@ -271,30 +284,31 @@ const program = Effect.gen(function*() {
     tree: yield* Layer.build(TreeReactor.layer)
   }
   console.log(`A/B in one process: base ${ref.slice(0, 10)} vs this tree; ${ROUNDS} rounds, ${K} operations a round, timed by ${CPU ? "CPU time" : "the clock"}; node ${process.version}\n`)
-  console.log(`${"case".padEnd(16)} ${"base ns/op".padStart(11)} ${"tree ns/op".padStart(11)} ${"observed".padStart(11)}   tree/base (min–max)     observed/base (min–max)`)
+  console.log(`${"case".padEnd(16)} ${"base ns/op".padStart(11)}   ${"tree / base".padEnd(22)}  ${"traced / base".padEnd(22)}  read / base (per-round ratios: median (min–max))`)
+  yield* Effect.addFinalizer(() => Effect.sync(() => console.log(`\nread: ${scrapes} reads, ${(scrapeMs / Math.max(1, scrapes) * 1000).toFixed(0)} µs each`)))
   const only = opt("only")?.split(",")
   for (const c of cases.filter((c) => only === undefined || only.includes(c.name))) {
     const rounds: Record<Which, Effect.Effect<number, unknown>> = {} as never
     for (const w of IMPLS) {
       const setup = c.setup(implOf(w)).pipe(Effect.provideContext(w === "base" ? reactors.base : reactors.tree))
-      const round = w === "observed"
+      const round = w === "read"
         ? Effect.flatMap(setup, (r) =>
-          Effect.succeed(Effect.scoped(Effect.andThen(Effect.forkScoped(Effect.repeat(scrape, Schedule.spaced("10 millis"))), r))))
+          Effect.succeed(Effect.scoped(Effect.andThen(Effect.forkScoped(Effect.repeat(scrape, Schedule.spaced(READ_EVERY))), r))))
         : setup
-      rounds[w] = yield* (w === "observed" ? Effect.provideService(round, Tracer.Tracer, keepingTracer) : round)
+      rounds[w] = yield* (w === "traced" ? Effect.provideService(round, Tracer.Tracer, keepingTracer) : round)
     }
-    const times: Record<Which, Array<number>> = { base: [], tree: [], observed: [] }
+    const times: Record<Which, Array<number>> = { base: [], tree: [], traced: [], read: [] }
     for (let r = 0; r < ROUNDS + 3; r++) {
       for (let k = 0; k < IMPLS.length; k++) {
         const w = IMPLS[(k + r) % IMPLS.length]!
-        const ms = yield* (w === "observed" ? Effect.provideService(rounds[w], Tracer.Tracer, keepingTracer) : rounds[w])
+        const ms = yield* (w === "traced" ? Effect.provideService(rounds[w], Tracer.Tracer, keepingTracer) : rounds[w])
         if (r >= 3) times[w].push((ms * 1e6) / c.ops)
       }
     }
     const ratio = (w: Which) => times[w].map((t, i) => t / times.base[i]!)
     const show = (xs: Array<number>) => `${median(xs).toFixed(3)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`
     console.log(
-      `${c.name.padEnd(16)} ${median(times.base).toFixed(0).padStart(11)} ${median(times.tree).toFixed(0).padStart(11)} ${median(times.observed).toFixed(0).padStart(11)}   ${show(ratio("tree")).padEnd(22)}  ${show(ratio("observed"))}`
+      `${c.name.padEnd(16)} ${median(times.base).toFixed(0).padStart(11)}   ${show(ratio("tree")).padEnd(22)}  ${show(ratio("traced")).padEnd(22)}  ${show(ratio("read"))}`
     )
   }
 })
