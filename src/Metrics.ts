@@ -27,8 +27,9 @@
 import * as Metric from "effect/Metric"
 
 /**
- * Connections open now, with attributes `transport` (`tcp`, `unix`, `dccp`)
- * and `side` (`connect` or `accept`).
+ * Connections open now, with attributes `transport` (`tcp`, `unix`, `dccp`,
+ * `rudp`) and `side` (`connect`: dialled here, or a reliable-UDP endpoint in
+ * the client role; `accept`: accepted here, or an endpoint in the server role).
  *
  * @since 0.2.0
  * @category metrics
