@@ -1,0 +1,126 @@
+/**
+ * Step 8 of RFC 4340 §8.5, first half: the options of one received packet.
+ * Feature options go to the negotiation (a failure resets the connection),
+ * CCID options to the CCIDs (§10.3; an unknown one after Mandatory is a
+ * Mandatory Error), Timestamps are remembered for their echo, and everything
+ * the CCIDs and the state machine need is gathered into `ReceivedOptions`.
+ *
+ * @since 0.2.0
+ */
+import type { FeatureNegotiation } from "../Features.ts"
+import { type OptionFailure, type ParsedOption } from "../Options.ts"
+import type { PacketType } from "../Packet.ts"
+import { ResetCode } from "../Packet.ts"
+import type { Congestion } from "./Congestion.ts"
+import type { TimestampEcho, Timestamps } from "./Timestamps.ts"
+
+/**
+ * What the options of one packet said, for the rest of the pipeline.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReceivedOptions {
+  ackVector: Uint8Array | undefined
+  dataDropped: Uint8Array | undefined
+  /** Elapsed Time (§13.2), or the Timestamp Echo's elapsed time, in ms. */
+  elapsedMs: number | undefined
+  slowReceiver: boolean
+  ndpCount: number | undefined
+  dataChecksum: number | undefined
+  initCookie: Uint8Array | undefined
+  timestampEcho: TimestampEcho | undefined
+}
+
+/**
+ * The outcome: the options, or the Reset the connection must send.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OptionsOutcome =
+  | { readonly ok: true; readonly received: ReceivedOptions }
+  | { readonly ok: false; readonly failure: OptionFailure | { readonly resetCode: number; readonly data: ArrayLike<number> } }
+
+const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
+  if (a === undefined) return b
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}
+
+/**
+ * Processes the options of a packet of `type` received at `now`.
+ *
+ * @since 0.2.0
+ * @category receiving
+ */
+export const processOptions = (
+  now: number,
+  type: PacketType,
+  options: ReadonlyArray<ParsedOption>,
+  features: FeatureNegotiation,
+  congestion: Congestion,
+  timestamps: Timestamps
+): OptionsOutcome => {
+  const received: ReceivedOptions = {
+    ackVector: undefined,
+    dataDropped: undefined,
+    elapsedMs: undefined,
+    slowReceiver: false,
+    ndpCount: undefined,
+    dataChecksum: undefined,
+    initCookie: undefined,
+    timestampEcho: undefined
+  }
+  for (const parsed of options) {
+    const o = parsed.option
+    switch (o.kind) {
+      case "Change":
+      case "Confirm": {
+        const failure = features.receive(o, parsed.mandatory, parsed.value)
+        if (failure !== undefined) return { ok: false, failure }
+        break
+      }
+      case "SlowReceiver":
+        received.slowReceiver = true
+        break
+      case "InitCookie":
+        // Only a Response carries a cookie for the client to echo (§8.1.4).
+        if (type === "Response") received.initCookie = o.cookie.slice()
+        break
+      case "NdpCount":
+        received.ndpCount = o.count
+        break
+      case "AckVector":
+        received.ackVector = concat(received.ackVector, o.cells)
+        break
+      case "DataDropped":
+        received.dataDropped = concat(received.dataDropped, o.blocks)
+        break
+      case "Timestamp":
+        timestamps.received(o.value, now)
+        break
+      case "TimestampEcho":
+        received.timestampEcho = { value: o.value, elapsed: o.elapsed }
+        if (o.elapsed !== undefined) received.elapsedMs = Math.max(received.elapsedMs ?? 0, o.elapsed / 100)
+        break
+      case "ElapsedTime":
+        received.elapsedMs = Math.max(received.elapsedMs ?? 0, o.elapsed / 100)
+        break
+      case "DataChecksum":
+        received.dataChecksum = o.crc
+        break
+      case "Ccid": {
+        if (!congestion.handleOption(o.type, o.data) && parsed.mandatory) {
+          return { ok: false, failure: { resetCode: ResetCode.MandatoryError, data: [o.type, o.data[0] ?? 0, o.data[1] ?? 0] } }
+        }
+        break
+      }
+      case "Unknown":
+        break
+    }
+  }
+  return { ok: true, received }
+}
