@@ -39,6 +39,7 @@ import type {
   CcidSender,
   FeatureRequest,
   Feedback,
+  OptionVerdict,
   ReceivedPacket
 } from "./Ccid.ts"
 import { Feature } from "./Features.ts"
@@ -430,9 +431,9 @@ export class Ccid2Sender implements CcidSender {
     return out
   }
 
-  handleOption(): boolean {
+  handleOption(): OptionVerdict {
     // CCID 2 defines no options (RFC 4341 §7).
-    return false
+    return "unknown"
   }
 
   writeOptions(): void {}
@@ -485,11 +486,18 @@ export class Ccid2Receiver implements CcidReceiver {
     this.dataSinceAck = 0
   }
 
-  handleOption(): boolean {
-    return false
+  handleOption(): OptionVerdict {
+    return "unknown"
   }
 
   writeOptions(): void {}
+
+  /** Delays under 1 ms are not worth an option on every acknowledgement. */
+  readonly elapsedTimeFrom = 100
+
+  info(): Readonly<Record<string, number>> {
+    return { ackRatio: Math.max(1, this.context.remoteAckRatio()) }
+  }
 }
 
 /**

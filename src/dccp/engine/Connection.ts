@@ -992,7 +992,8 @@ export class DccpEngine {
       carriesData: carries,
       payloadBytes: p.payload.length,
       ccval: p.ccval,
-      outOfOrder
+      outOfOrder,
+      ndpCount: received.ndpCount
     })
     if (decision !== undefined) {
       if (decision.kind === "now") this.acks.now()

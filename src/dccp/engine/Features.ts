@@ -43,7 +43,9 @@ export const Feature = {
   SendAckVector: 6,
   SendNdpCount: 7,
   MinimumChecksumCoverage: 8,
-  CheckDataChecksum: 9
+  CheckDataChecksum: 9,
+  /** CCID 3 (RFC 4342 §8.4): the HC-receiver sends Loss Event Rate options; located at the HC-receiver. */
+  SendLossEventRate: 192
 } as const
 
 /**
@@ -75,9 +77,10 @@ export interface FeatureSpec {
 const isBoolean = (v: number): boolean => v === 0 || v === 1
 
 /**
- * The features this engine understands. Sequence Window must lie in
- * 32..2^46−1 (§7.5.2); Ack Ratio is a 16-bit value (§11.3) and 0 is accepted
- * because Linux sends it for CCID 3.
+ * The features this engine understands: RFC 4340's nine and CCID 3's Send
+ * Loss Event Rate (RFC 4342 §8.4; Linux's table has the same ten). Sequence
+ * Window must lie in 32..2^46−1 (§7.5.2); Ack Ratio is a 16-bit value (§11.3)
+ * and 0 is accepted because Linux sends it for CCID 3.
  *
  * @since 0.1.0
  * @category constants
@@ -107,7 +110,8 @@ export const FEATURES: ReadonlyMap<number, FeatureSpec> = new Map<number, Featur
     isValid: (v) => v >= 0 && v <= 15,
     nnLength: 0
   }],
-  [9, { number: 9, name: "Check Data Checksum", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }]
+  [9, { number: 9, name: "Check Data Checksum", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }],
+  [192, { number: 192, name: "Send Loss Event Rate", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }]
 ])
 
 /**

@@ -313,7 +313,8 @@ describe("Ccid2 receiver (RFC 4341 §6)", () => {
       carriesData,
       payloadBytes: 10,
       ccval: 0,
-      outOfOrder
+      outOfOrder,
+      ndpCount: undefined
     })
     // Ack Ratio/peer is 2 in this context.
     assert.deepStrictEqual(r.onPacketReceived(0, packet(1)), { kind: "by", at: defaultCcid2Config.delayedAckMs })

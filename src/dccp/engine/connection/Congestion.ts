@@ -7,7 +7,17 @@
  *
  * @since 0.2.0
  */
-import type { AckDecision, CcidContext, CcidReceiver, CcidRegistry, CcidSender, FeatureRequest, Feedback, ReceivedPacket } from "../Ccid.ts"
+import type {
+  AckDecision,
+  CcidContext,
+  CcidReceiver,
+  CcidRegistry,
+  CcidSender,
+  FeatureRequest,
+  Feedback,
+  OptionVerdict,
+  ReceivedPacket
+} from "../Ccid.ts"
 import type { OptionWriter } from "../Options.ts"
 import type { PacketType } from "../Packet.ts"
 import type { Timers } from "../Timers.ts"
@@ -58,8 +68,9 @@ export class Congestion {
   }
 
   /** A CCID option from the peer (§10.3): 128–191 for our HC-receiver, 192–255 for our HC-sender. */
-  handleOption(type: number, data: Uint8Array): boolean {
-    return type < 192 ? (this.receiver?.handleOption(type, data) ?? false) : (this.sender?.handleOption(type, data) ?? false)
+  handleOption(type: number, data: Uint8Array, packetType: PacketType): OptionVerdict {
+    const ccid = type < 192 ? this.receiver : this.sender
+    return ccid === undefined ? "unknown" : ccid.handleOption(type, data, packetType)
   }
 
   /** Both CCIDs' options on a packet carrying an acknowledgement. */

@@ -8,9 +8,8 @@
  * @since 0.2.0
  */
 import type { FeatureNegotiation } from "../Features.ts"
-import { type OptionFailure, type ParsedOption } from "../Options.ts"
+import { type OptionFailure, optionFailure, type ParsedOption } from "../Options.ts"
 import type { PacketType } from "../Packet.ts"
-import { ResetCode } from "../Packet.ts"
 import type { Congestion } from "./Congestion.ts"
 import type { TimestampEcho, Timestamps } from "./Timestamps.ts"
 
@@ -113,9 +112,10 @@ export const processOptions = (
         received.dataChecksum = o.crc
         break
       case "Ccid": {
-        if (!congestion.handleOption(o.type, o.data) && parsed.mandatory) {
-          return { ok: false, failure: { resetCode: ResetCode.MandatoryError, data: [o.type, o.data[0] ?? 0, o.data[1] ?? 0] } }
-        }
+        const verdict = congestion.handleOption(o.type, o.data, type)
+        // A CCID option of the wrong length is an Option Error (RFC 4340 §5.8, as Linux).
+        if (verdict === "invalid") return { ok: false, failure: optionFailure(5, o.type, o.data) }
+        if (verdict === "unknown" && parsed.mandatory) return { ok: false, failure: optionFailure(6, o.type, o.data) }
         break
       }
       case "Unknown":

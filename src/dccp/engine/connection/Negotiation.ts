@@ -13,14 +13,16 @@ import { Feature, type FeatureNegotiation, type FeatureSetting } from "../Featur
 import type { Role } from "../State.ts"
 
 /**
- * The CCIDs a connection offers, in order of preference: the configured ones
- * this endpoint implements, else CCID 2.
+ * The CCIDs a connection offers for our half-connection (`tx`) or the peer's
+ * (`rx`), in order of preference: the configured ones this endpoint
+ * implements, else CCID 2.
  *
  * @since 0.2.0
  * @category negotiation
  */
-export const ccidPreference = (config: ConnectionConfig): ReadonlyArray<number> => {
-  const list = config.ccids.filter((id) => config.ccidRegistry.has(id))
+export const ccidPreference = (config: ConnectionConfig, end: "tx" | "rx"): ReadonlyArray<number> => {
+  const configured = (end === "tx" ? config.txCcids : config.rxCcids) ?? config.ccids
+  const list = configured.filter((id) => config.ccidRegistry.has(id))
   return list.length > 0 ? list : [2]
 }
 
@@ -35,11 +37,12 @@ const partialCoverage = (config: ConnectionConfig): boolean => config.encapsulat
  */
 export const initialSettings = (role: Role, config: ConnectionConfig): Array<FeatureSetting> => {
   const client = role === "client"
-  const ccids = ccidPreference(config)
+  const tx = ccidPreference(config, "tx")
+  const rx = ccidPreference(config, "rx")
   const settings: Array<FeatureSetting> = [
-    // CCID for both half-connections; a client asks, a server answers.
-    { feature: Feature.CCID, end: "local", preference: ccids, propose: client, mandatory: false },
-    { feature: Feature.CCID, end: "remote", preference: ccids, propose: client, mandatory: false },
+    // CCID for each half-connection (F/us is ours, RFC 4340 §10); a client asks, a server answers.
+    { feature: Feature.CCID, end: "local", preference: tx, propose: client, mandatory: false },
+    { feature: Feature.CCID, end: "remote", preference: rx, propose: client, mandatory: false },
     // This engine never sends short sequence numbers but can receive them.
     { feature: Feature.AllowShortSeqnos, end: "local", preference: [0, 1], propose: false, mandatory: false },
     { feature: Feature.AllowShortSeqnos, end: "remote", preference: [0, 1], propose: false, mandatory: false },
@@ -65,10 +68,10 @@ export const initialSettings = (role: Role, config: ConnectionConfig): Array<Fea
     settings.push({ feature: Feature.MinimumChecksumCoverage, end: "local", preference: [0], propose: false, mandatory: false })
     settings.push({ feature: Feature.MinimumChecksumCoverage, end: "remote", preference: [0], propose: false, mandatory: false })
   }
-  if (client && ccids.length === 1) {
-    // Like Linux's dccp_feat_finalise_settings: with one CCID the client
-    // knows its dependencies up front and asks for them in the Request.
-    settings.push(...dependencySettings(config, ccids[0]!, ccids[0]!))
+  if (client) {
+    // Like Linux's dccp_feat_finalise_settings: a half-connection with one
+    // CCID knows its dependencies up front and asks for them in the Request.
+    settings.push(...dependencySettings(config, tx.length === 1 ? tx[0] : undefined, rx.length === 1 ? rx[0] : undefined))
   }
   return settings
 }
@@ -106,7 +109,7 @@ const ownProposals = (config: ConnectionConfig): Array<FeatureSetting> => {
  * @since 0.2.0
  * @category negotiation
  */
-export const dependencySettings = (config: ConnectionConfig, tx: number, rx: number): Array<FeatureSetting> => {
+export const dependencySettings = (config: ConnectionConfig, tx: number | undefined, rx: number | undefined): Array<FeatureSetting> => {
   const out: Array<FeatureSetting> = []
   const add = (deps: ReadonlyArray<CcidDependency>) => {
     for (const d of deps) {
@@ -114,8 +117,8 @@ export const dependencySettings = (config: ConnectionConfig, tx: number, rx: num
       out.push({ feature: d.feature, end: d.end, preference: [d.value], propose: true, mandatory: d.mandatory })
     }
   }
-  const txFactory = config.ccidRegistry.get(tx)
-  const rxFactory = config.ccidRegistry.get(rx)
+  const txFactory = tx === undefined ? undefined : config.ccidRegistry.get(tx)
+  const rxFactory = rx === undefined ? undefined : config.ccidRegistry.get(rx)
   if (txFactory !== undefined) add(txFactory.senderDependencies)
   if (rxFactory !== undefined) add(rxFactory.receiverDependencies)
   return out

@@ -76,7 +76,7 @@ export const writeOptions = (
     // §13.2: how long the acknowledged packet waited for this acknowledgement,
     // so that the sender can take delayed acks out of its RTT samples.
     const elapsed = Math.round((now - acks.headReceivedAt) * 100)
-    if (elapsed >= 100) w.addElapsedTime(elapsed)
+    if (elapsed >= (src.congestion.receiver?.elapsedTimeFrom ?? 100)) w.addElapsedTime(elapsed)
   }
   if (type !== "Data" && type !== "Reset" && type !== "Sync" && type !== "SyncAck") {
     // Feature negotiation rides on every non-Data packet (§6); Confirms
