@@ -188,7 +188,8 @@ export class Ccid3Sender implements CcidSender {
   private windowCounterAt = 0
   private rSqmean = 0
   private lastSample = 0
-  private slowReceiverUntil = -Infinity
+  /** X may not grow before this time (Slow Receiver, RFC 4342 §5.2; a Receive Buffer drop). */
+  private holdUntil = -Infinity
   private lastDropCutAt = -Infinity
   // Options of the packet being processed (handleOption comes before onFeedback).
   private optionLossEventRate: number | undefined
@@ -320,11 +321,15 @@ export class Ccid3Sender implements CcidSender {
   onFeedback(now: number, feedback: Feedback): void {
     const lossEventRate = this.optionLossEventRate, receiveRate = this.optionReceiveRate, intervals = this.optionLossIntervals
     this.optionLossEventRate = this.optionReceiveRate = this.optionLossIntervals = undefined
-    if (feedback.type !== "Ack" && feedback.type !== "DataAck") return
-    if (feedback.slowReceiver) this.slowReceiverUntil = now + this.r
-    if (feedback.dataDropped !== undefined && feedback.ack !== undefined) this.receiveBufferDrops(now, feedback.ack, feedback.dataDropped)
+    if (feedback.type !== "Ack" && feedback.type !== "DataAck" || this.phase === "no-sent") return
+    if (feedback.slowReceiver) this.holdUntil = now + this.r
+    const dropped = feedback.dataDropped !== undefined && feedback.ack !== undefined &&
+      this.receiveBufferDropped(now, feedback.ack, feedback.dataDropped)
     // Only packets with the receiver's report are feedback (RFC 4342 §6).
-    if (this.phase === "no-sent" || (receiveRate === undefined && lossEventRate === undefined && intervals === undefined)) return
+    if (receiveRate === undefined && lossEventRate === undefined && intervals === undefined) {
+      if (dropped) this.cutForReceiveBuffer(now, this.x)
+      return
+    }
     this.feedbackPackets++
 
     // Step 1–2 of RFC 5348 §4.3: R from the packet the Acknowledgement Number names.
@@ -357,7 +362,8 @@ export class Ccid3Sender implements CcidSender {
       this.x = Math.max(this.initialRate, this.minRate)
       this.tld = now
     }
-    if (now < this.slowReceiverUntil) this.x = Math.min(this.x, before)
+    if (now < this.holdUntil) this.x = Math.min(this.x, before)
+    if (dropped) this.cutForReceiveBuffer(now, before)
     this.everFeedback = true
     this.phase = "feedback"
     this.updateIpi()
@@ -401,6 +407,13 @@ export class Ccid3Sender implements CcidSender {
     }
   }
 
+  /** The receive rate X is held to: the largest finite entry of X_recv_set, else the last report. */
+  private limitingXRecv(): number {
+    let max = -1
+    for (const e of this.xRecvSet) if (Number.isFinite(e.rate) && e.rate > max) max = e.rate
+    return max < 0 ? this.xRecv : max
+  }
+
   private maxXRecv(): number {
     let max = 0
     for (const e of this.xRecvSet) if (e.rate > max) max = e.rate
@@ -422,18 +435,25 @@ export class Ccid3Sender implements CcidSender {
     this.applyLimit(now, timerLimit, false)
   }
 
-  /** Data Dropped "Receive Buffer" (RFC 4342 §5.2): halve the rate, at most once per RTT. */
-  private receiveBufferDrops(now: number, ack: number, blocks: Uint8Array): void {
-    if (now - this.lastDropCutAt < this.r) return
-    for (const run of decodeDataDropped(ack, blocks)) {
-      if (run.dropState !== DropState.ReceiveBuffer) continue
-      this.lastDropCutAt = now
-      this.lossRateIncreases++
-      this.x = Math.max(this.x / 2, this.minRate)
-      this.xRecvSet = [{ rate: this.x / 2, at: now }]
-      this.updateIpi()
-      return
-    }
+  /** Whether Data Dropped reports a Receive Buffer drop (RFC 4340 §11.7) not yet answered this RTT. */
+  private receiveBufferDropped(now: number, ack: number, blocks: Uint8Array): boolean {
+    if (now - this.lastDropCutAt < this.r) return false
+    for (const run of decodeDataDropped(ack, blocks)) if (run.dropState === DropState.ReceiveBuffer) return true
+    return false
+  }
+
+  /**
+   * RFC 4342 §5.2: the receiver's buffer overflowed. p is the receiver's to
+   * compute, so the sender answers like a congestion event itself: half the
+   * rate it had, held there for an RTT, and a receive-rate limit to match.
+   */
+  private cutForReceiveBuffer(now: number, rate: number): void {
+    this.lastDropCutAt = now
+    this.lossRateIncreases++
+    this.x = Math.max(Math.min(this.x, rate) / 2, this.minRate)
+    this.xRecvSet = [{ rate: this.x / 2, at: now }]
+    this.holdUntil = now + this.r
+    this.updateIpi()
   }
 
   private updateIpi(): void {
@@ -454,14 +474,18 @@ export class Ccid3Sender implements CcidSender {
     this.noFeedbackTimeouts++
     const idle = !this.sentSinceTimer
     const recover = this.rtt === undefined ? Infinity : this.initialRate
+    // The receive rate that limits X now: the latest report, or what earlier
+    // expiries left of it (Linux halves its cached X_recv the same way), so
+    // that every expiry halves again.
+    const xRecv = this.limitingXRecv()
     if (!this.everFeedback && !idle) {
       this.x = Math.max(this.x / 2, this.minRate)
-    } else if (idle && ((this.p === 0 && this.xRecv < 2 * recover) || (this.p > 0 && this.xCalc < 2 * recover))) {
+    } else if (idle && ((this.p === 0 && xRecv < 2 * recover) || (this.p > 0 && this.xCalc < 2 * recover))) {
       // Idle since the timer was set and below twice the recover rate: keep X.
     } else if (this.p === 0) {
       this.x = Math.max(this.x / 2, this.minRate)
-    } else if (this.xCalc > 2 * this.xRecv) {
-      this.updateLimits(now, this.xRecv)
+    } else if (this.xCalc > 2 * xRecv) {
+      this.updateLimits(now, xRecv)
     } else {
       this.updateLimits(now, this.xCalc / 2)
     }
@@ -558,11 +582,16 @@ export class Ccid3Receiver implements CcidReceiver {
       this.due = "initial"
       return NOW
     }
+    // The packet's bytes count in the receive rate before its arrival may
+    // reveal a loss (and seed the first interval with that rate).
+    if (isData) this.bytesSinceFeedback += packet.payloadBytes
     const outcome = this.loss.record(packet.seq, isData, packet.ccval, packet.ndpCount ?? 0, this.firstInterval)
-    if (outcome === "duplicate") return NONE
+    if (outcome === "duplicate") {
+      if (isData) this.bytesSinceFeedback -= packet.payloadBytes
+      return NONE
+    }
     if (isData) {
       this.s = (9 * this.s + Math.max(1, packet.payloadBytes)) / 10
-      this.bytesSinceFeedback += packet.payloadBytes
       if (outcome === "in-order") {
         this.lastDataCcval = packet.ccval
         this.noteCounter(now, packet.ccval)

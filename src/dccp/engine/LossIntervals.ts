@@ -64,7 +64,7 @@ interface Interval {
   readonly ccval: number
   /** Lossy part: from the first to the last lost packet of the event. */
   lossLength: number
-  /** Sequence length once closed (the synthetic interval's length in data packets). */
+  /** Sequence length once closed (the synthetic interval's length in data packets, not rounded). */
   length: number
   /** Non-data packets among the interval's sequence numbers. */
   nonData: number
@@ -207,7 +207,7 @@ export class LossHistory {
       open.length = Seq.delta(open.start, first)
     }
     if (open === undefined) {
-      this.intervals.push({ start: undefined, ccval: 0, lossLength: 0, length: Math.max(1, Math.round(firstInterval())), nonData: 0, closedAt: undefined })
+      this.intervals.push({ start: undefined, ccval: 0, lossLength: 0, length: Math.max(1, firstInterval()), nonData: 0, closedAt: undefined })
     }
     this.intervals.unshift({ start: first, ccval, lossLength: Seq.delta(first, last) + 1, length: 0, nonData: 0, closedAt: undefined })
     if (this.intervals.length > MAX_INTERVALS) this.intervals.length = MAX_INTERVALS
@@ -270,10 +270,10 @@ export class LossHistory {
     const out: Array<LossIntervalRecord> = []
     for (let i = 0; i < this.intervals.length; i++) {
       const interval = this.intervals[i]!
-      const length = this.sequenceLength(i)
+      const length = Math.round(this.sequenceLength(i))
       // The synthetic first interval has no packets of its own: one lost, the rest lossless.
       const lossLength = interval.start === undefined ? 1 : Math.min(interval.lossLength, length)
-      out.push({ losslessLength: Math.max(0, length - lossLength), lossLength, dataLength: this.dataLength(i), ecnNonceEcho: false })
+      out.push({ losslessLength: Math.max(0, length - lossLength), lossLength, dataLength: Math.round(this.dataLength(i)), ecnNonceEcho: false })
     }
     return out
   }
