@@ -11,8 +11,8 @@
  * `connect` resolves when the handshake completes (the client may send from
  * PARTOPEN); `listen` gives a server whose `accept` yields each connection once
  * its handshake is done. A socket sends and receives whole datagrams, is
- * unreliable by design (CCID 2 congestion control, no retransmission of data),
- * and closes gracefully with its Scope.
+ * unreliable by design (CCID 2 or CCID 3 congestion control, no retransmission
+ * of data), and closes gracefully with its Scope.
  *
  * @since 0.1.0
  */
@@ -60,6 +60,17 @@ export const TypeId = "~effect-mio/Dccp"
 export type ServiceCode = number | string
 
 /**
+ * A congestion control (RFC 4340 §10): 2 is TCP-like (RFC 4341), 3 is
+ * TCP-Friendly Rate Control (RFC 4342) — smooth rates for streaming media and
+ * VoIP. A list gives an order of preference (`[3, 2]`); the server's order
+ * wins (§6.3.1).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CcidChoice = 2 | 3 | ReadonlyArray<2 | 3>
+
+/**
  * Options shared by `connect` and `listen`.
  *
  * @since 0.1.0
@@ -68,8 +79,16 @@ export type ServiceCode = number | string
 export interface CommonOptions {
   /** `"udp"` (RFC 6773, default), `"raw"` (IP protocol 33) or `"kernel"` (`SOCK_DCCP`). */
   readonly transport?: "udp" | "raw" | "kernel" | undefined
-  /** The congestion control to ask for: 2 (TCP-like, default). CCID 3 is not implemented yet. */
-  readonly ccid?: 2 | 3 | undefined
+  /**
+   * The congestion control for both half-connections: 2 or 3, or a preference
+   * list. Default: a client asks for 2; a server accepts 2 or 3, preferring 2
+   * (as Linux does).
+   */
+  readonly ccid?: CcidChoice | undefined
+  /** The CCID of the half-connection this endpoint sends on, when it differs from `ccid` (Linux `DCCP_SOCKOPT_TX_CCID`). */
+  readonly txCcid?: CcidChoice | undefined
+  /** The CCID of the half-connection this endpoint receives on (Linux `DCCP_SOCKOPT_RX_CCID`). */
+  readonly rxCcid?: CcidChoice | undefined
   /** Path MTU for the maximum packet size (default 1500). */
   readonly pathMtu?: number | undefined
   /** Send queue length in datagrams, like Linux's `tx_qlen` (default 5). */
@@ -134,6 +153,46 @@ export interface ListenOptions extends CommonOptions {
 }
 
 /**
+ * The CCID 3 sender's state, as Linux's `tfrc_tx_info` (`DCCP_SOCKOPT_CCID_TX_INFO`)
+ * reports it, in plain units: rates in bytes per second (Linux gives X and
+ * X_recv in 64ths), times in milliseconds (Linux: microseconds), p as a
+ * fraction (Linux: millionths).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TfrcTxInfo {
+  /** The allowed sending rate X. */
+  readonly x: number
+  /** The receive rate the receiver last reported (RFC 4342 §8.3). */
+  readonly xRecv: number
+  /** X_Bps from the throughput equation (`Infinity` while p = 0; Linux keeps its last value). */
+  readonly xCalc: number
+  /** The loss event rate the receiver last reported. */
+  readonly p: number
+  readonly rttMs: number
+  /** t_RTO of the nofeedback timer, max(4R, 200 ms) (`NaN` before the first feedback). */
+  readonly rtoMs: number
+  /** The inter-packet interval s/X. */
+  readonly ipiMs: number
+}
+
+/**
+ * The CCID 3 receiver's state, as Linux's `tfrc_rx_info` (`DCCP_SOCKOPT_CCID_RX_INFO`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TfrcRxInfo {
+  /** The receive rate last reported to the sender, bytes per second. */
+  readonly xRecv: number
+  /** The RTT the receiver estimates from the sender's window counters (`NaN` before one). */
+  readonly rttMs: number
+  /** The loss event rate last reported. */
+  readonly p: number
+}
+
+/**
  * What `info` reports about a connection.
  *
  * @since 0.1.0
@@ -147,13 +206,17 @@ export interface DccpInfo {
   readonly mps: number
   readonly txCcid: number
   readonly rxCcid: number
-  /** Smoothed RTT from CCID 2, or the handshake RTT before the first sample. */
+  /** The sending CCID's smoothed RTT, or the handshake RTT before the first sample. */
   readonly rttMs: number | undefined
   /** CCID 2's congestion window, in packets. */
   readonly cwnd: number | undefined
-  /** Loss events CCID 2 reacted to, and packets it counted lost. */
+  /** Loss events the sending CCID reacted to (CCID 3: rises of p), and packets CCID 2 counted lost. */
   readonly lossEvents: number
   readonly lostPackets: number
+  /** CCID 3 as the sending CCID: its TFRC state (`undefined` otherwise). */
+  readonly tfrcTx?: TfrcTxInfo | undefined
+  /** CCID 3 as the receiving CCID: its TFRC state (`undefined` otherwise). */
+  readonly tfrcRx?: TfrcRxInfo | undefined
   readonly sendQueueLength: number
   /** Datagrams dropped because `recv` did not keep up. */
   readonly receiveDropped: number
@@ -252,10 +315,15 @@ const cryptoRandom = (): (() => number) => {
   }
 }
 
-const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs: number): ConnectionConfig | DccpError.DccpError => {
-  if (o.ccid !== undefined && o.ccid !== 2) {
-    return DccpError.make("Unsupported", `CCID ${o.ccid} is not implemented yet (CCID 2 is)`)
-  }
+/** A CCID choice as a preference list. */
+const ccidList = (c: CcidChoice | undefined): ReadonlyArray<number> | undefined => (c === undefined ? undefined : typeof c === "number" ? [c] : c)
+
+const engineConfig = (
+  o: CommonOptions,
+  role: "client" | "server",
+  encapsulation: "udp" | "ip",
+  timewaitMs: number
+): ConnectionConfig | DccpError.DccpError => {
   const mtu = o.pathMtu ?? 1500
   if (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535) return DccpError.make("InvalidInput", `pathMtu is 576 to 65535, not ${mtu}`)
   const qlen = o.txQueueLength ?? 5
@@ -265,6 +333,10 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs:
   }
   return makeConfig({
     random: o.random ?? cryptoRandom(),
+    // A server takes what the client asks for, preferring CCID 2 (Linux's default).
+    ccids: ccidList(o.ccid) ?? (role === "server" ? [2, 3] : [2]),
+    txCcids: ccidList(o.txCcid),
+    rxCcids: ccidList(o.rxCcid),
     encapsulation,
     pathMtu: mtu,
     txQueueLength: qlen,
@@ -340,6 +412,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
   const info = Effect.sync((): DccpInfo => {
     const i = engine.info()
     const s = i.sender
+    const r = i.receiver
     const srtt = s?.srttMs
     return {
       state: i.state,
@@ -352,6 +425,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
       cwnd: s?.cwnd,
       lossEvents: s?.congestionEvents ?? 0,
       lostPackets: s?.lostPackets ?? 0,
+      tfrcTx: s !== undefined && i.txCcid === 3 ? tfrcTx(s) : undefined,
+      tfrcRx: r !== undefined && i.rxCcid === 3 ? { xRecv: r["xRecv"]!, rttMs: r["rttMs"]!, p: r["p"]! } : undefined,
       sendQueueLength: i.sendQueueLength,
       receiveDropped: handle.receiveDropped,
       stats: { ...engine.stats }
@@ -369,6 +444,17 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     info
   }
 }
+
+/** `tfrc_tx_info` from the CCID 3 sender's figures. */
+const tfrcTx = (s: Readonly<Record<string, number>>): TfrcTxInfo => ({
+  x: s["x"]!,
+  xRecv: s["xRecv"]!,
+  xCalc: s["xCalc"]!,
+  p: s["p"]!,
+  rttMs: s["rttMs"]!,
+  rtoMs: s["rtoMs"]!,
+  ipiMs: s["ipiMs"]!
+})
 
 /** The transport's kernel buffer sizes, where given. */
 const buffers = (options: CommonOptions): { recvBufferSize?: number; sendBufferSize?: number } => ({
@@ -410,7 +496,7 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     if (remote instanceof IoError) return yield* fail(remote)
     const family = familyOf(remote)
     if (family === undefined) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP peer has an IP address"))
-    const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
+    const config = engineConfig(options, "client", kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
     const endpoint = yield* openEndpoint(
@@ -491,7 +577,7 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     if (at instanceof IoError) return yield* fail(at)
     const family = familyOf(at)
     if (family === undefined || !SocketAddress.isInet(at)) return yield* Effect.fail(DccpError.make("InvalidInput", "a DCCP listener binds an IP address"))
-    const connection = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
+    const connection = engineConfig(options, "server", kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (connection instanceof DccpError.DccpError) return yield* Effect.fail(connection)
     const ip = formatIp(at)
     const endpoint = yield* openEndpoint(

@@ -114,7 +114,10 @@ export interface ConnectionInfo {
   readonly rxCcid: number
   readonly handshakeRttMs: number | undefined
   readonly sendQueueLength: number
+  /** The sending CCID's figures (`CcidSender.info`). */
   readonly sender: Readonly<Record<string, number>> | undefined
+  /** The receiving CCID's figures (`CcidReceiver.info`). */
+  readonly receiver: Readonly<Record<string, number>> | undefined
   readonly features: Readonly<Record<string, { readonly local: number; readonly remote: number }>>
 }
 
@@ -466,6 +469,7 @@ export class DccpEngine {
       handshakeRttMs: this.timestamps.handshakeRtt,
       sendQueueLength: this.queue.length,
       sender: this.congestion.sender?.info(),
+      receiver: this.congestion.receiver?.info(),
       features
     }
   }
