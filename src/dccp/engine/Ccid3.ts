@@ -12,8 +12,9 @@
  * last two RTTs, and data-limited intervals (§8.2) neither raise nor cut the
  * limit they give. Packets leave at most every t_ipi = s/X (`sendTime`, §4.6).
  * When no feedback comes for max(t_RTO, 2s/X) the nofeedback timer halves the
- * rate (§4.4); t_RTO is max(4R, 200 ms) as in Linux (on LANs 4R would halve
- * on every jitter). CCVal carries the window counter, a quarter RTT per step,
+ * rate (§4.4), never below the initial rate for an idle sender (RFC 4342
+ * §5.1); t_RTO is max(4R, 200 ms) — Linux 6.1 uses 4R alone, which on a LAN
+ * halves the rate on every late feedback, idle or not. CCVal carries the window counter, a quarter RTT per step,
  * at most 5 per packet (RFC 4342 §8.1). Slow Receiver holds X for an RTT, and
  * Data Dropped "Receive Buffer" halves it (RFC 4342 §5.2). The optional
  * oscillation reduction of §4.5 is off by default (Linux has none).
@@ -473,14 +474,15 @@ export class Ccid3Sender implements CcidSender {
     if (this.noFeedbackAt === undefined || now < this.noFeedbackAt) return
     this.noFeedbackTimeouts++
     const idle = !this.sentSinceTimer
-    const recover = this.rtt === undefined ? Infinity : this.initialRate
+    const before = this.x
+    const recover = this.rtt === undefined ? 0 : this.initialRate
     // The receive rate that limits X now: the latest report, or what earlier
     // expiries left of it (Linux halves its cached X_recv the same way), so
     // that every expiry halves again.
     const xRecv = this.limitingXRecv()
     if (!this.everFeedback && !idle) {
       this.x = Math.max(this.x / 2, this.minRate)
-    } else if (idle && ((this.p === 0 && xRecv < 2 * recover) || (this.p > 0 && this.xCalc < 2 * recover))) {
+    } else if (idle && this.rtt !== undefined && ((this.p === 0 && xRecv < 2 * recover) || (this.p > 0 && this.xCalc < 2 * recover))) {
       // Idle since the timer was set and below twice the recover rate: keep X.
     } else if (this.p === 0) {
       this.x = Math.max(this.x / 2, this.minRate)
@@ -489,6 +491,8 @@ export class Ccid3Sender implements CcidSender {
     } else {
       this.updateLimits(now, this.xCalc / 2)
     }
+    // RFC 4342 §5.1: an idle period never takes the rate below the initial rate.
+    if (idle && this.x < before) this.x = Math.max(this.x, Math.min(before, recover))
     this.updateIpi()
     this.noFeedbackAt = now + (this.everFeedback ? Math.max(this.rto, (2 * this.s * 1000) / this.x) : this.config.initialNoFeedbackMs)
     this.sentSinceTimer = false
@@ -544,8 +548,16 @@ export class Ccid3Receiver implements CcidReceiver {
   /** The loss event rate last reported. */
   p = 0
   private now = 0
+  /** Data bytes since the last feedback of any kind. */
   private bytesSinceFeedback = 0
   private lastFeedbackAt = 0
+  /**
+   * The receive rate's measurement: bytes since `rateFrom`, the last report
+   * that measured it. An early loss report keeps the rate it had, so the
+   * next report measures a whole interval, not the few packets since it.
+   */
+  private rateBytes = 0
+  private rateFrom = 0
   private lastFeedbackCcval = 0
   private lastDataCcval = 0
   private due: "none" | "initial" | "periodic" | "loss" = "none"
@@ -576,7 +588,7 @@ export class Ccid3Receiver implements CcidReceiver {
       // RFC 5348 §6.3: feedback on the first data packet, with X_recv = 0.
       this.phase = "data"
       this.s = Math.max(1, packet.payloadBytes)
-      this.lastFeedbackAt = now
+      this.lastFeedbackAt = this.rateFrom = now
       this.lastDataCcval = this.lastFeedbackCcval = packet.ccval
       this.noteCounter(now, packet.ccval)
       this.due = "initial"
@@ -584,10 +596,16 @@ export class Ccid3Receiver implements CcidReceiver {
     }
     // The packet's bytes count in the receive rate before its arrival may
     // reveal a loss (and seed the first interval with that rate).
-    if (isData) this.bytesSinceFeedback += packet.payloadBytes
+    if (isData) {
+      this.bytesSinceFeedback += packet.payloadBytes
+      this.rateBytes += packet.payloadBytes
+    }
     const outcome = this.loss.record(packet.seq, isData, packet.ccval, packet.ndpCount ?? 0, this.firstInterval)
     if (outcome === "duplicate") {
-      if (isData) this.bytesSinceFeedback -= packet.payloadBytes
+      if (isData) {
+        this.bytesSinceFeedback -= packet.payloadBytes
+        this.rateBytes -= packet.payloadBytes
+      }
       return NONE
     }
     if (isData) {
@@ -611,12 +629,18 @@ export class Ccid3Receiver implements CcidReceiver {
       this.due = "loss"
       return NOW
     }
-    // RFC 4342 §10.3: once per RTT, when the window counter moved 4 past the last feedback's.
-    if (((packet.ccval - this.lastFeedbackCcval) & 15) >= 4) {
+    // RFC 4342 §10.3: once per RTT, when the window counter moved 4 past the
+    // last feedback's; RFC 5348 §6.2: in any case once the RTT timer expired.
+    // Feedback leaves with the data packet that is due: its Acknowledgement
+    // Number (GSR) then names a data packet, and Linux's sender takes an
+    // acknowledgement as feedback only then (its transmit history holds data
+    // packets only), so feedback acknowledging one of its own Acks would go
+    // unheard and its nofeedback timer would cut the rate.
+    if (((packet.ccval - this.lastFeedbackCcval) & 15) >= 4 || now >= this.lastFeedbackAt + this.r) {
       if (this.due === "none") this.due = "periodic"
       return NOW
     }
-    // RFC 5348 §6.2: in any case, the feedback timer expires after an RTT.
+    // The RTT timer still runs for when data stops.
     this.by.at = this.lastFeedbackAt + this.r
     return this.by
   }
@@ -635,10 +659,10 @@ export class Ccid3Receiver implements CcidReceiver {
     }
   }
 
-  /** The receive rate since the last feedback, bytes/s. */
+  /** The receive rate since the last report that measured it, bytes/s. */
   private receiveRate(): number {
-    const elapsed = this.now - this.lastFeedbackAt
-    return elapsed > 0 ? (this.bytesSinceFeedback * 1000) / elapsed : 0
+    const elapsed = this.now - this.rateFrom
+    return elapsed > 0 ? (this.rateBytes * 1000) / elapsed : 0
   }
 
   /**
@@ -646,7 +670,7 @@ export class Ccid3Receiver implements CcidReceiver {
    * gives the rate data was arriving at.
    */
   private readonly firstInterval = (): number => {
-    let rate = this.now - this.lastFeedbackAt >= this.r / 2 ? this.receiveRate() : this.xRecv
+    let rate = this.now - this.rateFrom >= this.r / 2 ? this.receiveRate() : this.xRecv
     if (!(rate > 0)) rate = this.receiveRate()
     if (!(rate > 0)) return 1
     return 1 / lossRateFor(this.s, this.r, rate)
@@ -666,19 +690,10 @@ export class Ccid3Receiver implements CcidReceiver {
       if (this.phase === "no-data" || this.bytesSinceFeedback === 0 || now < this.lastFeedbackAt + this.r) return
       this.due = "periodic"
     }
-    let xRecv: number
-    switch (this.due) {
-      case "initial":
-        xRecv = 0
-        break
-      case "loss":
-        // A loss report comes early: the rate since the last feedback is not
-        // an RTT's worth, so the previous one stands unless there is none.
-        xRecv = this.xRecv > 0 ? this.xRecv : this.receiveRate()
-        break
-      default:
-        xRecv = this.receiveRate()
-    }
+    // The first report has X_recv = 0 (RFC 5348 §6.3); a loss report comes
+    // early, so the last measured rate stands unless there is none yet.
+    const measured = this.due === "periodic" || (this.due === "loss" && !(this.xRecv > 0))
+    const xRecv = this.due === "initial" ? 0 : measured ? this.receiveRate() : this.xRecv
     const p = this.loss.lossEventRate()
     if (!w.addRaw(Ccid3Option.LossEventRate, u32(lossEventRateValue(p)))) return
     if (!w.addRaw(Ccid3Option.ReceiveRate, u32(xRecv))) return
@@ -689,6 +704,10 @@ export class Ccid3Receiver implements CcidReceiver {
     }
     this.xRecv = xRecv
     this.p = p
+    if (measured || this.due === "initial") {
+      this.rateFrom = now
+      this.rateBytes = 0
+    }
     this.lastFeedbackAt = now
     this.lastFeedbackCcval = this.lastDataCcval
     this.bytesSinceFeedback = 0

@@ -242,6 +242,22 @@ describe("Ccid3 sender: the nofeedback timer (RFC 5348 §4.4)", () => {
     assert.strictEqual(s.x, x)
   })
 
+  it("an idle sender above twice the recover rate halves, but never below the initial rate (RFC 4342 §5.1)", () => {
+    const s = new Ccid3Sender(context(40))
+    s.onDataSent(0, 1, 1000)
+    feedback(s, 40, 1, 0, 0)
+    let seq = 2
+    for (const t of [81, 122, 163, 204]) {
+      sendWhenAllowed(s, t - 40, seq)
+      feedback(s, t, seq++, 0, 10_000_000)
+    }
+    assert.strictEqual(s.x, 1_600_000)
+    s.onTimeout(s.nextTimeout()!)
+    assert.strictEqual(s.x, 800_000)
+    for (let i = 0; i < 10; i++) s.onTimeout(s.nextTimeout()!)
+    assert.strictEqual(s.x, initialWindow(1000) / 0.04)
+  })
+
   it("never falls below s/t_mbi, one packet per 64 s", () => {
     const s = new Ccid3Sender(context(100))
     s.onDataSent(0, 1, 1000)
