@@ -48,6 +48,9 @@ export interface CcidContext {
  * What the engine passes to the sender for every valid packet from the peer
  * (after step 8 of RFC 4340 §8.5).
  *
+ * The engine reuses one object (and the buffers its fields view) for every
+ * packet: it is valid only during the call; copy what must outlive it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -140,6 +143,7 @@ export type AckDecision =
 
 /**
  * What the receiver learns about one packet of the peer's half-connection.
+ * Like {@link Feedback}, one reused object, valid only during the call.
  *
  * @since 0.1.0
  * @category models

@@ -23,7 +23,7 @@
  *
  * @since 0.1.0
  */
-import type { CcidContext, Feedback } from "./Ccid.ts"
+import type { CcidContext, Feedback, ReceivedPacket } from "./Ccid.ts"
 import { crc32c, verifyDccpChecksum } from "./Checksum.ts"
 import {
   type ConnectionConfig,
@@ -36,7 +36,7 @@ import {
 import { AckSchedule } from "./connection/Acks.ts"
 import { Congestion } from "./connection/Congestion.ts"
 import { type ConnectionEvent, Delivery } from "./connection/Delivery.ts"
-import { processOptions, type ReceivedOptions } from "./connection/IncomingOptions.ts"
+import { emptyReceivedOptions, processOptions, type ReceivedOptions } from "./connection/IncomingOptions.ts"
 import { initialSettings, proposeCcidRequests, proposeServerFeatures } from "./connection/Negotiation.ts"
 import { isEstablished, type OptionSources, writeOptions } from "./connection/OutgoingOptions.ts"
 import { type ConnectionStats, newStats } from "./connection/Stats.ts"
@@ -157,6 +157,8 @@ interface Acknowledgeable {
   readonly outOfOrder: boolean
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
 /**
  * Arguments to start a client connection.
  *
@@ -217,6 +219,30 @@ export class DccpEngine {
   private readonly control: Array<ControlPacket> = []
   private readonly optionSources: OptionSources
   private pathMtu: number
+  // Per-packet scratch, reused: what the CCIDs and the pipeline see is valid
+  // during the call that receives it.
+  private readonly writer = new OptionWriter(0)
+  private readonly received: ReceivedOptions = emptyReceivedOptions()
+  private readonly feedbackScratch: Mutable<Feedback> = {
+    type: "Ack",
+    seq: 0,
+    ack: undefined,
+    ackVector: undefined,
+    dataDropped: undefined,
+    elapsedMs: undefined,
+    slowReceiver: false,
+    ndpCount: undefined,
+    carriesData: false
+  }
+  private readonly arrivalScratch: Mutable<ReceivedPacket> = {
+    type: "Ack",
+    seq: 0,
+    carriesData: false,
+    payloadBytes: 0,
+    ccval: 0,
+    outOfOrder: false,
+    ndpCount: undefined
+  }
 
   // Handshake (§8.1).
   private responseSeq: number | undefined
@@ -650,8 +676,23 @@ export class DccpEngine {
     now = this.tick(now)
     this.stats.datagramsReceived++
     const p = this.checkHeader(bytes, meta?.checksumVerified === true)
-    if (p === undefined) return
-    // Step 2 looks the flow up; a connection only accepts its own ports.
+    if (p !== undefined) this.acceptFlow(now, p)
+  }
+
+  /**
+   * Processes a packet the caller already decoded and checked (step 1 of
+   * §8.5: header and checksum), e.g. a listener that demultiplexed it. Its
+   * `payload` and `options` may be views of the caller's buffer: they are
+   * read during the call only.
+   */
+  handlePacket(now: number, p: Packet): void {
+    now = this.tick(now)
+    this.stats.datagramsReceived++
+    this.acceptFlow(now, p)
+  }
+
+  /** Step 2 looks the flow up; a connection only accepts its own ports. */
+  private acceptFlow(now: number, p: Packet): void {
     if (p.sourcePort !== this.path.remotePort || p.destinationPort !== this.path.localPort) {
       this.stats.droppedWrongPort++
       return
@@ -748,8 +789,7 @@ export class DccpEngine {
     const admitted = this.extend(p, reaction)
     if (admitted === undefined) return undefined
     const { seq, ack } = admitted
-    const { awl, awh } = this.ackWindow()
-    if (reaction.kind === "packet-error" || ack === undefined || !Seq.isBetween(ack, awl, awh)) {
+    if (reaction.kind === "packet-error" || ack === undefined || !this.ackValid(ack, false)) {
       if (p.type !== "Reset") {
         // Reset Data 1 names the offending packet type (§5.6).
         this.control.push({ kind: "Reset", code: ResetCode.PacketError, data: [PACKET_TYPE_CODE[p.type], 0, 0], ack: seq })
@@ -773,9 +813,7 @@ export class DccpEngine {
     if (admitted === undefined) return undefined
     const { seq, ack } = admitted
     if (p.type === "Sync" || p.type === "SyncAck") {
-      const { swl } = this.sequenceWindow()
-      const { awl, awh } = this.ackWindow()
-      if (ack !== undefined && Seq.isBetween(ack, awl, awh) && Seq.delta(swl, seq) >= 0) {
+      if (ack !== undefined && this.ackValid(ack, false) && Seq.delta(this.swl(), seq) >= 0) {
         this.updateGsr(seq)
       } else {
         this.stats.droppedSequenceInvalid++
@@ -808,9 +846,9 @@ export class DccpEngine {
     const parsed = parseOptions(p.options, p.type)
     if (parsed.truncated) this.stats.optionsTruncated++
     if (parsed.failure !== undefined) return void this.protocolReset(now, parsed.failure)
-    const outcomeOfOptions = processOptions(now, p.type, parsed.options, this.features, this.congestion, this.timestamps)
-    if (!outcomeOfOptions.ok) return void this.protocolReset(now, outcomeOfOptions.failure)
-    const received = outcomeOfOptions.received
+    const received = this.received
+    const failure = processOptions(now, p.type, parsed.options, this.features, this.congestion, this.timestamps, received)
+    if (failure !== undefined) return void this.protocolReset(now, failure)
     const previousHead = this.history.head
     const outcome = this.history.record(seq)
     if (outcome === "new") this.acks.headReceivedAt = now
@@ -976,29 +1014,28 @@ export class DccpEngine {
   ): void {
     const carries = (p.type === "Data" || p.type === "DataAck") && !duplicate
     if (this.congestion.sender !== undefined) {
-      const feedback: Feedback = {
-        type: p.type,
-        seq,
-        ack,
-        ackVector: received.ackVector,
-        dataDropped: received.dataDropped,
-        elapsedMs: received.elapsedMs,
-        slowReceiver: received.slowReceiver,
-        ndpCount: received.ndpCount,
-        carriesData: carries
-      }
+      const feedback = this.feedbackScratch
+      feedback.type = p.type
+      feedback.seq = seq
+      feedback.ack = ack
+      feedback.ackVector = received.ackVector
+      feedback.dataDropped = received.dataDropped
+      feedback.elapsedMs = received.elapsedMs
+      feedback.slowReceiver = received.slowReceiver
+      feedback.ndpCount = received.ndpCount
+      feedback.carriesData = carries
       this.congestion.feedback(now, feedback)
       this.takeCcidRequests()
     }
-    const decision = this.congestion.received(now, {
-      type: p.type,
-      seq,
-      carriesData: carries,
-      payloadBytes: p.payload.length,
-      ccval: p.ccval,
-      outOfOrder,
-      ndpCount: received.ndpCount
-    })
+    const arrival = this.arrivalScratch
+    arrival.type = p.type
+    arrival.seq = seq
+    arrival.carriesData = carries
+    arrival.payloadBytes = p.payload.length
+    arrival.ccval = p.ccval
+    arrival.outOfOrder = outOfOrder
+    arrival.ndpCount = received.ndpCount
+    const decision = this.congestion.received(now, arrival)
     if (decision !== undefined) {
       if (decision.kind === "now") this.acks.now()
       else if (decision.kind === "by") this.acks.by(decision.at)
@@ -1010,14 +1047,25 @@ export class DccpEngine {
     this.congestion.syncTimers(this.timers, this.clock, this.queue.length > 0)
   }
 
-  private sequenceWindow(): { swl: number; swh: number } {
+  /** SWL (§7.5.1): max(GSR + 1 − floor(W/4), ISR), W the peer's Sequence Window. */
+  private swl(): number {
     const w = this.features.value(Feature.SequenceWindow, "remote")
-    return Seq.sequenceWindow(this.gsr ?? 0, this.isr ?? 0, w)
+    return Seq.sequenceWindowLow(this.gsr ?? 0, this.isr ?? 0, w)
   }
 
-  private ackWindow(): { awl: number; awh: number } {
-    const w = this.features.value(Feature.SequenceWindow, "local")
-    return Seq.ackWindow(this.gss, this.iss, w)
+  /** SWH (§7.5.1): GSR + 1 + floor(3W/4). */
+  private swh(): number {
+    const w = this.features.value(Feature.SequenceWindow, "remote")
+    return Seq.add(this.gsr ?? 0, 1 + Math.floor((3 * w) / 4))
+  }
+
+  /**
+   * Whether `ack` lies in [AWL, AWH] = [max(GSS + 1 − W', ISS), GSS] (§7.5.1),
+   * or for Close, CloseReq and Reset in [GAR, AWH] (§7.5.3).
+   */
+  private ackValid(ack: number, closing: boolean): boolean {
+    const low = closing ? this.gar : Seq.ackWindowLow(this.gss, this.iss, this.features.value(Feature.SequenceWindow, "local"))
+    return Seq.isBetween(ack, low, this.gss)
   }
 
   private updateGsr(seq: number): void {
@@ -1026,12 +1074,9 @@ export class DccpEngine {
 
   /** Step 6 (§7.5.3): sequence and acknowledgement validity, or a Sync. */
   private checkSequence(now: number, type: PacketType, seq: number, ack: number | undefined): boolean {
-    const { swl, swh } = this.sequenceWindow()
-    const { awl, awh } = this.ackWindow()
     const closing = type === "CloseReq" || type === "Close" || type === "Reset"
-    const lswl = closing ? Seq.add(this.gsr ?? 0, 1) : swl
-    const lawl = closing ? this.gar : awl
-    if (Seq.isBetween(seq, lswl, swh) && (ack === undefined || Seq.isBetween(ack, lawl, awh))) {
+    const lswl = closing ? Seq.add(this.gsr ?? 0, 1) : this.swl()
+    if (Seq.isBetween(seq, lswl, this.swh()) && (ack === undefined || this.ackValid(ack, closing))) {
       this.updateGsr(seq)
       if (type !== "Sync" && ack !== undefined && Seq.isAfter(ack, this.gar)) this.gar = ack
       return true
@@ -1216,7 +1261,8 @@ export class DccpEngine {
     const ack = withAck ? (fields.ack ?? this.gsr ?? 0) : undefined
     const payload = fields.payload ?? new Uint8Array(0)
     const isData = type === "Data" || type === "DataAck"
-    const writer = new OptionWriter(this.optionBudget(type, payload.length))
+    const writer = this.writer
+    writer.reset(this.optionBudget(type, payload.length))
     if (fields.seq === undefined) {
       writeOptions(this.optionSources, writer, now, type, this.stateValue, payload, ack, this.gss, this.cookieFor(type))
     }
@@ -1234,7 +1280,7 @@ export class DccpEngine {
         serviceCode: fields.serviceCode,
         resetCode: fields.resetCode,
         resetData: fields.resetData,
-        options: writer.finish(),
+        options: writer.padded(),
         payload
       },
       outgoingPseudoHeader(this.path)

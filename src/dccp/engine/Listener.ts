@@ -156,6 +156,12 @@ const hex = (b: Uint8Array): string => {
   return s
 }
 
+/** Whether `a` (4 or 16 bytes) equals the first `a.length` bytes of `b`. */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 const flowKey = (path: Path): string =>
   `${path.family}/${hex(path.remoteAddress)}/${path.remotePort}/${hex(path.localAddress)}/${path.transportKey ?? ""}`
 
@@ -288,6 +294,22 @@ export class DccpListener {
       this.stats.droppedWrongPort++
       return
     }
+    if (
+      this.config.connection.encapsulation === "ip" &&
+      !verifyDccpChecksum({ family: addresses.family, source: addresses.remoteAddress, destination: addresses.localAddress }, p.bytes, p.coverage)
+    ) {
+      this.stats.droppedChecksum++
+      return
+    }
+    // Step 2: Check ports and look up the flow.
+    const key = this.flowKeyOf(addresses, p.sourcePort)
+    const child = this.children.get(key)
+    if (child !== undefined) {
+      // The connection takes the packet as decoded and checked here.
+      child.engine.handlePacket(now, p)
+      this.afterChild(child)
+      return
+    }
     const path: Path = {
       family: addresses.family,
       localAddress: addresses.localAddress,
@@ -295,18 +317,6 @@ export class DccpListener {
       localPort: this.config.port,
       remotePort: p.sourcePort,
       transportKey: addresses.transportKey
-    }
-    if (this.config.connection.encapsulation === "ip" && !verifyDccpChecksum(incomingPseudoHeader(path), p.bytes, p.coverage)) {
-      this.stats.droppedChecksum++
-      return
-    }
-    // Step 2: Check ports and look up the flow.
-    const key = flowKey(path)
-    const child = this.children.get(key)
-    if (child !== undefined) {
-      child.engine.handleDatagram(now, bytes, { checksumVerified: true })
-      this.afterChild(child)
-      return
     }
     // Step 3: Process LISTEN state.
     const reaction = RECEIVE.server.LISTEN[p.type]
@@ -435,6 +445,38 @@ export class DccpListener {
       this.order.splice(i, 1)
       if (this.cursor > i) this.cursor--
     }
+  }
+
+  // The flow key of the last packet: a steady flow computes it once. The
+  // addresses are compared by content (a driver may reuse one buffer).
+  private readonly lastRemote = new Uint8Array(16)
+  private readonly lastLocal = new Uint8Array(16)
+  private lastFamily: "ipv4" | "ipv6" | undefined = undefined
+  private lastPort = -1
+  private lastTransportKey: string | undefined = undefined
+  private lastKey = ""
+
+  /** The key of the flow a packet from `sourcePort` at `addresses` belongs to (cached for the last flow). */
+  private flowKeyOf(addresses: Addresses, sourcePort: number): string {
+    const { remoteAddress: remote, localAddress: local } = addresses
+    if (
+      addresses.family === this.lastFamily && sourcePort === this.lastPort && addresses.transportKey === this.lastTransportKey &&
+      sameBytes(remote, this.lastRemote) && sameBytes(local, this.lastLocal)
+    ) return this.lastKey
+    this.lastFamily = addresses.family
+    this.lastPort = sourcePort
+    this.lastTransportKey = addresses.transportKey
+    this.lastRemote.set(remote.subarray(0, 16))
+    this.lastLocal.set(local.subarray(0, 16))
+    this.lastKey = flowKey({
+      family: addresses.family,
+      localAddress: local,
+      remoteAddress: remote,
+      localPort: this.config.port,
+      remotePort: sourcePort,
+      transportKey: addresses.transportKey
+    })
+    return this.lastKey
   }
 
   /** Runs the timers of every connection due at `now`. */

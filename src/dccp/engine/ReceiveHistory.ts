@@ -19,6 +19,7 @@ import * as Seq from "./Seq.ts"
 
 const STATE_MASK = 0x03
 const DROPPED = 0x80
+const EMPTY_CELLS = new Uint8Array(0)
 
 /**
  * What recording a sequence number did.
@@ -47,6 +48,8 @@ export class ReceiveHistory {
   private readonly maxRecords: number
   /** Packets whose data was dropped and are still inside the ring. */
   private drops = 0
+  /** Where `ackVectorCells` writes (an Ack Vector option area holds at most 1020 bytes). */
+  private readonly cells = new Uint8Array(1020)
 
   constructor(maxTracked = 16384, maxRecords = 1024) {
     this.maxTracked = maxTracked
@@ -168,38 +171,35 @@ export class ReceiveHistory {
    * Ack Vector cells anchored at `anchor` (the Acknowledgement Number about to
    * be sent), newest first, at most `maxBytes` cells. Sequence numbers between
    * the history's head and `anchor` are reported Not Received. Returns an
-   * empty array when there is nothing the peer does not know yet.
+   * empty array when there is nothing the peer does not know yet. The cells
+   * are a view of a buffer the history reuses: valid until the next call.
    */
   ackVectorCells(anchor: number, maxBytes: number): Uint8Array {
-    if (this.headSeq === undefined || this.count === 0 || maxBytes <= 0) return new Uint8Array(0)
+    if (this.headSeq === undefined || this.count === 0 || maxBytes <= 0) return EMPTY_CELLS
     const above = Seq.delta(this.headSeq, anchor)
-    if (above < 0) return new Uint8Array(0)
-    const out: Array<number> = []
+    if (above < 0) return EMPTY_CELLS
+    const limit = Math.min(maxBytes, this.cells.length)
+    let n = 0
     let runState = AckState.NotReceived as number
     let runLength = above
-    // Emits the pending run as cells of at most 64 packets; false once full.
-    const flush = (): boolean => {
-      while (runLength > 0) {
-        if (out.length >= maxBytes) return false
-        const n = Math.min(runLength, 64)
-        out.push((runState << 6) | (n - 1))
-        runLength -= n
-      }
-      return true
-    }
-    for (let i = this.count - 1; i >= 0; i--) {
-      const state = this.at(i) & STATE_MASK
-      if (state === runState) {
+    for (let i = this.count - 1; i >= -1; i--) {
+      // i = -1 flushes the last run.
+      const state = i >= 0 ? this.at(i) & STATE_MASK : -1
+      if (state === runState && runLength < 64) {
         runLength++
-        if (runLength === 64 && !flush()) return Uint8Array.from(out)
         continue
       }
-      if (!flush()) return Uint8Array.from(out)
+      // Emit the pending run as cells of at most 64 packets.
+      while (runLength > 0) {
+        if (n >= limit) return this.cells.subarray(0, n)
+        const k = Math.min(runLength, 64)
+        this.cells[n++] = (runState << 6) | (k - 1)
+        runLength -= k
+      }
       runState = state
       runLength = 1
     }
-    flush()
-    return Uint8Array.from(out)
+    return this.cells.subarray(0, n)
   }
 
   /**

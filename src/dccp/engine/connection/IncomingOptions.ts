@@ -32,14 +32,29 @@ export interface ReceivedOptions {
 }
 
 /**
- * The outcome: the options, or the Reset the connection must send.
+ * Why the options call for a Reset: an option failure, or another protocol error.
  *
  * @since 0.2.0
  * @category models
  */
-export type OptionsOutcome =
-  | { readonly ok: true; readonly received: ReceivedOptions }
-  | { readonly ok: false; readonly failure: OptionFailure | { readonly resetCode: number; readonly data: ArrayLike<number> } }
+export type OptionsFailure = OptionFailure | { readonly resetCode: number; readonly data: ArrayLike<number> }
+
+/**
+ * A fresh, empty `ReceivedOptions`.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const emptyReceivedOptions = (): ReceivedOptions => ({
+  ackVector: undefined,
+  dataDropped: undefined,
+  elapsedMs: undefined,
+  slowReceiver: false,
+  ndpCount: undefined,
+  dataChecksum: undefined,
+  initCookie: undefined,
+  timestampEcho: undefined
+})
 
 const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
   if (a === undefined) return b
@@ -50,7 +65,9 @@ const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
 }
 
 /**
- * Processes the options of a packet of `type` received at `now`.
+ * Processes the options of a packet of `type` received at `now` into
+ * `received` (emptied first; a connection reuses one for every packet).
+ * Returns the Reset to send when an option fails.
  *
  * @since 0.2.0
  * @category receiving
@@ -61,25 +78,24 @@ export const processOptions = (
   options: ReadonlyArray<ParsedOption>,
   features: FeatureNegotiation,
   congestion: Congestion,
-  timestamps: Timestamps
-): OptionsOutcome => {
-  const received: ReceivedOptions = {
-    ackVector: undefined,
-    dataDropped: undefined,
-    elapsedMs: undefined,
-    slowReceiver: false,
-    ndpCount: undefined,
-    dataChecksum: undefined,
-    initCookie: undefined,
-    timestampEcho: undefined
-  }
+  timestamps: Timestamps,
+  received: ReceivedOptions
+): OptionsFailure | undefined => {
+  received.ackVector = undefined
+  received.dataDropped = undefined
+  received.elapsedMs = undefined
+  received.slowReceiver = false
+  received.ndpCount = undefined
+  received.dataChecksum = undefined
+  received.initCookie = undefined
+  received.timestampEcho = undefined
   for (const parsed of options) {
     const o = parsed.option
     switch (o.kind) {
       case "Change":
       case "Confirm": {
         const failure = features.receive(o, parsed.mandatory, parsed.value)
-        if (failure !== undefined) return { ok: false, failure }
+        if (failure !== undefined) return failure
         break
       }
       case "SlowReceiver":
@@ -114,13 +130,13 @@ export const processOptions = (
       case "Ccid": {
         const verdict = congestion.handleOption(o.type, o.data, type)
         // A CCID option of the wrong length is an Option Error (RFC 4340 §5.8, as Linux).
-        if (verdict === "invalid") return { ok: false, failure: optionFailure(5, o.type, o.data) }
-        if (verdict === "unknown" && parsed.mandatory) return { ok: false, failure: optionFailure(6, o.type, o.data) }
+        if (verdict === "invalid") return optionFailure(5, o.type, o.data)
+        if (verdict === "unknown" && parsed.mandatory) return optionFailure(6, o.type, o.data)
         break
       }
       case "Unknown":
         break
     }
   }
-  return { ok: true, received }
+  return undefined
 }
