@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import type { CcidContext, Feedback, ReceivedPacket } from "./Ccid.ts"
-import { crc32c, verifyDccpChecksum } from "./Checksum.ts"
+import { crc32c, type PseudoHeader, verifyDccpChecksum } from "./Checksum.ts"
 import {
   type ConnectionConfig,
   incomingPseudoHeader,
@@ -45,11 +45,12 @@ import { Feature, FeatureNegotiation } from "./Features.ts"
 import { DropState, type OptionFailure, OptionWriter, parseOptions } from "./Options.ts"
 import {
   decodePacket,
-  encodePacket,
+  encodePacketInto,
   fixedHeaderLength,
   hasAck,
   type Packet,
   PACKET_TYPE_CODE,
+  type PacketFields,
   type PacketType,
   ResetCode
 } from "./Packet.ts"
@@ -159,6 +160,10 @@ interface Acknowledgeable {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
+const NO_BYTES = new Uint8Array(0)
+/** Where `pollTransmit` encodes before copying out (grown to the largest `maxPacketSize`). */
+let pollBuffer = new Uint8Array(2048)
+
 /**
  * Arguments to start a client connection.
  *
@@ -222,6 +227,12 @@ export class DccpEngine {
   // Per-packet scratch, reused: what the CCIDs and the pipeline see is valid
   // during the call that receives it.
   private readonly writer = new OptionWriter(0)
+  private readonly fields: Mutable<PacketFields>
+  private readonly pseudo: PseudoHeader
+  /** Where `transmitInto` encodes the packet it is building. */
+  private out: Uint8Array = NO_BYTES
+  private outAt = 0
+  private largestMtu: number
   private readonly received: ReceivedOptions = emptyReceivedOptions()
   private readonly feedbackScratch: Mutable<Feedback> = {
     type: "Ack",
@@ -265,7 +276,23 @@ export class DccpEngine {
     this.config = config
     this.serviceCode = serviceCode >>> 0
     this.observer = observer
-    this.pathMtu = config.pathMtu
+    this.pathMtu = this.largestMtu = config.pathMtu
+    this.pseudo = outgoingPseudoHeader(path)
+    this.fields = {
+      type: "Ack",
+      sourcePort: path.localPort,
+      destinationPort: path.remotePort,
+      seq: 0,
+      ack: undefined,
+      ccval: 0,
+      cscov: 0,
+      serviceCode: undefined,
+      resetCode: undefined,
+      resetData: undefined,
+      options: undefined,
+      payload: undefined,
+      short: false
+    }
     this.queue = new SendQueue(config.queuePolicy, config.txQueueLength)
     this.history = new ReceiveHistory(config.maxAckHistory)
     this.delivery = new Delivery(config.receiveBufferPackets)
@@ -387,6 +414,7 @@ export class DccpEngine {
   /** The driver learned a new path MTU (e.g. from ICMP, RFC 4340 §14.1). */
   setPathMtu(mtu: number): void {
     this.pathMtu = Math.max(mtu, this.path.family === "ipv4" ? 576 : 1280)
+    this.largestMtu = Math.max(this.largestMtu, this.pathMtu)
   }
 
   private tick(now: number): number {
@@ -1162,25 +1190,47 @@ export class DccpEngine {
 
   /** The next packet to send, or `undefined` when there is nothing to send now. */
   pollTransmit(now: number): Uint8Array | undefined {
+    let buffer = pollBuffer
+    if (buffer.length < this.maxPacketSize) buffer = pollBuffer = new Uint8Array(this.maxPacketSize)
+    const n = this.transmitInto(now, buffer, 0)
+    return n === 0 ? undefined : buffer.slice(0, n)
+  }
+
+  /**
+   * The largest packet this engine can produce: `transmitInto` needs this much
+   * room. It depends on the largest path MTU the engine was given.
+   */
+  get maxPacketSize(): number {
+    return maxPacketBytes(this.largestMtu, this.path.family, this.config.encapsulation)
+  }
+
+  /**
+   * `pollTransmit` without an allocation: encodes the next packet into `out` at
+   * `offset` and returns its length, or 0 when there is nothing to send now.
+   * `out` must have `maxPacketSize` bytes of room from `offset`.
+   */
+  transmitInto(now: number, out: Uint8Array, offset: number): number {
     now = this.tick(now)
+    this.out = out
+    this.outAt = offset
     const control = this.control.shift()
     if (control !== undefined) return this.buildControl(now, control)
 
     const data = this.nextData(now)
-    if (data !== undefined) return data
+    if (data !== 0) return data
 
-    if (this.acks.owed === "now" && isEstablished(this.stateValue)) return this.buildPacket(now, "Ack", {})
+    if (this.acks.owed === "now" && isEstablished(this.stateValue)) return this.buildPacket(now, "Ack")
     if (this.acks.owed === "now") this.acks.owed = "none"
-    return undefined
+    return 0
   }
 
-  private nextData(now: number): Uint8Array | undefined {
+  private nextData(now: number): number {
     const s = this.stateValue
     const sender = this.congestion.sender
-    if ((s !== "OPEN" && s !== "PARTOPEN") || sender === undefined || this.queue.length === 0) return undefined
+    if ((s !== "OPEN" && s !== "PARTOPEN") || sender === undefined || this.queue.length === 0) return 0
     if (sender.sendTime(now) > now) {
       this.syncCcidTimers()
-      return undefined
+      return 0
     }
     const item = this.queue.shift()!
     // PARTOPEN: every packet carries an Ack (§8.1.5). OPEN: DataAck when an
@@ -1188,7 +1238,7 @@ export class DccpEngine {
     // not been acknowledged yet (acks of acks, RFC 4341 §6.2).
     const needsAck = s === "PARTOPEN" || this.acks.owed !== "none" || this.features.hasOutstanding ||
       this.timestamps.echoOwed || this.acks.unacknowledged(this.gsr)
-    const bytes = this.buildPacket(now, needsAck ? "DataAck" : "Data", { payload: item.payload })
+    const length = this.buildPacket(now, needsAck ? "DataAck" : "Data", item.payload)
     sender.onDataSent(now, this.gss, item.payload.length)
     this.stats.dataPacketsSent++
     this.stats.payloadBytesSent += item.payload.length
@@ -1198,33 +1248,33 @@ export class DccpEngine {
     }
     if (this.pendingClose !== undefined && this.queue.length === 0) this.closeNow(this.pendingClose, now)
     this.syncCcidTimers()
-    return bytes
+    return length
   }
 
-  private buildControl(now: number, c: ControlPacket): Uint8Array {
+  private buildControl(now: number, c: ControlPacket): number {
     switch (c.kind) {
       case "Request":
-        return this.buildPacket(now, "Request", { serviceCode: this.serviceCode })
+        return this.buildPacket(now, "Request", NO_BYTES, undefined, undefined, this.serviceCode)
       case "Response": {
         this.timestamps.responseSentAt = now
-        const bytes = this.buildPacket(now, "Response", { serviceCode: this.serviceCode })
+        const length = this.buildPacket(now, "Response", NO_BYTES, undefined, undefined, this.serviceCode)
         this.responseSeq = this.gss
-        return bytes
+        return length
       }
       case "Ack":
-        return this.buildPacket(now, "Ack", {})
+        return this.buildPacket(now, "Ack")
       case "CloseReq":
-        return this.buildPacket(now, "CloseReq", {})
+        return this.buildPacket(now, "CloseReq")
       case "Close":
-        return this.buildPacket(now, "Close", {})
+        return this.buildPacket(now, "Close")
       case "Sync":
         this.stats.syncsSent++
-        return this.buildPacket(now, "Sync", { ack: c.ack })
+        return this.buildPacket(now, "Sync", NO_BYTES, c.ack)
       case "SyncAck":
-        return this.buildPacket(now, "SyncAck", { ack: c.ack })
+        return this.buildPacket(now, "SyncAck", NO_BYTES, c.ack)
       case "Reset":
         this.stats.resetsSent++
-        return this.buildPacket(now, "Reset", { ack: c.ack, seq: c.seq, resetCode: c.code, resetData: c.data })
+        return this.buildPacket(now, "Reset", NO_BYTES, c.ack, c.seq, undefined, c.code, c.data)
     }
   }
 
@@ -1242,56 +1292,54 @@ export class DccpEngine {
     return undefined
   }
 
+  /**
+   * Encodes one packet into `out` at `outAt` (set by `transmitInto`) and
+   * returns its length. `ack` and `seq` are given only for packets that answer
+   * a particular packet (Sync, SyncAck, Reset).
+   */
   private buildPacket(
     now: number,
     type: PacketType,
-    fields: {
-      readonly payload?: Uint8Array
-      readonly serviceCode?: number
-      readonly ack?: number
-      readonly seq?: number | undefined
-      readonly resetCode?: number
-      readonly resetData?: ArrayLike<number>
-    }
-  ): Uint8Array {
+    payload: Uint8Array = NO_BYTES,
+    ack?: number,
+    seq?: number,
+    serviceCode?: number,
+    resetCode?: number,
+    resetData?: ArrayLike<number>
+  ): number {
     // Every packet consumes a sequence number (§7.1), except Resets answering
     // packets of no connection, whose numbers come from the packet (§8.5 step 2).
-    const seq = fields.seq ?? (this.gss = Seq.add(this.gss, 1))
+    const answering = seq !== undefined
+    if (seq === undefined) seq = this.gss = Seq.add(this.gss, 1)
     const withAck = hasAck(type)
-    const ack = withAck ? (fields.ack ?? this.gsr ?? 0) : undefined
-    const payload = fields.payload ?? new Uint8Array(0)
+    const explicitAck = ack !== undefined
+    if (withAck && ack === undefined) ack = this.gsr ?? 0
     const isData = type === "Data" || type === "DataAck"
     const writer = this.writer
     writer.reset(this.optionBudget(type, payload.length))
-    if (fields.seq === undefined) {
+    if (!answering) {
       writeOptions(this.optionSources, writer, now, type, this.stateValue, payload, ack, this.gss, this.cookieFor(type))
     }
-    const cscov = isData ? this.dataCsCov() : 0
     const sender = this.congestion.sender
-    const bytes = encodePacket(
-      {
-        type,
-        sourcePort: this.path.localPort,
-        destinationPort: this.path.remotePort,
-        seq,
-        ack,
-        ccval: isData && sender !== undefined ? sender.ccval(now) : 0,
-        cscov,
-        serviceCode: fields.serviceCode,
-        resetCode: fields.resetCode,
-        resetData: fields.resetData,
-        options: writer.padded(),
-        payload
-      },
-      outgoingPseudoHeader(this.path)
-    )
+    const f = this.fields
+    f.type = type
+    f.seq = seq
+    f.ack = withAck ? ack : undefined
+    f.ccval = isData && sender !== undefined ? sender.ccval(now) : 0
+    f.cscov = isData ? this.dataCsCov() : 0
+    f.serviceCode = serviceCode
+    f.resetCode = resetCode
+    f.resetData = resetData
+    f.options = writer.padded()
+    f.payload = payload
+    const length = encodePacketInto(this.out, this.outAt, f, this.pseudo)
     this.stats.datagramsSent++
-    if (withAck && type !== "Reset" && fields.ack === undefined) {
+    if (withAck && type !== "Reset" && !explicitAck) {
       this.acks.acknowledged(this.gsr)
       this.congestion.receiver?.onAckSent(now)
     }
     this.acks.sent(isData)
-    return bytes
+    return length
   }
 
   /** CsCov for our data packets (§9.2): partial only when configured and the peer accepts it. */

@@ -24,7 +24,7 @@
  */
 import { verifyDccpChecksum } from "./Checksum.ts"
 import type { ConnectionConfig, Path } from "./Config.ts"
-import { incomingPseudoHeader, outgoingPseudoHeader } from "./Config.ts"
+import { incomingPseudoHeader, maxPacketBytes, outgoingPseudoHeader } from "./Config.ts"
 import { DccpEngine, type TransitionObserver } from "./Connection.ts"
 import { MAX_COOKIE_OPTIONS, openCookie, sealCookie } from "./Cookie.ts"
 import { decodePacket, encodePacket, type HeaderError, PACKET_TYPE_CODE, type Packet, ResetCode } from "./Packet.ts"
@@ -281,6 +281,7 @@ export class DccpListener {
   /** Processes one received packet addressed to this listener's host. */
   handleDatagram(now: number, bytes: Uint8Array, addresses: Addresses): void {
     now = this.tick(now)
+    this.lastEngine = undefined
     this.stats.datagramsReceived++
     // Step 1: Check header basics.
     const decoded = decodePacket(bytes)
@@ -307,6 +308,7 @@ export class DccpListener {
     if (child !== undefined) {
       // The connection takes the packet as decoded and checked here.
       child.engine.handlePacket(now, p)
+      this.lastEngine = child.engine
       this.afterChild(child)
       return
     }
@@ -505,6 +507,51 @@ export class DccpListener {
       if (bytes !== undefined) return { bytes, path: child.path }
     }
     return undefined
+  }
+
+  /**
+   * The room `transmitInto` needs: the largest packet the configured path MTU
+   * allows (native DCCP over IPv4 has the least header).
+   */
+  get maxPacketSize(): number {
+    return maxPacketBytes(this.config.connection.pathMtu, "ipv4", "ip")
+  }
+
+  /**
+   * The connection the last `handleDatagram` handed its packet to (`undefined`
+   * when the listener handled it itself): the driver delivers its events.
+   */
+  lastEngine: DccpEngine | undefined = undefined
+
+  /** The path of the packet the last `transmitInto` wrote. */
+  transmitPath: Path | undefined = undefined
+
+  /**
+   * `pollTransmit` without allocating: encodes the next packet into `out` at
+   * `offset` (which must have `maxPacketSize` bytes of room), returns its
+   * length (0 when nothing is due) and sets `transmitPath` to its path.
+   */
+  transmitInto(now: number, out: Uint8Array, offset: number): number {
+    now = this.tick(now)
+    const own = this.outgoing.shift()
+    if (own !== undefined) {
+      out.set(own.bytes, offset)
+      this.transmitPath = own.path
+      return own.bytes.length
+    }
+    for (let n = 0; n < this.order.length; n++) {
+      if (this.cursor >= this.order.length) this.cursor = 0
+      const child = this.order[this.cursor]!
+      this.cursor++
+      const length = child.engine.transmitInto(now, out, offset)
+      this.afterChild(child)
+      if (length !== 0) {
+        this.transmitPath = child.path
+        return length
+      }
+    }
+    this.transmitPath = undefined
+    return 0
   }
 
   /** The earliest deadline of any connection. */

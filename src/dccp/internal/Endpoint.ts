@@ -24,7 +24,7 @@ import type { Registration } from "../../reactor/Reactor.ts"
 import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connection.ts"
 import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
 import * as DccpError from "../DccpError.ts"
-import type { Peer, Transport } from "../transport/Transport.ts"
+import { type Peer, SEND_BATCH, type Transport } from "../transport/Transport.ts"
 
 const now = (): number => performance.now()
 
@@ -71,8 +71,8 @@ export class Handle {
   reason: CloseReason | undefined = undefined
   /** Datagrams that arrived while the receive queue was full. */
   receiveDropped = 0
-  /** A server connection's key in `Endpoint.connections`. */
-  key: string | undefined = undefined
+  /** A server connection (held in `Endpoint.connections`). */
+  accepted = false
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
@@ -121,7 +121,7 @@ export class Handle {
         return
       case "closed": {
         this.reason = event.reason
-        if (this.key !== undefined) this.endpoint.closing.push(this)
+        if (this.accepted) this.endpoint.closing.push(this)
         Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
         if (this.received !== undefined) this.#endQueue(event.reason)
         this.writable.openUnsafe()
@@ -153,8 +153,8 @@ export class Endpoint {
   listener: DccpListener | undefined = undefined
   /** Answer packets for flows nobody owns with Reset(No Connection) (DCCP-UDP servers). */
   resetUnknown = false
-  /** A server's connections by flow (`peer key|remote port`). */
-  readonly connections = new Map<string, Handle>()
+  /** A server's connections, by their engines. */
+  readonly connections = new Map<DccpEngine, Handle>()
   /** Server connections that have closed and may still hold timers (see `collect`). */
   readonly closing: Array<Handle> = []
   /**
@@ -164,6 +164,13 @@ export class Endpoint {
    * with cookies) leaves nothing here.
    */
   readonly livePeers = new Map<string, { readonly peer: Peer; refs: number }>()
+  /** The addresses of the packet being handled, for the listener (one object, rewritten). */
+  readonly #addresses: { family: "ipv4" | "ipv6"; localAddress: Uint8Array; remoteAddress: Uint8Array; transportKey: string } = {
+    family: "ipv4",
+    localAddress: new Uint8Array(4),
+    remoteAddress: new Uint8Array(4),
+    transportKey: ""
+  }
   /** The peer of the packet being handled (replies to it need no lookup). */
   #packetPeer: Peer | undefined = undefined
   incoming: ((handle: Handle) => void) | undefined = undefined
@@ -207,11 +214,17 @@ export class Endpoint {
       return
     }
     this.#packetPeer = peer
-    listener.handleDatagram(t, bytes, { family: this.transport.family, localAddress: localIp, remoteAddress: peer.ip, transportKey: peer.key })
+    const addresses = this.#addresses
+    addresses.family = this.transport.family
+    addresses.localAddress = localIp
+    addresses.remoteAddress = peer.ip
+    addresses.transportKey = peer.key
+    listener.handleDatagram(t, bytes, addresses)
+    const engine = listener.lastEngine
     this.flush(t)
     this.drainListener()
     this.#packetPeer = undefined
-    this.connections.get(`${peer.key}|${sourcePort}`)?.drainEvents()
+    if (engine !== undefined) this.connections.get(engine)?.drainEvents()
     this.rearm(t)
     this.collect()
   }
@@ -283,20 +296,65 @@ export class Endpoint {
     this.collect()
   }
 
-  /** Sends everything the engine (or the listener) has queued. */
+  /**
+   * Sends everything the engine (or the listener) has queued: each packet is
+   * encoded straight into the transport's send area, and up to `SEND_BATCH`
+   * of them leave with one `sendmmsg`.
+   */
   flush(t: number): void {
+    const client = this.client
+    const listener = this.listener
+    if (client === undefined && listener === undefined) return
+    const transport = this.transport
+    const offsets = this.#offsets, lengths = this.#lengths, peers = this.#peers
+    const bound = client !== undefined ? client.engine.maxPacketSize : listener!.maxPacketSize
+    let area = transport.sendArea()
+    if (area.length < bound) return this.#flushOneByOne(t)
+    let used = 0, count = 0
+    for (;;) {
+      if (count === SEND_BATCH || area.length - used < bound) {
+        transport.sendPacked(offsets, lengths, peers, count)
+        area = transport.sendArea()
+        used = count = 0
+      }
+      let length: number
+      let peer: Peer | undefined
+      if (client !== undefined) {
+        length = client.engine.transmitInto(t, area, used)
+        peer = client.peer
+      } else {
+        length = listener!.transmitInto(t, area, used)
+        if (length !== 0) peer = this.#peerOf(listener!.transmitPath?.transportKey)
+      }
+      if (length === 0) break
+      // A packet whose peer is gone (a half-open connection's) is dropped.
+      if (peer === undefined) continue
+      offsets[count] = used
+      lengths[count] = length
+      peers[count] = peer
+      count++
+      used += length
+    }
+    if (count > 0) transport.sendPacked(offsets, lengths, peers, count)
+  }
+
+  /** `flush` for packets larger than the send area (a path MTU near 64 KiB): one send each. */
+  #flushOneByOne(t: number): void {
     if (this.client !== undefined) {
       const peer = this.client.peer
       for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) this.transport.send(b, peer)
       return
     }
-    const listener = this.listener
-    if (listener === undefined) return
+    const listener = this.listener!
     for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
       const peer = this.#peerOf(x.path.transportKey)
       if (peer !== undefined) this.transport.send(x.bytes, peer)
     }
   }
+
+  readonly #offsets = new Int32Array(SEND_BATCH)
+  readonly #lengths = new Int32Array(SEND_BATCH)
+  readonly #peers: Array<Peer> = []
 
   drainListener(): void {
     const listener = this.listener
@@ -308,8 +366,8 @@ export class Endpoint {
         continue
       }
       const handle = new Handle(e.connection, peer, this, this.receiveCapacity)
-      handle.key = `${peer.key}|${e.path.remotePort}`
-      this.connections.set(handle.key, handle)
+      handle.accepted = true
+      this.connections.set(e.connection, handle)
       this.#retain(peer)
       handle.drainEvents()
       if (this.incoming !== undefined) this.incoming(handle)
@@ -331,8 +389,7 @@ export class Endpoint {
         closing[kept++] = h
         continue
       }
-      // A new connection from the same peer and port may hold the key by now.
-      if (this.connections.get(h.key!) === h) this.connections.delete(h.key!)
+      this.connections.delete(h.engine)
       this.#release(h.peer)
     }
     closing.length = kept

@@ -24,7 +24,7 @@ import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
-import { ipBytes } from "./Udp.ts"
+import { addressesOf, ipBytes } from "./Udp.ts"
 
 /** IP protocol number of DCCP. */
 export const IPPROTO_DCCP = 33
@@ -126,6 +126,13 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
         if (typeof r === "number") return true
         sendFailures++
         return false
+      },
+      sendArea: () => raw.sendArea(),
+      sendPacked: (offsets, lengths, peers, count) => {
+        const r = raw.sendPacked(offsets, lengths, addressesOf(peers, count), count)
+        const sent = typeof r === "number" ? r : 0
+        sendFailures += count - sent
+        return sent
       },
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
       receive: (onPacket) =>

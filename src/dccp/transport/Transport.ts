@@ -39,6 +39,17 @@ export interface Transport {
   /** Sends one DCCP packet; `false` when the socket could not take it now (counted). */
   readonly send: (bytes: Uint8Array, peer: Peer) => boolean
   /**
+   * Where the driver builds a batch of packets for `sendPacked` (the socket's
+   * native send area: nothing is copied). Asked for again for every batch.
+   */
+  readonly sendArea: () => Uint8Array
+  /**
+   * Sends `count` (at most `SEND_BATCH`) packets built in `sendArea()` with one
+   * `sendmmsg`: packet i is `lengths[i]` bytes at `offsets[i]`, for `peers[i]`.
+   * Returns how many the socket took; the others are counted as send failures.
+   */
+  readonly sendPacked: (offsets: ArrayLike<number>, lengths: ArrayLike<number>, peers: ReadonlyArray<Peer>, count: number) => number
+  /**
    * Receives forever, handing each DCCP packet (a view valid during the call) to
    * `onPacket` with its peer and the local IP it was sent to, and ICMP reports
    * for the socket's peer (port or host unreachable) to `onUnreachable`.
@@ -90,6 +101,9 @@ export const familyOf = (a: SocketAddress.SocketAddress): "ipv4" | "ipv6" | unde
 
 /** Datagrams per `recvmmsg` of a DCCP transport (its socket's batch size). @internal */
 export const RECV_BATCH = 32
+
+/** Packets per `sendPacked` (the same batch slots as receiving). @internal */
+export const SEND_BATCH = RECV_BATCH
 
 /**
  * What a receive loop's operation answers after handling a batch of `received`

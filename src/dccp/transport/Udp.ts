@@ -20,7 +20,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
+import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, SEND_BATCH, type Transport } from "./Transport.ts"
 
 /**
  * @since 0.1.0
@@ -42,6 +42,19 @@ export const ipBytes = (a: SocketAddress.SocketAddress): Uint8Array =>
     : a._tag === "InetAddressV6"
     ? Uint8Array.from(NetAddress.ipv6ToOctets(a.address))
     : new Uint8Array(4)
+
+/** A connected socket's batch names no addresses. */
+const NO_ADDRESSES: ReadonlyArray<undefined> = new Array(SEND_BATCH).fill(undefined)
+
+/** The addresses of a batch's peers, in one array reused by every batch. @internal */
+export const addressesOf = (() => {
+  const out: Array<SocketAddress.SocketAddress> = []
+  return (peers: ReadonlyArray<Peer>, count: number): ReadonlyArray<SocketAddress.SocketAddress> => {
+    for (let i = 0; i < count; i++) out[i] = peers[i]!.address
+    out.length = count
+    return out
+  }
+})()
 
 /**
  * A DCCP-UDP transport on its own UDP socket, for the Scope's lifetime.
@@ -86,6 +99,14 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
         if (typeof r === "number") return true
         sendFailures++
         return false
+      },
+      sendArea: () => udp.sendArea(),
+      sendPacked: (offsets, lengths, peers, count) => {
+        const addresses = connected ? NO_ADDRESSES : addressesOf(peers, count)
+        const r = udp.sendPacked(offsets, lengths, addresses, count)
+        const sent = typeof r === "number" ? r : 0
+        sendFailures += count - sent
+        return sent
       },
       receive: (onPacket, onUnreachable) =>
         Effect.forever(
