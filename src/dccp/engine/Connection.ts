@@ -882,7 +882,9 @@ export class DccpEngine {
     if (outcome === "new") this.acks.headReceivedAt = now
     const outOfOrder = outcome === "filled-hole" ||
       (outcome === "new" && previousHead !== undefined && Seq.delta(previousHead, seq) > 1)
-    if (ack !== undefined) this.history.onAckReceived(ack)
+    if (ack !== undefined && !this.history.onAckReceived(ack) && received.ackVector !== undefined) {
+      this.history.onAckVectorReceived(ack, received.ackVector)
+    }
     if (
       this.role === "server" && this.stateValue === "OPEN" && ack !== undefined && this.responseSeq !== undefined &&
       !Seq.isAfter(ack, this.responseSeq)

@@ -243,6 +243,34 @@ export class ReceiveHistory {
   }
 
   /**
+   * The peer's Ack Vector (`cells`, anchored at `ackno`) reports which of our
+   * packets it received. A received packet that carried an Ack Vector was
+   * processed with its options (§11.4), so the peer has seen every state at or
+   * below that vector's anchor: forget them, as `onAckReceived` does for an
+   * exact acknowledgement. Without this, a sender whose acknowledgements ride
+   * only on some of its packets (the first after new Acks arrive) would rarely
+   * be acknowledged exactly and its Ack Vectors would grow to the history's
+   * size. Returns whether state was trimmed.
+   */
+  onAckVectorReceived(ackno: number, cells: Uint8Array): boolean {
+    const records = this.records
+    let r = records.length - 1
+    if (r < 0) return false
+    let high = ackno
+    for (let i = 0; i < cells.length && r >= 0; i++) {
+      const cell = cells[i]!
+      const length = (cell & 0x3f) + 1
+      const low = Seq.add(high, -(length - 1))
+      // Skip the records newer than this run.
+      while (r >= 0 && Seq.isAfter(records[r]!.seq, high)) r--
+      if (r < 0) return false
+      if ((cell >>> 6) !== AckState.NotReceived && !Seq.isBefore(records[r]!.seq, low)) return this.trimThrough(r)
+      high = Seq.add(low, -1)
+    }
+    return false
+  }
+
+  /**
    * The peer acknowledged our packet `ackno`. If that packet carried an Ack
    * Vector, the peer has seen every state at or below its anchor: forget them
    * and every older record (Appendix A; Linux matches the ack exactly too).
@@ -259,6 +287,11 @@ export class ReceiveHistory {
       if (Seq.isBefore(r.seq, ackno)) break
     }
     if (index < 0) return false
+    return this.trimThrough(index)
+  }
+
+  /** Forgets record `index`, every older one, and the states at or below its anchor. */
+  private trimThrough(index: number): boolean {
     const anchor = this.records[index]!.anchor
     this.records.splice(0, index + 1)
     if (this.count === 0) return false
