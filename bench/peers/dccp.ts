@@ -57,16 +57,34 @@ const measure = <E, R>(roundTrip: Effect.Effect<void, E, R>) => measureRoundTrip
 
 /** Receiver bookkeeping, reported when stdin says stop. */
 let received = 0, bytes = 0, first = 0, last = 0
+let cpuFirst: NodeJS.CpuUsage | undefined, cpuLast: NodeJS.CpuUsage | undefined
 const count = (n: number): void => {
-  if (received === 0) first = now()
+  if (received === 0) {
+    first = now()
+    cpuFirst = process.cpuUsage()
+  }
   received++
   bytes += n
   last = now()
+  if ((received & 1023) === 0) cpuLast = process.cpuUsage(cpuFirst)
+}
+/** Process CPU (µs) per datagram received, over the datagrams counted up to the last multiple of 1024. */
+const cpuPerDatagram = (): number => {
+  const c = cpuLast
+  return c === undefined ? Number.NaN : (c.user + c.system) / (received - (received & 1023))
 }
 const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
   onStop(() => {
     const secs = received > 1 ? (last - first) / 1000 : 0
-    emit({ received, bytes, secs, per_s: secs > 0 ? received / secs : 0, bytes_per_s: secs > 0 ? bytes / secs : 0, ...more() })
+    emit({
+      received,
+      bytes,
+      secs,
+      per_s: secs > 0 ? received / secs : 0,
+      bytes_per_s: secs > 0 ? bytes / secs : 0,
+      recv_cpu_us: cpuPerDatagram(),
+      ...more()
+    })
     process.exit(0)
   })
 
@@ -120,13 +138,14 @@ const dccpRecv = Effect.gen(function*() {
 const dccpSend = (p: number) =>
   Effect.gen(function*() {
     const socket = yield* dccpConnect(p)
-    const t0 = now()
+    const t0 = now(), c0 = process.cpuUsage()
     let sent = 0
     while (now() - t0 < maxMs) {
       yield* socket.send(message)
       sent++
     }
     const secs = (now() - t0) / 1000
+    const cpu = process.cpuUsage(c0)
     const i = yield* socket.info
     const transmitted = i.stats.dataPacketsSent
     emit({
@@ -134,6 +153,7 @@ const dccpSend = (p: number) =>
       transmitted,
       secs,
       sent_per_s: transmitted / secs,
+      send_cpu_us: (cpu.user + cpu.system) / transmitted,
       cwnd: i.cwnd ?? Number.NaN,
       rtt_ms: i.rttMs ?? Number.NaN,
       loss_events: i.lossEvents,
@@ -183,14 +203,15 @@ const fiberSend = (p: number) =>
     // A DatagramSocket writes only while a reader is open.
     yield* socket.reader
     const writer = yield* socket.writer
-    const t0 = now()
+    const t0 = now(), c0 = process.cpuUsage()
     let sent = 0
     while (now() - t0 < maxMs) {
       yield* writer.write({ payload: message })
       sent++
     }
     const secs = (now() - t0) / 1000
-    emit({ sent, transmitted: sent, secs, sent_per_s: sent / secs })
+    const cpu = process.cpuUsage(c0)
+    emit({ sent, transmitted: sent, secs, sent_per_s: sent / secs, send_cpu_us: (cpu.user + cpu.system) / sent })
     process.exit(0)
   })
 

@@ -360,7 +360,7 @@ const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Sco
     const timer = yield* Effect.mapError(Timer.unregistered(), DccpError.fromIo)
     const timerRegistration = yield* Effect.mapError(reactor.register(timer), DccpError.fromIo)
     const endpoint = new Endpoint(t, timer, timerRegistration)
-    yield* Effect.forkScoped(Effect.catch(t.receive(endpoint.onPacket, endpoint.onUnreachable), () => Effect.void))
+    yield* Effect.forkScoped(Effect.catch(t.receive(endpoint.onPacket, endpoint.onUnreachable, endpoint.onBatchEnd), () => Effect.void))
     yield* Effect.forkScoped(endpoint.timerLoop())
     return endpoint
   })

@@ -7,9 +7,14 @@
  *   owning its flow; packets for other ports are left alone (a raw socket sees
  *   every DCCP packet on the host);
  * - after every input — packet, timer, send, close — the driver drains, in
- *   the engine's order, `pollTransmit` (to the transport), `pollEvent` (to the
+ *   the engine's order, the packets to send (`transmitInto`, straight into
+ *   the transport's native send area), the events (`pollEvent`, to the
  *   connection's queues and signals), then re-arms one timerfd at
- *   `pollTimeout`, or disarms it: no timer fires when nothing is due.
+ *   `pollTimeout`, or disarms it: no timer fires when nothing is due;
+ * - packets leave in batches, up to 32 per `sendmmsg`: what a batch of
+ *   received packets (one `recvmmsg`) caused is sent together at its end
+ *   (the acknowledgements of a burst, say); what a timer or the application
+ *   caused is sent at once.
  *
  * @internal
  */
@@ -198,7 +203,7 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
-      this.flush(t)
+      this.encode(t)
       client.drainEvents()
       this.rearm(t)
       return
@@ -221,7 +226,7 @@ export class Endpoint {
     addresses.transportKey = peer.key
     listener.handleDatagram(t, bytes, addresses)
     const engine = listener.lastEngine
-    this.flush(t)
+    this.encode(t)
     this.drainListener()
     this.#packetPeer = undefined
     if (engine !== undefined) this.connections.get(engine)?.drainEvents()
@@ -287,7 +292,7 @@ export class Endpoint {
     this.collect()
   }
 
-  /** After an application input (send, close) on `handle`. */
+  /** After an application input (send, close, abort, connect) on `handle`: sends what it caused at once. */
   afterInput(handle: Handle): void {
     const t = now()
     this.flush(t)
@@ -296,46 +301,69 @@ export class Endpoint {
     this.collect()
   }
 
-  /**
-   * Sends everything the engine (or the listener) has queued: each packet is
-   * encoded straight into the transport's send area, and up to `SEND_BATCH`
-   * of them leave with one `sendmmsg`.
-   */
+  /** The end of a batch of received packets: what they caused leaves together. */
+  readonly onBatchEnd = (): void => {
+    this.sendPending()
+  }
+
+  /** Sends everything the engine (or the listener) has queued, with what is pending. */
   flush(t: number): void {
+    this.encode(t)
+    this.sendPending()
+  }
+
+  /**
+   * Encodes everything the engine (or the listener) has queued straight into
+   * the transport's send area, behind the packets already pending there; a
+   * full batch (`SEND_BATCH` packets, or the area) is sent with one `sendmmsg`.
+   * `sendPending` sends the rest.
+   */
+  encode(t: number): void {
     const client = this.client
     const listener = this.listener
     if (client === undefined && listener === undefined) return
     const transport = this.transport
     const offsets = this.#offsets, lengths = this.#lengths, peers = this.#peers
     const bound = client !== undefined ? client.engine.maxPacketSize : listener!.maxPacketSize
-    let area = transport.sendArea()
-    if (area.length < bound) return this.#flushOneByOne(t)
-    let used = 0, count = 0
+    if (this.#count === 0) this.#area = transport.sendArea()
+    if (this.#area.length < bound) {
+      this.sendPending()
+      return this.#flushOneByOne(t)
+    }
     for (;;) {
-      if (count === SEND_BATCH || area.length - used < bound) {
-        transport.sendPacked(offsets, lengths, peers, count)
-        area = transport.sendArea()
-        used = count = 0
+      if (this.#count === SEND_BATCH || this.#area.length - this.#used < bound) {
+        this.sendPending()
+        this.#area = transport.sendArea()
       }
+      const used = this.#used
       let length: number
       let peer: Peer | undefined
       if (client !== undefined) {
-        length = client.engine.transmitInto(t, area, used)
+        length = client.engine.transmitInto(t, this.#area, used)
         peer = client.peer
       } else {
-        length = listener!.transmitInto(t, area, used)
+        length = listener!.transmitInto(t, this.#area, used)
         if (length !== 0) peer = this.#peerOf(listener!.transmitPath?.transportKey)
       }
-      if (length === 0) break
+      if (length === 0) return
       // A packet whose peer is gone (a half-open connection's) is dropped.
       if (peer === undefined) continue
+      const count = this.#count
       offsets[count] = used
       lengths[count] = length
       peers[count] = peer
-      count++
-      used += length
+      this.#count = count + 1
+      this.#used = used + length
     }
-    if (count > 0) transport.sendPacked(offsets, lengths, peers, count)
+  }
+
+  /** Sends the packets `encode` left in the send area. */
+  sendPending(): void {
+    const count = this.#count
+    if (count === 0) return
+    this.#count = 0
+    this.#used = 0
+    this.transport.sendPacked(this.#offsets, this.#lengths, this.#peers, count)
   }
 
   /** `flush` for packets larger than the send area (a path MTU near 64 KiB): one send each. */
@@ -352,6 +380,10 @@ export class Endpoint {
     }
   }
 
+  /** The batch being built in the transport's send area: `#count` packets, `#used` bytes. */
+  #area: Uint8Array = new Uint8Array(0)
+  #count = 0
+  #used = 0
   readonly #offsets = new Int32Array(SEND_BATCH)
   readonly #lengths = new Int32Array(SEND_BATCH)
   readonly #peers: Array<Peer> = []

@@ -135,7 +135,7 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
         return sent
       },
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
-      receive: (onPacket) =>
+      receive: (onPacket, _onUnreachable, onBatchEnd) =>
         Effect.forever(
           registration.readIo(() => {
             const batch = raw.recvBatch(RECV_BATCH)
@@ -149,6 +149,7 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
               if (v6) onPacket(d.payload, peer, boundIp)
               else onIpv4(d.payload, peer, onPacket)
             }
+            onBatchEnd?.()
             return drained(batch.length)
           }),
           { disableYield: true }

@@ -52,11 +52,13 @@ export interface Transport {
   /**
    * Receives forever, handing each DCCP packet (a view valid during the call) to
    * `onPacket` with its peer and the local IP it was sent to, and ICMP reports
-   * for the socket's peer (port or host unreachable) to `onUnreachable`.
+   * for the socket's peer (port or host unreachable) to `onUnreachable`;
+   * `onBatchEnd` after each batch of packets (one `recvmmsg`).
    */
   readonly receive: (
     onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void,
-    onUnreachable: (error: IoError) => void
+    onUnreachable: (error: IoError) => void,
+    onBatchEnd?: () => void
   ) => Effect.Effect<never, IoError>
   /**
    * The peer a `Peer.key` of this transport names (the listener keeps keys, not

@@ -108,7 +108,7 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
         sendFailures += count - sent
         return sent
       },
-      receive: (onPacket, onUnreachable) =>
+      receive: (onPacket, onUnreachable, onBatchEnd) =>
         Effect.forever(
           registration.readIo(() => {
             const batch = udp.recvBatch(RECV_BATCH)
@@ -127,6 +127,7 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               if (d.truncated) truncated++
               else onPacket(d.payload, peerOf(d.address), localIp)
             }
+            onBatchEnd?.()
             return drained(batch.length)
           }),
           { disableYield: true }
