@@ -1,8 +1,11 @@
 /**
  * DCCP over UDP encapsulation on loopback (issue 5): ping-pong RTT and one-way
  * datagram rate against our plain UDP measured in the same run, and CCID 2
- * goodput through the lossy `Relay` at 0, 1 and 5 % loss. Peer: bench/peers/dccp.ts.
+ * goodput through the lossy `Relay` at 0, 1 and 5 % loss; CCID 3 (issue 13):
+ * goodput and smoothness through the relay next to CCID 2 and the TFRC
+ * equation. Peer: bench/peers/dccp.ts.
  */
+import { throughput } from "../../src/dccp/engine/Tfrc.ts"
 import { type Case, extras, field, LATENCY_EXTRAS, type RunContext, type Sample, sleep, type Variant, warmupMs } from "../lib/bench.ts"
 import { runPair, startPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
@@ -56,11 +59,17 @@ const oneWay = async (
   impl: Impl,
   size: number,
   secs: number,
-  relay?: { readonly loss: number; readonly delayMs: number; readonly seed: number }
+  relay?: {
+    readonly loss: number
+    readonly delayMs: number
+    readonly seed: number
+    readonly sendArgs?: ReadonlyArray<string | number>
+    readonly recvArgs?: ReadonlyArray<string | number>
+  }
 ): Promise<{ sent: Record<string, unknown>; got: Record<string, unknown>; relayed?: Record<string, unknown> }> =>
   withSession(async (s) => {
-    const recvProgram: Program = { peer: "dccp", args: ["--role", "recv", "--impl", impl] }
-    const sendArgs = ["--role", "send", "--impl", impl, "--size", size, "--secs", secs]
+    const recvProgram: Program = { peer: "dccp", args: ["--role", "recv", "--impl", impl, ...(relay?.recvArgs ?? [])] }
+    const sendArgs = ["--role", "send", "--impl", impl, "--size", size, "--secs", secs, ...(relay?.sendArgs ?? [])]
     const wait = 30_000 + secs * 1000
     if (relay === undefined) {
       const { server: receiver, client: sender } = await startPair(s, {
@@ -178,4 +187,64 @@ const goodputCase: Case = {
   ]
 }
 
-export const cases: ReadonlyArray<Case> = [rttCase, rateCase(64), rateCase(1000), goodputCase]
+// --- CCID 3 against CCID 2 and the equation through the relay (issue 13) --------------------------------
+
+/** Bins of the receiver's smoothness figure, and the start it leaves out (slow start). */
+const BIN_MS = 200, SKIP_MS = 1000
+
+const tfrc = (ccidId: 2 | 3, loss: number) => async (ctx: RunContext): Promise<Sample> => {
+  const secs = ctx.quick ? 1.5 : 4
+  const { sent, got, relayed } = await oneWay(ctx, "dccp", GOODPUT_SIZE, secs, {
+    loss,
+    delayMs: DELAY_MS,
+    seed: 7,
+    sendArgs: ["--ccid", ccidId],
+    recvArgs: ["--bin-ms", BIN_MS, "--skip-ms", SKIP_MS]
+  })
+  const transmitted = field(sent, "transmitted"), received = field(got, "received")
+  const rttMs = typeof sent["rtt_ms"] === "number" ? sent["rtt_ms"] : Number.NaN
+  // p: CCID 3's loss event rate as the receiver reported it; for CCID 2 the relay's loss rate.
+  const p = ccidId === 3 ? field(sent, "p") : loss
+  const equation = p > 0 && rttMs > 0 ? throughput(GOODPUT_SIZE, rttMs, p) : Number.NaN
+  const value = field(got, "bytes_per_s")
+  const all: Record<string, number> = {
+    ...extras(got, ["cov"]),
+    delivered_pct: transmitted > 0 ? (received / transmitted) * 100 : 0,
+    rtt_ms: rttMs,
+    p,
+    equation_Bps: equation,
+    vs_equation: Number.isFinite(equation) ? value / equation : Number.NaN,
+    ...(ccidId === 3 ? extras(sent, ["x_Bps", "x_recv_Bps", "rto_ms"]) : extras(sent, ["cwnd", "loss_events"])),
+    relay_dropped: field(relayed!, "forward_dropped") + field(relayed!, "backward_dropped")
+  }
+  // Figures without a value (the equation without loss) are left out.
+  const extra = Object.fromEntries(Object.entries(all).filter(([, v]) => Number.isFinite(v)))
+  return { value, extra }
+}
+
+const tfrcCase: Case = {
+  id: "dccp-ccid3",
+  group: "dccp",
+  title: `DCCP-UDP CCID 3 and CCID 2 through the lossy relay (+${DELAY_MS} ms each way), 1000 B datagrams, 4 s (payload bytes/s delivered)`,
+  unit: "B/s",
+  better: "higher",
+  method:
+    "The dccp-goodput setup (receiver and relay on CPU 0, unpaced sender on CPU 1, relay seeded 7 + run) with the sender's CCID " +
+    "chosen (Dccp.connect ccid: 3 or 2; the receiver accepts either) and 4 s of 1000 B datagrams (quick: 1.5 s). Value: payload " +
+    `bytes received / (last − first arrival), slow start included. cov: the coefficient of variation of the bytes received per ${BIN_MS} ms ` +
+    `after the first ${SKIP_MS} ms (smoothness: lower is smoother). p: CCID 3's loss event rate as its receiver reported it ` +
+    "(info().tfrcTx.p), for CCID 2 the relay's loss rate; rtt_ms: the sender's RTT estimate at the end; equation_Bps: the TFRC " +
+    "throughput equation (RFC 5348 §3.1, b = 1, t_RTO = 4R) for s = 1000 B, that RTT and p; vs_equation: value / equation_Bps. " +
+    "x_Bps, x_recv_Bps, rto_ms: CCID 3's X, X_recv and t_RTO at the end (info().tfrcTx). Without loss the equation has no value and " +
+    "CCID 3 is limited by X ≤ 2·X_recv, CCID 2 by its window and the receive buffers.",
+  variants: [
+    { name: "CCID 3, 0 % loss", placement: CROSS.label, run: tfrc(3, 0) },
+    { name: "CCID 3, 1 % loss", placement: CROSS.label, run: tfrc(3, 0.01) },
+    { name: "CCID 3, 5 % loss", placement: CROSS.label, run: tfrc(3, 0.05) },
+    { name: "CCID 2, 0 % loss", placement: CROSS.label, ref: true, run: tfrc(2, 0) },
+    { name: "CCID 2, 1 % loss", placement: CROSS.label, run: tfrc(2, 0.01) },
+    { name: "CCID 2, 5 % loss", placement: CROSS.label, run: tfrc(2, 0.05) }
+  ]
+}
+
+export const cases: ReadonlyArray<Case> = [rttCase, rateCase(64), rateCase(1000), goodputCase, tfrcCase]

@@ -11,7 +11,11 @@
  *                  {"received","bytes","secs","per_s","bytes_per_s"[,…]} (timed from the
  *                  first datagram to the last)
  *   --role send    --port N|stdin [--dccp-port N]: unpaced sender for `--secs`; prints {"sent","secs",
- *                  "sent_per_s"[, DCCP: "cwnd","rtt_ms","loss_events","lost_packets",…]}
+ *                  "sent_per_s"[, DCCP: "cwnd","rtt_ms","loss_events","lost_packets",…; CCID 3: "x_Bps",
+ *                  "x_recv_Bps","x_calc_Bps","p","rto_ms"]}
+ *   --ccid 2|3     the DCCP sender's CCID (default 2; the receiver accepts either)
+ *   --bin-ms N     the receiver also reports "cov": the coefficient of variation of the bytes it
+ *                  received per N ms, after the first `--skip-ms` (default 1000) ms
  *   --role relay   --target N: `Relay` (src/testing/Relay.ts) to 127.0.0.1:N with
  *                  `--loss` (a fraction) and `--delay-ms` (one way), both directions, and
  *                  `--seed`; prints
@@ -44,6 +48,9 @@ const rounds = num("rounds", 20000)
 const warmup = num("warmup", 3000)
 const warmupMs = num("warmup-ms", 0)
 const maxMs = num("secs", 1) * 1000
+const ccid = num("ccid", 2) === 3 ? 3 : 2
+const binMs = num("bin-ms", 0)
+const skipMs = num("skip-ms", 1000)
 const HOST = "127.0.0.1"
 const SERVICE = "BNCH"
 const message = new Uint8Array(size).fill(100)
@@ -58,6 +65,8 @@ const measure = <E, R>(roundTrip: Effect.Effect<void, E, R>) => measureRoundTrip
 /** Receiver bookkeeping, reported when stdin says stop. */
 let received = 0, bytes = 0, first = 0, last = 0
 let cpuFirst: NodeJS.CpuUsage | undefined, cpuLast: NodeJS.CpuUsage | undefined
+/** Bytes received per `binMs`, from the first datagram. */
+const bins: Array<number> = []
 const count = (n: number): void => {
   if (received === 0) {
     first = now()
@@ -67,6 +76,19 @@ const count = (n: number): void => {
   bytes += n
   last = now()
   if ((received & 1023) === 0) cpuLast = process.cpuUsage(cpuFirst)
+  if (binMs > 0) {
+    const i = Math.floor((last - first) / binMs)
+    while (bins.length <= i) bins.push(0)
+    bins[i]! += n
+  }
+}
+/** Coefficient of variation of the full bins after `skipMs` (the last, partial bin is left out). */
+const binCov = (): number => {
+  const full = bins.slice(Math.ceil(skipMs / binMs), -1)
+  if (full.length < 2) return Number.NaN
+  const mean = full.reduce((a, b) => a + b, 0) / full.length
+  const variance = full.reduce((a, b) => a + (b - mean) ** 2, 0) / (full.length - 1)
+  return mean > 0 ? Math.sqrt(variance) / mean : Number.NaN
 }
 /** Process CPU (µs) per datagram received, over the datagrams counted up to the last multiple of 1024. */
 const cpuPerDatagram = (): number => {
@@ -83,6 +105,7 @@ const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
       per_s: secs > 0 ? received / secs : 0,
       bytes_per_s: secs > 0 ? bytes / secs : 0,
       recv_cpu_us: cpuPerDatagram(),
+      ...(binMs > 0 ? { cov: binCov(), bins: bins.length } : {}),
       ...more()
     })
     process.exit(0)
@@ -90,7 +113,7 @@ const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
 
 // --- DCCP ---------------------------------------------------------------------------------
 
-const dccpListen = Dccp.listen({ address: `${HOST}:0`, serviceCodes: [SERVICE], closeTimeout: "200 millis" })
+const dccpListen = Dccp.listen({ address: `${HOST}:0`, serviceCodes: [SERVICE], closeTimeout: "200 millis", ccid: [2, 3] })
 // Through the relay the UDP port is the relay's; the DCCP port stays the server's.
 const dccpPort = num("dccp-port", 0)
 const dccpConnect = (p: number) =>
@@ -99,7 +122,8 @@ const dccpConnect = (p: number) =>
     dccpPort: dccpPort === 0 ? undefined : dccpPort,
     serviceCode: SERVICE,
     closeTimeout: "200 millis",
-    connectTimeout: "5 seconds"
+    connectTimeout: "5 seconds",
+    ccid
   })
 
 const dccpServer = Effect.gen(function*() {
@@ -159,7 +183,14 @@ const dccpSend = (p: number) =>
       loss_events: i.lossEvents,
       lost_packets: i.lostPackets,
       queued: i.sendQueueLength,
-      send_refused: i.stats.sendRefused
+      send_refused: i.stats.sendRefused,
+      ...(i.tfrcTx === undefined ? {} : {
+        x_Bps: i.tfrcTx.x,
+        x_recv_Bps: i.tfrcTx.xRecv,
+        x_calc_Bps: i.tfrcTx.xCalc,
+        p: i.tfrcTx.p,
+        rto_ms: i.tfrcTx.rtoMs
+      })
     })
     // The measurement is over; leave without waiting for the graceful close.
     process.exit(0)
