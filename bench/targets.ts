@@ -19,7 +19,7 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets"
+  readonly issue: "Foundation" | "Sockets" | "DCCP CCID 3"
   readonly text: string
   readonly caseId: string
   readonly variant: string
@@ -134,7 +134,16 @@ export const TARGETS: ReadonlyArray<Target> = [
     kind: "ratio",
     min: 0.9
   }),
-  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 })
+  T("Sockets", "opt-in: accept rate ≥ 0.9× C, fiber, block strategy", "tcp-accept", "C client -> ours fiber, block strategy (opt-in)", { kind: "ratio", min: 0.9 }),
+  // Issue 13: the DCCP data path against our plain UDP, same run.
+  T("DCCP CCID 3", "DCCP-UDP ping-pong RTT ≤ 1.3× our plain UDP (fiber level, same core)", "dccp-rtt", "ours DCCP-UDP (Dccp.connect <-> Dccp.listen, park)", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("DCCP CCID 3", "DCCP-UDP one-way rate, 64 B, ≥ 0.6× our plain UDP", "dccp-rate-64", "ours DCCP-UDP, CCID 2 (socket.send / socket.recv, park)", {
+    kind: "ratio",
+    min: 0.6
+  })
 ]
 
 /** The reference of a comparison: the variant marked ref, or for udp-oneway the Node dgram row. */
