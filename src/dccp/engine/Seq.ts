@@ -37,6 +37,13 @@ export const SHORT_SEQ_MODULUS = 2 ** 24
  * @category arithmetic
  */
 export const normalize = (n: number): number => {
+  // Nearly every call is already in range or one modulus off: no division.
+  if (n >= 0) {
+    if (n < SEQ_MODULUS) return n
+    if (n < 2 * SEQ_MODULUS) return n - SEQ_MODULUS
+  } else if (n >= -SEQ_MODULUS) {
+    return n + SEQ_MODULUS
+  }
   const r = n % SEQ_MODULUS
   return r < 0 ? r + SEQ_MODULUS : r
 }
