@@ -1244,7 +1244,10 @@ export class DccpEngine {
     sender.onDataSent(now, this.gss, item.payload.length)
     this.stats.dataPacketsSent++
     this.stats.payloadBytesSent += item.payload.length
-    if (this.wasFull && !this.queue.isFull) {
+    // A sender refused for a full queue hears "writable" once half of it has
+    // left, not after each packet: it then queues several at once instead of
+    // waking up for every datagram (TCP wakes writers on free space similarly).
+    if (this.wasFull && this.queue.length <= this.queue.capacity >> 1) {
       this.wasFull = false
       this.delivery.emit({ type: "writable" })
     }

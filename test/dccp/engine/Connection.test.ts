@@ -330,7 +330,7 @@ describe("Connection: option errors end the connection (§5.8, §6.6.9)", () => 
 })
 
 describe("Connection: send queue (Linux tx_qlen and qpolicy)", () => {
-  it("simple: refuses when full, reports writable once there is room", () => {
+  it("simple: refuses when full, reports writable once half the queue has left", () => {
     const pair = makePair({ client: { txQueueLength: 3 } })
     establish(pair)
     drainEvents(pair.client)
