@@ -347,9 +347,6 @@ const engineConfig = (
   })
 }
 
-const receiveQueue = (capacity: number) =>
-  Queue.make<Uint8Array, DccpError.DccpError | Cause.Done>({ capacity, strategy: "dropping" })
-
 const fail = (e: DccpError.DccpError | IoError) => Effect.fail(e instanceof IoError ? DccpError.fromIo(e) : e)
 
 /** Opens the transport and its timer, and starts their loops in the Scope. */
@@ -398,9 +395,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
           return Effect.fail(handle.error())
       }
     })
-  const received = handle.received!
-  // The queue ends on a graceful close: `recv` then fails with kind Closed; a reset fails it as it is.
-  const recv = Effect.catchCause(Queue.take(received), () => Effect.fail(handle.error()))
+  // After a graceful close `recv` fails with kind Closed; after a reset or timeout with that error.
+  const recv = handle.inbox.take
   const close = Effect.suspend(() => {
     if (handle.reason === undefined && !handle.peerClosing) {
       engine.close(performance.now())
@@ -439,7 +435,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     serviceCode: code,
     send,
     recv,
-    datagrams: Stream.fromQueue(received),
+    datagrams: Stream.fromPull(Effect.succeed(handle.inbox.pull)),
     close,
     info
   }
@@ -531,7 +527,6 @@ export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, Dccp
     })
     const capacity = resolved.receiveQueue
     const handle = new Handle(engine, peer, endpoint, capacity)
-    handle.attach(yield* receiveQueue(capacity))
     endpoint.client = handle
     endpoint.clientLocalPort = localPort
     endpoint.clientRemotePort = remotePort
@@ -619,7 +614,6 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     )
     const accept: DccpServer["accept"] = Effect.gen(function*() {
       const handle = yield* Queue.take(backlog)
-      handle.attach(yield* receiveQueue(handle.capacity))
       const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
       yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
       return socket

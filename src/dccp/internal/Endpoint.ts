@@ -18,11 +18,9 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
-import * as Queue from "effect/Queue"
 import type { IoError } from "../../IoError.ts"
 import type { Timer } from "../../poll/Timer.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
@@ -30,6 +28,7 @@ import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connect
 import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
 import * as DccpError from "../DccpError.ts"
 import { type Peer, SEND_BATCH, type Transport } from "../transport/Transport.ts"
+import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
 
@@ -54,10 +53,9 @@ export const closeError = (reason: CloseReason, connected: boolean): DccpError.D
 }
 
 /**
- * One connection as its users see it: received datagrams, and the signals for
- * connected, writable and finished. A server-side connection gets its receive
- * queue when it is accepted; what arrives before is held (up to the queue's
- * capacity) and handed over then.
+ * One connection as its users see it: received datagrams (its `Inbox`, which
+ * holds what arrives before the application first asks, up to its capacity),
+ * and the signals for connected, writable and finished.
  *
  * @internal
  */
@@ -65,9 +63,7 @@ export class Handle {
   readonly engine: DccpEngine
   readonly peer: Peer
   readonly endpoint: Endpoint
-  readonly capacity: number
-  received: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done> | undefined = undefined
-  readonly #early: Array<Uint8Array> = []
+  readonly inbox: Inbox
   readonly connected = Deferred.makeUnsafe<void, DccpError.DccpError>()
   readonly finished = Deferred.makeUnsafe<CloseReason>()
   readonly writable = Latch.makeUnsafe(true)
@@ -83,26 +79,12 @@ export class Handle {
     this.engine = engine
     this.peer = peer
     this.endpoint = endpoint
-    this.capacity = capacity
-  }
-
-  /** Gives the connection its receive queue (made in a fiber), with what arrived so far. */
-  attach(queue: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done>): void {
-    this.received = queue
-    for (const d of this.#early.splice(0)) if (!Queue.offerUnsafe(queue, d)) this.receiveDropped++
-    if (this.reason !== undefined) this.#endQueue(this.reason)
+    this.inbox = new Inbox(capacity)
   }
 
   /** The error the connection's end means for its users (kind `Closed` for a graceful close). */
   error(): DccpError.DccpError {
     return this.reason === undefined ? DccpError.make("Closed", "the connection is closing") : closeError(this.reason, this.isConnected)
-  }
-
-  #endQueue(reason: CloseReason): void {
-    const q = this.received!
-    // A graceful close ends the stream of datagrams; anything else fails it.
-    if (reason.kind === "closed") Queue.endUnsafe(q)
-    else Queue.failCauseUnsafe(q, Cause.fail(closeError(reason, this.isConnected)))
   }
 
   /** Applies one engine event. */
@@ -113,7 +95,7 @@ export class Handle {
         Deferred.doneUnsafe(this.connected, Effect.void)
         return
       case "data":
-        if (this.#keep(event.payload)) return
+        if (this.inbox.offer(event.payload)) return
         // The application is behind: tell the peer (Data Dropped, Receive Buffer).
         this.receiveDropped++
         this.engine.dropReceived(event.seq)
@@ -128,20 +110,13 @@ export class Handle {
         this.reason = event.reason
         if (this.accepted) this.endpoint.closing.push(this)
         Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
-        if (this.received !== undefined) this.#endQueue(event.reason)
+        // A graceful close ends the stream of datagrams; anything else fails it.
+        this.inbox.end(closeError(event.reason, this.isConnected), event.reason.kind === "closed")
         this.writable.openUnsafe()
         Deferred.doneUnsafe(this.finished, Effect.succeed(event.reason))
         return
       }
     }
-  }
-
-  /** Queues a received payload for the application; false when its queue is full. */
-  #keep(payload: Uint8Array): boolean {
-    if (this.received !== undefined) return Queue.offerUnsafe(this.received, payload)
-    if (this.#early.length >= this.capacity) return false
-    this.#early.push(payload)
-    return true
   }
 
   drainEvents(): void {
