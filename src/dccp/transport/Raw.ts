@@ -91,11 +91,13 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
     const registration = yield* reactor.register(raw)
     let sendFailures = 0, malformed = 0
     const peers = new PeerByAddress()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
-      peers.get(a, () => {
-        const ip = ipBytes(a)
-        return { ip, udpPort: 0, key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "", address: a }
-      })
+    const makePeer = (a: SocketAddress.SocketAddress): Peer => ({
+      ip: ipBytes(a),
+      udpPort: 0,
+      key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "",
+      address: a
+    })
+    const peerOf = (a: SocketAddress.SocketAddress): Peer => peers.get(a, makePeer)
     // IPv4 packets name their destination in the header; keep one buffer per distinct address.
     const destinations = new Map<number, Uint8Array>()
     const destinationOf = (ip: Uint8Array, offset: number): Uint8Array => {

@@ -83,11 +83,11 @@ export class PeerByAddress {
   #lastPeer: Peer | undefined = undefined
   readonly #peers = new Map<SocketAddress.SocketAddress, Peer>()
 
-  get(address: SocketAddress.SocketAddress, make: () => Peer): Peer {
+  get(address: SocketAddress.SocketAddress, make: (address: SocketAddress.SocketAddress) => Peer): Peer {
     if (address === this.#lastAddress) return this.#lastPeer!
     let p = this.#peers.get(address)
     if (p === undefined) {
-      p = make()
+      p = make(address)
       if (this.#peers.size >= 4096) this.#peers.clear()
       this.#peers.set(address, p)
     }

@@ -87,8 +87,13 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
     const connected = remote !== undefined
     let sendFailures = 0, truncated = 0
     const peers = new PeerByAddress()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
-      peers.get(a, () => ({ ip: ipBytes(a), udpPort: "port" in a ? a.port : 0, key: SocketAddress.format(a), address: a }))
+    const makePeer = (a: SocketAddress.SocketAddress): Peer => ({
+      ip: ipBytes(a),
+      udpPort: "port" in a ? a.port : 0,
+      key: SocketAddress.format(a),
+      address: a
+    })
+    const peerOf = (a: SocketAddress.SocketAddress): Peer => peers.get(a, makePeer)
     return {
       kind: "udp",
       encapsulation: "udp",
