@@ -383,7 +383,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
       const r = engine.send(performance.now(), bytes)
       switch (r) {
         case "queued":
-          endpoint.afterInput(handle)
+          endpoint.afterSend(handle)
           return Effect.void
         case "queue-full":
           // Backpressure, like a blocking send on a full tx queue: wait for room.

@@ -13,8 +13,9 @@
  *   `pollTimeout`, or disarms it: no timer fires when nothing is due;
  * - packets leave in batches, up to 32 per `sendmmsg`: what a batch of
  *   received packets (one `recvmmsg`) caused is sent together at its end
- *   (the acknowledgements of a burst, say); what a timer or the application
- *   caused is sent at once.
+ *   (the acknowledgements of a burst, say); datagrams the application sends
+ *   leave when its fiber yields (a microtask), a burst of sends together;
+ *   what a timer, a close or an abort causes is sent at once.
  *
  * @internal
  */
@@ -74,6 +75,8 @@ export class Handle {
   receiveDropped = 0
   /** A server connection (held in `Endpoint.connections`). */
   accepted = false
+  /** A `send` waits for the endpoint's deferred flush (`Endpoint.afterSend`). */
+  sendPending = false
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
@@ -272,6 +275,39 @@ export class Endpoint {
     const t = now()
     this.flush(t)
     handle.drainEvents()
+    this.rearm(t)
+    this.collect()
+  }
+
+  /**
+   * After `send` queued a datagram on `handle`: the packets go out when the
+   * sending fiber yields (a microtask), so that a burst of sends leaves as one
+   * `sendmmsg`. Anything that sends at once (`afterInput`, a timer, the end of
+   * a batch of received packets) takes them along earlier.
+   */
+  afterSend(handle: Handle): void {
+    if (!handle.sendPending) {
+      handle.sendPending = true
+      this.#sent.push(handle)
+    }
+    if (this.#sendScheduled) return
+    this.#sendScheduled = true
+    queueMicrotask(this.#afterSends)
+  }
+
+  readonly #sent: Array<Handle> = []
+  #sendScheduled = false
+  readonly #afterSends = (): void => {
+    this.#sendScheduled = false
+    const t = now()
+    this.flush(t)
+    const sent = this.#sent
+    for (let i = 0; i < sent.length; i++) {
+      const h = sent[i]!
+      h.sendPending = false
+      h.drainEvents()
+    }
+    sent.length = 0
     this.rearm(t)
     this.collect()
   }
