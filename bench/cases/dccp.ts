@@ -198,28 +198,29 @@ const tfrc = (ccidId: 2 | 3, loss: number) => async (ctx: RunContext): Promise<S
     loss,
     delayMs: DELAY_MS,
     seed: 7,
-    sendArgs: ["--ccid", ccidId],
+    sendArgs: ["--ccid", ccidId, "--bin-ms", BIN_MS, "--skip-ms", SKIP_MS],
     recvArgs: ["--bin-ms", BIN_MS, "--skip-ms", SKIP_MS]
   })
   const transmitted = field(sent, "transmitted"), received = field(got, "received")
-  const rttMs = typeof sent["rtt_ms"] === "number" ? sent["rtt_ms"] : Number.NaN
-  // p: CCID 3's loss event rate as the receiver reported it; for CCID 2 the relay's loss rate.
-  const p = ccidId === 3 ? field(sent, "p") : loss
-  const equation = p > 0 && rttMs > 0 ? throughput(GOODPUT_SIZE, rttMs, p) : Number.NaN
-  const value = field(got, "bytes_per_s")
+  const num = (j: Record<string, unknown>, k: string) => (typeof j[k] === "number" ? j[k] : Number.NaN)
+  const steady = num(got, "steady_Bps")
+  const rttMs = num(sent, "rtt_mean_ms")
+  // The equation over the steady part: CCID 3's own p and RTT sampled every bin (averaged per
+  // sample); for CCID 2, as context, the relay's loss rate with CCID 2's mean RTT.
+  const equation = ccidId === 3 ? num(sent, "equation_mean_Bps") : loss > 0 && rttMs > 0 ? throughput(GOODPUT_SIZE, rttMs, loss) : Number.NaN
   const all: Record<string, number> = {
+    steady_Bps: steady,
     ...extras(got, ["cov"]),
     delivered_pct: transmitted > 0 ? (received / transmitted) * 100 : 0,
     rtt_ms: rttMs,
-    p,
+    ...(ccidId === 3 ? { p: num(sent, "p_mean"), x_Bps: num(sent, "x_mean_Bps") } : { p: loss, ...extras(sent, ["cwnd", "loss_events"]) }),
     equation_Bps: equation,
-    vs_equation: Number.isFinite(equation) ? value / equation : Number.NaN,
-    ...(ccidId === 3 ? extras(sent, ["x_Bps", "x_recv_Bps", "rto_ms"]) : extras(sent, ["cwnd", "loss_events"])),
+    vs_equation: steady / equation,
     relay_dropped: field(relayed!, "forward_dropped") + field(relayed!, "backward_dropped")
   }
   // Figures without a value (the equation without loss) are left out.
   const extra = Object.fromEntries(Object.entries(all).filter(([, v]) => Number.isFinite(v)))
-  return { value, extra }
+  return { value: field(got, "bytes_per_s"), extra }
 }
 
 const tfrcCase: Case = {
@@ -231,12 +232,13 @@ const tfrcCase: Case = {
   method:
     "The dccp-goodput setup (receiver and relay on CPU 0, unpaced sender on CPU 1, relay seeded 7 + run) with the sender's CCID " +
     "chosen (Dccp.connect ccid: 3 or 2; the receiver accepts either) and 4 s of 1000 B datagrams (quick: 1.5 s). Value: payload " +
-    `bytes received / (last − first arrival), slow start included. cov: the coefficient of variation of the bytes received per ${BIN_MS} ms ` +
-    `after the first ${SKIP_MS} ms (smoothness: lower is smoother). p: CCID 3's loss event rate as its receiver reported it ` +
-    "(info().tfrcTx.p), for CCID 2 the relay's loss rate; rtt_ms: the sender's RTT estimate at the end; equation_Bps: the TFRC " +
-    "throughput equation (RFC 5348 §3.1, b = 1, t_RTO = 4R) for s = 1000 B, that RTT and p; vs_equation: value / equation_Bps. " +
-    "x_Bps, x_recv_Bps, rto_ms: CCID 3's X, X_recv and t_RTO at the end (info().tfrcTx). Without loss the equation has no value and " +
-    "CCID 3 is limited by X ≤ 2·X_recv, CCID 2 by its window and the receive buffers.",
+    `bytes received / (last − first arrival), slow start included. steady_Bps: bytes received per s over the ${BIN_MS} ms bins after ` +
+    `the first ${SKIP_MS} ms; cov: their coefficient of variation (smoothness: lower is smoother). The sender samples its info() every ` +
+    `${BIN_MS} ms after ${SKIP_MS} ms: rtt_ms is the mean RTT estimate; for CCID 3, p and x_Bps the means of the loss event rate its ` +
+    "receiver reported and of X (info().tfrcTx), and equation_Bps the TFRC throughput equation (RFC 5348 §3.1, b = 1, t_RTO = 4R, " +
+    "s = 1000 B) at each sample, averaged — what TFRC allows; for CCID 2, as context, the equation for the relay's loss rate and " +
+    "CCID 2's mean RTT. vs_equation: steady_Bps / equation_Bps (the receiver gets the sending rate less the relay's losses). " +
+    "Without loss the equation has no value: CCID 3 is limited by X ≤ 2·X_recv, CCID 2 by its window and the receive buffers.",
   variants: [
     { name: "CCID 3, 0 % loss", placement: CROSS.label, run: tfrc(3, 0) },
     { name: "CCID 3, 1 % loss", placement: CROSS.label, run: tfrc(3, 0.01) },

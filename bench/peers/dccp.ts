@@ -15,7 +15,10 @@
  *                  "x_recv_Bps","x_calc_Bps","p","rto_ms"]}
  *   --ccid 2|3     the DCCP sender's CCID (default 2; the receiver accepts either)
  *   --bin-ms N     the receiver also reports "cov": the coefficient of variation of the bytes it
- *                  received per N ms, after the first `--skip-ms` (default 1000) ms
+ *                  received per N ms, after the first `--skip-ms` (default 1000) ms, and "steady_Bps"
+ *                  (bytes/s over those bins); the DCCP sender samples its info() every N ms after
+ *                  that and reports the means ("rtt_mean_ms"; CCID 3: "p_mean", "x_mean_Bps", and
+ *                  "equation_mean_Bps", the TFRC equation averaged over the samples with p > 0)
  *   --role relay   --target N: `Relay` (src/testing/Relay.ts) to 127.0.0.1:N with
  *                  `--loss` (a fraction) and `--delay-ms` (one way), both directions, and
  *                  `--seed`; prints
@@ -30,6 +33,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Dccp from "../../src/dccp/Dccp.ts"
+import { throughput } from "../../src/dccp/engine/Tfrc.ts"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Events from "../../src/poll/Events.ts"
 import * as Interest from "../../src/poll/Interest.ts"
@@ -82,9 +86,11 @@ const count = (n: number): void => {
     bins[i]! += n
   }
 }
-/** Coefficient of variation of the full bins after `skipMs` (the last, partial bin is left out). */
+/** The full bins after `skipMs` (the last, partial bin is left out). */
+const steadyBins = (): Array<number> => bins.slice(Math.ceil(skipMs / binMs), -1)
+/** Coefficient of variation of the steady bins. */
 const binCov = (): number => {
-  const full = bins.slice(Math.ceil(skipMs / binMs), -1)
+  const full = steadyBins()
   if (full.length < 2) return Number.NaN
   const mean = full.reduce((a, b) => a + b, 0) / full.length
   const variance = full.reduce((a, b) => a + (b - mean) ** 2, 0) / (full.length - 1)
@@ -105,7 +111,13 @@ const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
       per_s: secs > 0 ? received / secs : 0,
       bytes_per_s: secs > 0 ? bytes / secs : 0,
       recv_cpu_us: cpuPerDatagram(),
-      ...(binMs > 0 ? { cov: binCov(), bins: bins.length } : {}),
+      ...(binMs > 0 ?
+        {
+          cov: binCov(),
+          bins: bins.length,
+          steady_Bps: steadyBins().reduce((a, b) => a + b, 0) * 1000 / (Math.max(1, steadyBins().length) * binMs)
+        } :
+        {}),
       ...more()
     })
     process.exit(0)
@@ -164,14 +176,26 @@ const dccpSend = (p: number) =>
     const socket = yield* dccpConnect(p)
     const t0 = now(), c0 = process.cpuUsage()
     let sent = 0
+    // With --bin-ms: the sender's RTT (and CCID 3's p and X) every bin after --skip-ms, for the
+    // TFRC equation over the steady part of the run.
+    let nextSample = t0 + skipMs
+    const samples: Array<{ rtt: number; p: number; x: number }> = []
     while (now() - t0 < maxMs) {
       yield* socket.send(message)
       sent++
+      if (binMs > 0 && now() >= nextSample) {
+        nextSample += binMs
+        const i = yield* socket.info
+        samples.push({ rtt: i.tfrcTx?.rttMs ?? i.rttMs ?? Number.NaN, p: i.tfrcTx?.p ?? Number.NaN, x: i.tfrcTx?.x ?? Number.NaN })
+      }
     }
     const secs = (now() - t0) / 1000
     const cpu = process.cpuUsage(c0)
     const i = yield* socket.info
     const transmitted = i.stats.dataPacketsSent
+    const mean = (f: (x: (typeof samples)[number]) => number) => samples.reduce((a, x) => a + f(x), 0) / samples.length
+    // The equation at each sample (p > 0), averaged: what TFRC allows over the steady part.
+    const withLoss = samples.filter((x) => x.p > 0 && x.rtt > 0)
     emit({
       sent,
       transmitted,
@@ -190,6 +214,14 @@ const dccpSend = (p: number) =>
         x_calc_Bps: i.tfrcTx.xCalc,
         p: i.tfrcTx.p,
         rto_ms: i.tfrcTx.rtoMs
+      }),
+      ...(samples.length === 0 ? {} : {
+        samples: samples.length,
+        rtt_mean_ms: mean((x) => x.rtt),
+        ...(i.tfrcTx === undefined ? {} : { p_mean: mean((x) => x.p), x_mean_Bps: mean((x) => x.x) }),
+        ...(withLoss.length === 0 ? {} : {
+          equation_mean_Bps: withLoss.reduce((a, x) => a + throughput(size, x.rtt, x.p), 0) / withLoss.length
+        })
       })
     })
     // The measurement is over; leave without waiting for the graceful close.
