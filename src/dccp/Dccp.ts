@@ -387,8 +387,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
           return Effect.void
         case "queue-full":
           // Backpressure, like a blocking send on a full tx queue: wait for room.
-          handle.writable.closeUnsafe()
-          return Effect.flatMap(handle.writable.await, () => send(bytes))
+          return Effect.flatMap(handle.writable, () => send(bytes))
         case "too-large":
           return Effect.fail(DccpError.make("MessageTooLarge", `${bytes.length} bytes exceed the maximum packet size ${engine.mps}`))
         case "closed":

@@ -21,7 +21,6 @@
  */
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
 import type { IoError } from "../../IoError.ts"
 import type { Timer } from "../../poll/Timer.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
@@ -67,7 +66,26 @@ export class Handle {
   readonly inbox: Inbox
   readonly connected = Deferred.makeUnsafe<void, DccpError.DccpError>()
   readonly finished = Deferred.makeUnsafe<CloseReason>()
-  readonly writable = Latch.makeUnsafe(true)
+  /** Fibers waiting in `send` for room in the send queue, resumed inline by "writable" or "closed". */
+  readonly #writers: Array<(effect: Effect.Effect<void>) => void> = []
+  /**
+   * Waits until the engine reports room in the send queue (or the end of the
+   * connection). Like the inbox, the waiting fiber is resumed inline, within
+   * the turn that freed the room, not on a later turn of the event loop.
+   */
+  readonly writable: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.reason !== undefined) return resume(Effect.void)
+    this.#writers.push(resume)
+    return Effect.sync(() => {
+      const i = this.#writers.indexOf(resume)
+      if (i >= 0) this.#writers.splice(i, 1)
+    })
+  })
+
+  #wakeWriters(): void {
+    const writers = this.#writers.splice(0)
+    for (const w of writers) w(Effect.void)
+  }
   isConnected = false
   peerClosing = false
   reason: CloseReason | undefined = undefined
@@ -104,7 +122,7 @@ export class Handle {
         this.engine.dropReceived(event.seq)
         return
       case "writable":
-        this.writable.openUnsafe()
+        this.#wakeWriters()
         return
       case "peer-closing":
         this.peerClosing = true
@@ -115,7 +133,7 @@ export class Handle {
         Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
         // A graceful close ends the stream of datagrams; anything else fails it.
         this.inbox.end(closeError(event.reason, this.isConnected), event.reason.kind === "closed")
-        this.writable.openUnsafe()
+        this.#wakeWriters()
         Deferred.doneUnsafe(this.finished, Effect.succeed(event.reason))
         return
       }
