@@ -39,7 +39,12 @@ export interface OptionSources {
   readonly armFeatureTimer: () => void
 }
 
-/** States in which the connection is established enough to acknowledge. */
+/**
+ * States in which the connection is established enough to acknowledge.
+ *
+ * @since 0.2.0
+ * @category predicates
+ */
 export const isEstablished = (state: State): boolean =>
   state === "PARTOPEN" || state === "OPEN" || state === "CLOSEREQ" || state === "CLOSING"
 
