@@ -245,9 +245,14 @@ describe("CCID 3 against Linux through a lossy path", () => {
       // Loss Event Rate (1/p rounded up), as millionths.
       assert.isAbove(rx.p, 0)
       assert.strictEqual(kernel.tx!.p, Math.floor(1e6 / lossEventRateValue(rx.p)))
-      // The kernel's receiver saw ours lost: we hold its Loss Event Rate.
+      // The kernel's receiver saw ours lost: we hold the Loss Event Rate it last
+      // reported. Its tfrc_rx_info shows its p now, which may have fallen since:
+      // Linux recomputes p as loss-free data lengthens the open interval but
+      // reports a fall only with its next periodic feedback, and after the last
+      // data packet there is none (a rise it reports at once).
       assert.isAbove(tx.p, 0)
-      assert.approximately(kernel.rx!.p, 1e6 * tx.p, 1)
+      assert.isAtMost(kernel.rx!.p, 1e6 * tx.p + 1)
+      assert.isAtLeast(kernel.rx!.p, 0.9 * 1e6 * tx.p, `the kernel's p ${kernel.rx!.p} against ours ${1e6 * tx.p}`)
       // Linux computes X_calc from its lookup table of the same equation: for
       // its own s (1000 B), R and p ours agrees within the table's resolution.
       const equation = throughput(1000, kernel.tx!.rtt / 1000, kernel.tx!.p / 1e6)
