@@ -231,6 +231,36 @@ describe("metrics", () => {
       yield* eventually("effect_mio_connections_refused_total", { transport: "dccp", side: "accept", reason: "backlog" }, 2)
     })), 30_000)
 
+  it.live("DCCP over CCID 3: the connections count like CCID 2's; each has its RTT gauge and no window gauge (CCID 3 has no cwnd)", () =>
+    inRegistry(Effect.gen(function*() {
+      const listener = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], ccid: 3 })
+      const target = `127.0.0.1:${listener.port}`
+      yield* Effect.scoped(Effect.gen(function*() {
+        const client = yield* Dccp.connect({ address: target, serviceCode: 42, ccid: 3 })
+        const server = yield* listener.accept
+        assert.strictEqual((yield* client.info).txCcid, 3)
+        assert.strictEqual((yield* server.info).txCcid, 3)
+        yield* client.send("ping")
+        assert.strictEqual(new TextDecoder().decode(yield* server.recv), "ping")
+        yield* server.send("pong!")
+        assert.strictEqual(new TextDecoder().decode(yield* client.recv), "pong!")
+        const attributes = { side: "connect", local: `127.0.0.1:${(client.localAddress as NetAddress.InetAddress).port}`, peer: target }
+        assert.isAbove((yield* value("effect_mio_dccp_rtt_seconds", attributes))!, 0)
+        assert.strictEqual(yield* value("effect_mio_dccp_cwnd_packets", { side: "connect" }), undefined)
+        assert.strictEqual(yield* value("effect_mio_dccp_cwnd_packets", { side: "accept" }), undefined)
+        assert.isDefined(yield* value("effect_mio_dccp_rtt_seconds", { side: "accept" }))
+        assert.strictEqual(yield* value("effect_mio_connections_open", { transport: "dccp", side: "connect" }), 1)
+        assert.strictEqual(yield* value("effect_mio_connections_open", { transport: "dccp", side: "accept" }), 1)
+        yield* client.close
+      }))
+      assert.strictEqual(yield* value("effect_mio_dccp_rtt_seconds", { side: "connect" }), undefined)
+      assert.strictEqual(yield* value("effect_mio_connections_total", { transport: "dccp", side: "connect" }), 1)
+      assert.strictEqual(yield* value("effect_mio_connections_total", { transport: "dccp", side: "accept" }), 1)
+      assert.strictEqual(yield* value("effect_mio_bytes_total", { transport: "dccp", direction: "sent" }), 9)
+      assert.strictEqual(yield* value("effect_mio_bytes_total", { transport: "dccp", direction: "recv" }), 9)
+      assert.isAbove((yield* value("effect_mio_datagrams_total", { transport: "dccp", direction: "recv" }))!, 2)
+    })), 30_000)
+
   it.live("the reactor: polls, wake-ups and events grow; registered sources and parked fibers are gauges", () =>
     inRegistry(Effect.gen(function*() {
       const reactor = yield* Reactor.Reactor
