@@ -31,6 +31,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { webcrypto } from "node:crypto"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
 import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
@@ -43,6 +44,7 @@ import type { QueuePolicy } from "./engine/SendQueue.ts"
 import type { State } from "./engine/State.ts"
 import * as DccpError from "./DccpError.ts"
 import { Endpoint, Handle } from "./internal/Endpoint.ts"
+import * as metrics from "./internal/metrics.ts"
 import { connectOptions, listenOptions } from "./internal/options.ts"
 import { runServer } from "./internal/runServer.ts"
 import * as Kernel from "./transport/Kernel.ts"
@@ -404,6 +406,32 @@ const peerName = (handle: Handle): string => {
     : SocketAddress.format(a)
 }
 
+/** What `info` reports (and the RTT and window gauges read). */
+const infoOf = (handle: Handle, role: "client" | "server", transportKind: "udp" | "raw"): DccpInfo => {
+  const engine = handle.engine
+  const i = engine.info()
+  const s = i.sender
+  const r = i.receiver
+  const srtt = s?.srttMs
+  return {
+    state: i.state,
+    role,
+    transport: transportKind,
+    mps: i.mps,
+    txCcid: i.txCcid,
+    rxCcid: i.rxCcid,
+    rttMs: srtt !== undefined && !Number.isNaN(srtt) ? srtt : i.handshakeRttMs,
+    cwnd: s?.cwnd,
+    lossEvents: s?.congestionEvents ?? 0,
+    lostPackets: s?.lostPackets ?? 0,
+    tfrcTx: s !== undefined && i.txCcid === 3 ? tfrcTx(s) : undefined,
+    tfrcRx: r !== undefined && i.rxCcid === 3 ? { xRecv: r["xRecv"]!, rttMs: r["rttMs"]!, p: r["p"]! } : undefined,
+    sendQueueLength: i.sendQueueLength,
+    receiveDropped: handle.receiveDropped,
+    stats: { ...engine.stats }
+  }
+}
+
 /** The socket the application sees for a connection handle. */
 const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client" | "server", local: SocketAddress.SocketAddress, code: number): DccpSocket => {
   const { engine, endpoint } = handle
@@ -440,30 +468,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     }
     return Effect.flatMap(Deferred.await(handle.finished), (reason) =>
       reason.kind === "closed" ? Effect.void : Effect.fail(ended()))
-  })
-  const info = Effect.sync((): DccpInfo => {
-    const i = engine.info()
-    const s = i.sender
-    const r = i.receiver
-    const srtt = s?.srttMs
-    return {
-      state: i.state,
-      role,
-      transport: transportKind,
-      mps: i.mps,
-      txCcid: i.txCcid,
-      rxCcid: i.rxCcid,
-      rttMs: srtt !== undefined && !Number.isNaN(srtt) ? srtt : i.handshakeRttMs,
-      cwnd: s?.cwnd,
-      lossEvents: s?.congestionEvents ?? 0,
-      lostPackets: s?.lostPackets ?? 0,
-      tfrcTx: s !== undefined && i.txCcid === 3 ? tfrcTx(s) : undefined,
-      tfrcRx: r !== undefined && i.rxCcid === 3 ? { xRecv: r["xRecv"]!, rttMs: r["rttMs"]!, p: r["p"]! } : undefined,
-      sendQueueLength: i.sendQueueLength,
-      receiveDropped: handle.receiveDropped,
-      stats: { ...engine.stats }
-    }
-  })
+  }).pipe(observe.span("Dccp.close", "internal", () => spanAttributes(role, local, peer)))
+  const info = Effect.sync(() => infoOf(handle, role, transportKind))
   return {
     [TypeId]: TypeId,
     localAddress: local,
@@ -476,6 +482,14 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     info
   }
 }
+
+/** A connection's span attributes. */
+const spanAttributes = (role: "client" | "server", local: SocketAddress.SocketAddress, peer: string): Record<string, unknown> => ({
+  "network.transport": "dccp",
+  "dccp.role": role,
+  ...observe.addressAttributes("network.local", SocketAddress.format(local)),
+  ...observe.addressAttributes("network.peer", peer)
+})
 
 /** `tfrc_tx_info` from the CCID 3 sender's figures. */
 const tfrcTx = (s: Readonly<Record<string, number>>): TfrcTxInfo => ({
@@ -516,18 +530,22 @@ const release = (handle: Handle, socket: DccpSocket, timeout: number) =>
  * @since 0.1.0
  * @category constructors
  */
-export const connect = (options: ConnectOptions): Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> =>
-  Effect.gen(function*() {
-    const resolved = connectOptions(options)
-    if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
-    const code = serviceCodeOf(options.serviceCode, "serviceCode")
-    if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
-    const kind = options.transport ?? "udp"
-    if (kind === "kernel") return yield* Kernel.connect(options, code)
-    // A host name's addresses are tried in order, each handshake in a Scope of its own.
-    const remotes = yield* Effect.mapError(Resolver.resolve(options.address, "connect", { inet: true }), DccpError.fromIo)
-    return yield* Resolver.firstThatWorksScoped(remotes, (remote) => connectTo(options, resolved, code, kind, remote))
-  })
+export const connect: (options: ConnectOptions) => Effect.Effect<DccpSocket, DccpError.DccpError, Reactor | Scope.Scope> = Effect.fn(
+  "Dccp.connect",
+  { kind: "client" }
+)(function*(options: ConnectOptions) {
+  const resolved = connectOptions(options)
+  if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
+  const code = serviceCodeOf(options.serviceCode, "serviceCode")
+  if (code instanceof DccpError.DccpError) return yield* Effect.fail(code)
+  const kind = options.transport ?? "udp"
+  if (kind === "kernel") return yield* Kernel.connect(options, code)
+  // A host name's addresses are tried in order, each handshake in a Scope of its own.
+  const remotes = yield* Effect.mapError(Resolver.resolve(options.address, "connect", { inet: true }), DccpError.fromIo)
+  const socket = yield* Resolver.firstThatWorksScoped(remotes, (remote) => connectTo(options, resolved, code, kind, remote))
+  yield* Effect.annotateCurrentSpan(spanAttributes("client", socket.localAddress, SocketAddress.format(socket.remoteAddress)))
+  return socket
+})
 
 const connectTo = (
   options: ConnectOptions,
@@ -570,6 +588,8 @@ const connectTo = (
       address: kind === "udp" ? remote : rawAddress(remote)
     }
     const localIp = UdpTransport.ipBytes(local)
+    const context = yield* Effect.context<never>()
+    const counted = metrics.dccpGroup(context)
     const engine = DccpEngine.connect(performance.now(), {
       path: { family, localAddress: localIp, remoteAddress: peer.ip, localPort, remotePort, transportKey: peer.key },
       serviceCode: code,
@@ -595,7 +615,13 @@ const connectTo = (
             return Effect.fail(DccpError.make("TimedOut", "the handshake did not complete in time"))
           })
       })
-    yield* Effect.mapError(timed, (e) => DccpError.withAddress(e, peerName(handle)))
+    yield* Effect.mapError(timed, (e) => {
+      const refusal = e.kind === "ConnectionRefused" ? "no_listener" : e.kind === "BadServiceCode" ? "bad_service_code" : e.kind === "Reset" ? "reset" : undefined
+      if (refusal !== undefined) counted.refused[refusal]++
+      return DccpError.withAddress(e, peerName(handle))
+    }).pipe(observe.span("Dccp.handshake", "client", () => spanAttributes("client", local, peerName(handle))))
+    yield* metrics.established(context, counted.connect, handle, "connect", SocketAddress.format(local), peerName(handle), () =>
+      infoOf(handle, "client", kind))
     return socket
   })
 
@@ -605,7 +631,19 @@ const connectTo = (
  * @since 0.1.0
  * @category constructors
  */
-export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpError.DccpError, Reactor | Scope.Scope> =>
+export const listen: (options: ListenOptions) => Effect.Effect<DccpServer, DccpError.DccpError, Reactor | Scope.Scope> = Effect.fn(
+  "Dccp.listen"
+)(function*(options: ListenOptions) {
+  const server = yield* listenWith(options)
+  yield* Effect.annotateCurrentSpan({
+    "network.transport": "dccp",
+    ...observe.addressAttributes("server", SocketAddress.format(server.address)),
+    "dccp.port": server.port
+  })
+  return server
+})
+
+const listenWith = (options: ListenOptions): Effect.Effect<DccpServer, DccpError.DccpError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const resolved = listenOptions(options)
     if (resolved instanceof DccpError.DccpError) return yield* Effect.fail(resolved)
@@ -643,9 +681,14 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     endpoint.listener = listener
     endpoint.resetUnknown = options.resetUnknown ?? kind === "udp"
     const backlog = yield* Queue.make<Handle, DccpError.DccpError>({ capacity: resolved.backlog, strategy: "dropping" })
+    const context = yield* Effect.context<never>()
+    const counted = metrics.dccpGroup(context)
+    const listenerCounts: metrics.ListenerCounts = { listener, endpoint, backlogRefused: 0 }
+    yield* observe.joinScoped(counted.listeners, listenerCounts)
     endpoint.receiveCapacity = resolved.receiveQueue
     endpoint.incoming = (handle) => {
       if (!Queue.offerUnsafe(backlog, handle)) {
+        listenerCounts.backlogRefused++
         handle.engine.abort(performance.now())
       }
     }
@@ -662,12 +705,17 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
         endpoint.flush(t)
       })
     )
-    const accept: DccpServer["accept"] = Effect.gen(function*() {
-      const handle = yield* Queue.take(backlog)
-      const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
-      yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
-      return socket
-    })
+    const accept: DccpServer["accept"] = Effect.flatMap(Queue.take(backlog), (handle) =>
+      Effect.gen(function*() {
+        const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
+        yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
+        yield* metrics.established(context, counted.accept, handle, "accept", SocketAddress.format(local), peerName(handle), () =>
+          infoOf(handle, "server", kind))
+        return socket
+      }).pipe(observe.span("Dccp.accept", "server", () => ({
+        ...spanAttributes("server", local, peerName(handle)),
+        "dccp.handshake_rtt_ms": handle.engine.info().handshakeRttMs
+      }))))
     return {
       [TypeId]: TypeId,
       address: local,

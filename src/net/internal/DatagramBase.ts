@@ -82,7 +82,7 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!(buf instanceof Uint8Array)) return notBytes("sendto", buf)
     const to = this.target(target, "sendto")
     if (to instanceof IoError.IoError) return to
-    return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
+    return this.#sentOne(ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length)))
   }
   /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
   recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
@@ -94,11 +94,16 @@ export abstract class DatagramBase extends IpSocketBase {
   }
   /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
   send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, 0)
+    return this.#sentOne(this.sysSend(buf, 0))
   }
   /** Receives on any socket, without the source address. @since 0.1.0 */
   recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysRecv(buf, 0)
+    const r = this.sysRecv(buf, 0)
+    if (typeof r === "number") {
+      this.traffic.datagramsReceived++
+      this.traffic.bytesReceived += r
+    }
+    return r
   }
   /** Like `recv`, without consuming the datagram. @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
@@ -129,7 +134,7 @@ export abstract class DatagramBase extends IpSocketBase {
     if (max !== undefined && !(typeof max === "number" && Number.isInteger(max) && max >= 1)) {
       return IoError.make("InvalidInput", "recvmmsg", `max is a positive integer, not ${check.show(max)}`)
     }
-    return this.batch().recv(this.fd, max, this.decoder)
+    return this.batch().recv(this.fd, max, this.decoder, this.traffic)
   }
   /**
    * Sends datagrams with as few `sendmmsg` calls as the batch buffers allow.
@@ -142,7 +147,7 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!Array.isArray(datagrams)) {
       return IoError.make("InvalidInput", "sendmmsg", `datagrams is an array of { payload, address? }, not ${check.show(datagrams)}`)
     }
-    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
+    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"), this.traffic)
   }
   /**
    * Where a caller builds datagrams for `sendPacked`: the send batch's native
@@ -200,5 +205,17 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!(buf instanceof Uint8Array)) return notBytes("recvfrom", buf)
     const r = sock.recvfrom(this.fd, buf, flags)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
+    if (flags === 0) {
+      this.traffic.datagramsReceived++
+      this.traffic.bytesReceived += r
+    }
     return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
+  }
+
+  #sentOne(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
+    if (typeof r === "number") {
+      this.traffic.datagramsSent++
+      this.traffic.bytesSent += r
+    }
+    return r
   }}
