@@ -17,6 +17,7 @@ import { cases as bulk } from "./cases/bulk.ts"
 import { cases as dccp } from "./cases/dccp.ts"
 import { cases as many } from "./cases/many.ts"
 import { cases as msg } from "./cases/msg.ts"
+import { cases as obs } from "./cases/obs.ts"
 import { cases as poll } from "./cases/poll.ts"
 import { cases as rudp } from "./cases/rudp.ts"
 import { cases as rudploss } from "./cases/rudploss.ts"
@@ -26,11 +27,11 @@ import { cases as udp } from "./cases/udp.ts"
 import { cases as udpcost } from "./cases/udpcost.ts"
 import { cases as wake } from "./cases/wake.ts"
 import { type Case, label, sleep } from "./lib/bench.ts"
-import { bundlePeers, killAll, ROOT } from "./lib/proc.ts"
+import { bundleBase, bundlePeers, killAll, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
-const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...msg, ...rudp, ...rudploss, ...tls]
+const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...msg, ...rudp, ...rudploss, ...tls, ...obs]
 const GROUPS = [...new Set(ALL.map((c) => c.group))]
 
 const argv = process.argv.slice(2)
@@ -41,9 +42,10 @@ const opt = (k: string): string | undefined => {
 }
 
 if (flag("help") || flag("h")) {
-  console.log(`usage: npm run bench [-- --only <group|case>[,…]] [--runs N] [--quick] [--list] [--markdown <results.json>]
+  console.log(`usage: npm run bench [-- --only <group|case>[,…]] [--runs N] [--quick] [--list] [--base <ref>] [--markdown <results.json>]
 groups: ${GROUPS.join(", ")}
   --runs N       runs per variant (default 5; --quick: 3)
+  --base REF     the base commit of A/B cases (group obs; default: git merge-base HEAD main)
   --quick        short workloads and 3 runs: a smoke run, not a measurement
   --list         list the cases and variants
   --markdown F   print the tables and targets of a results file (no run)`)
@@ -112,6 +114,13 @@ if (build.status !== 0) {
 const bundleNote = await bundlePeers()
 console.error(bundleNote)
 
+// --- the base commit of A/B cases ----------------------------------------------------
+const baseRef = selected.some((c) => c.needsBase === true)
+  ? opt("base") ?? execFileSync("git", ["-C", ROOT, "merge-base", "HEAD", "main"], { encoding: "utf8" }).trim()
+  : undefined
+const baseCommit = baseRef === undefined ? undefined : execFileSync("git", ["-C", ROOT, "rev-parse", "--short", baseRef], { encoding: "utf8" }).trim()
+if (baseRef !== undefined) console.error(await bundleBase(baseRef))
+
 // --- the machine -------------------------------------------------------------------
 const read = (p: string): string => {
   try {
@@ -159,7 +168,8 @@ const started = new Date()
 console.log(`effect-mio bench — ${started.toISOString()}`)
 console.log(`${machine.cpu} ×${machine.cpus}, ${machine.os}, kernel ${machine.kernel}, Node ${machine.node}, ${machine.cc}`)
 console.log(`koffi ${machine.koffi}, effect ${machine.effect}, @effect/platform-node ${machine.platform_node}; load ${loadavg().join(" ")}`)
-console.log(`${runs} runs per variant${quick ? " (quick: short workloads)" : ""}; cases: ${selected.map((c) => c.id).join(", ")}\n`)
+console.log(`${runs} runs per variant${quick ? " (quick: short workloads)" : ""}; cases: ${selected.map((c) => c.id).join(", ")}`)
+console.log(baseCommit === undefined ? "" : `A/B base: ${baseRef} (${baseCommit}) against the working tree\n`)
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
@@ -264,7 +274,7 @@ const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : only !== undefin
 writeFileSync(
   outFile,
   JSON.stringify(
-    { started: started.toISOString(), seconds: totalSeconds, runs, quick, argv, machine, loadStart, loadEnd: loadavg(), otherCpuPct, results, targets },
+    { started: started.toISOString(), seconds: totalSeconds, runs, quick, argv, base: baseCommit, machine, loadStart, loadEnd: loadavg(), otherCpuPct, results, targets },
     null,
     2
   ) + "\n"

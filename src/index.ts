@@ -11,6 +11,10 @@ export * as IoError from "./IoError.ts"
 /** @since 0.1.0 */
 export { isWouldBlock, WouldBlock } from "./WouldBlock.ts"
 
+// --- observability --------------------------------------------------------------
+/** @since 0.2.0 */
+export * as Metrics from "./Metrics.ts"
+
 // --- floor 2: readiness (mio) ----------------------------------------------------
 /** @since 0.1.0 */
 export * as Event from "./poll/Event.ts"

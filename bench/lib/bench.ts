@@ -53,6 +53,8 @@ export interface Case {
   /** How the case is measured, for the report. */
   readonly method: string
   readonly variants: ReadonlyArray<Variant>
+  /** Some variants run peers built from the base commit (`--base`, an A/B run). */
+  readonly needsBase?: boolean | undefined
 }
 
 /** The variant's full label. */

@@ -5,8 +5,8 @@
  * become fds 3, 4, … in the child). Every process prints JSON lines on stdout;
  * a `Session` owns the processes of one run and kills what is left at the end.
  */
-import { type ChildProcess, spawn, type StdioOptions } from "node:child_process"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { type ChildProcess, execFileSync, spawn, type StdioOptions } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -14,8 +14,12 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const NATIVE = path.join(ROOT, "native", "build")
 const PEERS = path.join(ROOT, "bench", "peers")
 const BUNDLES = path.join(ROOT, "bench", ".build")
+/** The base tree of an A/B run (`--base <ref>`): its `src/` and `bench/peers/`, and their bundles. */
+const BASE_TREE = path.join(ROOT, "bench", ".base")
+const BASE_BUNDLES = path.join(ROOT, "bench", ".build-base")
 
 let bundled = false
+let baseBundled = false
 
 /**
  * Bundles every peer (`bench/peers/*.ts`, not `common.ts`) into one ESM file each
@@ -47,10 +51,51 @@ export const bundlePeers = async (): Promise<string> => {
   return `peers bundled with esbuild ${esbuild.version} into bench/.build/`
 }
 
-/** What to start. */
+/**
+ * Extracts `src/` and `bench/peers/` of git `ref` into `bench/.base/` and
+ * bundles those peers into `bench/.build-base/`, so that a case can run the
+ * same peer built from the base commit and from the working tree in one run
+ * (A/B). They resolve `effect` and `koffi` from this checkout's node_modules.
+ */
+export const bundleBase = async (ref: string): Promise<string> => {
+  rmSync(BASE_TREE, { recursive: true, force: true })
+  mkdirSync(BASE_TREE, { recursive: true })
+  const archive = path.join(BASE_TREE, "base.tar")
+  execFileSync("git", ["-C", ROOT, "archive", "--output", archive, ref, "src", "bench/peers"])
+  execFileSync("tar", ["-x", "-f", archive, "-C", BASE_TREE])
+  let esbuild: typeof import("esbuild")
+  try {
+    esbuild = await import("esbuild")
+  } catch {
+    return `base ${ref} extracted into bench/.base/ (esbuild not found: its peers run with tsx)`
+  }
+  const peers = path.join(BASE_TREE, "bench", "peers")
+  await esbuild.build({
+    entryPoints: readdirSync(peers).filter((f) => f.endsWith(".ts") && f !== "common.ts").map((f) => path.join(peers, f)),
+    outdir: BASE_BUNDLES,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    nodePaths: [path.join(ROOT, "node_modules")],
+    external: ["koffi", "@effect/platform-node", "@effect/platform-node/*"],
+    banner: { js: `import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);` },
+    logLevel: "error"
+  })
+  baseBundled = true
+  return `base ${ref} bundled into bench/.build-base/`
+}
+
+/** What to start. A peer with `tree: "base"` is the base commit's (`bundleBase`). */
 export type Program =
   | { readonly c: string; readonly args?: ReadonlyArray<string | number> }
-  | { readonly peer: string; readonly args?: ReadonlyArray<string | number>; readonly nodeArgs?: ReadonlyArray<string> }
+  | {
+    readonly peer: string
+    readonly args?: ReadonlyArray<string | number>
+    readonly nodeArgs?: ReadonlyArray<string>
+    readonly tree?: "base" | undefined
+  }
 
 export interface SpawnOptions {
   /** A label for messages. */
@@ -86,8 +131,12 @@ export class Proc {
       args = (program.args ?? []).map(String)
     } else {
       cmd = process.execPath
-      const bundle = path.join(BUNDLES, `${program.peer}.mjs`)
-      const entry = bundled && existsSync(bundle) ? [bundle] : ["--import", "tsx", path.join(PEERS, `${program.peer}.ts`)]
+      const base = program.tree === "base"
+      if (base && !existsSync(BASE_TREE)) throw new Error(`${program.peer}: the base tree is not there (bundleBase first)`)
+      const bundle = path.join(base ? BASE_BUNDLES : BUNDLES, `${program.peer}.mjs`)
+      const entry = (base ? baseBundled : bundled) && existsSync(bundle)
+        ? [bundle]
+        : ["--import", "tsx", path.join(base ? path.join(BASE_TREE, "bench", "peers") : PEERS, `${program.peer}.ts`)]
       args = [...(program.nodeArgs ?? []), ...entry, ...(program.args ?? []).map(String)]
     }
     if (options.cpu !== undefined) {

@@ -8,6 +8,10 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import { PrometheusMetrics } from "effect/observability"
+import * as Schedule from "effect/Schedule"
+import * as Tracer from "effect/Tracer"
 import { performance } from "node:perf_hooks"
 import type { IoError } from "../../src/IoError.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
@@ -199,7 +203,7 @@ export const reactorLayer = (strategy: string): Layer.Layer<Reactor.Reactor, IoE
 
 /** Runs a program to completion and exits: 0 on success, 1 (with the cause on stderr) on failure. */
 export const runMain = <E>(program: Effect.Effect<unknown, E>): void => {
-  const fiber = Effect.runFork(program)
+  const fiber = Effect.runFork(argv.includes("--observe") ? observed(program) : program)
   fiber.addObserver((exit) => {
     if (Exit.isFailure(exit)) {
       process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
@@ -207,6 +211,27 @@ export const runMain = <E>(program: Effect.Effect<unknown, E>): void => {
     }
     process.exit(0)
   })
+}
+
+/**
+ * `--observe` (the A/B cases of bench/cases/obs.ts): the program runs with a
+ * tracer installed — so effect-mio makes its per-connection spans — and a fiber
+ * that reads every metric (`Metric.snapshot`, then the Prometheus text) every
+ * 100 ms, as an exporter scraping far more often than usual would.
+ */
+const observed = <E>(program: Effect.Effect<unknown, E>): Effect.Effect<unknown, E> => {
+  let spans = 0
+  const tracer = Tracer.make({
+    span(options) {
+      spans++
+      return new Tracer.NativeSpan(options)
+    }
+  })
+  const scrape = Effect.flatMap(Metric.snapshot, () => PrometheusMetrics.format())
+  return Effect.andThen(
+    Effect.forkDetach(Effect.repeat(scrape, Schedule.spaced("100 millis"))),
+    Effect.onExit(program, () => Effect.sync(() => process.stderr.write(`observed: ${spans} spans\n`)))
+  ).pipe(Effect.provideService(Tracer.Tracer, tracer))
 }
 
 /** Fails loudly on an error value from the readiness level. */

@@ -59,6 +59,7 @@ import type * as Socket from "effect/socket/Socket"
 import * as Stream from "effect/Stream"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -186,6 +187,11 @@ export interface SocketOptions<S, R> extends CommonOptions<S, R> {
 
 const DEFAULT_TIMEOUT = Duration.seconds(5)
 
+const shownAddress = (input: SocketAddress.Input): string | undefined => {
+  const a = SocketAddress.parse(input, "connect")
+  return a instanceof IoError ? undefined : SocketAddress.format(a)
+}
+
 /** A spinning reactor for this Scope (links' busy-wait mode). */
 const spinReactor: Effect.Effect<Reactor, IoError, Scope.Scope> = Effect.flatMap(
   Layer.build(ReactorModule.layerSpin),
@@ -277,7 +283,10 @@ export const connect: {
     )
     yield* Effect.forkIn(supervise, parent, { startImmediately: true })
     return makeClt(conn, inbox, released)
-  })
+  }).pipe(observe.span("Clt.connect", "client", () => ({
+    "effect_mio.clt": options.name ?? "clt",
+    ...("address" in options ? observe.addressAttributes("server", shownAddress(options.address)) : {})
+  })))
 
 const makeClt = <S, R>(
   conn: Connection<S, R>,

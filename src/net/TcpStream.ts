@@ -74,19 +74,27 @@ export class TcpStream extends IpSocketBase {
 
   /** Reads into `buf`: bytes read (0 at end of stream), or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysRecv(buf, 0)
+    const r = this.sysRecv(buf, 0)
+    if (typeof r === "number") this.traffic.bytesReceived += r
+    return r
   }
   /** Writes from `buf`: bytes written (may be fewer than asked), or `WouldBlock`. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, 0)
+    const r = this.sysSend(buf, 0)
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
   /** Reads into the buffers in order (one `readv`). @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysReadv(bufs)
+    const r = this.sysReadv(bufs)
+    if (typeof r === "number") this.traffic.bytesReceived += r
+    return r
   }
   /** Writes from the buffers in order (one `writev`). @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysWritev(bufs)
+    const r = this.sysWritev(bufs)
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
   /** Reads without consuming (`MSG_PEEK`). A successful peek leaves readiness armed. @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
@@ -94,7 +102,9 @@ export class TcpStream extends IpSocketBase {
   }
   /** Sends urgent (out-of-band) data, which the peer sees as a `PRIORITY` event. @since 0.1.0 */
   writeOob(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, C.MSG_OOB)
+    const r = this.sysSend(buf, C.MSG_OOB)
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
 
   /** `TCP_NODELAY`. @since 0.1.0 */

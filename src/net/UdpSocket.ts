@@ -125,7 +125,7 @@ export class UdpSocket extends DatagramBase {
   ): number | WouldBlock | IoError.IoError {
     if (this.fd < 0) return IoError.closed("sendmsg")
     if (!(payload instanceof Uint8Array)) return notBytes("sendmsg", payload)
-    return this.batch().sendSegments(this.fd, payload, segmentSize, target === undefined ? undefined : this.target(target, "sendmsg"))
+    return this.batch().sendSegments(this.fd, payload, segmentSize, target === undefined ? undefined : this.target(target, "sendmsg"), this.traffic)
   }
   /**
    * Turns UDP GRO on or off: the kernel may then coalesce consecutive datagrams

@@ -31,19 +31,27 @@ export class UnixStream extends SocketBase {
 
   /** Reads into `buf`: bytes read (0 at end of stream), or `WouldBlock`. @since 0.1.0 */
   read(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysRecv(buf, 0)
+    const r = this.sysRecv(buf, 0)
+    if (typeof r === "number") this.traffic.bytesReceived += r
+    return r
   }
   /** Writes from `buf`: bytes written, or `WouldBlock`. @since 0.1.0 */
   write(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, 0)
+    const r = this.sysSend(buf, 0)
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
   /** @since 0.1.0 */
   readv(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysReadv(bufs)
+    const r = this.sysReadv(bufs)
+    if (typeof r === "number") this.traffic.bytesReceived += r
+    return r
   }
   /** @since 0.1.0 */
   writev(bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError.IoError {
-    return this.sysWritev(bufs)
+    const r = this.sysWritev(bufs)
+    if (typeof r === "number") this.traffic.bytesSent += r
+    return r
   }
   /** @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {

@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import * as IoError from "../IoError.ts"
 import { IoSource } from "../poll/IoSource.ts"
 import * as Poll from "../poll/Poll.ts"
@@ -28,6 +29,7 @@ import type { WouldBlock } from "../WouldBlock.ts"
 import * as IdleStrategy from "./IdleStrategy.ts"
 import { doIo } from "./internal/doIo.ts"
 import { Driver, READ, type ScheduledIo, WRITE } from "./internal/driver.ts"
+import { reactorGroup } from "./internal/metrics.ts"
 
 /**
  * @since 0.1.0
@@ -90,6 +92,13 @@ export interface Reactor {
     readonly polls: number
     /** Waits the spin strategy ended in place, without parking the fiber. */
     readonly inPlace: number
+    /**
+     * Times the driver ran: a libuv readiness callback or an event-loop turn it
+     * scheduled (`effect_mio_reactor_wakeups_total`).
+     *
+     * @since 0.2.0
+     */
+    readonly wakeups: number
   }
 }
 
@@ -139,6 +148,7 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
     const driver = new Driver(poll.fd, strategy)
     // Registered after Poll.make, so it runs first: waiters fail before the fd closes.
     yield* Effect.addFinalizer(() => Effect.sync(() => driver.close(reactorClosed)))
+    yield* observe.joinScoped(reactorGroup(yield* Effect.context<never>(), strategy._tag.toLowerCase()), driver)
     const register = (source: IoSource): Effect.Effect<Registration, IoError.IoError, Scope.Scope> =>
       Effect.acquireRelease(
         Effect.suspend(() => {
@@ -169,7 +179,8 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
         waiting: driver.waiting,
         dispatched: driver.dispatched,
         polls: driver.polls,
-        inPlace: driver.inPlace
+        inPlace: driver.inPlace,
+        wakeups: driver.wakeups
       })
     })
   })

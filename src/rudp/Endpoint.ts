@@ -41,6 +41,7 @@ import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { randomFillSync } from "node:crypto"
+import * as observe from "../internal/observe.ts"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
@@ -48,6 +49,7 @@ import { type Config as EngineConfig, type ConfigInput, makeConfig, type RandomS
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
+import { rudpGroup } from "./internal/metrics.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
 import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
@@ -280,6 +282,7 @@ export const makeWith = <E>(
     const engine = engineOf(nowMs(), cfg)
     const driver = new Driver(engine, udp, nowMs)
     driver.onClosed = onClosed
+    yield* observe.joinScoped(rudpGroup(context, driver).endpoints, driver)
     const written = new Written()
     const setDone = new Signal()
     const flushWanted = new Signal()

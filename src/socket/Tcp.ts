@@ -18,6 +18,7 @@ import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import * as IoErrorModule from "../IoError.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import * as Resolver from "../net/Resolver.ts"
@@ -27,6 +28,7 @@ import * as TcpStream from "../net/TcpStream.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import * as errors from "./internal/errors.ts"
+import * as metrics from "./internal/metrics.ts"
 import * as StreamServer from "./internal/StreamServer.ts"
 import * as StreamSocket from "./internal/StreamSocket.ts"
 
@@ -98,24 +100,32 @@ export const connect = (
       : `${check.show(address)} is not an IPv4 or IPv6 address`
     if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
     const opts = withNodelay(options)
-    const dialOne = (to: SocketAddress.SocketAddress): Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> => {
+    const dialOne = (to: SocketAddress.SocketAddress, counted: metrics.StreamGroup): Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> => {
       const at = SocketAddress.format(to)
       return Effect.gen(function*() {
         const stream = yield* TcpStream.connect(to, opts)
         const registration = yield* reactor.register(stream)
         // The kernel reports a failed connect later, through SO_ERROR: name the connect and its address.
-        yield* Effect.mapError(registration.writeIo(completeConnect(stream)), (e) => IoErrorModule.during(e, "connect", at))
+        yield* Effect.mapError(registration.writeIo(completeConnect(stream)), (e) => {
+          if (e.kind === "ConnectionRefused") counted.refused++
+          return IoErrorModule.during(e, "connect", at)
+        })
+        yield* observe.joinScoped(counted.connect, stream)
         return new StreamSocket.Connection(stream, registration, at)
       })
     }
+    const shown = parsed instanceof SocketAddress.HostName ? parsed.toString() : SocketAddress.format(parsed)
     // A host name is resolved at each dial, and its addresses tried in order.
-    const dial = parsed instanceof SocketAddress.HostName
-      ? Effect.flatMap(
-        Resolver.resolve(address, "connect", { inet: true }),
-        (addresses) => Resolver.firstThatWorksScoped(addresses, dialOne)
+    const dial = Effect.flatMap(metrics.streamGroupHere("tcp"), (counted) =>
+      parsed instanceof SocketAddress.HostName
+        ? Effect.flatMap(
+          Resolver.resolve(address, "connect", { inet: true }),
+          (addresses) => Resolver.firstThatWorksScoped(addresses, (to) => dialOne(to, counted))
+        )
+        : dialOne(parsed, counted)).pipe(
+        observe.span("Tcp.connect", "client", () => ({ "network.transport": "tcp", ...observe.addressAttributes("server", shown) }))
       )
-      : dialOne(parsed)
-    return StreamSocket.client(dial, options, parsed instanceof SocketAddress.HostName ? parsed.toString() : SocketAddress.format(parsed))
+    return StreamSocket.client(dial, options, shown)
   })
 
 /**
@@ -126,22 +136,29 @@ export const connect = (
  * @since 0.1.0
  * @category constructors
  */
-export const listen = (
+export const listen: (
   address: SocketAddress.Input,
   options?: ListenOptions
-): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
-  Effect.suspend(() => {
-    const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options) ??
-      TcpStream.checkConnectOptions(options?.connection, "connection.")
-    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
-    const conn = withNodelay(options?.connection)
-    return StreamServer.listen(TcpListener.bind(address, options), {
-      toAddress: (local) => local as NetAddress.InetAddress,
-      prepare: (stream) => TcpStream.applyOptions(stream, conn),
-      service: TcpConnection,
-      reader: options
-    })
+) => Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> = Effect.fn(
+  "Tcp.listen"
+)(function*(address: SocketAddress.Input, options?: ListenOptions) {
+  const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options) ??
+    TcpStream.checkConnectOptions(options?.connection, "connection.")
+  if (bad !== undefined) return yield* Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
+  const conn = withNodelay(options?.connection)
+  const server = yield* StreamServer.listen(TcpListener.bind(address, options), {
+    toAddress: (local) => local as NetAddress.InetAddress,
+    prepare: (stream) => TcpStream.applyOptions(stream, conn),
+    service: TcpConnection,
+    reader: options,
+    transport: "tcp"
   })
+  yield* Effect.annotateCurrentSpan({
+    "network.transport": "tcp",
+    ...observe.addressAttributes("server", SocketAddress.format(server.address as SocketAddress.SocketAddress))
+  })
+  return server
+})
 
 /**
  * `listen` as a Layer of Effect's `SocketServer` service.

@@ -22,6 +22,7 @@ import * as Layer from "effect/Layer"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import * as IoErrorModule from "../IoError.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import { type BatchOptions, checkBatchOptions } from "../net/internal/Batch.ts"
@@ -31,6 +32,7 @@ import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import * as errors from "./internal/errors.ts"
+import * as metrics from "./internal/metrics.ts"
 
 /**
  * Options of `make`, after `NodeDatagramSocket.Options` where they overlap.
@@ -253,8 +255,14 @@ export const make = (options?: Options): Effect.Effect<UdpDatagramSocket, Datagr
 
 const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSocket, never, Reactor> => {
   const counts = { received: 0, droppedOversize: 0 }
+  /** The metrics' view of the socket the current reader opened. */
+  let counted: metrics.UdpSocketCounts | undefined
   const slot = options?.maxDatagramSize
   const batch: BatchOptions | undefined = slot === undefined ? options?.batch : { ...options?.batch, bufferSize: slot }
+  const countDrops = (reader: DatagramSocket.Reader) =>
+    Effect.sync(() => {
+      if (counted !== undefined) counted.receiveBufferDropped = reader.dropped
+    })
   return Reactor.use((reactor) =>
     DatagramSocket.makeFromBackingSocket(
       (events) =>
@@ -278,6 +286,9 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
           const registration = yield* Effect.mapError(reactor.register(udp), errors.datagramOpenError)
           const local = udp.localAddr()
           if (local instanceof IoError) return yield* Effect.fail(errors.datagramOpenError(local))
+          const oversizeBefore = counts.droppedOversize
+          counted = metrics.udpCounts(udp, () => counts.droppedOversize - oversizeBefore)
+          yield* observe.joinScoped(metrics.udpGroup(yield* Effect.context<never>()), counted)
           const peerAddress = remote
 
           // --- receive: drain with recvmmsg, park when empty --------------------------
@@ -442,13 +453,13 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
             }
           }
           return backing
-        }),
+        }).pipe(observe.span("Udp.bind", "internal", () => ({ "network.transport": "udp" }))),
       {
         ...(options?.receiveBuffer === undefined ? {} : { receiveBuffer: options.receiveBuffer }),
         ...(options?.onError === undefined ? {} : { onError: options.onError })
       }
     ).pipe(Effect.map((socket): UdpDatagramSocket =>
-      Object.assign(DatagramSocket.make({ reader: socket.reader, writer: Effect.map(socket.writer, checkedWriter) }), {
+      Object.assign(DatagramSocket.make({ reader: Effect.tap(socket.reader, countDrops), writer: Effect.map(socket.writer, checkedWriter) }), {
         stats: (): Stats => ({ ...counts })
       })
     )))

@@ -17,12 +17,14 @@ import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError, make as ioError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UnixListener from "../net/UnixListener.ts"
 import * as UnixStream from "../net/UnixStream.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import * as errors from "./internal/errors.ts"
+import * as metrics from "./internal/metrics.ts"
 import * as StreamServer from "./internal/StreamServer.ts"
 import * as StreamSocket from "./internal/StreamSocket.ts"
 
@@ -82,11 +84,17 @@ export const connect = (
       ? StreamSocket.checkClientOptions(options)
       : `${check.show(address)} is not a Unix socket path or @abstract name`
     if (bad !== undefined) return yield* Effect.fail(errors.openError(ioError("InvalidInput", "connect", bad)))
+    const shown = SocketAddress.format(parsed as SocketAddress.SocketAddress)
     const dial: Effect.Effect<StreamSocket.Connection, IoError, Scope.Scope> = Effect.gen(function*() {
-      const stream = yield* UnixStream.connect(parsed)
+      const counted = yield* metrics.streamGroupHere("unix")
+      const stream = yield* Effect.tapError(UnixStream.connect(parsed), (e) =>
+        Effect.sync(() => {
+          if (e.kind === "ConnectionRefused") counted.refused++
+        }))
       const registration = yield* reactor.register(stream)
-      return new StreamSocket.Connection(stream, registration, SocketAddress.format(parsed as SocketAddress.SocketAddress))
-    })
+      yield* observe.joinScoped(counted.connect, stream)
+      return new StreamSocket.Connection(stream, registration, shown)
+    }).pipe(observe.span("Unix.connect", "client", () => ({ "network.transport": "unix", "server.address": shown })))
     return StreamSocket.client(dial, options)
   })
 
@@ -97,20 +105,25 @@ export const connect = (
  * @since 0.1.0
  * @category constructors
  */
-export const listen = (
+export const listen: (
   address: SocketAddress.Input,
   options?: ListenOptions
-): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
-  Effect.suspend(() => {
-    const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options)
-    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
-    return StreamServer.listen(UnixListener.bind(address, options), {
-      toAddress: toNetAddress,
-      prepare: () => undefined,
-      service: UnixConnection,
-      reader: options
-    })
+) => Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> = Effect.fn(
+  "Unix.listen"
+)(function*(address: SocketAddress.Input, options?: ListenOptions) {
+  const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options)
+  if (bad !== undefined) return yield* Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
+  const server = yield* StreamServer.listen(UnixListener.bind(address, options), {
+    toAddress: toNetAddress,
+    prepare: () => undefined,
+    service: UnixConnection,
+    reader: options,
+    transport: "unix"
   })
+  const path = (server.address as NetAddress.UnixPathAddress).path
+  yield* Effect.annotateCurrentSpan({ "network.transport": "unix", "server.address": path.startsWith("\0") ? `@${path.slice(1)}` : path })
+  return server
+})
 
 /**
  * `listen` as a Layer of Effect's `SocketServer` service.

@@ -57,6 +57,7 @@ import * as MessagingError from "../clt/MessagingError.ts"
 import type { Protocol } from "../clt/Protocol.ts"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
@@ -186,7 +187,8 @@ export interface ServerOptions<S, R> extends CommonOptions<S, R> {
 
 /**
  * Connections refused, with attributes `svc` (the service's name) and
- * `reason`: `maxConnections`, or `handshake` (its `onConnect` failed).
+ * `reason`: `max_connections`, or `handshake` (its `onConnect` failed), in
+ * the snake case of every effect-mio reason (docs/observability.md).
  *
  * @since 0.2.0
  * @category metrics
@@ -239,7 +241,7 @@ export const bind: {
     const open = new Map<ConId.ConId, Connection<S, R>>()
     const ids = yield* SubscriptionRef.make<ReadonlyArray<ConId.ConId>>([])
     const counts = { active: 0, accepted: 0, refused: 0, rejected: 0 }
-    const refusedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "maxConnections" }), 1)
+    const refusedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "max_connections" }), 1)
     const rejectedMetric = Metric.update(Metric.withAttributes(refusals, { svc: name, reason: "handshake" }), 1)
 
     const serve = (socket: Socket.Socket) =>
@@ -299,7 +301,8 @@ export const bind: {
         if (Exit.isFailure(ended)) yield* Effect.logDebug(`${id}: ended`, Cause.squash(ended.cause))
       }))
 
-    yield* Effect.forkScoped(server.run(serve))
+    const traced = observe.span("Svc.accept", "server", () => ({ "effect_mio.svc": name }))
+    yield* Effect.forkScoped(server.run((socket) => traced(serve(socket))))
 
     const notConnected = (to: ConId.ConId) => Effect.fail(MessagingError.make("NotConnected", to, `no open connection ${to} on ${name}`))
     const closed = MessagingError.make("Closed", name, `${name} is closed`)

@@ -17,13 +17,16 @@
  *
  * @since 0.1.0
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as check from "../internal/check.ts"
+import * as observe from "../internal/observe.ts"
 import { IoError, make as ioError } from "../IoError.ts"
+import * as Metrics from "../Metrics.ts"
 import type { ReceivedDatagram } from "../net/UdpSocket.ts"
 import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
@@ -334,7 +337,7 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
     yield* Effect.forkScoped(Effect.catch(frontLoop, () => Effect.void))
     yield* Effect.forkScoped(Effect.catch(deliverLoop, () => Effect.void))
 
-    return {
+    const relay: Relay = {
       [TypeId]: TypeId,
       address,
       forward: path.forward,
@@ -348,5 +351,34 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
         evictedClients,
         overflowDrops
       })
-    } satisfies Relay
+    }
+    yield* observe.joinScoped(relayGroup(yield* Effect.context<never>()), relay)
+    return relay
   })
+
+const sumOf = (r: Readonly<Record<string, number>>): number => {
+  let n = 0
+  for (const k in r) n += r[k]!
+  return n
+}
+
+/** The relays of a registry: their drops, read from `stats()` at snapshot time (docs/observability.md). */
+const relayGroup = (context: Context.Context<never>): observe.Tally<Relay> =>
+  observe.group(
+    context,
+    "relay",
+    () =>
+      new observe.Tally<Relay>([
+        (r) => r.stats().overflowDrops,
+        (r) => r.stats().sendFailures,
+        (r) => {
+          const s = r.stats()
+          return sumOf(s.forward.dropped) + sumOf(s.backward.dropped)
+        }
+      ]),
+    (g) => [
+      observe.series(Metrics.dropsTotal, { transport: "relay", reason: "overflow" }, () => g.total(0)),
+      observe.series(Metrics.dropsTotal, { transport: "relay", reason: "send_failure" }, () => g.total(1)),
+      observe.series(Metrics.dropsTotal, { transport: "relay", reason: "impaired" }, () => g.total(2))
+    ]
+  )

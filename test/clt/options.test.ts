@@ -40,7 +40,7 @@ describe("Clt and Svc options", () => {
       const capture = Logger.make(({ logLevel, message }) => {
         if (logLevel === "Warn") warnings.push(String(Array.isArray(message) ? message[0] : message))
       })
-      const refused = Metric.value(Metric.withAttributes(Svc.refusedTotal, { svc: "full", reason: "maxConnections" }))
+      const refused = Metric.value(Metric.withAttributes(Svc.refusedTotal, { svc: "full", reason: "max_connections" }))
       const before = (yield* refused).count
       yield* Effect.gen(function*() {
         const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer, maxConnections: 1, name: "full" })

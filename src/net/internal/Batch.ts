@@ -14,6 +14,7 @@ import * as C from "../../sys/constants.ts"
 import { MsgSlab } from "../../sys/mmsg.ts"
 import * as sock from "../../sys/socket.ts"
 import type * as SocketAddress from "../SocketAddress.ts"
+import type { Traffic } from "./Traffic.ts"
 
 /**
  * Sizes of the batch buffers.
@@ -93,6 +94,9 @@ export class Batch {
   /** The array `recv` returns and its entries, reused call after call. */
   readonly #out: Array<ReceivedEntry> = []
   readonly #entries: Array<ReceivedEntry> = []
+  #sendArea: Uint8Array | undefined = undefined
+  /** The address each send slot's name holds (for `sendPacked`). */
+  readonly #named: Array<SocketAddress.Encoded | undefined> = []
 
   /** `options` are checked (`checkBatchOptions`) by the socket before it opens. */
   constructor(options?: BatchOptions) {
@@ -106,7 +110,7 @@ export class Batch {
     return this.#gro
   }
 
-  recv(fd: number, max: number | undefined, decoder: SocketAddress.Decoder): ReadonlyArray<Received> | WouldBlock | IoError.IoError {
+  recv(fd: number, max: number | undefined, decoder: SocketAddress.Decoder, traffic: Traffic): ReadonlyArray<Received> | WouldBlock | IoError.IoError {
     const slot = this.#slot
     let slab = this.#recv
     if (slab === undefined) {
@@ -119,9 +123,10 @@ export class Batch {
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvmmsg")
     const out = this.#out
     const base = slab.bytes.byteOffset + slab.dataOff, gro = this.#gro
-    let k = 0
+    let k = 0, bytes = 0
     for (let i = 0; i < r; i++) {
       const len = slab.msgLen(i)
+      bytes += len
       const address = decoder.decode(slab.bytes, slab.nameLen(i), slab.nameAt(i))
       const truncated = (slab.flags(i) & C.MSG_TRUNC) !== 0
       const seg = gro ? slab.controlInt(i, C.SOL_UDP, C.UDP_GRO) : -1
@@ -135,6 +140,8 @@ export class Batch {
       }
     }
     out.length = k
+    traffic.datagramsReceived += k
+    traffic.bytesReceived += bytes
     return out
   }
 
@@ -165,9 +172,11 @@ export class Batch {
   send(
     fd: number,
     datagrams: ReadonlyArray<Outgoing>,
-    target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError
+    target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError,
+    traffic: Traffic
   ): number | WouldBlock | IoError.IoError {
     const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    this.#named.length = 0
     let sent = 0
     while (sent < datagrams.length) {
       // Pack as many datagrams as fit into one sendmmsg.
@@ -207,25 +216,87 @@ export class Batch {
         if (sent > 0) return sent
         return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmmsg")
       }
+      traffic.datagramsSent += r
+      if (r === m) traffic.bytesSent += used
+      else for (let i = 0; i < r; i++) traffic.bytesSent += datagrams[sent + i]!.payload.length
       sent += r
       if (r < m) break
     }
     return sent
   }
 
+  /**
+   * The send slab's data area, for a caller that builds its datagrams in place
+   * and sends them with `sendPacked` (no copy). `sendBytes` long; its contents
+   * are the caller's until the next send of any kind on this socket.
+   */
+  sendArea(): Uint8Array {
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    return this.#sendArea ??= slab.bytes.subarray(slab.dataOff, slab.dataOff + this.sendBytes)
+  }
+
+  /**
+   * Sends `count` (at most `size`) datagrams already built in `sendArea()`:
+   * datagram i is `lengths[i]` bytes at `offsets[i]`, to `addresses[i]`
+   * (`undefined`: the connected peer). One `sendmmsg`; returns how many the
+   * socket took (the first ones), or `WouldBlock` when none.
+   */
+  sendPacked(
+    fd: number,
+    offsets: ArrayLike<number>,
+    lengths: ArrayLike<number>,
+    addresses: ReadonlyArray<SocketAddress.Input | undefined>,
+    count: number,
+    target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError
+  ): number | WouldBlock | IoError.IoError {
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    const named = this.#named
+    const n = Math.min(count, this.size)
+    for (let m = 0; m < n; m++) {
+      slab.setIov(m, offsets[m]!, lengths[m]!)
+      const address = addresses[m]
+      if (address === undefined) {
+        slab.setHeader(m, 0, 0)
+        named[m] = undefined
+        continue
+      }
+      const to = target(address)
+      if (to instanceof IoError.IoError) {
+        if (m === 0) return to
+        return this.#sendSlots(fd, slab, m)
+      }
+      // A slot that already holds this address keeps it (a steady flow copies none).
+      if (named[m] !== to) {
+        const at = slab.nameAt(m)
+        for (let i = 0; i < to.length; i++) slab.bytes[at + i] = to.bytes[i]!
+        named[m] = to
+      }
+      slab.setHeader(m, to.length, 0)
+    }
+    return this.#sendSlots(fd, slab, n)
+  }
+
+  #sendSlots(fd: number, slab: MsgSlab, n: number): number | WouldBlock | IoError.IoError {
+    const r = slab.sendmmsg(fd, 0, n)
+    if (isOk(r)) return r
+    return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmmsg")
+  }
+
   sendSegments(
     fd: number,
     payload: Uint8Array,
     segment: number,
-    to: SocketAddress.Encoded | IoError.IoError | undefined
+    to: SocketAddress.Encoded | IoError.IoError | undefined,
+    traffic: Traffic
   ): number | WouldBlock | IoError.IoError {
     if (to instanceof IoError.IoError) return to
     if (!Number.isInteger(segment) || segment < 1 || segment > MAX_DATAGRAM) {
       return IoError.make("InvalidInput", "sendmsg", `segment size is an integer from 1 to ${MAX_DATAGRAM}, not ${check.show(segment)}`)
     }
     const total = Math.ceil(payload.length / segment)
-    if (!this.#gsoAvailable(fd)) return this.#segmentsByBatch(fd, payload, segment, to)
+    if (!this.#gsoAvailable(fd)) return this.#segmentsByBatch(fd, payload, segment, to, traffic)
     const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    this.#named.length = 0
     const perCall = Math.max(1, Math.min(MAX_SEGMENTS, Math.floor(MAX_DATAGRAM / segment)))
     let sent = 0
     while (sent < total) {
@@ -245,11 +316,13 @@ export class Batch {
         if (sent === 0 && r instanceof Errno && (r.errno === C.EIO || r.errno === C.EINVAL || r.errno === C.ENOPROTOOPT)) {
           // The route's device cannot segment (no checksum offload): stop using GSO.
           gsoSupported = false
-          return this.#segmentsByBatch(fd, payload, segment, to)
+          return this.#segmentsByBatch(fd, payload, segment, to, traffic)
         }
         if (sent > 0) return sent
         return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmsg")
       }
+      traffic.datagramsSent += n
+      traffic.bytesSent += chunk.length
       sent += n
     }
     return sent
@@ -259,13 +332,14 @@ export class Batch {
     fd: number,
     payload: Uint8Array,
     segment: number,
-    to: SocketAddress.Encoded | undefined
+    to: SocketAddress.Encoded | undefined,
+    traffic: Traffic
   ): number | WouldBlock | IoError.IoError {
     const datagrams: Array<Outgoing> = []
     for (let off = 0; off < payload.length; off += segment) {
       datagrams.push(to === undefined ? { payload: payload.subarray(off, off + segment) } : { payload: payload.subarray(off, off + segment), address: to.address })
     }
-    return this.send(fd, datagrams, () => to!)
+    return this.send(fd, datagrams, () => to!, traffic)
   }
 
   #gsoAvailable(fd: number): boolean {
@@ -293,6 +367,8 @@ export class Batch {
   }
 
   free(): void {
+    this.#sendArea = undefined
+    this.#named.length = 0
     this.#recv?.free()
     this.#send?.free()
     this.#recv = undefined

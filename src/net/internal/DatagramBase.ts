@@ -18,6 +18,9 @@ import { Batch, type BatchOptions } from "./Batch.ts"
 import { TargetCache } from "./open.ts"
 import { done, IpSocketBase, notBytes } from "./SocketBase.ts"
 
+/** What `sendArea` hands out on a closed socket (never sent). */
+let closedArea: Uint8Array | undefined
+
 /**
  * One received datagram of a batch. `payload` is a view into the socket's batch
  * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it. The
@@ -79,7 +82,7 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!(buf instanceof Uint8Array)) return notBytes("sendto", buf)
     const to = this.target(target, "sendto")
     if (to instanceof IoError.IoError) return to
-    return ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length))
+    return this.#sentOne(ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length)))
   }
   /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
   recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {
@@ -91,11 +94,16 @@ export abstract class DatagramBase extends IpSocketBase {
   }
   /** Sends on a connected socket (`NotConnected` otherwise). @since 0.1.0 */
   send(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysSend(buf, 0)
+    return this.#sentOne(this.sysSend(buf, 0))
   }
   /** Receives on any socket, without the source address. @since 0.1.0 */
   recv(buf: Uint8Array): number | WouldBlock | IoError.IoError {
-    return this.sysRecv(buf, 0)
+    const r = this.sysRecv(buf, 0)
+    if (typeof r === "number") {
+      this.traffic.datagramsReceived++
+      this.traffic.bytesReceived += r
+    }
+    return r
   }
   /** Like `recv`, without consuming the datagram. @since 0.1.0 */
   peek(buf: Uint8Array): number | WouldBlock | IoError.IoError {
@@ -126,7 +134,7 @@ export abstract class DatagramBase extends IpSocketBase {
     if (max !== undefined && !(typeof max === "number" && Number.isInteger(max) && max >= 1)) {
       return IoError.make("InvalidInput", "recvmmsg", `max is a positive integer, not ${check.show(max)}`)
     }
-    return this.batch().recv(this.fd, max, this.decoder)
+    return this.batch().recv(this.fd, max, this.decoder, this.traffic)
   }
   /**
    * Sends datagrams with as few `sendmmsg` calls as the batch buffers allow.
@@ -139,8 +147,47 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!Array.isArray(datagrams)) {
       return IoError.make("InvalidInput", "sendmmsg", `datagrams is an array of { payload, address? }, not ${check.show(datagrams)}`)
     }
-    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
+    return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"), this.traffic)
   }
+  /**
+   * Where a caller builds datagrams for `sendPacked`: the send batch's native
+   * area, or (on a closed socket) a scratch buffer of the same size that is
+   * never sent. Ask again for every batch: the area belongs to the socket.
+   *
+   * @internal
+   */
+  sendArea(): Uint8Array {
+    if (this.fd < 0) {
+      const n = this.batch().sendBytes
+      if (closedArea === undefined || closedArea.length < n) closedArea = new Uint8Array(n)
+      return closedArea.subarray(0, n)
+    }
+    return this.batch().sendArea()
+  }
+  /**
+   * Sends `count` datagrams built in `sendArea()` with one `sendmmsg`
+   * (see `Batch.sendPacked`); returns how many the socket took.
+   *
+   * @internal
+   */
+  sendPacked(
+    offsets: ArrayLike<number>,
+    lengths: ArrayLike<number>,
+    addresses: ReadonlyArray<SocketAddress.Input | undefined>,
+    count: number
+  ): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendmmsg")
+    if (count === 1) {
+      // One datagram: a plain send(2)/sendto(2) of the area's bytes costs less than sendmmsg.
+      const area = this.batch().sendArea()
+      const view = area.subarray(offsets[0]!, offsets[0]! + lengths[0]!)
+      const address = addresses[0]
+      const r = address === undefined ? this.sysSend(view, 0) : this.sendTo(view, address)
+      return typeof r === "number" ? 1 : r
+    }
+    return this.batch().sendPacked(this.fd, offsets, lengths, addresses, count, this.#sendmmsgTarget)
+  }
+  readonly #sendmmsgTarget = (t: SocketAddress.Input) => this.target(t, "sendmmsg")
   /** @internal */
   batch(): Batch {
     return this.#batch ??= new Batch(this.#batchOptions)
@@ -158,5 +205,17 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!(buf instanceof Uint8Array)) return notBytes("recvfrom", buf)
     const r = sock.recvfrom(this.fd, buf, flags)
     if (!isOk(r)) return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "recvfrom")
+    if (flags === 0) {
+      this.traffic.datagramsReceived++
+      this.traffic.bytesReceived += r
+    }
     return [r, this.decoder.decode(sock.addrOut.buf, sock.addrOut.len)]
+  }
+
+  #sentOne(r: number | WouldBlock | IoError.IoError): number | WouldBlock | IoError.IoError {
+    if (typeof r === "number") {
+      this.traffic.datagramsSent++
+      this.traffic.bytesSent += r
+    }
+    return r
   }}

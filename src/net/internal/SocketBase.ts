@@ -18,6 +18,7 @@ import { layout } from "../../sys/layout.ts"
 import * as sock from "../../sys/socket.ts"
 import * as SocketAddress from "../SocketAddress.ts"
 import type { WouldBlock } from "../../WouldBlock.ts"
+import { Traffic } from "./Traffic.ts"
 
 /**
  * How `shutdown` closes a connection.
@@ -39,6 +40,8 @@ const shutdownHow = { read: C.SHUT_RD, write: C.SHUT_WR, both: C.SHUT_RDWR } as 
 export abstract class SocketBase extends IoSource {
   /** `AF_INET`, `AF_INET6` or `AF_UNIX`. */
   readonly domain: number
+  /** Bytes and datagrams this socket carried, for metrics. @internal */
+  readonly traffic: Traffic = new Traffic()
   #decoder: SocketAddress.Decoder | undefined = undefined
 
   /** Decodes kernel addresses with a one-entry cache; made on first use (most streams never need it). */

@@ -141,6 +141,8 @@ export class Driver {
   polls = 0
   /** Waits the spin strategy ended in place, without parking a fiber (for tests and metrics). */
   inPlace = 0
+  /** Times the driver ran: a watcher callback or an event-loop turn it scheduled (for metrics). */
+  wakeups = 0
 
   constructor(epfd: number, strategy: IdleStrategy) {
     this.epfd = epfd
@@ -330,6 +332,7 @@ export class Driver {
   }
 
   readonly #onReadable = (): void => {
+    this.wakeups++
     this.harvest()
     if (this.strategy._tag === "Backoff" && this.#waiting > 0) {
       // Activity: go back to spinning and yielding before the next park.
@@ -345,6 +348,7 @@ export class Driver {
   }
 
   readonly #onTurn = (): void => {
+    this.wakeups++
     this.#scheduled = false
     if (this.#closed || this.#waiting === 0) return
     if (this.strategy._tag === "Spin") {

@@ -14,22 +14,24 @@ import type * as NetAddress from "effect/net/NetAddress"
 import * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
+import * as observe from "../../internal/observe.ts"
 import { IoError } from "../../IoError.ts"
-import type * as SocketAddress from "../../net/SocketAddress.ts"
+import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import { Reactor, type Reactor as ReactorService, type Registration } from "../../reactor/Reactor.ts"
 import type { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
+import * as metrics from "./metrics.ts"
 import * as StreamSocket from "./StreamSocket.ts"
 
 /** What the server needs of a listener. @internal */
-export interface Listener<S extends StreamSocket.StreamIo> {
+export interface Listener<S extends StreamSocket.StreamIo & metrics.Counted> {
   accept(): readonly [S, SocketAddress.SocketAddress] | WouldBlock | IoError
   localAddr(): SocketAddress.SocketAddress | IoError
 }
 
 /** How a server treats its connections. @internal */
-export interface ServerOptions<S extends StreamSocket.StreamIo> {
+export interface ServerOptions<S extends StreamSocket.StreamIo & metrics.Counted> {
   /** The `SocketServer.address` form of the listener's address. */
   readonly toAddress: (local: SocketAddress.SocketAddress) => NetAddress.SocketAddress
   /** Prepares an accepted stream (socket options); an error closes it. */
@@ -37,6 +39,8 @@ export interface ServerOptions<S extends StreamSocket.StreamIo> {
   /** The service handlers find the raw stream under. */
   readonly service: Context.Service<S, S>
   readonly reader?: StreamSocket.ReaderOptions | undefined
+  /** For metrics and spans. */
+  readonly transport: "tcp" | "unix"
 }
 
 /**
@@ -45,7 +49,7 @@ export interface ServerOptions<S extends StreamSocket.StreamIo> {
  *
  * @internal
  */
-export const listen = <S extends StreamSocket.StreamIo, L extends Listener<S> & IoSource>(
+export const listen = <S extends StreamSocket.StreamIo & metrics.Counted, L extends Listener<S> & IoSource>(
   bind: Effect.Effect<L, IoError, Scope.Scope>,
   options: ServerOptions<S>
 ): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
@@ -55,17 +59,26 @@ export const listen = <S extends StreamSocket.StreamIo, L extends Listener<S> & 
     const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
     const local = listener.localAddr()
     if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
-    return make(listener, registration, reactor, options.toAddress(local), options)
+    const accepted = metrics.streamGroup(yield* Effect.context<never>(), options.transport).accept
+    return make(listener, registration, reactor, local, accepted, options)
   })
 
-const make = <S extends StreamSocket.StreamIo>(
+const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
   listener: Listener<S>,
   registration: Registration,
   reactor: ReactorService,
-  address: NetAddress.SocketAddress,
+  local: SocketAddress.SocketAddress,
+  accepted: observe.Tally<metrics.Counted>,
   options: ServerOptions<S>
 ): SocketServer.SocketServer["Service"] => {
+  const address = options.toAddress(local)
   const acceptOne = registration.readIo(() => listener.accept())
+  const traced = (peer: SocketAddress.SocketAddress) =>
+    observe.span(`${options.transport === "tcp" ? "Tcp" : "Unix"}.accept`, "server", () => ({
+      "network.transport": options.transport,
+      ...observe.addressAttributes("network.peer", SocketAddress.format(peer)),
+      ...observe.addressAttributes("network.local", SocketAddress.format(local))
+    }))
 
   const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
     Effect.gen(function*() {
@@ -79,8 +92,12 @@ const make = <S extends StreamSocket.StreamIo>(
             return yield* Effect.logDebug("effect-mio: could not prepare an accepted connection", e)
           }
           const connScope = yield* Scope.fork(runScope)
-          // The stream belongs to the connection's Scope from here on.
-          yield* Scope.addFinalizer(connScope, Effect.sync(() => stream.close()))
+          // The stream belongs to the connection's Scope from here on (and to the metrics while it lives).
+          accepted.add(stream)
+          yield* Scope.addFinalizer(connScope, Effect.sync(() => {
+            accepted.end(stream)
+            stream.close()
+          }))
           const reg = yield* Scope.provide(reactor.register(stream), connScope).pipe(
             Effect.tapError(() => Scope.close(connScope, Exit.void))
           )
@@ -99,6 +116,7 @@ const make = <S extends StreamSocket.StreamIo>(
           )
           const handle = handler(socket).pipe(
             Effect.provideService(options.service, stream),
+            traced(peer),
             Effect.provideContext(context),
             Effect.catchCause((cause) => Effect.logError("Unhandled error in SocketServer", cause)),
             Effect.ensuring(Scope.close(connScope, Exit.void))
