@@ -181,10 +181,10 @@ const relayCase: Case = {
 
 // --- encryption's cost ---------------------------------------------------------------------------
 
-const encryptedRate = (encrypted: boolean) => (ctx: RunContext): Promise<Sample> =>
+const encryptedRate = (cipher: "chacha20-poly1305" | "aes-256-gcm" | undefined) => (ctx: RunContext): Promise<Sample> =>
   withSession(async (s) => {
     const secs = ctx.quick ? 0.3 : 1
-    const psk = encrypted ? ["--psk", PSK] : []
+    const psk = cipher !== undefined ? ["--psk", PSK, "--cipher", cipher] : []
     const receiver = s.spawn({ name: "receiver", program: { peer: "rudp", args: ["--role", "recv", "--impl", "rudp", ...psk] }, cpu: "0" })
     const port = await receiver.ready()
     const sender = s.spawn({ name: "sender", program: { peer: "rudp", args: ["--role", "send", "--impl", "rudp", "--port", port, "--size", 100, "--secs", secs, ...psk] }, cpu: "1" })
@@ -207,10 +207,11 @@ const encryptionCase: Case = {
   method:
     "bench/peers/rudp.ts as in the rudp-rate-100 case (receiver on CPU 0, sender on CPU 1, reactor-driven endpoints, sendPayload in " +
     "a loop, grouped into 1,200-byte datagrams), without and with encryption: { psk } (X25519 handshake, ChaCha20-Poly1305 and header " +
-    "protection on every packet).",
+    "protection on every packet; AES-256-GCM as a second variant).",
   variants: [
-    { name: "ours RUDP, encryption off", ref: true, run: encryptedRate(false) },
-    { name: "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", run: encryptedRate(true) }
+    { name: "ours RUDP, encryption off", ref: true, run: encryptedRate(undefined) },
+    { name: "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", run: encryptedRate("chacha20-poly1305") },
+    { name: "ours RUDP, encryption on (psk, AES-256-GCM)", run: encryptedRate("aes-256-gcm") }
   ]
 }
 
@@ -227,11 +228,15 @@ const manyPeers = (peers: number) => (ctx: RunContext): Promise<Sample> =>
     const up = await clients.json((j) => j["phase"] === "connected", 180_000)
     await sleep(2000)
     server.writeLine("stats")
+    clients.writeLine("stats")
     const a = await server.json((j) => typeof j["rss_kb"] === "number", 10_000)
+    const ca = await clients.json((j) => j["phase"] === "stats", 10_000)
     const secs = ctx.quick ? 2 : 5
     await sleep(secs * 1000)
     server.writeLine("stats")
+    clients.writeLine("stats")
     const b = await server.json((j) => typeof j["rss_kb"] === "number", 10_000)
+    const cb = await clients.json((j) => j["phase"] === "stats", 10_000)
     clients.writeLine("stop")
     const peersUp = field(b, "peers")
     return {
@@ -240,11 +245,16 @@ const manyPeers = (peers: number) => (ctx: RunContext): Promise<Sample> =>
         connect_s: field(up, "secs"),
         clients_connected: field(up, "connected"),
         msgs_per_s: (field(b, "received") - field(a, "received")) / secs,
+        offered_per_s: (field(cb, "sent") - field(ca, "sent")) / secs,
+        clients_cpu_pct: ((field(cb, "cpu_us") - field(ca, "cpu_us")) / (secs * 1e6)) * 100,
         cpu_pct: ((field(b, "cpu_us") - field(a, "cpu_us")) / (secs * 1e6)) * 100,
         cpu_us_per_peer_s: (field(b, "cpu_us") - field(a, "cpu_us")) / secs / Math.max(1, peersUp),
         rss_per_peer_b: ((field(b, "rss_kb") - field(base, "rss_kb")) * 1024) / Math.max(1, peersUp),
         heap_per_peer_b: ((field(b, "heap_kb") - field(base, "heap_kb")) * 1024) / Math.max(1, peersUp),
-        rss_mb: field(b, "rss_kb") / 1024
+        rss_mb: field(b, "rss_kb") / 1024,
+        server_peers_made: field(b, "peers_made"),
+        server_retries: field(b, "retries"),
+        token_expired: Number((b["dropped"] as Record<string, number> | undefined)?.["token-expired"] ?? 0)
       }
     }
   })

@@ -46,9 +46,10 @@ const batch = num("batch", 32)
 const HOST = "127.0.0.1"
 const RCVBUF = 4 * 2 ** 20
 const message = new Uint8Array(size).fill(100)
-/** `--psk hex`: both ends encrypted with that pre-shared key (ChaCha20-Poly1305). */
+/** `--psk hex [--cipher chacha20-poly1305|aes-256-gcm]`: both ends encrypted with that pre-shared key. */
 const psk = arg("psk", "")
-const encryption = psk === "" ? undefined : { psk: Uint8Array.from(Buffer.from(psk, "hex")) }
+const cipher = arg("cipher", "chacha20-poly1305") as "chacha20-poly1305" | "aes-256-gcm"
+const encryption = psk === "" ? undefined : { psk: Uint8Array.from(Buffer.from(psk, "hex")), cipher }
 
 const exitOnStop = (): void => onStop(() => process.exit(0))
 const cpuMicros = (): number => {

@@ -11,7 +11,8 @@
  *                   started evenly over `connect-secs`; each sends `rate` 64-byte Delivery
  *                   messages a second once connected; prints {"phase":"progress",…} every second,
  *                   {"phase":"connected","connected","secs"} once all are (or 30 s after the last
- *                   was started, with those that are), then {"sent","connected"} on stop
+ *                   was started, with those that are); on a "stats" line {"phase":"stats","sent",
+ *                   "connected","cpu_us"}; {"sent","connected"} on stop
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
@@ -148,10 +149,17 @@ const clients = Effect.gen(function*() {
     if (!reported && (connected === n || now - start > connectMs + 30_000)) {
       reported = true
       emit({ phase: "connected", connected, secs: (performance.now() - start) / 1000 })
-      void stdinLine().then(() => {
-        emit({ sent, connected })
-        process.exit(0)
-      })
+      // "stats": what was offered so far and this process's CPU (is the client the limit?); else the end.
+      const answer = (): void =>
+        void stdinLine().then((line) => {
+          if (line?.trim() === "stats") {
+            emit({ phase: "stats", sent, connected, cpu_us: cpuMicros() })
+            return answer()
+          }
+          emit({ sent, connected })
+          process.exit(0)
+        })
+      answer()
     }
     yield* Effect.sleep(5)
   }
