@@ -198,11 +198,16 @@ function rudpLossTargets(): Array<Target> {
       unit: "B/B"
     }),
     T(P2, "encryption on: ≥ 0.7× the message rate of encryption off", "rudp-loss-encryption-rate", "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", { kind: "ratio", min: 0.7 }),
-    T(P2, "server: 10,000 peers × 1 message/s each on one port (CPU and RSS per peer reported)", "rudp-server-10k", "ours EndpointServer, 10,000 peers × 1 msg/s", {
+    T(P2, "server: 10,000 peers connected on one port (CPU and RSS per peer reported)", "rudp-server-10k", "ours EndpointServer, 10,000 peers × 1 msg/s", {
       kind: "bound",
       min: 10_000,
       digits: 0
-    })
+    }),
+    T(P2, "server: those 10,000 peers' 1 message/s each taken by the server (≥ 9,500 msg/s)", "rudp-server-10k", "ours EndpointServer, 10,000 peers × 1 msg/s", {
+      kind: "bound",
+      min: 9_500,
+      digits: 0
+    }, { extra: "msgs_per_s", unit: "msg/s" })
   ]
   for (const seed of ["", "-s2", "-s3"]) {
     const label = seed === "" ? "seed 1" : `seed ${seed.slice(2)}`
