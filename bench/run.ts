@@ -20,6 +20,7 @@ import { cases as msg } from "./cases/msg.ts"
 import { cases as obs } from "./cases/obs.ts"
 import { cases as poll } from "./cases/poll.ts"
 import { cases as rudp } from "./cases/rudp.ts"
+import { cases as rudploss } from "./cases/rudploss.ts"
 import { cases as tcp } from "./cases/tcp.ts"
 import { cases as tls } from "./cases/tls.ts"
 import { cases as udp } from "./cases/udp.ts"
@@ -30,7 +31,7 @@ import { bundleBase, bundlePeers, killAll, ROOT } from "./lib/proc.ts"
 import { type CaseResult, caseTable, emptyResult, fmt, summarise } from "./lib/report.ts"
 import { evaluateTargets, type TargetResult } from "./targets.ts"
 
-const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...msg, ...rudp, ...tls, ...obs]
+const ALL: ReadonlyArray<Case> = [...poll, ...wake, ...tcp, ...bulk, ...udp, ...udpcost, ...accept, ...many, ...dccp, ...msg, ...rudp, ...rudploss, ...tls, ...obs]
 const GROUPS = [...new Set(ALL.map((c) => c.group))]
 
 const argv = process.argv.slice(2)

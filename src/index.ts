@@ -112,6 +112,11 @@ export * as Protocol from "./clt/Protocol.ts"
 export * as Svc from "./svc/Svc.ts"
 /** @since 0.2.0 */
 export * as Endpoint from "./rudp/Endpoint.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as EndpointServer from "./rudp/EndpointServer.ts"
 /** @since 0.2.0 */
 export * as Guarantee from "./rudp/Guarantee.ts"
 /** @since 0.2.0 */
@@ -120,5 +125,10 @@ export * as Rudp from "./rudp/Rudp.ts"
 export * as RudpEngine from "./rudp/engine/index.ts"
 /** @since 0.2.0 */
 export * as RudpError from "./rudp/RudpError.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as RudpMetrics from "./rudp/RudpMetrics.ts"
 /** @since 0.2.0 */
 export * as UdpLike from "./rudp/UdpLike.ts"

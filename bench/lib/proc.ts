@@ -43,7 +43,7 @@ export const bundlePeers = async (): Promise<string> => {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["koffi", "@effect/platform-node", "@effect/platform-node/*"],
+    external: ["koffi", "@effect/platform-node", "@effect/platform-node/*", "node-kcp", "node-kcp/*"],
     banner: { js: `import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);` },
     logLevel: "error"
   })

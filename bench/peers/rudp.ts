@@ -46,6 +46,10 @@ const batch = num("batch", 32)
 const HOST = "127.0.0.1"
 const RCVBUF = 4 * 2 ** 20
 const message = new Uint8Array(size).fill(100)
+/** `--psk hex [--cipher chacha20-poly1305|aes-256-gcm]`: both ends encrypted with that pre-shared key. */
+const psk = arg("psk", "")
+const cipher = arg("cipher", "chacha20-poly1305") as "chacha20-poly1305" | "aes-256-gcm"
+const encryption = psk === "" ? undefined : { psk: Uint8Array.from(Buffer.from(psk, "hex")), cipher }
 
 const exitOnStop = (): void => onStop(() => process.exit(0))
 const cpuMicros = (): number => {
@@ -87,7 +91,7 @@ const rudpServer = Effect.gen(function*() {
   return yield* Effect.forever(Effect.flatMap(ep.take, (m) => ep.sendPayload(Guarantee.Delivery, m)), { disableYield: true })
 })
 
-const rudpConnect = (p: number) => Endpoint.connect({ peer: `${HOST}:${p}`, config: { drive } })
+const rudpConnect = (p: number) => Endpoint.connect({ peer: `${HOST}:${p}`, config: { drive, encryption } })
 
 const rudpClient = (p: number) =>
   Effect.gen(function*() {
@@ -98,7 +102,7 @@ const rudpClient = (p: number) =>
 
 const rudpRecv = Effect.gen(function*() {
   const udp = yield* UdpLike.listen({ bind: `${HOST}:0` })
-  const ep = yield* Endpoint.make(udp, { drive, role: "server" })
+  const ep = yield* Endpoint.make(udp, { drive, role: "server", encryption })
   emit({ ready: true, port: (udp.localAddress as { port: number }).port })
   reportOnStop(() => {
     const s = Effect.runSync(ep.stats)

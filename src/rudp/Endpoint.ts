@@ -45,12 +45,13 @@ import * as observe from "../internal/observe.ts"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
-import { type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
+import { type Config as EngineConfig, type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { rudpGroup } from "./internal/metrics.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
+import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
 
 /**
@@ -100,6 +101,8 @@ export interface Config extends
   readonly resendScan?: Millis | undefined
   /** 32-bit random numbers for connection ids (default: `node:crypto`). */
   readonly random?: RandomSource | undefined
+  /** Publish the endpoint's figures as Effect `Metric`s (`RudpMetrics`) every `interval`, with attribute `endpoint: label`. */
+  readonly metrics?: RudpMetrics.Options | undefined
 }
 
 /**
@@ -206,7 +209,8 @@ const cryptoRandom: RandomSource = (() => {
 
 const millis = (v: Millis | undefined): number | undefined => v === undefined ? undefined : Duration.toMillis(v)
 
-const engineConfig = (config: Config) =>
+/** @internal */
+export const engineConfig = (config: Config) =>
   Effect.try({
     try: () =>
       makeConfig({
@@ -249,6 +253,21 @@ class Written {
  * @category constructors
  */
 export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
+  makeWith(udp, config, (now, cfg) => new RudpEngine(now, cfg))
+
+/**
+ * `make` with the engine made by the caller (an endpoint server makes a
+ * connection's engine from its first Initial) and a hook for the end of the
+ * connection.
+ *
+ * @internal
+ */
+export const makeWith = <E>(
+  udp: UdpLike.UdpLike<E>,
+  config: Config,
+  engineOf: (now: number, config: EngineConfig) => RudpEngine,
+  onClosed?: (() => void) | undefined
+): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
     const cfg = yield* engineConfig(config)
     const drive = config.drive ?? "user"
@@ -260,8 +279,9 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     const runFork = Effect.runForkWith(context)
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
     const nowMs = clockMillis(clock)
-    const engine = new RudpEngine(nowMs(), cfg)
+    const engine = engineOf(nowMs(), cfg)
     const driver = new Driver(engine, udp, nowMs)
+    driver.onClosed = onClosed
     yield* observe.joinScoped(rudpGroup(context, driver).endpoints, driver)
     const written = new Written()
     const setDone = new Signal()
@@ -552,7 +572,8 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     })
 
     const close = closeUntil(() => engine.isClosed)
-    const closeSent = () => engine.state === "closing" || engine.state === "draining" || engine.state === "closed"
+    // The CLOSE is out (not only due): the Scope may close the socket after this.
+    const closeSent = () => engine.closeTransmitted || engine.state === "closed"
 
     const abort: Effect.Effect<void> = Effect.suspend(() => {
       engine.abort(driver.now())
@@ -647,6 +668,8 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
       }).pipe(Effect.ensuring(Effect.sync(() => alarm.pullIn(undefined))))
     )
 
+    if (config.metrics !== undefined) yield* RudpMetrics.publish(config.metrics, () => figuresOf(engine, driver))
+
     // The handshake starts now.
     yield* drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
 
@@ -682,6 +705,32 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
     }
     return endpoint
   })
+
+/** An endpoint's figures for `RudpMetrics`. */
+const figuresOf = (engine: RudpEngine, driver: { readonly datagramsIn: number; readonly datagramsOut: number }): RudpMetrics.Figures => {
+  const s = engine.stats
+  const cc = engine.cc.stats()
+  const drops: Record<string, number> = { ...s.dropped }
+  for (const [k, v] of Object.entries(engine.inbox.drops)) drops[`inbox-${k}`] = v
+  return {
+    gauges: [
+      [RudpMetrics.rttMs, engine.rtt.samples > 0 ? engine.rtt.smoothed : Number.NaN],
+      [RudpMetrics.cwndBytes, engine.cc.window()],
+      [RudpMetrics.pacingRate, engine.cc.pacingRate() * 1000],
+      [RudpMetrics.deliveryRate, (cc["bottleneckBandwidth"] ?? 0) * 1000],
+      [RudpMetrics.bytesInFlight, engine.bytesInFlight],
+      [RudpMetrics.sendQueue, engine.outbox.queue.length],
+      [RudpMetrics.receiveQueue, engine.inbox.ready.length]
+    ],
+    counters: [
+      [RudpMetrics.lossesTotal, s.packetsLost],
+      [RudpMetrics.resendsTotal, s.retransmissions],
+      [RudpMetrics.datagramsInTotal, driver.datagramsIn],
+      [RudpMetrics.datagramsOutTotal, driver.datagramsOut]
+    ],
+    drops
+  }
+}
 
 /**
  * Options of `connect`.

@@ -33,7 +33,11 @@ export const RudpErrorKind = Schema.Literals([
   /** A configuration value is out of range. */
   "InvalidConfig",
   /** The datagram transport failed; see `cause`. */
-  "Transport"
+  "Transport",
+  /** The server refused the connection (it has `maxPeers` peers). */
+  "Refused",
+  /** Encryption: the peer's HELLO was not authenticated by the shared secret, or the peer could not authenticate ours (a wrong key). */
+  "AuthenticationFailed"
 ])
 
 /**
@@ -100,6 +104,7 @@ export const fromCloseReason = (reason: CloseReason): RudpError => {
     case "local":
       return make("Closed", "the endpoint was closed")
     case "peer":
+      if (reason.code === 5) return make("AuthenticationFailed", "the peer could not authenticate this end (a wrong key)")
       return new RudpError({
         kind: "PeerClosed",
         detail: reason.code === 0 ? "the peer closed the connection" : `the peer closed the connection (code ${reason.code}: ${reason.reason})`,
@@ -115,5 +120,9 @@ export const fromCloseReason = (reason: CloseReason): RudpError => {
       return make("Aborted", "the connection was aborted")
     case "incompatible":
       return make("Incompatible", reason.detail)
+    case "unauthenticated":
+      return make("AuthenticationFailed", reason.detail)
+    case "refused":
+      return make("Refused", `the server refused the connection: ${reason.detail}`)
   }
 }

@@ -16,9 +16,10 @@ import { adapterGroups } from "./badInput/adapters.ts"
 import { type Group, runGroup } from "./badInput/harness.ts"
 import { netGroups } from "./badInput/net.ts"
 import { pollGroup } from "./badInput/poll.ts"
+import { rudpGroups } from "./badInput/rudp.ts"
 import { testingGroups } from "./badInput/testing.ts"
 
-const groups: ReadonlyArray<Group<any, Reactor.Reactor | SimNet.SimNet>> = [pollGroup, ...netGroups, ...adapterGroups, ...testingGroups]
+const groups: ReadonlyArray<Group<any, Reactor.Reactor | SimNet.SimNet>> = [pollGroup, ...netGroups, ...adapterGroups, ...testingGroups, ...rudpGroups]
 
 describe("hostile: every bad input of the public API is a typed failure", () => {
   checkFdLeaks()

@@ -235,8 +235,8 @@ describe("transport parameters", () => {
     const buf = new Uint8Array(200)
     const w = new Writer(buf)
     writeParams(w, params)
-    // An unknown parameter (id 0x21, reserved for encryption) with 3 bytes.
-    w.varint(0x21)
+    // An unknown parameter (id 0x2a, reserved for encryption) with 3 bytes.
+    w.varint(0x2a)
     w.varint(3)
     w.bytes(Uint8Array.of(1, 2, 3))
     const got = readParams(new Reader(buf, 0, w.pos), w.pos)

@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/testing/TestClock"
 import * as Endpoint from "../../src/rudp/Endpoint.ts"
 import * as Guarantee from "../../src/rudp/Guarantee.ts"
 import type { UdpLike } from "../../src/rudp/UdpLike.ts"
@@ -21,12 +22,16 @@ import { parse, payloadOf, verify, workload } from "./workload.ts"
 const text = (s: string) => new TextEncoder().encode(s)
 const str = (b: Uint8Array | undefined) => b === undefined ? undefined : new TextDecoder().decode(b)
 
-/** Calls `step` on both endpoints until `done`, at most `rounds` times (user-driven endpoints progress only when called). */
+/**
+ * Calls `maintain` on both endpoints until `done`, at most `rounds` times (user-driven endpoints
+ * progress only when called), moving the TestClock 0.1 ms a round: senders pace.
+ */
 const pumpUntil = (a: Endpoint.Endpoint, b: Endpoint.Endpoint, done: () => boolean, rounds = 10_000) =>
   Effect.gen(function*() {
     for (let i = 0; i < rounds && !done(); i++) {
       yield* a.maintain
       yield* b.maintain
+      yield* TestClock.adjust("100 micros")
     }
     assert.isTrue(done(), "the condition was reached")
   })

@@ -7,7 +7,9 @@
  * much as copying a few kilobytes (an `ArrayBuffer` each); a view into a chunk
  * costs a tenth of that.
  *
- * A message longer than an eighth of a chunk gets its own buffer.
+ * A message longer than an eighth of a chunk gets its own buffer. The first
+ * chunk is allocated on first use and chunks grow from 4 KiB to 64 KiB, so an
+ * idle connection (one of 10,000 on a server) costs little.
  *
  * @since 0.2.0
  */
@@ -21,20 +23,22 @@
 export const CHUNK = 64 * 1024
 
 const OWN = CHUNK / 8
+const FIRST = 4 * 1024
+const EMPTY = new Uint8Array(0)
 
 /**
  * @since 0.2.0
  * @category models
  */
 export class Arena {
-  #chunk = new Uint8Array(CHUNK)
+  #chunk = EMPTY
   #pos = 0
 
   /** A copy of `src[start, start + length)` that nothing will overwrite. */
   copy(src: Uint8Array, start: number, length: number): Uint8Array {
     if (length > OWN) return src.slice(start, start + length)
-    if (this.#pos + length > CHUNK) {
-      this.#chunk = new Uint8Array(CHUNK)
+    if (this.#pos + length > this.#chunk.length) {
+      this.#chunk = new Uint8Array(Math.min(CHUNK, Math.max(FIRST, 2 * this.#chunk.length, length)))
       this.#pos = 0
     }
     const at = this.#pos

@@ -5,7 +5,10 @@
  *
  * @since 0.2.0
  */
-import { type CongestionController, fixedWindow } from "./Congestion.ts"
+import { bbr } from "./Bbr.ts"
+import { type CongestionFactory, fixedWindow } from "./Congestion.ts"
+import type { Cipher, EncryptionConfig } from "./Crypto.ts"
+import { newReno } from "./NewReno.ts"
 import { MAX_CID } from "./Packet.ts"
 import { MAX_INITIAL_ID, MIN_DATAGRAM } from "./Params.ts"
 
@@ -48,6 +51,14 @@ export const ResendPredicates: {
 }
 
 /**
+ * The controllers that ship.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CongestionName = "bbr" | "aimd" | "none"
+
+/**
  * @since 0.2.0
  * @category models
  */
@@ -64,10 +75,14 @@ export interface ConfigInput {
   readonly sendQueueBytes?: number | undefined
   /** Messages waiting to be sent before `send` refuses (default 65,536). */
   readonly sendQueueMessages?: number | undefined
-  /** Bytes in flight for the fixed-window controller (default 1 MiB); ignored with `congestion`. */
+  /** Bytes in flight for the fixed-window controller `"none"` (default 1 MiB). */
   readonly window?: number | undefined
-  /** A congestion controller (default: the fixed window). */
-  readonly congestion?: CongestionController | undefined
+  /**
+   * The congestion controller: `"bbr"` (default: a delivery-rate controller),
+   * `"aimd"` (NewReno, RFC 9002 §7), `"none"` (the fixed `window`), or a
+   * factory of your own. Every one of them paces.
+   */
+  readonly congestion?: CongestionName | CongestionFactory | undefined
   /** Longest this end holds an acknowledgement (default 5 ms). */
   readonly maxAckDelay?: number | undefined
   /** Ack-eliciting packets received before an acknowledgement goes out at once (default 2). */
@@ -99,8 +114,25 @@ export interface ConfigInput {
     readonly fragment?: number | undefined
     readonly packet?: number | undefined
   } | undefined
+  /**
+   * Opt-in encryption: an X25519 exchange authenticated by a pre-shared key
+   * (`psk`, at least 16 bytes) or by static key pairs (`privateKey`, 32 bytes,
+   * and `peerPublicKey`, the key the peer must prove it holds), and an AEAD
+   * on every packet (`cipher`, default ChaCha20-Poly1305).
+   */
+  readonly encryption?: EncryptionInput | undefined
   readonly random: RandomSource
 }
+
+/**
+ * The encryption option.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type EncryptionInput =
+  | { readonly psk: Uint8Array | string; readonly cipher?: Cipher | undefined }
+  | { readonly privateKey: Uint8Array; readonly peerPublicKey?: Uint8Array | undefined; readonly cipher?: Cipher | undefined }
 
 /**
  * A validated configuration.
@@ -115,7 +147,9 @@ export interface Config {
   readonly receiveWindow: number
   readonly sendQueueBytes: number
   readonly sendQueueMessages: number
-  readonly congestion: CongestionController
+  /** Makes the controller of a connection. */
+  readonly congestion: CongestionFactory
+  readonly congestionName: string
   readonly maxAckDelay: number
   readonly ackEvery: number
   readonly idleTimeout: number
@@ -132,6 +166,7 @@ export interface Config {
   readonly initialDelivery: number
   readonly initialFragment: number
   readonly initialPacket: number
+  readonly encryption: EncryptionConfig | undefined
   readonly random: RandomSource
 }
 
@@ -164,6 +199,7 @@ export const defaults = {
   sendQueueBytes: 1024 * 1024,
   sendQueueMessages: 65536,
   window: 1024 * 1024,
+  congestion: "bbr" as CongestionName,
   maxAckDelay: 5,
   ackEvery: 2,
   idleTimeout: 10_000,
@@ -177,18 +213,72 @@ export const defaults = {
   resendScan: 10
 } as const
 
+/** A value as an error message shows it: strings and objects as JSON. */
+export const shown = (v: unknown): string => {
+  if (typeof v === "string") return JSON.stringify(v)
+  if (typeof v === "function") return "a function"
+  if (typeof v === "object" && v !== null) {
+    try {
+      return JSON.stringify(v) ?? String(v)
+    } catch {
+      return Object.prototype.toString.call(v)
+    }
+  }
+  return String(v)
+}
+
+// `undefined` takes the default; anything else (null included) must be a valid value.
 const int = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
-  const x = v ?? fallback
-  if (!Number.isSafeInteger(x) || x < min || x > max) throw new RangeError(`${name} is an integer from ${min} to ${max}, not ${String(v)}`)
+  const x = v === undefined ? fallback : v
+  if (!Number.isSafeInteger(x) || x < min || x > max) throw new RangeError(`${name} is an integer from ${min} to ${max}, not ${shown(v)}`)
   return x
 }
 
 const ms = (name: string, v: number | undefined, fallback: number, min: number, max: number): number => {
-  const x = v ?? fallback
+  const x = v === undefined ? fallback : v
   if (typeof x !== "number" || !Number.isFinite(x) || x < min || x > max) {
-    throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${String(v)}`)
+    throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${shown(v)}`)
   }
   return x
+}
+
+const isBytes = (v: unknown, min: number, max: number): v is Uint8Array => v instanceof Uint8Array && v.length >= min && v.length <= max
+
+const encryptionOf = (e: EncryptionInput | undefined, role: "client" | "server"): EncryptionConfig | undefined => {
+  if (e === undefined) return undefined
+  if (typeof e !== "object" || e === null) throw new RangeError(`encryption is { psk } or { privateKey, peerPublicKey? }, not ${String(e)}`)
+  const cipher = e.cipher ?? "chacha20-poly1305"
+  if (cipher !== "chacha20-poly1305" && cipher !== "aes-256-gcm") {
+    throw new RangeError(`encryption.cipher is "chacha20-poly1305" or "aes-256-gcm", not ${JSON.stringify(cipher)}`)
+  }
+  if ("psk" in e) {
+    const psk = typeof e.psk === "string" ? new TextEncoder().encode(e.psk) : e.psk
+    if (!isBytes(psk, 16, 1024)) throw new RangeError("encryption.psk is 16 to 1024 bytes (a Uint8Array or a string), not shorter or another type")
+    return { cipher, authentication: { psk: psk.slice() } }
+  }
+  if ("privateKey" in e) {
+    if (!isBytes(e.privateKey, 32, 32)) throw new RangeError("encryption.privateKey is 32 bytes (a raw X25519 private key)")
+    if (e.peerPublicKey !== undefined && !isBytes(e.peerPublicKey, 32, 32)) throw new RangeError("encryption.peerPublicKey is 32 bytes (a raw X25519 public key)")
+    // A client speaks first: its HELLO is authenticated toward the key it expects.
+    if (e.peerPublicKey === undefined && role === "client") throw new RangeError("encryption.peerPublicKey is required of a client (role \"client\") with a key pair")
+    return { cipher, authentication: { privateKey: e.privateKey.slice(), peerPublicKey: e.peerPublicKey?.slice() } }
+  }
+  throw new RangeError("encryption is { psk } or { privateKey, peerPublicKey? }: neither psk nor privateKey was given")
+}
+
+const congestionOf = (input: ConfigInput, mtu: number): { congestion: CongestionFactory; congestionName: string } => {
+  const window = int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)
+  const c = input.congestion === undefined ? defaults.congestion : input.congestion
+  if (typeof c === "function") return { congestion: c, congestionName: "custom" }
+  switch (c) {
+    case "bbr":
+      return { congestion: bbr, congestionName: c }
+    case "aimd":
+      return { congestion: newReno, congestionName: c }
+    case "none":
+      return { congestion: fixedWindow(window), congestionName: c }
+  }
+  throw new RangeError(`congestion is "bbr", "aimd", "none" or a factory function, not ${shown(c)}`)
 }
 
 /**
@@ -212,7 +302,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     receiveWindow: int("receiveWindow", input.receiveWindow, defaults.receiveWindow, mtu, 2 ** 40),
     sendQueueBytes: int("sendQueueBytes", input.sendQueueBytes, defaults.sendQueueBytes, 1, 2 ** 40),
     sendQueueMessages: int("sendQueueMessages", input.sendQueueMessages, defaults.sendQueueMessages, 1, 2 ** 30),
-    congestion: input.congestion ?? fixedWindow(int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)),
+    ...congestionOf(input, mtu),
     maxAckDelay: ms("maxAckDelay", input.maxAckDelay, defaults.maxAckDelay, 0, 16384),
     ackEvery: int("ackEvery", input.ackEvery, defaults.ackEvery, 1, 1024),
     idleTimeout: ms("idleTimeout", input.idleTimeout, defaults.idleTimeout, 1, day),
@@ -229,6 +319,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     initialDelivery: int("initialIds.delivery", ids.delivery, 0, 0, MAX_INITIAL_ID),
     initialFragment: int("initialIds.fragment", ids.fragment, 0, 0, MAX_INITIAL_ID),
     initialPacket: int("initialIds.packet", ids.packet, 0, 0, 2 ** 32 - 1),
+    encryption: encryptionOf(input.encryption, role),
     random: input.random
   }
 }

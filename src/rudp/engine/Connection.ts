@@ -18,9 +18,13 @@
  */
 import type { Guarantee } from "../Guarantee.ts"
 import { Arena } from "./Arena.ts"
-import { decodeTruncated, Writer } from "./Bytes.ts"
+import { decodeTruncated, Reader, Writer } from "./Bytes.ts"
 import type { Config } from "./Config.ts"
-import { type AckFrame, FrameType, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
+import type { AckSample, CongestionController } from "./Congestion.ts"
+import { AEAD_TAG_BYTES, CIPHER_ID, Handshake, type PacketKeys } from "./Crypto.ts"
+import { DeliveryRate } from "./DeliveryRate.ts"
+import { type AckFrame, FrameType, MAX_REASON, MESSAGE_HEADER_MAX, Previous, writeAck, writeClose, writeMaxData, writeMessage } from "./Frame.ts"
+import { Deque } from "./Deque.ts"
 import { Inbox, MESSAGE_CHARGE, type ReceivedMessage } from "./Inbox.ts"
 import { OutMessage, Outbox } from "./Outbox.ts"
 import {
@@ -42,7 +46,7 @@ import {
 import { type Params, writeParams } from "./Params.ts"
 import { Payload } from "./Payload.ts"
 import { RangeSet } from "./RangeSet.ts"
-import { PACKET_THRESHOLD, RttEstimator, type SentPacket, SentPackets } from "./Recovery.ts"
+import { PACKET_THRESHOLD, PERSISTENT_CONGESTION_THRESHOLD, RttEstimator, type SentPacket, SentPackets } from "./Recovery.ts"
 import { type Action, acceptsMessages, type Event, sendsData, type State, transition } from "./State.ts"
 import { Timers } from "./Timers.ts"
 
@@ -60,7 +64,11 @@ export const CloseCode = {
   /** The application aborted. */
   aborted: 2,
   /** The peer's parameters or version are unacceptable. */
-  incompatible: 3
+  incompatible: 3,
+  /** A server refused the connection (in a Retry packet: it is full). */
+  refused: 4,
+  /** The peer's HELLO failed authentication (a wrong key). */
+  unauthenticated: 5
 } as const
 
 /**
@@ -82,6 +90,10 @@ export type CloseReason =
   | { readonly kind: "aborted" }
   /** No common version, or unacceptable parameters. */
   | { readonly kind: "incompatible"; readonly detail: string }
+  /** The server refused the connection (it has `maxPeers` peers); `detail` is its reason. */
+  | { readonly kind: "refused"; readonly detail: string }
+  /** Encryption: the peer's HELLO was not authenticated by the shared secret (a wrong key). */
+  | { readonly kind: "unauthenticated"; readonly detail: string }
 
 /**
  * What the engine tells its driver.
@@ -127,6 +139,7 @@ export type PacketDrop =
   | "unsupported-version"
   | "stale-hello"
   | "closed"
+  | "unauthenticated"
 
 /**
  * Counters of everything the engine did.
@@ -149,6 +162,8 @@ export interface EngineStats {
   lossyLost: number
   /** Delivery fragments sent again. */
   retransmissions: number
+  /** Second copies of retransmissions, sent when nothing new was waiting. */
+  redundantRetransmissions: number
   /** Probe timeouts that fired. */
   ptoCount: number
   acksSent: number
@@ -157,6 +172,12 @@ export interface EngineStats {
   versionNegotiations: number
   /** Messages queued before the handshake that the peer's maximum message size refused. */
   droppedTooLarge: number
+  /** RFC 9002 §7.6 persistent congestion detected. */
+  persistentCongestion: number
+  /** Client: Retry packets taken. */
+  retries: number
+  /** Server: times the anti-amplification limit held a packet back. */
+  amplificationLimited: number
 }
 
 const newStats = (): EngineStats => ({
@@ -179,17 +200,22 @@ const newStats = (): EngineStats => ({
     "not-ready": 0,
     "unsupported-version": 0,
     "stale-hello": 0,
-    closed: 0
+    closed: 0,
+    unauthenticated: 0
   },
   messagesSent: { None: 0, Order: 0, Delivery: 0 },
   packetsLost: 0,
   lossyLost: 0,
   retransmissions: 0,
+  redundantRetransmissions: 0,
   ptoCount: 0,
   acksSent: 0,
   pingsSent: 0,
   versionNegotiations: 0,
-  droppedTooLarge: 0
+  droppedTooLarge: 0,
+  persistentCongestion: 0,
+  retries: 0,
+  amplificationLimited: 0
 })
 
 /**
@@ -217,15 +243,41 @@ export interface EngineInfo {
   readonly flow: { readonly peerMaxData: number; readonly sent: number; readonly maxData: number; readonly blocked: boolean }
   readonly mtu: number
   readonly maxMessageSize: number
+  /** Whether packets are sealed with an AEAD (encryption negotiated). */
+  readonly encrypted: boolean
   readonly congestion: Readonly<Record<string, number>>
   readonly stats: EngineStats
   readonly inbox: { readonly released: Readonly<Record<Guarantee, number>>; readonly drops: Readonly<Record<string, number>> }
 }
 
+/**
+ * How an endpoint server makes the engine of a connection it accepts.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EngineOptions {
+  /** This end's connection id (a server picks it: its Retry named it). */
+  readonly localCid?: Uint8Array | undefined
+  /** The peer's address is proven (it returned a Retry token): no amplification limit. */
+  readonly addressValidated?: boolean | undefined
+}
+
+/**
+ * RFC 9000 §8.1: before a server has proof of its peer's address, it sends at
+ * most this many times the bytes it received from it.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const AMPLIFICATION_FACTOR = 3
+
 /** CLOSE is sent again on a doubling PTO until the peer's answers, at most this many times in all. */
 const CLOSE_SENDS = 5
 
 const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+const retryReader = new Reader(new Uint8Array(0))
 
 /** Bytes of a packet number that the receiver decodes unambiguously (RFC 9000 §17.1). */
 const pnLength = (pn: number, largestAcked: number): number => {
@@ -262,8 +314,8 @@ export class RudpEngine {
 
   // --- identity and handshake -------------------------------------------------------
   readonly localCid: Uint8Array
-  /** The destination id of our Initials until the peer's own id is known. */
-  readonly #initialDcid: Uint8Array
+  /** The destination id of our Initials until the peer's own id is known (a Retry replaces it). */
+  #initialDcid: Uint8Array
   #peerCid: Uint8Array | undefined = undefined
   #peer: Params | undefined = undefined
   /** The peer has our HELLO. */
@@ -280,6 +332,19 @@ export class RudpEngine {
   #peerClosed = false
   #lastPacketAt = 0
   #versionNegotiationPending: { readonly dcid: Uint8Array; readonly scid: Uint8Array } | undefined = undefined
+  /** Server: the peer's address is proven (token, or a packet only the address's owner could send). */
+  #addressValidated: boolean
+  /** Client: the token of the server's Retry, sent in later Initials; whether a Retry was taken. */
+  #token: Uint8Array | undefined = undefined
+  #retried = false
+  /** Packets accepted (passed every check). */
+  packetsAccepted = 0
+  /** Encryption: this end's handshake secrets, then the packet keys. */
+  readonly #handshake: Handshake | undefined
+  #keys: PacketKeys | undefined = undefined
+  /** Bytes of a short packet's tag: CRC-32 (4), or the AEAD's (16). */
+  readonly #shortTag: number
+  #rxCopy: Uint8Array | undefined = undefined
 
   // --- send side --------------------------------------------------------------------
   readonly outbox = new Outbox()
@@ -303,6 +368,9 @@ export class RudpEngine {
   // --- loss recovery ------------------------------------------------------------------
   readonly rtt: RttEstimator
   readonly sent: SentPackets
+  /** The congestion controller (and pacer) of this connection. */
+  readonly cc: CongestionController
+  readonly deliveryRate = new DeliveryRate()
   #nextPn: number
   #largestAcked = -1
   #bytesInFlight = 0
@@ -336,9 +404,12 @@ export class RudpEngine {
   readonly #writer = new Writer(new Uint8Array(0))
   #scratch: Uint8Array | undefined = undefined
 
-  constructor(now: number, config: Config) {
+  constructor(now: number, config: Config, options?: EngineOptions) {
     this.config = config
-    this.localCid = randomCid(config.random, config.cidLength)
+    this.localCid = options?.localCid?.slice() ?? randomCid(config.random, config.cidLength)
+    this.#handshake = config.encryption === undefined ? undefined : new Handshake(config.encryption, randomCid(config.random, 32))
+    this.#shortTag = config.encryption === undefined ? TAG_BYTES : AEAD_TAG_BYTES
+    this.#addressValidated = config.role === "client" || options?.addressValidated === true
     this.#initialDcid = randomCid(config.random, Math.max(8, config.cidLength))
     this.#nextS = config.initialSet
     this.#nextD = config.initialDelivery
@@ -346,6 +417,7 @@ export class RudpEngine {
     this.#nextPn = config.initialPacket
     this.sent = new SentPackets(config.initialPacket)
     this.rtt = new RttEstimator(config.initialRtt)
+    this.cc = config.congestion(config.mtu, config.initialRtt)
     this.inbox = new Inbox({
       maxMessageSize: config.maxMessageSize,
       receiveWindow: config.receiveWindow,
@@ -406,6 +478,23 @@ export class RudpEngine {
   /** The peer's parameters, once its HELLO arrived. */
   get peerParams(): Params | undefined {
     return this.#peer
+  }
+
+  #closeTransmitted = false
+
+  /** Whether a CLOSE went out (a driver closing gracefully waits for it before it lets the socket go). */
+  get closeTransmitted(): boolean {
+    return this.#closeTransmitted
+  }
+
+  /** Whether packets are encrypted (the handshake derived keys). */
+  get encrypted(): boolean {
+    return this.#keys !== undefined
+  }
+
+  /** Whether the peer's address is proven (a server sends at most 3× what it received before). */
+  get addressValidated(): boolean {
+    return this.#addressValidated
   }
 
   /** The largest message the connection carries now. */
@@ -522,6 +611,13 @@ export class RudpEngine {
     this.stats.bytesReceived += bytes.length
     if (this.#state === "closed") return void this.stats.dropped.closed++
     const h = this.#header
+    if (this.#handshake !== undefined && bytes.length > 0 && (bytes[0]! & 0x80) === 0) {
+      // Encrypted short packet: remove the header protection (into a copy) before anything is read.
+      if (this.#keys === undefined) return void this.stats.dropped["not-ready"]++
+      const copy = this.#rxCopy !== undefined && this.#rxCopy.length >= bytes.length ? this.#rxCopy : (this.#rxCopy = new Uint8Array(Math.max(bytes.length, this.config.mtu)))
+      if (this.#keys.unmask(bytes, 1 + this.config.cidLength, copy) < 0) return void this.stats.dropped["too-short"]++
+      bytes = copy.subarray(0, bytes.length)
+    }
     const bad = parseHeader(bytes, this.config.cidLength, h)
     if (bad !== undefined) return void this.stats.dropped[bad]++
     if (h.form === "version-negotiation") return this.#onVersionNegotiation(now, h)
@@ -534,7 +630,7 @@ export class RudpEngine {
         }
         return
       }
-      if (h.type === "Retry") return void this.stats.dropped["unknown-type"]++
+      if (h.type === "Retry") return this.#onRetry(now, h, bytes)
       // An Initial may be addressed to any id (the sender does not know ours yet).
       if (h.type !== "Initial" && !h.dcidIs(this.localCid)) return void this.stats.dropped["unknown-cid"]++
       if (this.#peerCid !== undefined && !sameBytes(h.scid, this.#peerCid)) return void this.stats.dropped["stale-hello"]++
@@ -543,7 +639,13 @@ export class RudpEngine {
 
     const pn = decodeTruncated(h.pnTruncated, h.pnLength, this.#largestReceived + 1)
     // The tag covers the full packet number: a wrongly decoded (very late) packet fails here.
-    if (pn < 0 || !verifyTag(bytes, pn)) return void this.stats.dropped.tag++
+    if (pn < 0) return void this.stats.dropped.tag++
+    if (h.form === "short" && this.#keys !== undefined) {
+      // The AEAD: a modified, forged or misnumbered packet fails here (nothing of it is read).
+      const end = this.#keys.open(bytes, h.payloadStart, bytes.length, pn)
+      if (end < 0) return void this.stats.dropped.tag++
+      h.payloadEnd = end
+    } else if (!verifyTag(bytes, pn)) return void this.stats.dropped.tag++
     if (this.received.has(pn)) return void this.stats.dropped.duplicate++
 
     // Pass 1: decode every frame; nothing changes yet except the id references.
@@ -555,6 +657,9 @@ export class RudpEngine {
 
     // Pass 2: the packet is accepted.
     this.received.add(pn)
+    this.packetsAccepted++
+    // Only the owner of the address answers our HELLO (a Handshake, or a short packet to our id).
+    if (!this.#addressValidated && (!long || h.type === "Handshake")) this.#addressValidated = true
     if (pn > this.#largestReceived) {
       this.#largestReceived = pn
       this.#largestReceivedAt = now
@@ -582,22 +687,60 @@ export class RudpEngine {
       return
     }
 
-    if (long) this.#onHello(now, h.type, h.scid, d.hello!)
-    else if (this.#state === "handshake" && this.#peer !== undefined) {
+    if (long) {
+      this.#onHello(now, h.type, h.scid, d.hello!)
+      // A HELLO that ended the connection (incompatible, not authenticated): nothing else of the packet counts.
+      if ((this.#state as State) === "closed") return this.#afterInput(now)
+    } else if (this.#state === "handshake" && this.#peer !== undefined) {
       // A short packet addressed to our id: the peer has our HELLO.
       this.#fire("confirmed", now)
       this.#maybeReady(now)
     }
-    for (let i = 0; i < d.acks; i++) this.#onAck(now, d.ackFrames[i]!)
+    // Encrypted: a long packet is only CRC-protected; its ACKs (which could drop data unsent) are not believed.
+    const trusted = !long || this.#handshake === undefined
+    if (trusted) for (let i = 0; i < d.acks; i++) this.#onAck(now, d.ackFrames[i]!)
     if (d.maxData > this.#peerMaxData) {
       this.#peerMaxData = d.maxData
       this.#flowBlocked = false
     }
     for (let i = 0; i < d.messages; i++) this.inbox.accept(d.messageFrames[i]!, now)
-    if (close !== undefined) {
+    if (close !== undefined && (trusted || this.#keys === undefined)) {
       this.#reason = { kind: "peer", code: close.code, reason: close.reason }
       if (this.#fire("peer-close", now)) this.#emit({ type: "peer-closing", code: close.code, reason: close.reason })
     }
+    this.#afterInput(now)
+  }
+
+  /**
+   * A server's Retry: a token to send back in a new Initial (addressed to the
+   * id the Retry names), or — with a CLOSE frame — a refusal. Only one, only
+   * during our handshake, only naming our id and the id our Initial used.
+   */
+  #onRetry(now: number, h: Header, bytes: Uint8Array): void {
+    if (this.config.role !== "client" || this.#state !== "handshake" || this.#peer !== undefined || this.#retried || !h.dcidIs(this.localCid)) {
+      return void this.stats.dropped["unknown-type"]++
+    }
+    if (!verifyTag(bytes, h.pnTruncated)) return void this.stats.dropped.tag++
+    const r = retryReader.reset(bytes, h.payloadStart, h.payloadEnd)
+    if (r.u8() !== FrameType.RETRY) return void this.stats.dropped.malformed++
+    const odcid = r.bytes(r.u8())
+    const token = r.bytes(r.varint())
+    if (!r.ok || !sameBytes(odcid, this.#initialDcid)) return void this.stats.dropped.malformed++
+    if (r.pos < r.end) {
+      if (r.u8() !== FrameType.CLOSE) return void this.stats.dropped.malformed++
+      const code = r.varint()
+      const reason = r.bytes(Math.min(r.varint(), MAX_REASON))
+      if (!r.ok || code !== CloseCode.refused) return void this.stats.dropped.malformed++
+      this.#reason = { kind: "refused", detail: textDecoder.decode(reason) }
+      this.#fire("incompatible", now)
+      return
+    }
+    if (token.length === 0) return void this.stats.dropped.malformed++
+    this.#retried = true
+    this.#token = token.slice()
+    this.#initialDcid = h.scid.slice()
+    this.#helloPending = true
+    this.stats.retries++
     this.#afterInput(now)
   }
 
@@ -609,6 +752,13 @@ export class RudpEngine {
     }
     if (this.#peer === undefined) {
       if (hello.maxDatagram < 256) return this.#incompatible(now, "the peer's datagram size is under 256 bytes")
+      if (this.#handshake !== undefined) {
+        if (hello.crypto === undefined) return this.#incompatible(now, "the peer does not encrypt; this end requires encryption")
+        const r = this.#handshake.complete(hello.crypto)
+        if ("incompatible" in r) return this.#incompatible(now, r.incompatible)
+        if ("unauthenticated" in r) return this.#unauthenticated(now, r.unauthenticated)
+        this.#keys = r
+      } else if (hello.crypto !== undefined) return this.#incompatible(now, "the peer requires encryption; this end has none configured")
       this.#peer = hello
       this.#peerCid = scid.slice()
       this.#peerMaxData = hello.initialMaxData
@@ -651,6 +801,15 @@ export class RudpEngine {
 
   #maybeReady(now: number): void {
     if (this.#state === "handshake" && this.#peer !== undefined && this.#confirmed) this.#fire("ready", now)
+  }
+
+  /** The peer's HELLO failed authentication: end the handshake, telling the peer (CLOSE code 5). */
+  #unauthenticated(now: number, detail: string): void {
+    this.stats.dropped.unauthenticated++
+    this.#reason = { kind: "unauthenticated", detail }
+    this.#closeCode = CloseCode.unauthenticated
+    this.#closeText = textEncoder.encode("authentication failed")
+    this.#fire("reject", now)
   }
 
   #incompatible(now: number, detail: string): void {
@@ -742,7 +901,7 @@ export class RudpEngine {
   #fragSize = 0
 
   #computeFragmentSizes(): void {
-    const header = shortHeaderMax(this.#peerCid?.length ?? this.config.cidLength) + TAG_BYTES
+    const header = shortHeaderMax(this.#peerCid?.length ?? this.config.cidLength) + this.#shortTag
     const mtu = this.mtu
     this.#maxWhole = mtu - header - (MESSAGE_HEADER_MAX - 24)
     this.#fragSize = mtu - header - MESSAGE_HEADER_MAX
@@ -819,15 +978,44 @@ export class RudpEngine {
       const delay = this.isConnected ? Math.min(ack.delayMs, this.#maxAckDelayOfPeer()) : 0
       this.rtt.update(Math.max(0, now - largest.time), delay)
     }
-    for (let i = 0; i < count; i++) this.#packetAcked(now, newly[i]!)
+    const rate = this.deliveryRate
+    rate.begin()
+    let largestAckedSentAt = 0
+    for (let i = 0; i < count; i++) {
+      const p = newly[i]!
+      if (p.inFlight) rate.onAcked(p, now)
+      if (p.time > largestAckedSentAt) largestAckedSentAt = p.time
+      this.#packetAcked(now, p)
+    }
     newly.fill(undefined as unknown as SentPacket, 0, count)
-    this.config.congestion.onPacketsAcked(now, ackedBytes, this.rtt)
+    if (ackedBytes > 0) {
+      const sample = this.#ackSample
+      sample.ackedBytes = ackedBytes
+      sample.rtt = this.rtt
+      sample.largestAckedSentAt = largestAckedSentAt
+      sample.priorDelivered = rate.priorDelivered
+      sample.appLimited = rate.appLimited
+      sample.deliveryRate = rate.end(now, this.rtt.min)
+      sample.delivered = rate.delivered
+      sample.bytesInFlight = this.#bytesInFlight
+      this.cc.onAck(now, sample)
+    }
     this.#detectLost(now)
     this.#ptoCount = 0
     this.#probes = 0
   }
 
   readonly #newlyAcked: Array<SentPacket> = []
+  readonly #ackSample: { -readonly [K in keyof AckSample]: AckSample[K] } = {
+    ackedBytes: 0,
+    rtt: undefined as unknown as AckSample["rtt"],
+    largestAckedSentAt: 0,
+    deliveryRate: 0,
+    appLimited: false,
+    delivered: 0,
+    priorDelivered: 0,
+    bytesInFlight: 0
+  }
 
   /** One packet acknowledged: what it carried is done with. */
   #packetAcked(now: number, p: SentPacket): void {
@@ -854,21 +1042,36 @@ export class RudpEngine {
     const delay = this.rtt.lossDelay()
     const sent = this.sent
     let lostBytes = 0, lastLost = 0
+    // RFC 9002 §7.6: a run of lost ack-eliciting packets (none acknowledged between) spanning
+    // 3 × PTO is persistent congestion.
+    let runStart = -1, longestRun = 0
     const end = Math.min(largest, sent.endPn() - 1)
     for (let pn = sent.firstPn(); pn <= end; pn++) {
       const p = sent.get(pn)
-      if (p === undefined) continue
+      if (p === undefined) {
+        runStart = -1
+        continue
+      }
       // The same expression as the timer's deadline, so that a due timer always finds its loss.
       if (p.time + delay <= now || largest >= pn + PACKET_THRESHOLD) {
         if (p.inFlight) lostBytes += p.size
         lastLost = p.time
+        if (p.ackEliciting) {
+          if (runStart < 0) runStart = p.time
+          else if (p.time - runStart > longestRun) longestRun = p.time - runStart
+        }
         this.#packetLost(p)
       } else {
+        runStart = -1
         const at = p.time + delay
         if (this.#lossTime === 0 || at < this.#lossTime) this.#lossTime = at
       }
     }
-    if (lostBytes > 0) this.config.congestion.onPacketsLost(now, lostBytes, lastLost, false)
+    if (lostBytes > 0) {
+      const persistent = this.rtt.samples > 0 && longestRun >= PERSISTENT_CONGESTION_THRESHOLD * this.rtt.pto(this.#maxAckDelayOfPeer())
+      if (persistent) this.stats.persistentCongestion++
+      this.cc.onPacketsLost(now, lostBytes, lastLost, persistent)
+    }
   }
 
   #packetLost(p: SentPacket): void {
@@ -1077,6 +1280,11 @@ export class RudpEngine {
    * length, or 0 when there is nothing to send now.
    */
   pollTransmitInto(now: number, buf: Uint8Array): number {
+    // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us.
+    if (!this.#addressValidated && this.stats.bytesSent + Math.min(buf.length, this.mtu) > AMPLIFICATION_FACTOR * this.stats.bytesReceived) {
+      this.stats.amplificationLimited++
+      return 0
+    }
     // A graceful close whose data was all acknowledged sends its CLOSE now.
     if (this.#state === "flushing") this.#checkFlushed(now)
     if (this.#versionNegotiationPending !== undefined) {
@@ -1092,7 +1300,12 @@ export class RudpEngine {
     if (state === "closed" || state === "closing" || state === "draining") return 0
     if (this.#helloPending) return this.#count(this.#buildHello(now, buf))
     if (!sendsData(state)) return 0
-    return this.#count(this.#buildShort(now, buf))
+    const n = this.#buildShort(now, buf)
+    // Out of data with room in the window: rate samples from now on say little about the path.
+    if (n === 0 && this.outbox.queue.length === 0 && this.outbox.retransmit.length === 0 && this.#bytesInFlight < this.cc.window()) {
+      this.deliveryRate.markAppLimited(this.#bytesInFlight)
+    }
+    return this.#count(n)
   }
 
   #count(n: number): number {
@@ -1124,14 +1337,16 @@ export class RudpEngine {
 
   #buildClose(now: number, buf: Uint8Array): number {
     this.#closePending = false
+    this.#closeTransmitted = true
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
-    w.end -= TAG_BYTES
+    w.end -= this.#shortTag
     const pn = this.#takePn()
-    let lengthAt = -1
+    let lengthAt = -1, pnOffset = -1, headerEnd = 0
     if (this.#peerCid !== undefined && this.#peer !== undefined && this.#confirmed) {
-      writeShortHeader(w, this.#peerCid, pn, 4)
+      pnOffset = writeShortHeader(w, this.#peerCid, pn, 4)
+      headerEnd = w.pos
     } else {
-      lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, undefined, pn, 4)
+      lengthAt = writeLongHeader(w, this.#answering ? "Handshake" : "Initial", VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, this.#token, pn, 4)
       // A long packet needs a HELLO: send ours (the peer may not have it).
       this.#writeHello(w)
     }
@@ -1143,7 +1358,16 @@ export class RudpEngine {
     writeClose(w, this.#closeCode, this.#closeText)
     if (!w.ok) return 0
     if (lengthAt >= 0) patchLength(buf, lengthAt, w.pos + TAG_BYTES)
+    if (pnOffset >= 0) return this.#protect(w, pnOffset, 4, headerEnd, pn)
     return seal(buf, 0, w.pos, pn)
+  }
+
+  /** Seals a short packet: the CRC-32 tag, or (encrypted) the AEAD and header protection. */
+  #protect(w: Writer, pnOffset: number, pnLength: number, headerEnd: number, pn: number): number {
+    if (this.#keys === undefined) return seal(w.buf, 0, w.pos, pn)
+    // The header-protection sample starts 4 bytes after the packet number: pad short payloads.
+    while (w.pos - pnOffset < 4) w.u8(FrameType.PADDING)
+    return this.#keys.seal(w.buf, pnOffset, pnLength, headerEnd, w.pos, pn)
   }
 
   #params(): Params {
@@ -1157,8 +1381,19 @@ export class RudpEngine {
       initialSet: c.initialSet,
       initialDelivery: c.initialDelivery,
       initialFragment: c.initialFragment,
-      heartbeat: Math.ceil(c.heartbeat)
+      heartbeat: Math.ceil(c.heartbeat),
+      crypto: this.#cryptoParams()
     }
+  }
+
+  #cryptoParams(): Params["crypto"] {
+    const hs = this.#handshake
+    if (hs === undefined) return undefined
+    const auth = hs.config.authentication
+    // Key-pair mode: the MAC is keyed by the static DH with the peer (its key as configured, or as its HELLO gave it).
+    const peerStatic = "privateKey" in auth ? auth.peerPublicKey ?? this.#peer?.crypto?.staticKey : undefined
+    const mac = hs.ownMac(peerStatic) ?? new Uint8Array(32)
+    return { ephemeral: hs.ephemeralPublic, cipher: CIPHER_ID[hs.config.cipher], mac, staticKey: hs.staticPublic }
   }
 
   #writeHello(w: Writer): void {
@@ -1180,7 +1415,7 @@ export class RudpEngine {
     const pn = this.#takePn()
     const p = this.sent.make()
     p.pn = pn
-    const lengthAt = writeLongHeader(w, type, VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, undefined, pn, 4)
+    const lengthAt = writeLongHeader(w, type, VERSION_1, this.#peerCid ?? this.#initialDcid, this.localCid, this.#token, pn, 4)
     this.#writeHello(w)
     this.#writeAckIfDirty(w, now, p)
     // Initials fill the datagram to 1200 bytes (or the MTU): a path that drops them is found at once.
@@ -1195,7 +1430,7 @@ export class RudpEngine {
 
   /** What could go into a data packet now besides an ACK. */
   #hasContent(now: number): boolean {
-    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0) return true
+    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0 || this.#redundant.length > 0) return true
     const head = this.outbox.queue.peek()
     if (head === undefined) return false
     if (!this.#congestionAllows(now)) return false
@@ -1203,7 +1438,7 @@ export class RudpEngine {
   }
 
   #congestionAllows(now: number): boolean {
-    const cc = this.config.congestion
+    const cc = this.cc
     if (this.#bytesInFlight + this.mtu > cc.window()) return false
     const at = cc.nextSendTime(now, this.mtu)
     if (at !== undefined && at > now) {
@@ -1218,11 +1453,12 @@ export class RudpEngine {
     const ackDue = this.#ackDirty && (this.#ackNow || (this.timers.get("ack") ?? Number.POSITIVE_INFINITY) <= now)
     if (!content && !ackDue) return 0
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
-    w.end -= TAG_BYTES
+    w.end -= this.#shortTag
     const pn = this.#takePn()
     const p = this.sent.make()
     p.pn = pn
-    writeShortHeader(w, this.#peerCid!, pn, pnLength(pn, this.#largestAcked))
+    const pnBytes = pnLength(pn, this.#largestAcked)
+    const pnOffset = writeShortHeader(w, this.#peerCid!, pn, pnBytes)
     const headerEnd = w.pos
     this.#writeAckIfDirty(w, now, p)
     let eliciting = false
@@ -1241,6 +1477,19 @@ export class RudpEngine {
     const o = this.outbox
     const prev = this.#prev
     prev.clear()
+    // Second copies of the last packet's retransmissions (see below) lead.
+    const rq = this.#redundant, rf = this.#redundantFragment
+    while (rq.length > 0 && (probing || this.#congestionAllows(now))) {
+      const m = rq.peek()!, i = rf.peek()!
+      if (!m.isAcked(i) && !m.isQueued(i)) {
+        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+        this.#carry(p, m, i)
+        this.stats.redundantRetransmissions++
+        eliciting = true
+      }
+      rq.shift()
+      rf.shift()
+    }
     while (o.retransmit.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
       if (m.isAcked(i)) {
@@ -1257,6 +1506,13 @@ export class RudpEngine {
       this.#carry(p, m, i)
       this.stats.retransmissions++
       eliciting = true
+      // Nothing new waits (an application sending at its own pace): the retransmission goes twice, in
+      // this packet and the next, so that one more loss does not cost another round trip. A sender with
+      // a queue (a bulk transfer) sends it once: its bytes go to new data.
+      if (o.queue.length === 0 && rq.length < 64) {
+        rq.push(m)
+        rf.push(i)
+      }
     }
     while (o.queue.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.queue.peek()!
@@ -1293,10 +1549,13 @@ export class RudpEngine {
       return 0
     }
     if (this.#probes > 0 && eliciting) this.#probes--
-    const n = seal(buf, 0, w.pos, pn)
+    const n = this.#protect(w, pnOffset, pnBytes, headerEnd, pn)
     this.#recordSent(now, p, n, eliciting)
     return n
   }
+
+  readonly #redundant = new Deque<OutMessage>(8)
+  readonly #redundantFragment = new Deque<number>(8)
 
   #carry(p: SentPacket, m: OutMessage, i: number): void {
     p.messages[p.items] = m
@@ -1310,12 +1569,13 @@ export class RudpEngine {
     p.inFlight = eliciting
     this.sent.push(p)
     if (eliciting) {
+      this.deliveryRate.onSent(p, now, this.#bytesInFlight)
       this.#bytesInFlight += size
       this.#ackElicitingInFlight++
       // QUIC §10.1: sending an ack-eliciting packet restarts the idle timer if none was sent since the last receipt.
       if (this.#lastAckElicitingSent <= this.#lastPacketAt) this.#lastSendOrReceive = now
       this.#lastAckElicitingSent = now
-      this.config.congestion.onPacketSent(now, size, this.#bytesInFlight)
+      this.cc.onPacketSent(now, size, this.#bytesInFlight)
     } else if (p.ackLargest < 0) {
       // Neither eliciting nor an ACK: nothing will ever acknowledge it; forget it.
       this.sent.remove(p)
@@ -1344,7 +1604,8 @@ export class RudpEngine {
       flow: { peerMaxData: this.#peerMaxData, sent: this.#deliverySent, maxData: this.#maxDataSent, blocked: this.#flowBlocked },
       mtu: this.mtu,
       maxMessageSize: this.maxMessageSize,
-      congestion: this.config.congestion.stats(),
+      encrypted: this.#keys !== undefined,
+      congestion: { ...this.cc.stats(), delivered: this.deliveryRate.delivered },
       stats: this.stats,
       inbox: { released: this.inbox.released, drops: { ...this.inbox.drops } }
     }

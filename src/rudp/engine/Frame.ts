@@ -10,6 +10,7 @@
  * | 0x03 | CLOSE | code (varint), reason length (varint), reason (UTF-8) |
  * | 0x04 | MAX_DATA | the largest cumulative `Delivery` payload offset the receiver accepts (varint) |
  * | 0x05 | HELLO | length (varint), transport parameters (`Params.ts`) |
+ * | 0x06 | RETRY | original destination id length (u8) and id, token length (varint), token; only in Retry packets |
  * | 0x20–0x3f | MESSAGE | below |
  *
  * A MESSAGE frame's type byte is `0b001N_LFTT`: TT the tier (0 None, 1 Order,
@@ -53,6 +54,7 @@ export const FrameType = {
   CLOSE: 0x03,
   MAX_DATA: 0x04,
   HELLO: 0x05,
+  RETRY: 0x06,
   MESSAGE: 0x20
 } as const
 

@@ -60,8 +60,10 @@ export const MESSAGE_CHARGE = 16
 export interface InboxDrops {
   /** A Delivery message (or fragment) received again. */
   duplicate: number
-  /** An Order message that arrived after a later set was released. */
+  /** An Order message that arrived after a later set was released (counted once per message, by its first fragment). */
   lateOrder: number
+  /** Later fragments of late Order messages (the message is counted in `lateOrder`). */
+  lateFragment: number
   /** None/Order messages dropped because the ready queue or the lossy budget was full. */
   lossyOverflow: number
   /** None/Order messages whose fragments did not all arrive in time. */
@@ -155,7 +157,7 @@ export class Inbox {
   /** Delivery bytes (with charges) the application has taken: the receive window's base. */
   consumed = 0
   readonly released = { None: 0, Order: 0, Delivery: 0 }
-  readonly drops: InboxDrops = { duplicate: 0, lateOrder: 0, lossyOverflow: 0, fragmentTimeout: 0, fragmentMismatch: 0 }
+  readonly drops: InboxDrops = { duplicate: 0, lateOrder: 0, lateFragment: 0, lossyOverflow: 0, fragmentTimeout: 0, fragmentMismatch: 0 }
   readonly #arena = new Arena()
 
   constructor(limits: InboxLimits) {
@@ -221,7 +223,14 @@ export class Inbox {
   #fragment(frame: MessageFrame, now: number): void {
     const tier = frame.tier
     if (tier === "Delivery" && this.isDuplicate(frame.d)) return void this.drops.duplicate++
-    if (tier === "Order" && frame.s < this.current) return void this.drops.lateOrder++
+    if (tier === "Order" && frame.s < this.current) {
+      // One count per message: by its first fragment, here or with its reassembly.
+      const held = this.reassembly.get(frame.f)
+      if (held !== undefined) this.#dropLate(frame.f, held)
+      if (frame.offset === 0 && held?.got.has(0) !== true) this.drops.lateOrder++
+      else this.drops.lateFragment++
+      return
+    }
     if (frame.total > this.limits.maxMessageSize) return void this.drops.fragmentMismatch++
     let r = this.reassembly.get(frame.f)
     if (r !== undefined && !r.matches(frame)) return void this.drops.fragmentMismatch++
@@ -279,7 +288,10 @@ export class Inbox {
   /** Releases `m` to the ready queue; `true` when the Delivery prefix advanced. */
   #release(m: Pending): boolean {
     const tier = m.guarantee
-    if (tier !== "None" && m.set > this.current) this.current = m.set
+    if (tier !== "None" && m.set > this.current) {
+      this.current = m.set
+      if (this.reassembly.size > 0) this.#dropLateReassemblies()
+    }
     if (tier !== "Delivery" && this.readyLossy >= this.limits.readyLimit) {
       this.#drop(m, "lossyOverflow")
       return false
@@ -345,6 +357,17 @@ export class Inbox {
     return t
   }
 
+  /** An incomplete Order message became late: dropped, counted once (with its first fragment). */
+  #dropLate(f: number, r: Reassembly): void {
+    this.reassembly.delete(f)
+    this.lossyHeld -= r.bytes
+    if (r.got.has(0)) this.drops.lateOrder++
+  }
+
+  #dropLateReassemblies(): void {
+    for (const [f, r] of this.reassembly) if (r.tier === "Order" && r.s < this.current) this.#dropLate(f, r)
+  }
+
   /** Drops incomplete None/Order messages that expired or became late. */
   expire(now: number): void {
     for (const [f, r] of this.reassembly) {
@@ -353,8 +376,8 @@ export class Inbox {
       if (!late && r.createdAt + this.limits.fragmentTimeout > now) continue
       this.reassembly.delete(f)
       this.lossyHeld -= r.bytes
-      if (late) this.drops.lateOrder++
-      else this.drops.fragmentTimeout++
+      if (!late) this.drops.fragmentTimeout++
+      else if (r.got.has(0)) this.drops.lateOrder++
     }
   }
 

@@ -13,7 +13,11 @@
  * | 0x05 | maxDatagram | varint: the largest datagram it accepts (bytes) |
  * | 0x06 | initialIds | three varints: its first set id, Delivery id and fragment id |
  * | 0x07 | heartbeat | varint: milliseconds between its keep-alive PINGs |
- * | 0x20–0x2f | reserved for encryption (key share, cipher suites) |
+ * | 0x20 | ephemeral X25519 public key (32 bytes; encryption) |
+ * | 0x21 | cipher: 1 ChaCha20-Poly1305, 2 AES-256-GCM (varint; encryption) |
+ * | 0x22 | HMAC-SHA-256 of the ephemeral key and cipher under the authentication secret (32 bytes) |
+ * | 0x23 | static X25519 public key (32 bytes; key-pair authentication) |
+ * | 0x24–0x2f | reserved for encryption |
  * | 0x30–0x3f | reserved for congestion control and pacing |
  *
  * @since 0.2.0
@@ -34,6 +38,21 @@ export interface Params {
   readonly initialDelivery: number
   readonly initialFragment: number
   readonly heartbeat: number
+  /** Encryption: the key share, cipher, HELLO MAC and (key-pair mode) static key; absent without encryption. */
+  readonly crypto?: CryptoParams | undefined
+}
+
+/**
+ * The encryption parameters of a HELLO.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CryptoParams {
+  readonly ephemeral: Uint8Array
+  readonly cipher: number
+  readonly mac: Uint8Array
+  readonly staticKey?: Uint8Array | undefined
 }
 
 /**
@@ -49,7 +68,11 @@ export const ParamId = {
   idleTimeout: 0x04,
   maxDatagram: 0x05,
   initialIds: 0x06,
-  heartbeat: 0x07
+  heartbeat: 0x07,
+  ephemeralKey: 0x20,
+  cipher: 0x21,
+  helloMac: 0x22,
+  staticKey: 0x23
 } as const
 
 const one = (w: Writer, id: number, v: number): void => {
@@ -76,6 +99,19 @@ export const writeParams = (w: Writer, p: Params): void => {
   w.varint(p.initialDelivery)
   w.varint(p.initialFragment)
   one(w, ParamId.heartbeat, p.heartbeat)
+  const c = p.crypto
+  if (c !== undefined) {
+    bytes(w, ParamId.ephemeralKey, c.ephemeral)
+    one(w, ParamId.cipher, c.cipher)
+    bytes(w, ParamId.helloMac, c.mac)
+    if (c.staticKey !== undefined) bytes(w, ParamId.staticKey, c.staticKey)
+  }
+}
+
+const bytes = (w: Writer, id: number, v: Uint8Array): void => {
+  w.varint(id)
+  w.varint(v.length)
+  w.bytes(v)
 }
 
 /**
@@ -100,6 +136,7 @@ export const readParams = (r: Reader, end: number): Params | string => {
   const seen = new Set<number>()
   let maxMessageSize = -1, initialMaxData = -1, maxAckDelay = -1, idleTimeout = -1, maxDatagram = -1, heartbeat = -1
   let initialSet = -1, initialDelivery = -1, initialFragment = -1
+  let ephemeral: Uint8Array | undefined, cipher = -1, mac: Uint8Array | undefined, staticKey: Uint8Array | undefined
   while (r.pos < end && r.ok) {
     const id = r.varint()
     const length = r.varint()
@@ -131,6 +168,18 @@ export const readParams = (r: Reader, end: number): Params | string => {
       case ParamId.heartbeat:
         heartbeat = v.varint()
         break
+      case ParamId.ephemeralKey:
+        ephemeral = v.bytes(32).slice()
+        break
+      case ParamId.cipher:
+        cipher = v.varint()
+        break
+      case ParamId.helloMac:
+        mac = v.bytes(32).slice()
+        break
+      case ParamId.staticKey:
+        staticKey = v.bytes(32).slice()
+        break
       default:
         // unknown: skipped (forward compatible)
         v.pos = v.end
@@ -147,7 +196,10 @@ export const readParams = (r: Reader, end: number): Params | string => {
   if (initialSet < 0 || initialDelivery < 0 || initialFragment < 0) return "initialIds missing"
   if (Math.max(initialSet, initialDelivery, initialFragment) > MAX_INITIAL_ID) return "initialIds too large"
   if (heartbeat < 1) return "heartbeat missing"
-  return { maxMessageSize, initialMaxData, maxAckDelay, idleTimeout, maxDatagram, initialSet, initialDelivery, initialFragment, heartbeat }
+  const some = ephemeral !== undefined || cipher >= 0 || mac !== undefined || staticKey !== undefined
+  if (some && (ephemeral === undefined || cipher < 0 || mac === undefined)) return "encryption parameters incomplete"
+  const base = { maxMessageSize, initialMaxData, maxAckDelay, idleTimeout, maxDatagram, initialSet, initialDelivery, initialFragment, heartbeat }
+  return some ? { ...base, crypto: { ephemeral: ephemeral!, cipher, mac: mac!, staticKey } } : base
 }
 
 /**

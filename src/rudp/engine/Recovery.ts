@@ -27,6 +27,14 @@ export const PACKET_THRESHOLD = 3
 export const TIME_THRESHOLD = 9 / 8
 
 /**
+ * RFC 9002 kPersistentCongestionThreshold.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const PERSISTENT_CONGESTION_THRESHOLD = 3
+
+/**
  * RFC 9002 kGranularity (ms).
  *
  * @since 0.2.0
@@ -102,6 +110,11 @@ export class SentPacket {
   maxData = -1
   /** The largest packet number an ACK frame in it acknowledged, or −1. */
   ackLargest = -1
+  /** Delivery-rate state when it was sent (`DeliveryRate.ts`). */
+  delivered = 0
+  deliveredTime = 0
+  firstSentTime = 0
+  appLimited = false
 
   reset(): this {
     // Entries past `items` are stale references, overwritten by the next use; drop them

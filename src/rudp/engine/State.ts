@@ -57,6 +57,8 @@ export type Event =
   | "abort"
   /** The peer speaks no version we do, or its parameters are unacceptable. */
   | "incompatible"
+  /** The peer's HELLO failed authentication: end, telling the peer. */
+  | "reject"
 
 /**
  * What the engine does on a transition.
@@ -115,7 +117,8 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     initial: t("handshake", "accept-hello", "send-hello"),
     close: t("closed", "finish"),
     abort: t("closed", "finish"),
-    "idle-timeout": t("closed", "finish")
+    "idle-timeout": t("closed", "finish"),
+    reject: t("closed", "send-close", "finish")
   },
   handshake: {
     initial: t("handshake", "accept-hello", "send-hello"),
@@ -128,7 +131,8 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     "peer-close": t("draining", "quiesce", "drain"),
     "idle-timeout": t("closed", "finish"),
     abort: t("closed", "send-close", "finish"),
-    incompatible: t("closed", "finish")
+    incompatible: t("closed", "finish"),
+    reject: t("closed", "send-close", "finish")
   },
   established: {
     initial: t("established", "send-hello"),

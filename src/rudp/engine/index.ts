@@ -25,7 +25,37 @@ export * as Congestion from "./Congestion.ts"
  * @since 0.2.0
  * @category modules
  */
+export * as Bbr from "./Bbr.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as NewReno from "./NewReno.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as DeliveryRate from "./DeliveryRate.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
 export * as Connection from "./Connection.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Crypto from "./Crypto.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Listener from "./Listener.ts"
+/**
+ * @since 0.2.0
+ * @category modules
+ */
+export * as Token from "./Token.ts"
 /**
  * @since 0.2.0
  * @category modules

@@ -146,12 +146,24 @@ export class Alarm {
   }
 }
 
+const shared = new Map<number, Array<Uint8Array>>()
+
+/** `BATCH` send buffers of `size` bytes, shared by every fast-path driver (used only synchronously). */
+const sharedTx = (size: number): Array<Uint8Array> => {
+  let tx = shared.get(size)
+  if (tx === undefined) {
+    tx = Array.from({ length: BATCH }, () => new Uint8Array(size))
+    shared.set(size, tx)
+  }
+  return tx
+}
+
 /** @internal */
 export class Driver<E> {
   readonly engine: RudpEngine
   readonly udp: UdpLike<E>
   readonly fast: FastPath<E> | undefined
-  readonly #rx: Uint8Array
+  #rx: Uint8Array | undefined = undefined
   readonly #tx: Array<Uint8Array>
   /** A transport failure; every later operation fails with it. */
   failure: RudpError | undefined = undefined
@@ -162,6 +174,8 @@ export class Driver<E> {
   readonly messages = new Signal()
   readonly writable = new Signal()
   readonly progress = new Signal()
+  /** Called once when the connection ends (an endpoint server removes the peer). */
+  onClosed: (() => void) | undefined = undefined
   /** Counters of the driver. */
   datagramsIn = 0
   datagramsOut = 0
@@ -172,8 +186,9 @@ export class Driver<E> {
     this.udp = udp
     this.now = now
     this.fast = hasFastPath(udp) ? udp[FastPathId] : undefined
-    this.#rx = new Uint8Array(65536)
-    this.#tx = Array.from({ length: this.fast === undefined ? 1 : BATCH }, () => new Uint8Array(Math.max(engine.config.mtu, 1200)))
+    // The fast path's datagrams are copied by the kernel during the synchronous send: its
+    // buffers are shared by every driver of the process (a server has thousands).
+    this.#tx = this.fast === undefined ? [new Uint8Array(Math.max(engine.config.mtu, 1200))] : sharedTx(Math.max(engine.config.mtu, 1200))
   }
 
   /** Milliseconds of monotonic time (`clockMillis`). */
@@ -215,11 +230,11 @@ export class Driver<E> {
   readonly feed: Effect.Effect<number> = Effect.suspend(() => {
     if (this.fast !== undefined) return Effect.succeed(this.feedSync())
     const loop = (n: number): Effect.Effect<number> =>
-      Effect.matchEffect(this.udp.tryRecv(this.#rx), {
+      Effect.matchEffect(this.udp.tryRecv(this.#rx ??= new Uint8Array(65536)), {
         onFailure: (e) => Effect.sync(() => (this.#fail(e), n)),
         onSuccess: (len) => {
           if (len === undefined) return Effect.succeed(n)
-          this.#onDatagram(this.#rx.subarray(0, len))
+          this.#onDatagram(this.#rx!.subarray(0, len))
           return loop(n + 1)
         }
       })
@@ -305,6 +320,7 @@ export class Driver<E> {
         return
       case "closed":
         this.closedReason = e.reason
+        this.onClosed?.()
         this.messages.notify()
         this.writable.notify()
         this.progress.notify()

@@ -21,6 +21,7 @@ import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import { DccpError } from "../../../src/dccp/DccpError.ts"
 import { IoError } from "../../../src/IoError.ts"
+import { RudpError } from "../../../src/rudp/RudpError.ts"
 import { ConditionsError } from "../../../src/testing/Impairment.ts"
 
 /** What became of one bad input. */
@@ -35,7 +36,7 @@ export type Outcome =
 export interface Case<F> {
   readonly name: string
   readonly run: (fixture: F) => unknown
-  /** The kind expected (an `IoError`/`DccpError` kind, or `"ConditionsError"`). */
+  /** The kind expected (an `IoError`/`DccpError`/`RudpError` kind, or `"ConditionsError"`). */
   readonly kind: string
   /** What the messages must name: the option or input, and the value as shown. */
   readonly names: ReadonlyArray<string>
@@ -101,7 +102,7 @@ const describeError = (error: unknown): { readonly kind: string; readonly text: 
   const texts: Array<string> = []
   let e: unknown = error
   for (let depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
-    if (e instanceof IoError || e instanceof DccpError) kind = e.kind
+    if (e instanceof IoError || e instanceof DccpError || e instanceof RudpError) kind = e.kind
     else if (e instanceof ConditionsError && kind === "untyped") kind = "ConditionsError"
     if (typeof e === "object") {
       const o = e as { readonly message?: unknown; readonly detail?: unknown; readonly reason?: unknown; readonly cause?: unknown }

@@ -1,0 +1,203 @@
+/**
+ * Opt-in encryption: round trips with a pre-shared key and with key pairs,
+ * under both AEADs, through loss; every bit flip of an encrypted packet is
+ * rejected and nothing of it delivered; a replayed packet is rejected; a wrong
+ * key fails the handshake on both ends with a typed error; the wire carries no
+ * plaintext payload (a recording transport is the decoder); over real
+ * sockets and through the endpoint server too.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Stream from "effect/Stream"
+import { randomBytes } from "node:crypto"
+import * as Reactor from "../../src/reactor/Reactor.ts"
+import type { EncryptionInput } from "../../src/rudp/engine/Config.ts"
+import { keyPair } from "../../src/rudp/engine/Crypto.ts"
+import * as Endpoint from "../../src/rudp/Endpoint.ts"
+import * as EndpointServer from "../../src/rudp/EndpointServer.ts"
+import * as Guarantee from "../../src/rudp/Guarantee.ts"
+import type { RudpError } from "../../src/rudp/RudpError.ts"
+import * as UdpLike from "../../src/rudp/UdpLike.ts"
+import * as MemoryDatagram from "../../src/testing/MemoryDatagram.ts"
+import * as SimNet from "../../src/testing/SimNet.ts"
+import { checkFdLeaks } from "../util/fds.ts"
+import { makePair, numbered, numberOf, sendPlan } from "./harness.ts"
+import { inVirtualTime } from "./virtual.ts"
+import { verify, workload } from "./workload.ts"
+
+const PSK = "correct horse battery staple"
+const alice = keyPair(Uint8Array.from({ length: 32 }, (_, i) => i + 1))
+const bob = keyPair(Uint8Array.from({ length: 32 }, (_, i) => 200 - i))
+
+const failureOf = (exit: Exit.Exit<unknown, unknown>): RudpError | undefined =>
+  Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error as RudpError | undefined : undefined
+
+describe("encryption in the engine", () => {
+  const cases: ReadonlyArray<readonly [string, EncryptionInput, EncryptionInput]> = [
+    ["psk, ChaCha20-Poly1305", { psk: PSK }, { psk: PSK }],
+    ["psk, AES-256-GCM", { psk: PSK, cipher: "aes-256-gcm" }, { psk: PSK, cipher: "aes-256-gcm" }],
+    ["key pairs", { privateKey: alice.privateKey, peerPublicKey: bob.publicKey }, { privateKey: bob.privateKey, peerPublicKey: alice.publicKey }],
+    ["key pairs, anonymous client", { privateKey: alice.privateKey, peerPublicKey: bob.publicKey }, { privateKey: bob.privateKey }]
+  ]
+  for (const [label, a, b] of cases) {
+    it(`round trip (${label}) through 10 % loss: every guarantee holds, every data packet sealed`, () => {
+      const pair = makePair({ seed: 31, conditions: { latency: 5, loss: 0.1 }, a: { encryption: a }, b: { encryption: b, role: "server" } })
+      const plan = workload(31, 300, { largeEvery: 0.1 })
+      sendPlan(pair, plan)
+      pair.runUntil(() => pair.net.now() > 600 && pair.a.engine.info().unacked === 0 && pair.a.engine.info().sendQueue.messages === 0)
+      const { delivered, sent } = verify(pair.b.received, plan, label)
+      assert.strictEqual(delivered.Delivery, sent.Delivery)
+      assert.isTrue(pair.a.engine.encrypted && pair.b.engine.encrypted)
+      assert.strictEqual(pair.b.engine.stats.dropped.tag, 0, "no packet of the peer failed to open")
+    })
+  }
+
+  it("every bit flip of an encrypted packet is rejected, nothing of it delivered; the original then opens once; a replay is rejected", () => {
+    const pair = makePair({ seed: 32, conditions: { latency: 5 }, a: { encryption: { psk: PSK } }, b: { encryption: { psk: PSK } } })
+    pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+    const a = pair.a.engine, b = pair.b.engine
+    const now = pair.net.now()
+    a.send(now, numbered(77, 64), "Delivery")
+    const packet = a.pollTransmit(now)!
+    assert.isDefined(packet)
+    const accepted = b.packetsAccepted
+    const dropsBefore = Object.values(b.stats.dropped).reduce((x, y) => x + y, 0)
+    for (let bit = 0; bit < packet.length * 8; bit++) {
+      const flipped = packet.slice()
+      flipped[bit >> 3]! ^= 1 << (bit & 7)
+      b.handleDatagram(now, flipped)
+      assert.strictEqual(b.packetsAccepted, accepted, `bit ${bit} of ${packet.length * 8}: a modified packet was accepted`)
+      assert.isUndefined(b.pollMessage(), `bit ${bit}: something was delivered`)
+    }
+    const drops = Object.values(b.stats.dropped).reduce((x, y) => x + y, 0) - dropsBefore
+    assert.strictEqual(drops, packet.length * 8, "every modified packet was dropped and counted")
+    b.handleDatagram(now, packet)
+    assert.strictEqual(b.packetsAccepted, accepted + 1)
+    assert.strictEqual(numberOf(b.pollMessage()!.payload), 77)
+    const duplicates = b.stats.dropped.duplicate
+    b.handleDatagram(now, packet)
+    assert.strictEqual(b.packetsAccepted, accepted + 1, "a replayed packet is not accepted")
+    assert.strictEqual(b.stats.dropped.duplicate, duplicates + 1)
+    assert.isUndefined(b.pollMessage(), "nor delivered twice")
+  })
+
+  it("a packet sealed for another connection (another key) is rejected", () => {
+    const one = makePair({ seed: 33, conditions: { latency: 5 }, a: { encryption: { psk: PSK } }, b: { encryption: { psk: PSK } } })
+    const two = makePair({ seed: 34, conditions: { latency: 5 }, a: { encryption: { psk: PSK } }, b: { encryption: { psk: PSK } } })
+    for (const p of [one, two]) p.runUntil(() => p.a.engine.isConnected && p.b.engine.isConnected)
+    const now = one.net.now()
+    one.a.engine.send(now, numbered(1), "Delivery")
+    const packet = one.a.engine.pollTransmit(now)!
+    // Addressed to two's receiver (its connection id), sealed under one's keys.
+    packet.set(two.b.engine.localCid, 1)
+    const drops = () => Object.values(two.b.engine.stats.dropped).reduce((x, y) => x + y, 0)
+    const before = drops(), accepted = two.b.engine.packetsAccepted
+    two.b.engine.handleDatagram(now, packet)
+    // Under the wrong keys the header unmasks to garbage (reserved bits, usually) or the AEAD fails.
+    assert.strictEqual(drops(), before + 1)
+    assert.strictEqual(two.b.engine.packetsAccepted, accepted)
+    assert.isUndefined(two.b.engine.pollMessage())
+  })
+})
+
+describe("encryption through Endpoint", () => {
+  it.effect("a wrong pre-shared key fails the handshake on both ends with AuthenticationFailed", () =>
+    Effect.gen(function*() {
+      const net = yield* SimNet.SimNet
+      const [ua, ub] = yield* net.pair()
+      const a = yield* Endpoint.make(ua, { drive: "reactor", encryption: { psk: PSK } })
+      const b = yield* Endpoint.make(ub, { drive: "reactor", encryption: { psk: "another key, same length!!!" } })
+      const [ea, eb] = yield* inVirtualTime(Effect.all([Effect.exit(a.connected), Effect.exit(b.connected)], { concurrency: 2 }))
+      assert.strictEqual(failureOf(ea)?.kind, "AuthenticationFailed")
+      assert.strictEqual(failureOf(eb)?.kind, "AuthenticationFailed")
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 35, latency: "5 millis" }))))
+
+  it.effect("a key pair the peer does not expect fails with AuthenticationFailed; encryption on one end only is Incompatible", () =>
+    Effect.gen(function*() {
+      const net = yield* SimNet.SimNet
+      const mallory = keyPair(Uint8Array.from({ length: 32 }, (_, i) => 77 + i))
+      const [ua, ub] = yield* net.pair()
+      const a = yield* Endpoint.make(ua, { drive: "reactor", encryption: { privateKey: mallory.privateKey, peerPublicKey: bob.publicKey } })
+      const b = yield* Endpoint.make(ub, { drive: "reactor", role: "server", encryption: { privateKey: bob.privateKey, peerPublicKey: alice.publicKey } })
+      const [ea, eb] = yield* inVirtualTime(Effect.all([Effect.exit(a.connected), Effect.exit(b.connected)], { concurrency: 2 }))
+      assert.strictEqual(failureOf(ea)?.kind, "AuthenticationFailed")
+      assert.strictEqual(failureOf(eb)?.kind, "AuthenticationFailed")
+      const [uc, ud] = yield* net.pair()
+      const c = yield* Endpoint.make(uc, { drive: "reactor", encryption: { psk: PSK } })
+      const d = yield* Endpoint.make(ud, { drive: "reactor" })
+      const [ec, ed] = yield* inVirtualTime(Effect.all([Effect.exit(c.connected), Effect.exit(d.connected)], { concurrency: 2 }))
+      assert.strictEqual(failureOf(ec)?.kind, "Incompatible")
+      assert.include(failureOf(ec)?.detail ?? "", "does not encrypt")
+      assert.isTrue(Exit.isFailure(ed))
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 36, latency: "5 millis" }))))
+
+  it.effect("no plaintext payload on the wire (the recording transport as the decoder); without encryption there is", () =>
+    Effect.gen(function*() {
+      const net = yield* SimNet.SimNet
+      const marker = new TextEncoder().encode("TOP-SECRET-PAYLOAD")
+      const contains = (hay: Uint8Array): boolean => {
+        outer: for (let i = 0; i + marker.length <= hay.length; i++) {
+          for (let k = 0; k < marker.length; k++) if (hay[i + k] !== marker[k]) continue outer
+          return true
+        }
+        return false
+      }
+      const run = (encryption: EncryptionInput | undefined) =>
+        Effect.gen(function*() {
+          const [ua, ub] = yield* net.pair()
+          const wire: Array<Uint8Array> = []
+          const recording: UdpLike.UdpLike<unknown> = { ...ua, send: (p) => Effect.andThen(Effect.sync(() => void wire.push(p.slice())), ua.send(p)) }
+          const a = yield* Endpoint.make(recording, { drive: "reactor", encryption })
+          const b = yield* Endpoint.make(ub, { drive: "reactor", encryption })
+          yield* inVirtualTime(Effect.gen(function*() {
+            for (let i = 0; i < 50; i++) yield* a.sendPayload(i % 2 === 0 ? Guarantee.Delivery : Guarantee.None, marker)
+            let got = 0
+            while (got < 25) if ((yield* b.take).length === marker.length) got++
+            yield* a.close
+          }))
+          return wire
+        }).pipe(Effect.scoped)
+      const sealed = yield* run({ psk: PSK })
+      assert.isAbove(sealed.length, 3)
+      assert.isFalse(sealed.some(contains), "a datagram carried the payload in the clear")
+      const clear = yield* run(undefined)
+      assert.isTrue(clear.some(contains), "the control run (no encryption) shows the decoder finds it")
+    }).pipe(Effect.provide(SimNet.layer({ seed: 37, latency: "5 millis" }))))
+
+  it.effect("an encrypted endpoint server: peers with the key echo; a peer with a wrong key is refused", () =>
+    Effect.gen(function*() {
+      const socket = yield* MemoryDatagram.make({ host: "server", port: 7000 })
+      const server = yield* EndpointServer.fromDatagramSocket(socket, { initialRtt: 50, encryption: { psk: PSK } })
+      yield* Effect.forkScoped(server.run((peer) => Stream.runForEach(peer.messages, (m) => peer.sendPayload(Guarantee.Delivery, m))))
+      const peer = (host: string, psk: string) =>
+        Effect.scoped(Effect.gen(function*() {
+          const udp = yield* MemoryDatagram.udpLike({ host, peer: "server:7000" })
+          const ep = yield* Endpoint.make(udp, { drive: "reactor", initialRtt: 50, encryption: { psk } })
+          for (let i = 0; i < 10; i++) yield* ep.sendPayload(Guarantee.Delivery, numbered(i))
+          for (let i = 0; i < 10; i++) assert.strictEqual(numberOf(yield* ep.take), i)
+          yield* ep.close
+        }))
+      yield* inVirtualTime(Effect.forEach(["p1", "p2", "p3"], (h) => peer(h, PSK), { concurrency: "unbounded", discard: true }))
+      const wrong = yield* inVirtualTime(Effect.exit(peer("p4", "not the server's key at all")))
+      assert.strictEqual(failureOf(wrong)?.kind, "AuthenticationFailed")
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 38, latency: "5 millis" }))), 30_000)
+})
+
+describe("encryption on loopback", () => {
+  checkFdLeaks()
+
+  it.live("5,000 Delivery messages between encrypted endpoints on our UDP sockets", () =>
+    Effect.gen(function*() {
+      const [ua, ub] = yield* UdpLike.loopbackPair()
+      const psk = randomBytes(32)
+      const a = yield* Endpoint.make(ua, { drive: "reactor", encryption: { psk } })
+      const b = yield* Endpoint.make(ub, { drive: "reactor", encryption: { psk } })
+      const send = Effect.forEach(Array.from({ length: 5000 }, (_, i) => i), (i) => a.sendPayload(Guarantee.Delivery, numbered(i, 100)), { discard: true })
+      const receive = b.messages.pipe(Stream.map(numberOf), Stream.take(5000), Stream.runCollect)
+      const [, got] = yield* Effect.all([send, receive], { concurrency: 2 })
+      got.forEach((n, i) => assert.strictEqual(n, i))
+      assert.isTrue((yield* a.stats).encrypted)
+      yield* a.close
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 30_000)
+})
