@@ -106,7 +106,6 @@ export const listen = (
     if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
     return StreamServer.listen(UnixListener.bind(address, options), {
       toAddress: toNetAddress,
-      prepare: () => undefined,
       service: UnixConnection,
       reader: options
     })
