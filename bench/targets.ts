@@ -19,7 +19,7 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets" | "Messaging" | "Reliable UDP"
+  readonly issue: "Foundation" | "Sockets" | "Messaging" | "Reliable UDP" | "DCCP CCID 3"
   readonly text: string
   readonly caseId: string
   readonly variant: string
@@ -166,6 +166,15 @@ export const TARGETS: ReadonlyArray<Target> = [
   T("Reliable UDP", "request/response RTT ≤ our plain UDP ping-pong RTT + 10 µs (user-driven)", "rudp-rtt", "ours RUDP Delivery, user-driven Endpoint (park)", {
     kind: "delta",
     max: 10
+  }),
+  // Issue 13: the DCCP data path against our plain UDP, same run.
+  T("DCCP CCID 3", "DCCP-UDP ping-pong RTT ≤ 1.3× our plain UDP (fiber level, same core)", "dccp-rtt", "ours DCCP-UDP (Dccp.connect <-> Dccp.listen, park)", {
+    kind: "ratio",
+    max: 1.3
+  }),
+  T("DCCP CCID 3", "DCCP-UDP one-way rate, 64 B, ≥ 0.6× our plain UDP", "dccp-rate-64", "ours DCCP-UDP, CCID 2 (socket.send / socket.recv, park)", {
+    kind: "ratio",
+    min: 0.6
   })
 ]
 

@@ -1,8 +1,11 @@
 /**
  * DCCP over UDP encapsulation on loopback (issue 5): ping-pong RTT and one-way
  * datagram rate against our plain UDP measured in the same run, and CCID 2
- * goodput through the lossy `Relay` at 0, 1 and 5 % loss. Peer: bench/peers/dccp.ts.
+ * goodput through the lossy `Relay` at 0, 1 and 5 % loss; CCID 3 (issue 13):
+ * goodput and smoothness through the relay next to CCID 2 and the TFRC
+ * equation. Peer: bench/peers/dccp.ts.
  */
+import { throughput } from "../../src/dccp/engine/Tfrc.ts"
 import { type Case, extras, field, LATENCY_EXTRAS, type RunContext, type Sample, sleep, type Variant, warmupMs } from "../lib/bench.ts"
 import { runPair, startPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
@@ -56,11 +59,17 @@ const oneWay = async (
   impl: Impl,
   size: number,
   secs: number,
-  relay?: { readonly loss: number; readonly delayMs: number; readonly seed: number }
+  relay?: {
+    readonly loss: number
+    readonly delayMs: number
+    readonly seed: number
+    readonly sendArgs?: ReadonlyArray<string | number>
+    readonly recvArgs?: ReadonlyArray<string | number>
+  }
 ): Promise<{ sent: Record<string, unknown>; got: Record<string, unknown>; relayed?: Record<string, unknown> }> =>
   withSession(async (s) => {
-    const recvProgram: Program = { peer: "dccp", args: ["--role", "recv", "--impl", impl] }
-    const sendArgs = ["--role", "send", "--impl", impl, "--size", size, "--secs", secs]
+    const recvProgram: Program = { peer: "dccp", args: ["--role", "recv", "--impl", impl, ...(relay?.recvArgs ?? [])] }
+    const sendArgs = ["--role", "send", "--impl", impl, "--size", size, "--secs", secs, ...(relay?.sendArgs ?? [])]
     const wait = 30_000 + secs * 1000
     if (relay === undefined) {
       const { server: receiver, client: sender } = await startPair(s, {
@@ -178,4 +187,66 @@ const goodputCase: Case = {
   ]
 }
 
-export const cases: ReadonlyArray<Case> = [rttCase, rateCase(64), rateCase(1000), goodputCase]
+// --- CCID 3 against CCID 2 and the equation through the relay (issue 13) --------------------------------
+
+/** Bins of the receiver's smoothness figure, and the start it leaves out (slow start). */
+const BIN_MS = 200, SKIP_MS = 1000
+
+const tfrc = (ccidId: 2 | 3, loss: number) => async (ctx: RunContext): Promise<Sample> => {
+  const secs = ctx.quick ? 1.5 : 4
+  const { sent, got, relayed } = await oneWay(ctx, "dccp", GOODPUT_SIZE, secs, {
+    loss,
+    delayMs: DELAY_MS,
+    seed: 7,
+    sendArgs: ["--ccid", ccidId, "--bin-ms", BIN_MS, "--skip-ms", SKIP_MS],
+    recvArgs: ["--bin-ms", BIN_MS, "--skip-ms", SKIP_MS]
+  })
+  const transmitted = field(sent, "transmitted"), received = field(got, "received")
+  const num = (j: Record<string, unknown>, k: string) => (typeof j[k] === "number" ? j[k] : Number.NaN)
+  const steady = num(got, "steady_Bps")
+  const rttMs = num(sent, "rtt_mean_ms")
+  // The equation over the steady part: CCID 3's own p and RTT sampled every bin (averaged per
+  // sample); for CCID 2, as context, the relay's loss rate with CCID 2's mean RTT.
+  const equation = ccidId === 3 ? num(sent, "equation_mean_Bps") : loss > 0 && rttMs > 0 ? throughput(GOODPUT_SIZE, rttMs, loss) : Number.NaN
+  const all: Record<string, number> = {
+    steady_Bps: steady,
+    ...extras(got, ["cov"]),
+    delivered_pct: transmitted > 0 ? (received / transmitted) * 100 : 0,
+    rtt_ms: rttMs,
+    ...(ccidId === 3 ? { p: num(sent, "p_mean"), x_Bps: num(sent, "x_mean_Bps") } : { p: loss, ...extras(sent, ["cwnd", "loss_events"]) }),
+    equation_Bps: equation,
+    vs_equation: steady / equation,
+    relay_dropped: field(relayed!, "forward_dropped") + field(relayed!, "backward_dropped")
+  }
+  // Figures without a value (the equation without loss) are left out.
+  const extra = Object.fromEntries(Object.entries(all).filter(([, v]) => Number.isFinite(v)))
+  return { value: field(got, "bytes_per_s"), extra }
+}
+
+const tfrcCase: Case = {
+  id: "dccp-ccid3",
+  group: "dccp",
+  title: `DCCP-UDP CCID 3 and CCID 2 through the lossy relay (+${DELAY_MS} ms each way), 1000 B datagrams, 4 s (payload bytes/s delivered)`,
+  unit: "B/s",
+  better: "higher",
+  method:
+    "The dccp-goodput setup (receiver and relay on CPU 0, unpaced sender on CPU 1, relay seeded 7 + run) with the sender's CCID " +
+    "chosen (Dccp.connect ccid: 3 or 2; the receiver accepts either) and 4 s of 1000 B datagrams (quick: 1.5 s). Value: payload " +
+    `bytes received / (last − first arrival), slow start included. steady_Bps: bytes received per s over the ${BIN_MS} ms bins after ` +
+    `the first ${SKIP_MS} ms; cov: their coefficient of variation (smoothness: lower is smoother). The sender samples its info() every ` +
+    `${BIN_MS} ms after ${SKIP_MS} ms: rtt_ms is the mean RTT estimate; for CCID 3, p and x_Bps the means of the loss event rate its ` +
+    "receiver reported and of X (info().tfrcTx), and equation_Bps the TFRC throughput equation (RFC 5348 §3.1, b = 1, t_RTO = 4R, " +
+    "s = 1000 B) at each sample, averaged — what TFRC allows; for CCID 2, as context, the equation for the relay's loss rate and " +
+    "CCID 2's mean RTT. vs_equation: steady_Bps / equation_Bps (the receiver gets the sending rate less the relay's losses). " +
+    "Without loss the equation has no value: CCID 3 is limited by X ≤ 2·X_recv, CCID 2 by its window and the receive buffers.",
+  variants: [
+    { name: "CCID 3, 0 % loss", placement: CROSS.label, run: tfrc(3, 0) },
+    { name: "CCID 3, 1 % loss", placement: CROSS.label, run: tfrc(3, 0.01) },
+    { name: "CCID 3, 5 % loss", placement: CROSS.label, run: tfrc(3, 0.05) },
+    { name: "CCID 2, 0 % loss", placement: CROSS.label, ref: true, run: tfrc(2, 0) },
+    { name: "CCID 2, 1 % loss", placement: CROSS.label, run: tfrc(2, 0.01) },
+    { name: "CCID 2, 5 % loss", placement: CROSS.label, run: tfrc(2, 0.05) }
+  ]
+}
+
+export const cases: ReadonlyArray<Case> = [rttCase, rateCase(64), rateCase(1000), goodputCase, tfrcCase]

@@ -11,7 +11,14 @@
  *                  {"received","bytes","secs","per_s","bytes_per_s"[,…]} (timed from the
  *                  first datagram to the last)
  *   --role send    --port N|stdin [--dccp-port N]: unpaced sender for `--secs`; prints {"sent","secs",
- *                  "sent_per_s"[, DCCP: "cwnd","rtt_ms","loss_events","lost_packets",…]}
+ *                  "sent_per_s"[, DCCP: "cwnd","rtt_ms","loss_events","lost_packets",…; CCID 3: "x_Bps",
+ *                  "x_recv_Bps","x_calc_Bps","p","rto_ms"]}
+ *   --ccid 2|3     the DCCP sender's CCID (default 2; the receiver accepts either)
+ *   --bin-ms N     the receiver also reports "cov": the coefficient of variation of the bytes it
+ *                  received per N ms, after the first `--skip-ms` (default 1000) ms, and "steady_Bps"
+ *                  (bytes/s over those bins); the DCCP sender samples its info() every N ms after
+ *                  that and reports the means ("rtt_mean_ms"; CCID 3: "p_mean", "x_mean_Bps", and
+ *                  "equation_mean_Bps", the TFRC equation averaged over the samples with p > 0)
  *   --role relay   --target N: `Relay` (src/testing/Relay.ts) to 127.0.0.1:N with
  *                  `--loss` (a fraction) and `--delay-ms` (one way), both directions, and
  *                  `--seed`; prints
@@ -26,6 +33,7 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Dccp from "../../src/dccp/Dccp.ts"
+import { throughput } from "../../src/dccp/engine/Tfrc.ts"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Events from "../../src/poll/Events.ts"
 import * as Interest from "../../src/poll/Interest.ts"
@@ -44,6 +52,9 @@ const rounds = num("rounds", 20000)
 const warmup = num("warmup", 3000)
 const warmupMs = num("warmup-ms", 0)
 const maxMs = num("secs", 1) * 1000
+const ccid = num("ccid", 2) === 3 ? 3 : 2
+const binMs = num("bin-ms", 0)
+const skipMs = num("skip-ms", 1000)
 const HOST = "127.0.0.1"
 const SERVICE = "BNCH"
 const message = new Uint8Array(size).fill(100)
@@ -57,22 +68,64 @@ const measure = <E, R>(roundTrip: Effect.Effect<void, E, R>) => measureRoundTrip
 
 /** Receiver bookkeeping, reported when stdin says stop. */
 let received = 0, bytes = 0, first = 0, last = 0
+let cpuFirst: NodeJS.CpuUsage | undefined, cpuLast: NodeJS.CpuUsage | undefined
+/** Bytes received per `binMs`, from the first datagram. */
+const bins: Array<number> = []
 const count = (n: number): void => {
-  if (received === 0) first = now()
+  if (received === 0) {
+    first = now()
+    cpuFirst = process.cpuUsage()
+  }
   received++
   bytes += n
   last = now()
+  if ((received & 1023) === 0) cpuLast = process.cpuUsage(cpuFirst)
+  if (binMs > 0) {
+    const i = Math.floor((last - first) / binMs)
+    while (bins.length <= i) bins.push(0)
+    bins[i]! += n
+  }
+}
+/** The full bins after `skipMs` (the last, partial bin is left out). */
+const steadyBins = (): Array<number> => bins.slice(Math.ceil(skipMs / binMs), -1)
+/** Coefficient of variation of the steady bins. */
+const binCov = (): number => {
+  const full = steadyBins()
+  if (full.length < 2) return Number.NaN
+  const mean = full.reduce((a, b) => a + b, 0) / full.length
+  const variance = full.reduce((a, b) => a + (b - mean) ** 2, 0) / (full.length - 1)
+  return mean > 0 ? Math.sqrt(variance) / mean : Number.NaN
+}
+/** Process CPU (µs) per datagram received, over the datagrams counted up to the last multiple of 1024. */
+const cpuPerDatagram = (): number => {
+  const c = cpuLast
+  return c === undefined ? Number.NaN : (c.user + c.system) / (received - (received & 1023))
 }
 const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
   onStop(() => {
     const secs = received > 1 ? (last - first) / 1000 : 0
-    emit({ received, bytes, secs, per_s: secs > 0 ? received / secs : 0, bytes_per_s: secs > 0 ? bytes / secs : 0, ...more() })
+    emit({
+      received,
+      bytes,
+      secs,
+      per_s: secs > 0 ? received / secs : 0,
+      bytes_per_s: secs > 0 ? bytes / secs : 0,
+      recv_cpu_us: cpuPerDatagram(),
+      ...(binMs > 0 ?
+        {
+          cov: binCov(),
+          bins: bins.length,
+          steady_Bps: steadyBins().reduce((a, b) => a + b, 0) * 1000 / (Math.max(1, steadyBins().length) * binMs)
+        } :
+        {}),
+      ...more()
+    })
     process.exit(0)
   })
 
 // --- DCCP ---------------------------------------------------------------------------------
 
-const dccpListen = Dccp.listen({ address: `${HOST}:0`, serviceCodes: [SERVICE], closeTimeout: "200 millis" })
+const dccpListen = Dccp.listen({ address: `${HOST}:0`, serviceCodes: [SERVICE], closeTimeout: "200 millis", ccid: [2, 3] })
 // Through the relay the UDP port is the relay's; the DCCP port stays the server's.
 const dccpPort = num("dccp-port", 0)
 const dccpConnect = (p: number) =>
@@ -81,7 +134,8 @@ const dccpConnect = (p: number) =>
     dccpPort: dccpPort === 0 ? undefined : dccpPort,
     serviceCode: SERVICE,
     closeTimeout: "200 millis",
-    connectTimeout: "5 seconds"
+    connectTimeout: "5 seconds",
+    ccid
   })
 
 const dccpServer = Effect.gen(function*() {
@@ -120,26 +174,55 @@ const dccpRecv = Effect.gen(function*() {
 const dccpSend = (p: number) =>
   Effect.gen(function*() {
     const socket = yield* dccpConnect(p)
-    const t0 = now()
+    const t0 = now(), c0 = process.cpuUsage()
     let sent = 0
+    // With --bin-ms: the sender's RTT (and CCID 3's p and X) every bin after --skip-ms, for the
+    // TFRC equation over the steady part of the run.
+    let nextSample = t0 + skipMs
+    const samples: Array<{ rtt: number; p: number; x: number }> = []
     while (now() - t0 < maxMs) {
       yield* socket.send(message)
       sent++
+      if (binMs > 0 && now() >= nextSample) {
+        nextSample += binMs
+        const i = yield* socket.info
+        samples.push({ rtt: i.tfrcTx?.rttMs ?? i.rttMs ?? Number.NaN, p: i.tfrcTx?.p ?? Number.NaN, x: i.tfrcTx?.x ?? Number.NaN })
+      }
     }
     const secs = (now() - t0) / 1000
+    const cpu = process.cpuUsage(c0)
     const i = yield* socket.info
     const transmitted = i.stats.dataPacketsSent
+    const mean = (f: (x: (typeof samples)[number]) => number) => samples.reduce((a, x) => a + f(x), 0) / samples.length
+    // The equation at each sample (p > 0), averaged: what TFRC allows over the steady part.
+    const withLoss = samples.filter((x) => x.p > 0 && x.rtt > 0)
     emit({
       sent,
       transmitted,
       secs,
       sent_per_s: transmitted / secs,
+      send_cpu_us: (cpu.user + cpu.system) / transmitted,
       cwnd: i.cwnd ?? Number.NaN,
       rtt_ms: i.rttMs ?? Number.NaN,
       loss_events: i.lossEvents,
       lost_packets: i.lostPackets,
       queued: i.sendQueueLength,
-      send_refused: i.stats.sendRefused
+      send_refused: i.stats.sendRefused,
+      ...(i.tfrcTx === undefined ? {} : {
+        x_Bps: i.tfrcTx.x,
+        x_recv_Bps: i.tfrcTx.xRecv,
+        x_calc_Bps: i.tfrcTx.xCalc,
+        p: i.tfrcTx.p,
+        rto_ms: i.tfrcTx.rtoMs
+      }),
+      ...(samples.length === 0 ? {} : {
+        samples: samples.length,
+        rtt_mean_ms: mean((x) => x.rtt),
+        ...(i.tfrcTx === undefined ? {} : { p_mean: mean((x) => x.p), x_mean_Bps: mean((x) => x.x) }),
+        ...(withLoss.length === 0 ? {} : {
+          equation_mean_Bps: withLoss.reduce((a, x) => a + throughput(size, x.rtt, x.p), 0) / withLoss.length
+        })
+      })
     })
     // The measurement is over; leave without waiting for the graceful close.
     process.exit(0)
@@ -183,14 +266,15 @@ const fiberSend = (p: number) =>
     // A DatagramSocket writes only while a reader is open.
     yield* socket.reader
     const writer = yield* socket.writer
-    const t0 = now()
+    const t0 = now(), c0 = process.cpuUsage()
     let sent = 0
     while (now() - t0 < maxMs) {
       yield* writer.write({ payload: message })
       sent++
     }
     const secs = (now() - t0) / 1000
-    emit({ sent, transmitted: sent, secs, sent_per_s: sent / secs })
+    const cpu = process.cpuUsage(c0)
+    emit({ sent, transmitted: sent, secs, sent_per_s: sent / secs, send_cpu_us: (cpu.user + cpu.system) / sent })
     process.exit(0)
   })
 

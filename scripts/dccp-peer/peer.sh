@@ -408,7 +408,8 @@ status() {
 	echo "netns: $NS  tap: $TAP  host side: $HOST4 $HOST6"
 	echo "guest: $GUEST4 $GUEST6  control: tcp $CTL_PORT  kernel: $(cat "$CACHE/image/kernel-version" 2>/dev/null)"
 	echo "dccp:  5001 echo ccid2 (service 42, 0x4543484f)  5003 echo ccid3  5004 greet+close (CloseReq)"
-	echo "       5005 greet+close with SERVER_TIMEWAIT (Close)  5006 echo cscov=1  5009 discard  (others: Reset 3)"
+	echo "       5005 greet+close with SERVER_TIMEWAIT (Close)  5006 echo cscov=1  5007 echo tx ccid2/rx ccid3"
+	echo "       5008 echo tx ccid3/rx ccid2  5009 discard  (others: Reset 3)"
 	echo "log:   $RUN/console.log"
 	if [ "$(id -u)" = 0 ]; then
 		if MIO_DCCP_CTL_TIMEOUT=5 ctl true >/dev/null 2>&1; then echo "control: reachable"; else echo "control: NOT reachable"; rc=1; fi

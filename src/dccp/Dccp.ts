@@ -11,10 +11,10 @@
  * `connect` resolves when the handshake completes (the client may send from
  * PARTOPEN); `listen` gives a server whose `accept` yields each connection once
  * its handshake is done. A socket sends and receives whole datagrams, is
- * unreliable by design (CCID 2 congestion control, no retransmission of data),
- * and closes gracefully with its Scope. `layerServer` and `layerSocket` provide
- * the same as the `DccpServer` and `DccpSocket` services. Addresses may be host
- * names (resolved through Effect's `AddressResolver`, see `Resolver`).
+ * unreliable by design (CCID 2 or CCID 3 congestion control, no retransmission
+ * of data), and closes gracefully with its Scope. `layerServer` and `layerSocket`
+ * provide the same as the `DccpServer` and `DccpSocket` services. Addresses may
+ * be host names (resolved through Effect's `AddressResolver`, see `Resolver`).
  *
  * @since 0.1.0
  */
@@ -66,6 +66,17 @@ export const TypeId = "~effect-mio/Dccp"
 export type ServiceCode = number | string
 
 /**
+ * A congestion control (RFC 4340 §10): 2 is TCP-like (RFC 4341), 3 is
+ * TCP-Friendly Rate Control (RFC 4342) — smooth rates for streaming media and
+ * VoIP. A list gives an order of preference (`[3, 2]`); the server's order
+ * wins (§6.3.1).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CcidChoice = 2 | 3 | ReadonlyArray<2 | 3>
+
+/**
  * Options shared by `connect` and `listen`.
  *
  * @since 0.1.0
@@ -74,8 +85,16 @@ export type ServiceCode = number | string
 export interface CommonOptions {
   /** `"udp"` (RFC 6773, default), `"raw"` (IP protocol 33) or `"kernel"` (`SOCK_DCCP`). */
   readonly transport?: "udp" | "raw" | "kernel" | undefined
-  /** The congestion control to ask for: 2 (TCP-like, default). CCID 3 is not implemented yet. */
-  readonly ccid?: 2 | 3 | undefined
+  /**
+   * The congestion control for both half-connections: 2 or 3, or a preference
+   * list. Default: a client asks for 2; a server accepts 2 or 3, preferring 2
+   * (as Linux does).
+   */
+  readonly ccid?: CcidChoice | undefined
+  /** The CCID of the half-connection this endpoint sends on, when it differs from `ccid` (Linux `DCCP_SOCKOPT_TX_CCID`). */
+  readonly txCcid?: CcidChoice | undefined
+  /** The CCID of the half-connection this endpoint receives on (Linux `DCCP_SOCKOPT_RX_CCID`). */
+  readonly rxCcid?: CcidChoice | undefined
   /** Path MTU for the maximum packet size (default 1500). */
   readonly pathMtu?: number | undefined
   /** Send queue length in datagrams, like Linux's `tx_qlen` (default 5). */
@@ -140,6 +159,46 @@ export interface ListenOptions extends CommonOptions {
 }
 
 /**
+ * The CCID 3 sender's state, as Linux's `tfrc_tx_info` (`DCCP_SOCKOPT_CCID_TX_INFO`)
+ * reports it, in plain units: rates in bytes per second (Linux gives X and
+ * X_recv in 64ths), times in milliseconds (Linux: microseconds), p as a
+ * fraction (Linux: millionths).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TfrcTxInfo {
+  /** The allowed sending rate X. */
+  readonly x: number
+  /** The receive rate the receiver last reported (RFC 4342 §8.3). */
+  readonly xRecv: number
+  /** X_Bps from the throughput equation (`Infinity` while p = 0; Linux keeps its last value). */
+  readonly xCalc: number
+  /** The loss event rate the receiver last reported. */
+  readonly p: number
+  readonly rttMs: number
+  /** t_RTO of the nofeedback timer, max(4R, 200 ms) (`NaN` before the first feedback). */
+  readonly rtoMs: number
+  /** The inter-packet interval s/X. */
+  readonly ipiMs: number
+}
+
+/**
+ * The CCID 3 receiver's state, as Linux's `tfrc_rx_info` (`DCCP_SOCKOPT_CCID_RX_INFO`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TfrcRxInfo {
+  /** The receive rate last reported to the sender, bytes per second. */
+  readonly xRecv: number
+  /** The RTT the receiver estimates from the sender's window counters (`NaN` before one). */
+  readonly rttMs: number
+  /** The loss event rate last reported. */
+  readonly p: number
+}
+
+/**
  * What `info` reports about a connection.
  *
  * @since 0.1.0
@@ -153,13 +212,17 @@ export interface DccpInfo {
   readonly mps: number
   readonly txCcid: number
   readonly rxCcid: number
-  /** Smoothed RTT from CCID 2, or the handshake RTT before the first sample. */
+  /** The sending CCID's smoothed RTT, or the handshake RTT before the first sample. */
   readonly rttMs: number | undefined
   /** CCID 2's congestion window, in packets. */
   readonly cwnd: number | undefined
-  /** Loss events CCID 2 reacted to, and packets it counted lost. */
+  /** Loss events the sending CCID reacted to (CCID 3: rises of p), and packets CCID 2 counted lost. */
   readonly lossEvents: number
   readonly lostPackets: number
+  /** CCID 3 as the sending CCID: its TFRC state (`undefined` otherwise). */
+  readonly tfrcTx?: TfrcTxInfo | undefined
+  /** CCID 3 as the receiving CCID: its TFRC state (`undefined` otherwise). */
+  readonly tfrcRx?: TfrcRxInfo | undefined
   readonly sendQueueLength: number
   /** Datagrams dropped because `recv` did not keep up. */
   readonly receiveDropped: number
@@ -280,15 +343,23 @@ const cryptoRandom = (): (() => number) => {
   }
 }
 
-const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs: number): ConnectionConfig | DccpError.DccpError => {
-  if (o.ccid !== undefined && o.ccid !== 2) {
-    return DccpError.make("Unsupported", `CCID ${o.ccid} is not implemented yet (CCID 2 is)`)
-  }
-  // pathMtu, txQueueLength and the checksum coverages were checked with the other options (internal/options.ts).
+/** A CCID choice as a preference list. */
+const ccidList = (c: CcidChoice | undefined): ReadonlyArray<number> | undefined => (c === undefined ? undefined : typeof c === "number" ? [c] : c)
+
+const engineConfig = (
+  o: CommonOptions,
+  role: "client" | "server",
+  encapsulation: "udp" | "ip",
+  timewaitMs: number
+): ConnectionConfig | DccpError.DccpError => {
   const mtu = o.pathMtu ?? 1500
   const qlen = o.txQueueLength ?? 5
   return makeConfig({
     random: o.random ?? cryptoRandom(),
+    // A server takes what the client asks for, preferring CCID 2 (Linux's default).
+    ccids: ccidList(o.ccid) ?? (role === "server" ? [2, 3] : [2]),
+    txCcids: ccidList(o.txCcid),
+    rxCcids: ccidList(o.rxCcid),
     encapsulation,
     pathMtu: mtu,
     txQueueLength: qlen,
@@ -299,8 +370,6 @@ const engineConfig = (o: CommonOptions, encapsulation: "udp" | "ip", timewaitMs:
   })
 }
 
-const receiveQueue = (capacity: number) =>
-  Queue.make<Uint8Array, DccpError.DccpError | Cause.Done>({ capacity, strategy: "dropping" })
 
 /** Opens the transport and its timer, and starts their loops in the Scope. */
 const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Scope.Scope>) =>
@@ -310,7 +379,7 @@ const openEndpoint = (transport: Effect.Effect<Transport, IoError, Reactor | Sco
     const timer = yield* Effect.mapError(Timer.unregistered(), DccpError.fromIo)
     const timerRegistration = yield* Effect.mapError(reactor.register(timer), DccpError.fromIo)
     const endpoint = new Endpoint(t, timer, timerRegistration)
-    yield* Effect.forkScoped(Effect.catch(t.receive(endpoint.onPacket, endpoint.onUnreachable), () => Effect.void))
+    yield* Effect.forkScoped(Effect.catch(t.receive(endpoint.onPacket, endpoint.onUnreachable, endpoint.onBatchEnd), () => Effect.void))
     yield* Effect.forkScoped(endpoint.timerLoop())
     return endpoint
   })
@@ -349,12 +418,11 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
       const r = engine.send(performance.now(), bytes)
       switch (r) {
         case "queued":
-          endpoint.afterInput(handle)
+          endpoint.afterSend(handle)
           return Effect.void
         case "queue-full":
           // Backpressure, like a blocking send on a full tx queue: wait for room.
-          handle.writable.closeUnsafe()
-          return Effect.flatMap(handle.writable.await, () => send(bytes))
+          return Effect.flatMap(handle.writable, () => send(bytes))
         case "too-large":
           return Effect.fail(
             DccpError.withAddress(DccpError.make("MessageTooLarge", `${bytes.length} bytes exceed the maximum packet size ${engine.mps}`), peer)
@@ -363,9 +431,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
           return Effect.fail(ended())
       }
     })
-  const received = handle.received!
-  // The queue ends on a graceful close: `recv` then fails with kind Closed; a reset fails it as it is.
-  const recv = Effect.catchCause(Queue.take(received), () => Effect.fail(ended()))
+  // After a graceful close `recv` fails with kind Closed; after a reset or timeout with that error.
+  const recv = Effect.mapError(handle.inbox.take, (e) => DccpError.withAddress(e, peer))
   const close = Effect.suspend(() => {
     if (handle.reason === undefined && !handle.peerClosing) {
       engine.close(performance.now())
@@ -377,6 +444,7 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
   const info = Effect.sync((): DccpInfo => {
     const i = engine.info()
     const s = i.sender
+    const r = i.receiver
     const srtt = s?.srttMs
     return {
       state: i.state,
@@ -389,6 +457,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
       cwnd: s?.cwnd,
       lossEvents: s?.congestionEvents ?? 0,
       lostPackets: s?.lostPackets ?? 0,
+      tfrcTx: s !== undefined && i.txCcid === 3 ? tfrcTx(s) : undefined,
+      tfrcRx: r !== undefined && i.rxCcid === 3 ? { xRecv: r["xRecv"]!, rttMs: r["rttMs"]!, p: r["p"]! } : undefined,
       sendQueueLength: i.sendQueueLength,
       receiveDropped: handle.receiveDropped,
       stats: { ...engine.stats }
@@ -401,11 +471,22 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
     serviceCode: code,
     send,
     recv,
-    datagrams: Stream.mapError(Stream.fromQueue(received), (e) => DccpError.withAddress(e, peer)),
+    datagrams: Stream.mapError(Stream.fromPull(Effect.succeed(handle.inbox.pull)), (e) => DccpError.withAddress(e, peer)),
     close,
     info
   }
 }
+
+/** `tfrc_tx_info` from the CCID 3 sender's figures. */
+const tfrcTx = (s: Readonly<Record<string, number>>): TfrcTxInfo => ({
+  x: s["x"]!,
+  xRecv: s["xRecv"]!,
+  xCalc: s["xCalc"]!,
+  p: s["p"]!,
+  rttMs: s["rttMs"]!,
+  rtoMs: s["rtoMs"]!,
+  ipiMs: s["ipiMs"]!
+})
 
 /** The transport's kernel buffer sizes, where given. */
 const buffers = (options: CommonOptions): { recvBufferSize?: number; sendBufferSize?: number } => ({
@@ -460,7 +541,7 @@ const connectTo = (
     if (family === undefined) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `connect: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
     }
-    const config = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
+    const config = engineConfig(options, "client", kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (config instanceof DccpError.DccpError) return yield* Effect.fail(config)
     const remoteIp = SocketAddress.isInet(remote) ? remote : undefined
     const bind = yield* localAddress(options.bind, family)
@@ -496,7 +577,6 @@ const connectTo = (
     })
     const capacity = resolved.receiveQueue
     const handle = new Handle(engine, peer, endpoint, capacity)
-    handle.attach(yield* receiveQueue(capacity))
     endpoint.client = handle
     endpoint.clientLocalPort = localPort
     endpoint.clientRemotePort = remotePort
@@ -542,7 +622,7 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     if (family === undefined || !SocketAddress.isInet(at)) {
       return yield* Effect.fail(DccpError.make("InvalidInput", `bind: ${check.show(options.address)} is not an IPv4 or IPv6 address`))
     }
-    const connection = engineConfig(options, kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
+    const connection = engineConfig(options, "server", kind === "udp" ? "udp" : "ip", resolved.timewaitMs)
     if (connection instanceof DccpError.DccpError) return yield* Effect.fail(connection)
     const ip = formatIp(at)
     const endpoint = yield* openEndpoint(
@@ -584,7 +664,6 @@ export const listen = (options: ListenOptions): Effect.Effect<DccpServer, DccpEr
     )
     const accept: DccpServer["accept"] = Effect.gen(function*() {
       const handle = yield* Queue.take(backlog)
-      handle.attach(yield* receiveQueue(handle.capacity))
       const socket = makeSocket(handle, kind, "server", local, handle.engine.serviceCode)
       yield* Effect.addFinalizer(() => release(handle, socket, resolved.closeTimeoutMs))
       return socket

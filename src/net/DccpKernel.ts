@@ -42,6 +42,10 @@ export interface Options {
   readonly serviceCodes: ReadonlyArray<number>
   /** CCID preference list for both directions (`DCCP_SOCKOPT_CCID`). */
   readonly ccids?: ReadonlyArray<number> | undefined
+  /** CCID preference list for the sending half-connection (`DCCP_SOCKOPT_TX_CCID`). @since 0.2.0 */
+  readonly txCcids?: ReadonlyArray<number> | undefined
+  /** CCID preference list for the receiving half-connection (`DCCP_SOCKOPT_RX_CCID`). @since 0.2.0 */
+  readonly rxCcids?: ReadonlyArray<number> | undefined
   readonly sendChecksumCoverage?: number | undefined
   readonly recvChecksumCoverage?: number | undefined
   /** `DCCP_SOCKOPT_QPOLICY_ID`: 0 simple, 1 prio. */
@@ -123,10 +127,14 @@ const configure = (s: DccpKernelSocket, o: Options): Array<() => IoError.IoError
   const steps: Array<() => IoError.IoError | undefined> = []
   const codes = serviceBytes(o.serviceCodes)
   steps.push(() => done(sock.setsockopt(s.fd, C.SOL_DCCP, C.DCCP_SOCKOPT_SERVICE, codes, codes.length), "setsockopt"))
-  if (o.ccids !== undefined) {
-    const ccids = Uint8Array.from(o.ccids)
-    steps.push(() => done(sock.setsockopt(s.fd, C.SOL_DCCP, C.DCCP_SOCKOPT_CCID, ccids, ccids.length), "setsockopt"))
+  const list = (name: number, value: ReadonlyArray<number> | undefined) => {
+    if (value === undefined) return
+    const bytes = Uint8Array.from(value)
+    steps.push(() => done(sock.setsockopt(s.fd, C.SOL_DCCP, name, bytes, bytes.length), "setsockopt"))
   }
+  list(C.DCCP_SOCKOPT_CCID, o.ccids)
+  list(C.DCCP_SOCKOPT_TX_CCID, o.txCcids)
+  list(C.DCCP_SOCKOPT_RX_CCID, o.rxCcids)
   const int = (name: number, value: number | undefined) => {
     if (value !== undefined) steps.push(() => done(sock.setsockoptInt(s.fd, C.SOL_DCCP, name, value), "setsockopt"))
   }

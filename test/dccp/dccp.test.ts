@@ -72,6 +72,77 @@ for (const transport of ["udp", "raw"] as const) {
   })
 }
 
+for (const transport of ["udp", "raw"] as const) {
+  describe(`Dccp over ${transport} with CCID 3`, () => {
+    checkFdLeaks()
+
+    it.live("echo with CCID 3 both ways; info reports the TFRC state of both half-connections", () =>
+      Effect.gen(function*() {
+        const port = 21000 + (process.pid % 20000)
+        const server = yield* Dccp.listen({ address: transport === "udp" ? "127.0.0.1:0" : `127.0.0.1:${port}`, serviceCodes: [42], transport })
+        const serving = yield* echo(server)
+        const target = transport === "udp" ? SocketAddress.format(server.address) : `127.0.0.1:${server.port}`
+        yield* Effect.scoped(Effect.gen(function*() {
+          const socket = yield* Dccp.connect({ address: target, serviceCode: 42, transport, ccid: 3 })
+          for (let i = 0; i < 30; i++) {
+            yield* socket.send(`tfrc ${i}`)
+            assert.strictEqual(decoder.decode(yield* socket.recv), `tfrc ${i}`)
+          }
+          const info = yield* socket.info
+          assert.strictEqual(info.txCcid, 3)
+          assert.strictEqual(info.rxCcid, 3)
+          assert.isUndefined(info.cwnd)
+          const tx = info.tfrcTx!
+          assert.isAbove(tx.x, 0)
+          assert.strictEqual(tx.p, 0)
+          assert.isAbove(tx.rttMs, 0)
+          assert.isBelow(tx.rttMs, 100)
+          assert.strictEqual(tx.rtoMs, 200, "max(4R, 200 ms) on loopback")
+          // t_ipi = s/X, s the mean payload of "tfrc 0" … "tfrc 29" (6 to 7 bytes).
+          const s = (tx.ipiMs * tx.x) / 1000
+          assert.isAtLeast(s, 6)
+          assert.isAtMost(s, 7)
+          assert.isAbove(tx.xRecv, 0)
+          const rx = info.tfrcRx!
+          assert.strictEqual(rx.p, 0)
+          assert.isAbove(rx.xRecv, 0)
+          assert.strictEqual(info.rttMs, tx.rttMs)
+          yield* socket.close
+        }))
+        yield* Fiber.interrupt(serving)
+      }).pipe(Effect.provide(Reactor.layer)))
+  })
+}
+
+describe("Dccp over udp: CCID preferences", () => {
+  checkFdLeaks()
+
+  it.live("a server's preference list wins; CCID 3 one way and CCID 2 the other", () =>
+    Effect.gen(function*() {
+      const prefers3 = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], ccid: [3, 2] })
+      const servingA = yield* echo(prefers3)
+      const a = yield* Dccp.connect({ address: SocketAddress.format(prefers3.address), serviceCode: 42, ccid: [2, 3] })
+      yield* a.send("a")
+      assert.strictEqual(decoder.decode(yield* a.recv), "a")
+      const ia = yield* a.info
+      assert.deepStrictEqual([ia.txCcid, ia.rxCcid], [3, 3])
+
+      const plain = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42] })
+      const servingB = yield* echo(plain)
+      const b = yield* Dccp.connect({ address: SocketAddress.format(plain.address), serviceCode: 42, txCcid: 3, rxCcid: 2 })
+      for (let i = 0; i < 10; i++) {
+        yield* b.send(`mixed ${i}`)
+        assert.strictEqual(decoder.decode(yield* b.recv), `mixed ${i}`)
+      }
+      const ib = yield* b.info
+      assert.deepStrictEqual([ib.txCcid, ib.rxCcid], [3, 2])
+      assert.isDefined(ib.tfrcTx)
+      assert.isUndefined(ib.tfrcRx)
+      yield* Fiber.interrupt(servingA)
+      yield* Fiber.interrupt(servingB)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
 describe("Dccp over udp: a receiver that falls behind", () => {
   checkFdLeaks()
 
@@ -133,13 +204,12 @@ describe("Dccp over udp: refusals", () => {
       assert.strictEqual(e.resetCode, 3)
     }).pipe(Effect.provide(Reactor.layer)))
 
-  it.live("bad input: service codes, ports, CCID 3, kernel DCCP on this kernel", () =>
+  it.live("bad input: service codes, ports, kernel DCCP on this kernel", () =>
     Effect.gen(function*() {
       for (const [options, kind] of [
         [{ address: "127.0.0.1:1", serviceCode: "TOOLONG" }, "InvalidInput"],
         [{ address: "127.0.0.1:1", serviceCode: -1 }, "InvalidInput"],
         [{ address: "not an address", serviceCode: 1 }, "InvalidInput"],
-        [{ address: "127.0.0.1:1", serviceCode: 1, ccid: 3 }, "Unsupported"],
         [{ address: "127.0.0.1:1", serviceCode: 1, transport: "kernel" }, "Unsupported"]
       ] as const) {
         const e = failure(yield* Effect.exit(Effect.scoped(Dccp.connect(options as Dccp.ConnectOptions))))
@@ -189,7 +259,11 @@ describe("Dccp: invalid options are typed errors naming the option (issue 8, def
         [{ receiveQueue: -1 }, /receiveQueue .* not -1/],
         [{ receiveQueue: Number.NaN }, /receiveQueue .* not NaN/],
         [{ queuePolicy: "fifo" }, /queuePolicy is "simple" or "prio", not "fifo"/],
-        [{ ccid: 7 }, /ccid is 2 or 3, not 7/],
+        [{ ccid: 7 }, /ccid is 2, 3 or a preference list of them such as \[3, 2\], not 7/],
+        [{ ccid: [3, 3] }, /ccid is 2, 3 or a preference list of them .*, not \[3,3\]/],
+        [{ ccid: [] }, /ccid .* not \[\]/],
+        [{ txCcid: "3" }, /txCcid .* not "3"/],
+        [{ rxCcid: [2, 4] }, /rxCcid .* not \[2,4\]/],
         [{ dccpPort: 70000 }, /dccpPort is an integer from 1 to 65535, not 70000/],
         [{ random: 4 }, /random is a function, not 4/]
       ]

@@ -5,10 +5,15 @@
  * by another try at once. Both halves matter: a loop that waited after a full
  * batch would strand the datagrams still queued, since no new edge comes for
  * them.
+ *
+ * Sending: packets the driver builds in the socket's native send area leave
+ * with one `sendmmsg` (`sendPacked`); a closed socket hands out scratch memory
+ * instead of the freed area.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { IoError } from "../../src/IoError.ts"
 import { RECV_BATCH } from "../../src/dccp/transport/Transport.ts"
 import * as UdpTransport from "../../src/dccp/transport/Udp.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
@@ -55,3 +60,60 @@ describe("DCCP-UDP transport: receive loop", () => {
       yield* Fiber.interrupt(loop)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
+
+describe("DCCP-UDP transport: batched sends", () => {
+  checkFdLeaks()
+
+  it.live("packets built in the send area leave together with one sendPacked, addressed and connected", () =>
+    Effect.gen(function*() {
+      const rx = yield* UdpSocket.bind("127.0.0.1:0", { batch: { size: RECV_BATCH } })
+      const rxAddress = SocketAddress.format(expectOk(rx.localAddr()))
+      const server = yield* UdpTransport.make({ bind: "127.0.0.1:0" })
+      const peer = server.peerFor(rxAddress)!
+      const area = server.sendArea()
+      assert.isAtLeast(area.length, 65536)
+      const offsets = [0, 100, 200], lengths = [4, 7, 1]
+      for (let i = 0; i < 3; i++) area.fill(i + 1, offsets[i]!, offsets[i]! + lengths[i]!)
+      assert.strictEqual(server.sendPacked(offsets, lengths, [peer, peer, peer], 3), 3)
+      const got = yield* recvAll(rx, 3)
+      assert.deepStrictEqual(got, [[1, 1, 1, 1], [2, 2, 2, 2, 2, 2, 2], [3]])
+
+      // A connected client's socket names no address.
+      const client = yield* UdpTransport.make({ connect: rxAddress })
+      const clientArea = client.sendArea()
+      clientArea.set([9, 8, 7], 10)
+      assert.strictEqual(client.sendPacked([10], [3], [client.peerFor(rxAddress)!], 1), 1)
+      assert.deepStrictEqual(yield* recvAll(rx, 1), [[9, 8, 7]])
+      assert.deepStrictEqual(client.stats().sendFailures, 0)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("a closed socket's area is scratch memory and its packets count as send failures", () =>
+    Effect.gen(function*() {
+      const socket = yield* UdpSocket.bind("127.0.0.1:0")
+      assert.isUndefined(socket.close())
+      const area = socket.sendArea()
+      area[0] = 1 // writable, and not the freed native memory
+      const r = socket.sendPacked([0], [1], ["127.0.0.1:9"], 1)
+      assert.instanceOf(r, IoError)
+      assert.strictEqual((r as IoError).kind, "Closed")
+    }).pipe(Effect.scoped))
+})
+
+const expectOk = <A>(a: A | IoError): A => {
+  if (a instanceof IoError) throw a
+  return a
+}
+
+/** Receives `n` datagrams (polling briefly), as byte arrays. */
+const recvAll = (socket: UdpSocket.UdpSocket, n: number) =>
+  Effect.gen(function*() {
+    const out: Array<Array<number>> = []
+    const deadline = Date.now() + 5000
+    while (out.length < n && Date.now() < deadline) {
+      const batch = socket.recvBatch()
+      if (Array.isArray(batch)) for (const d of batch) out.push([...d.payload])
+      else yield* Effect.sleep("1 millis")
+    }
+    return out
+  })
+

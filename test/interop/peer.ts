@@ -47,7 +47,7 @@ export const kpeerClient = (
   service: number,
   count: number,
   message: string,
-  options: { readonly ccid?: number; readonly timeoutMs?: number } = {}
+  options: { readonly ccid?: number | string; readonly timeoutMs?: number } = {}
 ): Effect.Effect<KpeerResult, Error> =>
   Effect.map(
     ctl(`kpeer client ${host} ${port} ${service} ${count} ${message} ${options.ccid ?? 2} ${options.timeoutMs ?? 8000}`),
@@ -59,3 +59,44 @@ export const kpeerClient = (
       return { ok: Number(ok?.[1] ?? 0), total: Number(ok?.[2] ?? 0), error, lines }
     }
   )
+
+/**
+ * The kernel's TFRC state as kpeer records it, in the kernel's units
+ * (`struct tfrc_tx_info` / `tfrc_rx_info`: X and X_recv of the sender in
+ * 64ths of bytes/s, times in µs, p in millionths).
+ */
+export interface KernelTfrc {
+  readonly tx: { readonly x: number; readonly xRecv: number; readonly xCalc: number; readonly rtt: number; readonly p: number; readonly rto: number; readonly ipi: number } | undefined
+  readonly rx: { readonly xRecv: number; readonly rtt: number; readonly p: number } | undefined
+}
+
+/** The `tfrc_tx=` / `tfrc_rx=` fields of a kpeer line. */
+export const parseTfrc = (line: string): KernelTfrc => {
+  const tx = /tfrc_tx=(\d+),(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(line)?.slice(1).map(Number)
+  const rx = /tfrc_rx=(\d+),(\d+),(\d+)/.exec(line)?.slice(1).map(Number)
+  return {
+    tx: tx === undefined ? undefined : { x: tx[0]!, xRecv: tx[1]!, xCalc: tx[2]!, rtt: tx[3]!, p: tx[4]!, rto: tx[5]!, ipi: tx[6]! },
+    rx: rx === undefined ? undefined : { xRecv: rx[0]!, rtt: rx[1]!, p: rx[2]! }
+  }
+}
+
+/**
+ * The guest's record of the last finished server connection on `port` from a
+ * peer whose address starts with `peer` (`10.77.0.1:`, `[fd77::1]:`). The
+ * guest writes it once its side has closed, so this waits for it (up to 5 s)
+ * when `newerThan` records of that kind existed before.
+ */
+export const serverConnection = (port: number, peer: string, newerThan = 0): Effect.Effect<string, Error> =>
+  Effect.gen(function*() {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const lines = yield* serverConnections(port, peer)
+      if (lines.length > newerThan) return lines.at(-1)!
+      yield* Effect.sleep("100 millis")
+    }
+    return yield* Effect.fail(new Error(`the guest recorded no new connection on ${port} from ${peer}`))
+  })
+
+/** Every record of finished server connections on `port` from peers starting with `peer`. */
+export const serverConnections = (port: number, peer: string): Effect.Effect<Array<string>, Error> =>
+  Effect.map(ctl("cat /run/kpeer/connections"), ({ output }) =>
+    output.trim().split("\n").filter((l) => l.startsWith(`port=${port} peer=${peer}`)))

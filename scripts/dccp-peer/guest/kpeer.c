@@ -10,6 +10,10 @@
  *   kpeer listen PORT CODES BEHAVIOUR [CCID] [CSCOV]
  *                                 one extra server in the foreground (CODES is a
  *                                 comma list, BEHAVIOUR echo|greet|greet-tw|discard)
+ *
+ * CCID is 0 (the kernel's default), 2 or 3 for both half-connections, or T/R:
+ * T for the half-connection this socket sends on (DCCP_SOCKOPT_TX_CCID), R for
+ * the one it receives on (DCCP_SOCKOPT_RX_CCID), e.g. 3/2.
  *   kpeer client HOST PORT SERVICE COUNT MESSAGE [CCID] [TIMEOUT_MS] [cscov=N]
  *                                 connect, send MESSAGE COUNT times, read an echo
  *                                 after each one ("{n}" in MESSAGE becomes 1..COUNT)
@@ -29,6 +33,7 @@
  *   ECHO n=I len=L rtt_ms=F match=yes|no data=TEXT      (client)
  *   SENT n=I len=L                                      (send)
  *   DATA n=I len=L data=TEXT                            (read)
+ *   TFRC tfrc_tx=... tfrc_rx=...                        (CCID 3 state before close)
  *   RESULT ok=K/N                                       (success, exit 0)
  *   RESULT error=NAME stage=connect|send|recv ok=K/N [errno=E] [reset_hint=C,..]
  *                                                       (failure, exit 1)
@@ -42,6 +47,14 @@
  * every finished server-side connection appends one line to
  * /run/kpeer/connections:
  *   port=5001 peer=A:P service=N behaviour=echo datagrams=N bytes=N end=closed|ERRNAME
+ * For CCID 3 half-connections the line (and the client's TFRC line) ends with
+ * the kernel's own TFRC state, in its units, as the socket options give it
+ * (the last echo's, or the end's when still readable):
+ *   tfrc_tx=X,X_RECV,X_CALC,RTT,P,RTO,IPI   (DCCP_SOCKOPT_CCID_TX_INFO, struct
+ *        tfrc_tx_info: X and X_RECV in 64ths of bytes/s, X_CALC bytes/s, RTT,
+ *        RTO and IPI in us, P in millionths)
+ *   tfrc_rx=X_RECV,RTT,P                    (DCCP_SOCKOPT_CCID_RX_INFO, struct
+ *        tfrc_rx_info: bytes/s, us, millionths)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -177,12 +190,74 @@ static int set_service_codes(int fd, const uint32_t *codes, int n)
 	return setsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_SERVICE, be, (socklen_t)(n * 4));
 }
 
-static int set_ccid(int fd, int ccid)
+/* A CCID for each half-connection; 0 leaves the kernel's default (sysctl
+ * net.dccp.default.tx_ccid/rx_ccid). */
+struct ccids {
+	int tx, rx;
+};
+
+/* "3" (both), "3/2" (TX/RX) or "0"; -1 on a bad spec */
+static int parse_ccids(const char *spec, struct ccids *c)
 {
-	if (ccid <= 0)
-		return 0; /* kernel default (sysctl net.dccp.default.tx_ccid/rx_ccid) */
-	uint8_t c = (uint8_t)ccid;
-	return setsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_CCID, &c, 1);
+	char *end;
+	long tx = strtol(spec, &end, 10), rx = tx;
+	if (*end == '/')
+		rx = strtol(end + 1, &end, 10);
+	if (*end || tx < 0 || tx > 255 || rx < 0 || rx > 255)
+		return -1;
+	c->tx = (int)tx;
+	c->rx = (int)rx;
+	return 0;
+}
+
+static int set_ccid(int fd, struct ccids c)
+{
+	uint8_t tx = (uint8_t)c.tx, rx = (uint8_t)c.rx;
+	if (c.tx > 0 && c.tx == c.rx)
+		return setsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_CCID, &tx, 1);
+	if (c.tx > 0 && setsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_TX_CCID, &tx, 1) < 0)
+		return -1;
+	if (c.rx > 0 && setsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_RX_CCID, &rx, 1) < 0)
+		return -1;
+	return 0;
+}
+
+/* include/uapi/linux/tfrc.h, which the libc headers do not ship */
+struct tfrc_tx_info {
+	uint64_t tfrctx_x;
+	uint64_t tfrctx_x_recv;
+	uint32_t tfrctx_x_calc;
+	uint32_t tfrctx_rtt;
+	uint32_t tfrctx_p;
+	uint32_t tfrctx_rto;
+	uint32_t tfrctx_ipi;
+};
+
+struct tfrc_rx_info {
+	uint32_t tfrcrx_x_recv;
+	uint32_t tfrcrx_rtt;
+	uint32_t tfrcrx_p;
+};
+
+/* " tfrc_tx=... tfrc_rx=..." for the CCID 3 half-connections of fd, else
+ * nothing (the options fail with ENOPROTOOPT for CCID 2); returns whether
+ * anything was read */
+static int tfrc_params(int fd, char *out, size_t n)
+{
+	struct tfrc_tx_info tx;
+	struct tfrc_rx_info rx;
+	socklen_t l = sizeof tx;
+	size_t o = 0;
+	out[0] = 0;
+	if (getsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_CCID_TX_INFO, &tx, &l) == 0 && l >= sizeof tx)
+		o += (size_t)snprintf(out + o, n - o, " tfrc_tx=%llu,%llu,%u,%u,%u,%u,%u",
+				      (unsigned long long)tx.tfrctx_x, (unsigned long long)tx.tfrctx_x_recv,
+				      tx.tfrctx_x_calc, tx.tfrctx_rtt, tx.tfrctx_p, tx.tfrctx_rto, tx.tfrctx_ipi);
+	l = sizeof rx;
+	if (getsockopt(fd, SOL_DCCP, DCCP_SOCKOPT_CCID_RX_INFO, &rx, &l) == 0 && l >= sizeof rx)
+		o += (size_t)snprintf(out + o, n - o, " tfrc_rx=%u,%u,%u", rx.tfrcrx_x_recv, rx.tfrcrx_rtt,
+				      rx.tfrcrx_p);
+	return o > 0;
 }
 
 static int set_cscov(int fd, int cscov)
@@ -232,19 +307,21 @@ struct server {
 	int port;
 	uint32_t codes[4];
 	int ncodes;
-	int ccid;  /* 0: kernel default */
+	struct ccids ccid; /* 0: kernel default */
 	int cscov; /* SEND_CSCOV and RECV_CSCOV; 0: full coverage only */
 	enum behaviour behaviour;
 };
 
 /* The standard set. Keep in sync with README.md and peer.sh status. */
 static const struct server SERVERS[] = {
-	{5001, {42, 0x4543484f}, 2, 2, 0, ECHO}, /* "ECHO" */
-	{5003, {42}, 1, 3, 0, ECHO},
-	{5004, {42}, 1, 0, 0, GREET},
-	{5005, {42}, 1, 0, 0, GREET_TW},
-	{5006, {42}, 1, 0, 1, ECHO},
-	{5009, {42}, 1, 0, 0, DISCARD},
+	{5001, {42, 0x4543484f}, 2, {2, 2}, 0, ECHO}, /* "ECHO" */
+	{5003, {42}, 1, {3, 3}, 0, ECHO},
+	{5004, {42}, 1, {0, 0}, 0, GREET},
+	{5005, {42}, 1, {0, 0}, 0, GREET_TW},
+	{5006, {42}, 1, {0, 0}, 1, ECHO},
+	{5007, {42}, 1, {2, 3}, 0, ECHO}, /* sends with CCID 2, receives with CCID 3 */
+	{5008, {42}, 1, {3, 2}, 0, ECHO}, /* sends with CCID 3, receives with CCID 2 */
+	{5009, {42}, 1, {0, 0}, 0, DISCARD},
 };
 
 struct listener {
@@ -262,16 +339,16 @@ struct conn {
 static pthread_mutex_t conn_log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void record_conn(const struct conn *c, const char *params, unsigned long dgrams,
-			unsigned long bytes, const char *end)
+			unsigned long bytes, const char *end, const char *tfrc)
 {
-	event("end port=%d peer=%s behaviour=%s datagrams=%lu bytes=%lu end=%s", c->srv->port,
-	      c->peer, behaviour_name[c->srv->behaviour], dgrams, bytes, end);
+	event("end port=%d peer=%s behaviour=%s datagrams=%lu bytes=%lu end=%s%s", c->srv->port,
+	      c->peer, behaviour_name[c->srv->behaviour], dgrams, bytes, end, tfrc);
 	pthread_mutex_lock(&conn_log_lock);
 	FILE *f = fopen(CONN_LOG, "a");
 	if (f) {
-		fprintf(f, "port=%d peer=%s %s behaviour=%s datagrams=%lu bytes=%lu end=%s\n",
+		fprintf(f, "port=%d peer=%s %s behaviour=%s datagrams=%lu bytes=%lu end=%s%s\n",
 			c->srv->port, c->peer, params, behaviour_name[c->srv->behaviour], dgrams,
-			bytes, end);
+			bytes, end, tfrc);
 		fclose(f);
 	}
 	pthread_mutex_unlock(&conn_log_lock);
@@ -319,13 +396,14 @@ static void *conn_thread(void *arg)
 		set_linger(c->fd, 3); /* flush the greeting before terminating */
 		close(c->fd);
 		record_conn(c, params, dgrams, bytes,
-			    s->behaviour == GREET ? "server-close(CloseReq)" : "server-close(Close)");
+			    s->behaviour == GREET ? "server-close(CloseReq)" : "server-close(Close)", "");
 		free(c);
 		return NULL;
 	}
 
 	unsigned char *buf = malloc(65536);
 	const char *end = "closed";
+	char tfrc[192] = "", latest[192];
 	for (;;) {
 		ssize_t r = recv(c->fd, buf, 65536, 0);
 		if (r < 0) {
@@ -344,17 +422,31 @@ static void *conn_thread(void *arg)
 				event("discard port=%d peer=%s n=%lu len=%zd", s->port, c->peer, dgrams, r);
 			continue;
 		}
+		/* Linux 6.1's send() fails with EAGAIN when the TX queue (tx_qlen)
+		 * is full, blocking socket or not: wait for room (up to 10 s) so
+		 * that every datagram is echoed. */
 		ssize_t w;
-		do
+		for (int tries = 0;; tries++) {
 			w = send(c->fd, buf, (size_t)r, 0);
-		while (w < 0 && errno == EINTR);
+			if (w >= 0 || (errno != EINTR && errno != EAGAIN) || tries > 10000)
+				break;
+			if (errno == EAGAIN) {
+				struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+				poll(&p, 1, 1);
+			}
+		}
 		if (chatty || w != r)
 			event("echo port=%d peer=%s n=%lu len=%zd sent=%zd%s%s", s->port, c->peer, dgrams,
 			      r, w, w < 0 ? " error=" : "", w < 0 ? errname(errno) : "");
+		if (tfrc_params(c->fd, latest, sizeof latest))
+			memcpy(tfrc, latest, sizeof tfrc);
 	}
+	/* the peer closed: the CCIDs are still there until close() */
+	if (tfrc_params(c->fd, latest, sizeof latest))
+		memcpy(tfrc, latest, sizeof tfrc);
 	close(c->fd);
 	free(buf);
-	record_conn(c, params, dgrams, bytes, end);
+	record_conn(c, params, dgrams, bytes, end, tfrc);
 	free(c);
 	return NULL;
 }
@@ -422,8 +514,8 @@ static void describe_server(const struct server *s, char *out, size_t n)
 	size_t o = (size_t)snprintf(out, n, "port=%d codes=", s->port);
 	for (int i = 0; i < s->ncodes; i++)
 		o += (size_t)snprintf(out + o, n - o, "%s%u", i ? "," : "", s->codes[i]);
-	snprintf(out + o, n - o, " behaviour=%s ccid=%d cscov=%d", behaviour_name[s->behaviour],
-		 s->ccid, s->cscov);
+	snprintf(out + o, n - o, " behaviour=%s ccid=%d/%d cscov=%d", behaviour_name[s->behaviour],
+		 s->ccid.tx, s->ccid.rx, s->cscov);
 }
 
 /* Open every listener first, then start the accept threads: when this
@@ -499,7 +591,10 @@ static int listen_main(int argc, char **argv)
 		return 2;
 	}
 	s.behaviour = (enum behaviour)b;
-	s.ccid = argc > 3 ? atoi(argv[3]) : 0;
+	if (argc > 3 && parse_ccids(argv[3], &s.ccid) < 0) {
+		fprintf(stderr, "bad CCID %s\n", argv[3]);
+		return 2;
+	}
 	s.cscov = argc > 4 ? atoi(argv[4]) : 0;
 	mkdir(RUN_DIR, 0755);
 	if (start_servers(&s, 1) == 2)
@@ -577,7 +672,7 @@ struct client_args {
 	uint32_t service;
 	int count;
 	const char *message;
-	int ccid;
+	struct ccids ccid;
 	int timeout_ms;
 	int cscov;
 };
@@ -664,7 +759,7 @@ static int send_one(int fd, const char *msg, size_t len, double deadline)
 
 static int client_main(int argc, char **argv, int mode /* 0 client, 1 send */)
 {
-	struct client_args a = {.ccid = 0, .timeout_ms = 5000};
+	struct client_args a = {.ccid = {0, 0}, .timeout_ms = 5000};
 	int pos = 0, ok;
 	for (int i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "cscov=", 6)) {
@@ -681,7 +776,10 @@ static int client_main(int argc, char **argv, int mode /* 0 client, 1 send */)
 			break;
 		case 3: a.count = atoi(argv[i]); break;
 		case 4: a.message = argv[i]; break;
-		case 5: a.ccid = atoi(argv[i]); break;
+		case 5:
+			if (parse_ccids(argv[i], &a.ccid) < 0)
+				goto usage;
+			break;
 		case 6: a.timeout_ms = atoi(argv[i]); break;
 		default: goto usage;
 		}
@@ -729,6 +827,9 @@ static int client_main(int argc, char **argv, int mode /* 0 client, 1 send */)
 		if (match)
 			done++;
 	}
+	char tfrc[192];
+	if (tfrc_params(fd, tfrc, sizeof tfrc))
+		printf("TFRC%s\n", tfrc);
 	if (mode == 1)
 		set_linger(fd, (a.timeout_ms + 999) / 1000); /* let the CCID drain the queue */
 	close(fd);
@@ -744,7 +845,7 @@ usage:
 
 static int read_main(int argc, char **argv)
 {
-	struct client_args a = {.ccid = 0, .timeout_ms = 5000};
+	struct client_args a = {.ccid = {0, 0}, .timeout_ms = 5000};
 	int pos = 0, ok;
 	for (int i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "cscov=", 6)) {
@@ -759,7 +860,10 @@ static int read_main(int argc, char **argv)
 			if (!ok)
 				goto usage;
 			break;
-		case 3: a.ccid = atoi(argv[i]); break;
+		case 3:
+			if (parse_ccids(argv[i], &a.ccid) < 0)
+				goto usage;
+			break;
 		case 4: a.timeout_ms = atoi(argv[i]); break;
 		default: goto usage;
 		}

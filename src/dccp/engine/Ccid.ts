@@ -48,6 +48,9 @@ export interface CcidContext {
  * What the engine passes to the sender for every valid packet from the peer
  * (after step 8 of RFC 4340 §8.5).
  *
+ * The engine reuses one object (and the buffers its fields view) for every
+ * packet: it is valid only during the call; copy what must outlive it.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -84,6 +87,17 @@ export interface FeatureRequest {
 }
 
 /**
+ * What a CCID made of one of its options (RFC 4340 §10.3): processed, not
+ * understood (ignored, or Reset(Mandatory Error) after Mandatory), or invalid
+ * for its type — a wrong length — which is an Option Error (Reset 5), as in
+ * Linux.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type OptionVerdict = "ok" | "unknown" | "invalid"
+
+/**
  * The HC-sender side of a CCID.
  *
  * @since 0.1.0
@@ -107,8 +121,8 @@ export interface CcidSender {
   ccval(now: number): number
   /** NN feature values the CCID wants proposed; drained by the engine. */
   takeFeatureRequests(): Array<FeatureRequest>
-  /** An option 192–255 from the HC-receiver; `false` when not understood. */
-  handleOption(type: number, data: Uint8Array): boolean
+  /** An option 192–255 from the HC-receiver, on a packet of `packetType`. */
+  handleOption(type: number, data: Uint8Array, packetType: PacketType): OptionVerdict
   /** Writes options 128–191 on a packet this endpoint sends. */
   writeOptions(writer: OptionWriter, packetType: PacketType, now: number): void
   /** Figures for `info()`: cwnd, pipe, rtt, … */
@@ -129,6 +143,7 @@ export type AckDecision =
 
 /**
  * What the receiver learns about one packet of the peer's half-connection.
+ * Like {@link Feedback}, one reused object, valid only during the call.
  *
  * @since 0.1.0
  * @category models
@@ -141,6 +156,8 @@ export interface ReceivedPacket {
   readonly ccval: number
   /** Whether the packet arrived out of order or after a gap. */
   readonly outOfOrder: boolean
+  /** NDP Count (RFC 4340 §7.7): non-data packets the peer sent just before this one. */
+  readonly ndpCount: number | undefined
 }
 
 /**
@@ -154,10 +171,18 @@ export interface CcidReceiver {
   onPacketReceived(now: number, packet: ReceivedPacket): AckDecision
   /** A packet carrying an acknowledgement went out. */
   onAckSent(now: number): void
-  /** An option 128–191 from the HC-sender; `false` when not understood. */
-  handleOption(type: number, data: Uint8Array): boolean
+  /** An option 128–191 from the HC-sender, on a packet of `packetType`. */
+  handleOption(type: number, data: Uint8Array, packetType: PacketType): OptionVerdict
   /** Writes options 192–255 on acknowledgements. */
   writeOptions(writer: OptionWriter, packetType: PacketType, now: number): void
+  /**
+   * The smallest delay, in 10 µs units, that acknowledgements report with
+   * Elapsed Time (RFC 4340 §13.2): CCID 2 skips delays under 1 ms, CCID 3
+   * reports every one (its sender's RTT samples depend on it).
+   */
+  readonly elapsedTimeFrom: number
+  /** Figures for `info()`. */
+  info(): Readonly<Record<string, number>>
 }
 
 /**

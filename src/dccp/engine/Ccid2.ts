@@ -39,10 +39,11 @@ import type {
   CcidSender,
   FeatureRequest,
   Feedback,
+  OptionVerdict,
   ReceivedPacket
 } from "./Ccid.ts"
 import { Feature } from "./Features.ts"
-import { AckState, decodeAckVector, decodeDataDropped, DropState } from "./Options.ts"
+import { AckState, decodeDataDropped, DropState } from "./Options.ts"
 import * as Seq from "./Seq.ts"
 
 /**
@@ -132,6 +133,9 @@ export class Ccid2Sender implements CcidSender {
   private peerHighest: number | undefined
   private readonly holes: Array<PeerHole> = []
   private requests: Array<FeatureRequest> = []
+  /** What the current feedback acknowledged (set by `markRange`). */
+  private newlyAcked = 0
+  private marked = false
   private requestedSequenceWindow = 0
   private requestedAckRatio: number
   /** Counters for tests and `info()`. */
@@ -286,33 +290,23 @@ export class Ccid2Sender implements CcidSender {
     }
     if (this.sent.length === this.sentStart) return
 
-    let newlyAcked = 0
-    let marked = false
-    const markRange = (high: number, length: number, state: number): void => {
-      const low = Seq.add(high, -(length - 1))
-      let i = this.find(low)
-      if (i < 0) i = -i - 1
-      for (; i < this.sent.length; i++) {
-        const r = this.sent[i]!
-        if (Seq.isAfter(r.seq, high)) break
-        if (r.acked || r.lost) continue
-        r.acked = true
-        this.pipe--
-        if (state === AckState.ReceivedMarked) {
-          marked = true
-          this.congestionEvent(r.seq)
-        } else {
-          newlyAcked++
-        }
-      }
-    }
-    if (feedback.ackVector !== undefined && feedback.ackVector.length > 0) {
-      for (const run of decodeAckVector(ack, feedback.ackVector)) {
-        if (run.state === AckState.Received || run.state === AckState.ReceivedMarked) markRange(run.high, run.length, run.state)
+    this.newlyAcked = 0
+    this.marked = false
+    const cells = feedback.ackVector
+    if (cells !== undefined && cells.length > 0) {
+      // Ack Vector runs, newest first from the Acknowledgement Number (§11.4).
+      let high = ack
+      for (let i = 0; i < cells.length; i++) {
+        const state = cells[i]! >>> 6
+        const length = (cells[i]! & 0x3f) + 1
+        if (state === AckState.Received || state === AckState.ReceivedMarked) this.markRange(high, length, state)
+        high = Seq.add(high, -length)
       }
     } else {
-      markRange(ack, 1, AckState.Received)
+      this.markRange(ack, 1, AckState.Received)
     }
+    const newlyAcked = this.newlyAcked
+    const marked = this.marked
 
     // RTT from the packet the Acknowledgement Number names, minus the
     // receiver's reported delay (RFC 4340 §13.2).
@@ -328,6 +322,26 @@ export class Ccid2Sender implements CcidSender {
 
     if (this.pipe === 0) this.rtoDeadline = undefined
     else if (newlyAcked > 0 || marked) this.rtoDeadline = now + this.rto
+  }
+
+  /** Marks the outstanding packets `high − length + 1 … high` acknowledged in `state`. */
+  private markRange(high: number, length: number, state: number): void {
+    const low = Seq.add(high, -(length - 1))
+    let i = this.find(low)
+    if (i < 0) i = -i - 1
+    for (; i < this.sent.length; i++) {
+      const r = this.sent[i]!
+      if (Seq.isAfter(r.seq, high)) break
+      if (r.acked || r.lost) continue
+      r.acked = true
+      this.pipe--
+      if (state === AckState.ReceivedMarked) {
+        this.marked = true
+        this.congestionEvent(r.seq)
+      } else {
+        this.newlyAcked++
+      }
+    }
   }
 
   private grow(now: number, newlyAcked: number): void {
@@ -430,9 +444,9 @@ export class Ccid2Sender implements CcidSender {
     return out
   }
 
-  handleOption(): boolean {
+  handleOption(): OptionVerdict {
     // CCID 2 defines no options (RFC 4341 §7).
-    return false
+    return "unknown"
   }
 
   writeOptions(): void {}
@@ -453,6 +467,9 @@ export class Ccid2Sender implements CcidSender {
   }
 }
 
+const NONE: AckDecision = { kind: "none" }
+const NOW: AckDecision = { kind: "now" }
+
 /**
  * The CCID 2 HC-receiver: acknowledge every Ack Ratio data packets
  * (RFC 4341 §6.1, RFC 4340 §11.3), immediately when something arrives out of
@@ -467,6 +484,8 @@ export class Ccid2Receiver implements CcidReceiver {
   private readonly context: CcidContext
   private readonly config: Ccid2Config
   private dataSinceAck = 0
+  /** The decision returned for a delayed acknowledgement, reused (read at once by the engine). */
+  private readonly by: { kind: "by"; at: number } = { kind: "by", at: 0 }
 
   constructor(context: CcidContext, config: Ccid2Config = defaultCcid2Config) {
     this.context = context
@@ -474,22 +493,30 @@ export class Ccid2Receiver implements CcidReceiver {
   }
 
   onPacketReceived(now: number, packet: ReceivedPacket): AckDecision {
-    if (!packet.carriesData) return { kind: "none" }
+    if (!packet.carriesData) return NONE
     this.dataSinceAck++
     const ratio = Math.max(1, this.context.remoteAckRatio())
-    if (packet.outOfOrder || this.dataSinceAck >= ratio) return { kind: "now" }
-    return { kind: "by", at: now + this.config.delayedAckMs }
+    if (packet.outOfOrder || this.dataSinceAck >= ratio) return NOW
+    this.by.at = now + this.config.delayedAckMs
+    return this.by
   }
 
   onAckSent(): void {
     this.dataSinceAck = 0
   }
 
-  handleOption(): boolean {
-    return false
+  handleOption(): OptionVerdict {
+    return "unknown"
   }
 
   writeOptions(): void {}
+
+  /** Delays under 1 ms are not worth an option on every acknowledgement. */
+  readonly elapsedTimeFrom = 100
+
+  info(): Readonly<Record<string, number>> {
+    return { ackRatio: Math.max(1, this.context.remoteAckRatio()) }
+  }
 }
 
 /**

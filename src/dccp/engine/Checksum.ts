@@ -96,10 +96,25 @@ const CHECKSUM_OFFSET = 6
  * @since 0.1.0
  * @category checksums
  */
-export const computeDccpChecksum = (pseudo: PseudoHeader, packet: Uint8Array, coverage: number): number => {
-  let sum = pseudoHeaderSum(pseudo, packet.length)
-  sum = addWords(sum, packet, 0, CHECKSUM_OFFSET)
-  sum = addWords(sum, packet, CHECKSUM_OFFSET + 2, coverage)
+export const computeDccpChecksum = (pseudo: PseudoHeader, packet: Uint8Array, coverage: number): number =>
+  computeDccpChecksumAt(pseudo, packet, 0, packet.length, coverage)
+
+/**
+ * `computeDccpChecksum` of the `length`-byte packet at `offset` in `bytes`.
+ *
+ * @since 0.2.0
+ * @category checksums
+ */
+export const computeDccpChecksumAt = (
+  pseudo: PseudoHeader,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  coverage: number
+): number => {
+  let sum = pseudoHeaderSum(pseudo, length)
+  sum = addWords(sum, bytes, offset, offset + CHECKSUM_OFFSET)
+  sum = addWords(sum, bytes, offset + CHECKSUM_OFFSET + 2, offset + coverage)
   return ~fold(sum) & 0xffff
 }
 
@@ -109,10 +124,25 @@ export const computeDccpChecksum = (pseudo: PseudoHeader, packet: Uint8Array, co
  * @since 0.1.0
  * @category checksums
  */
-export const writeDccpChecksum = (pseudo: PseudoHeader, packet: Uint8Array, coverage: number): void => {
-  const c = computeDccpChecksum(pseudo, packet, coverage)
-  packet[CHECKSUM_OFFSET] = c >>> 8
-  packet[CHECKSUM_OFFSET + 1] = c & 0xff
+export const writeDccpChecksum = (pseudo: PseudoHeader, packet: Uint8Array, coverage: number): void =>
+  writeDccpChecksumAt(pseudo, packet, 0, packet.length, coverage)
+
+/**
+ * `writeDccpChecksum` for the `length`-byte packet at `offset` in `bytes`.
+ *
+ * @since 0.2.0
+ * @category checksums
+ */
+export const writeDccpChecksumAt = (
+  pseudo: PseudoHeader,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  coverage: number
+): void => {
+  const c = computeDccpChecksumAt(pseudo, bytes, offset, length, coverage)
+  bytes[offset + CHECKSUM_OFFSET] = c >>> 8
+  bytes[offset + CHECKSUM_OFFSET + 1] = c & 0xff
 }
 
 /**

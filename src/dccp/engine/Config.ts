@@ -6,6 +6,7 @@
  */
 import type { CcidRegistry } from "./Ccid.ts"
 import { ccid2 } from "./Ccid2.ts"
+import { ccid3 } from "./Ccid3.ts"
 import type { PseudoHeader } from "./Checksum.ts"
 import type { RandomSource } from "./Random.ts"
 import type { QueuePolicy } from "./SendQueue.ts"
@@ -131,6 +132,10 @@ export interface ConnectionConfig {
   readonly pathMtu: number
   /** CCID preference list for both half-connections (RFC 4340 §10). */
   readonly ccids: ReadonlyArray<number>
+  /** CCID preference list for our half-connection (we send data), when it differs from `ccids`. */
+  readonly txCcids?: ReadonlyArray<number> | undefined
+  /** CCID preference list for the peer's half-connection (we receive data), when it differs from `ccids`. */
+  readonly rxCcids?: ReadonlyArray<number> | undefined
   /** The CCIDs this endpoint implements. */
   readonly ccidRegistry: CcidRegistry
   /** Sequence Window/us proposed at connection start (§7.5.2); 100 is the default value. */
@@ -183,7 +188,7 @@ export const defaultConfig: Omit<ConnectionConfig, "random"> = {
   encapsulation: "ip",
   pathMtu: 1500,
   ccids: [2],
-  ccidRegistry: new Map([[2, ccid2()]]),
+  ccidRegistry: new Map([[2, ccid2()], [3, ccid3()]]),
   sequenceWindow: 100,
   sendNdpCount: false,
   sendCsCov: 0,

@@ -9,15 +9,22 @@
  * nothing is due) and `pollEvent()`. `now` is milliseconds of a monotonic
  * clock; a `now` earlier than one already seen is treated as that one.
  *
- * Receiving follows the pseudocode of RFC 4340 §8.5 step by step; each step
- * is marked in `handleDatagram`. What happens in each state for each packet
- * type is read from the table in `State.ts`. Bad input never throws: it is
- * counted in `stats` and dropped.
+ * This file is the connection's own state machine: sequence numbers (§7),
+ * the receive pipeline of §8.5 — one method per step, in the RFC's order —
+ * the local events (API calls and timers) and what the packets it sends
+ * carry. What each state does with each packet type is read from the table in
+ * `State.ts`. Everything else lives beside it in `connection/` (the layout of
+ * quinn-proto's `connection/`): counters (`Stats`), what the application is
+ * handed (`Delivery`), when to acknowledge (`Acks`), timestamps and the
+ * handshake RTT (`Timestamps`), feature-negotiation glue (`Negotiation`), the
+ * CCIDs (`Congestion`) and the options in and out (`IncomingOptions`,
+ * `OutgoingOptions`). Bad input never throws: it is counted in `stats` and
+ * dropped.
  *
  * @since 0.1.0
  */
-import type { CcidContext, CcidReceiver, CcidSender, Feedback } from "./Ccid.ts"
-import { crc32c, verifyDccpChecksum } from "./Checksum.ts"
+import type { CcidContext, Feedback, ReceivedPacket } from "./Ccid.ts"
+import { crc32c, type PseudoHeader, verifyDccpChecksum } from "./Checksum.ts"
 import {
   type ConnectionConfig,
   incomingPseudoHeader,
@@ -26,60 +33,60 @@ import {
   outgoingPseudoHeader,
   type Path
 } from "./Config.ts"
-import { Feature, FeatureNegotiation, type FeatureSetting } from "./Features.ts"
+import { AckSchedule } from "./connection/Acks.ts"
+import { Congestion } from "./connection/Congestion.ts"
+import { type ConnectionEvent, Delivery } from "./connection/Delivery.ts"
+import { emptyReceivedOptions, processOptions, type ReceivedOptions } from "./connection/IncomingOptions.ts"
+import { initialSettings, proposeCcidRequests, proposeServerFeatures } from "./connection/Negotiation.ts"
+import { isEstablished, type OptionSources, writeOptions } from "./connection/OutgoingOptions.ts"
+import { type ConnectionStats, newStats } from "./connection/Stats.ts"
+import { Timestamps } from "./connection/Timestamps.ts"
+import { Feature, FeatureNegotiation } from "./Features.ts"
+import { DropState, type OptionFailure, OptionWriter, parseOptions } from "./Options.ts"
 import {
   decodePacket,
-  encodePacket,
+  encodePacketInto,
   fixedHeaderLength,
   hasAck,
-  type HeaderError,
   type Packet,
   PACKET_TYPE_CODE,
+  type PacketFields,
   type PacketType,
   ResetCode
 } from "./Packet.ts"
-import { DropState, type OptionFailure, OptionType, OptionWriter, type ParsedOption, parseOptions } from "./Options.ts"
 import { randomIss } from "./Random.ts"
 import { ReceiveHistory, type RecordOutcome } from "./ReceiveHistory.ts"
 import { SendQueue } from "./SendQueue.ts"
 import * as Seq from "./Seq.ts"
-import { type Action, LOCAL, type LocalEvent, RECEIVE, type Role, type State } from "./State.ts"
+import { type Action, LOCAL, type LocalEvent, RECEIVE, type Reaction, type Role, type State } from "./State.ts"
 import { type TimerName, Timers } from "./Timers.ts"
 
-/**
- * Why a connection ended.
- *
- * @since 0.1.0
- * @category models
- */
-export type CloseReason =
-  /** Graceful close, initiated by this endpoint or by the peer (§8.3). */
-  | { readonly kind: "closed"; readonly by: "local" | "peer" }
-  /** The peer sent a Reset (§5.6) other than the Closed that ends a graceful close. */
-  | { readonly kind: "reset"; readonly code: number; readonly data: Uint8Array }
-  /** `abort()` was called. */
-  | { readonly kind: "aborted" }
-  /** This endpoint reset the connection because of the peer's packets (codes 4–6). */
-  | { readonly kind: "protocol-error"; readonly code: number }
-  /** Retransmissions were given up (a client in PARTOPEN never gives up; see State.ts). */
-  | { readonly kind: "timeout"; readonly phase: "request" | "respond" | "close" }
+export type {
+  /**
+   * Why a connection ended.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  CloseReason,
+  /**
+   * What the engine tells the application.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ConnectionEvent
+} from "./connection/Delivery.ts"
 
-/**
- * What the engine tells the application.
- *
- * @since 0.1.0
- * @category models
- */
-export type ConnectionEvent =
-  /** Data may now be sent: PARTOPEN for a client, OPEN for a server. */
-  | { readonly type: "connected" }
-  | { readonly type: "data"; readonly payload: Uint8Array; readonly seq: number }
-  /** The send queue has room again after `send` returned `"queue-full"`. */
-  | { readonly type: "writable" }
-  /** The peer started closing (CloseReq or Close received): no more data should be sent. */
-  | { readonly type: "peer-closing" }
-  /** The connection is over; emitted once. */
-  | { readonly type: "closed"; readonly reason: CloseReason }
+export type {
+  /**
+   * Counters of everything the engine did, dropped packets above all.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ConnectionStats
+} from "./connection/Stats.ts"
 
 /**
  * What `send` did with a datagram.
@@ -88,73 +95,6 @@ export type ConnectionEvent =
  * @category models
  */
 export type SendResult = "queued" | "queue-full" | "too-large" | "closed"
-
-/**
- * Counters of everything the engine did, dropped packets above all.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ConnectionStats {
-  datagramsReceived: number
-  datagramsSent: number
-  dataPacketsSent: number
-  dataPacketsDelivered: number
-  payloadBytesSent: number
-  payloadBytesDelivered: number
-  /** Step 1 header failures, by reason. */
-  droppedHeader: Record<HeaderError, number>
-  droppedChecksum: number
-  droppedWrongPort: number
-  droppedShortSequence: number
-  droppedSequenceInvalid: number
-  droppedUnexpected: number
-  droppedNoConnection: number
-  droppedDuplicateData: number
-  /** Data older than the receive history remembers: it may have been delivered, so it is not. */
-  droppedTooOldData: number
-  /** Option areas cut short by a nonsensical option length (§5.8). */
-  optionsTruncated: number
-  /** Application data dropped, by Data Dropped drop state (§11.7). */
-  dataDropped: Record<number, number>
-  syncsSent: number
-  syncsRateLimited: number
-  resetsSent: number
-  sendRefused: number
-  sendEvicted: number
-}
-
-const newStats = (): ConnectionStats => ({
-  datagramsReceived: 0,
-  datagramsSent: 0,
-  dataPacketsSent: 0,
-  dataPacketsDelivered: 0,
-  payloadBytesSent: 0,
-  payloadBytesDelivered: 0,
-  droppedHeader: {
-    "too-short": 0,
-    "unknown-type": 0,
-    "short-seq-for-type": 0,
-    "data-offset-too-small": 0,
-    "data-offset-too-large": 0,
-    "cscov-too-large": 0
-  },
-  droppedChecksum: 0,
-  droppedWrongPort: 0,
-  droppedShortSequence: 0,
-  droppedSequenceInvalid: 0,
-  droppedUnexpected: 0,
-  droppedNoConnection: 0,
-  droppedDuplicateData: 0,
-  droppedTooOldData: 0,
-  optionsTruncated: 0,
-  dataDropped: {},
-  syncsSent: 0,
-  syncsRateLimited: 0,
-  resetsSent: 0,
-  sendRefused: 0,
-  sendEvicted: 0
-})
 
 /**
  * A snapshot for `info()`.
@@ -175,7 +115,10 @@ export interface ConnectionInfo {
   readonly rxCcid: number
   readonly handshakeRttMs: number | undefined
   readonly sendQueueLength: number
+  /** The sending CCID's figures (`CcidSender.info`). */
   readonly sender: Readonly<Record<string, number>> | undefined
+  /** The receiving CCID's figures (`CcidReceiver.info`). */
+  readonly receiver: Readonly<Record<string, number>> | undefined
   readonly features: Readonly<Record<string, { readonly local: number; readonly remote: number }>>
 }
 
@@ -200,28 +143,26 @@ type ControlPacket =
     readonly seq?: number
   }
 
-/** Options gathered from one packet in step 8. */
-interface ReceivedOptions {
-  ackVector: Uint8Array | undefined
-  dataDropped: Uint8Array | undefined
-  elapsedMs: number | undefined
-  slowReceiver: boolean
-  ndpCount: number | undefined
-  dataChecksum: number | undefined
-  initCookie: Uint8Array | undefined
-  timestampEcho: { readonly value: number; readonly elapsed: number | undefined } | undefined
+/** A packet that passed steps 1–7: its extended sequence and acknowledgement numbers. */
+interface Admitted {
+  readonly p: Packet
+  readonly reaction: Reaction
+  readonly seq: number
+  readonly ack: number | undefined
 }
 
-const concat = (a: Uint8Array | undefined, b: Uint8Array): Uint8Array => {
-  if (a === undefined) return b
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a)
-  out.set(b, a.length)
-  return out
+/** What step 8 learned about a packet. */
+interface Acknowledgeable {
+  readonly received: ReceivedOptions
+  readonly outcome: RecordOutcome
+  readonly outOfOrder: boolean
 }
 
-/** The 32-bit Timestamp value (units of 10 µs) for `now` in ms (§13.1). */
-const timestampOf = (now: number): number => (Math.floor(now * 100) >>> 0) || 1
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const NO_BYTES = new Uint8Array(0)
+/** Where `pollTransmit` encodes before copying out (grown to the largest `maxPacketSize`). */
+let pollBuffer = new Uint8Array(2048)
 
 /**
  * Arguments to start a client connection.
@@ -273,39 +214,61 @@ export class DccpEngine {
 
   readonly serviceCode: number
   private readonly features: FeatureNegotiation
-  private sender: CcidSender | undefined
-  private receiver: CcidReceiver | undefined
+  private readonly congestion = new Congestion()
   private readonly history: ReceiveHistory
   private readonly timers = new Timers()
+  private readonly acks = new AckSchedule(this.timers)
+  private readonly timestamps = new Timestamps()
+  private readonly delivery: Delivery
   private readonly queue: SendQueue
   private readonly control: Array<ControlPacket> = []
-  private readonly events: Array<ConnectionEvent> = []
-  private eventsHead = 0
-  private undeliveredData = 0
+  private readonly optionSources: OptionSources
   private pathMtu: number
+  // Per-packet scratch, reused: what the CCIDs and the pipeline see is valid
+  // during the call that receives it.
+  private readonly writer = new OptionWriter(0)
+  private readonly fields: Mutable<PacketFields>
+  private readonly pseudo: PseudoHeader
+  /** Where `transmitInto` encodes the packet it is building. */
+  private out: Uint8Array = NO_BYTES
+  private outAt = 0
+  private largestMtu: number
+  private readonly received: ReceivedOptions = emptyReceivedOptions()
+  private readonly feedbackScratch: Mutable<Feedback> = {
+    type: "Ack",
+    seq: 0,
+    ack: undefined,
+    ackVector: undefined,
+    dataDropped: undefined,
+    elapsedMs: undefined,
+    slowReceiver: false,
+    ndpCount: undefined,
+    carriesData: false
+  }
+  private readonly arrivalScratch: Mutable<ReceivedPacket> = {
+    type: "Ack",
+    seq: 0,
+    carriesData: false,
+    payloadBytes: 0,
+    ccval: 0,
+    outOfOrder: false,
+    ndpCount: undefined
+  }
 
-  private ackOwed: "none" | "later" | "now" = "none"
-  private lastAckedGsr: number | undefined
-  /** When the packet that moved the receive history's head arrived. */
-  private headReceivedAt: number | undefined
-  private nonDataSinceData = 0
-  private slowReceiver = false
-  private timestampEcho: { readonly value: number; readonly receivedAt: number } | undefined
-  private requestTimestamp: { readonly value: number; readonly sentAt: number } | undefined
-  private responseSentAt: number | undefined
+  // Handshake (§8.1).
   private responseSeq: number | undefined
-  private handshakeRtt: number | undefined
   private initCookie: Uint8Array | undefined
   private responseCookie: Uint8Array | undefined
   private lastRequestSeq: number | undefined
   private lastSyncAt = -Infinity
   private retransmissions = 0
   private retransmitInterval = 0
+
+  // The application's side: backpressure and closing (§8.3).
   private wasFull = false
   private appClosed = false
   private pendingClose: LocalEvent | undefined
   private closeInitiator: "local" | "peer" | undefined
-  private closedEmitted = false
 
   private constructor(role: Role, path: Path, config: ConnectionConfig, serviceCode: number, observer: TransitionObserver | undefined) {
     this.role = role
@@ -313,10 +276,37 @@ export class DccpEngine {
     this.config = config
     this.serviceCode = serviceCode >>> 0
     this.observer = observer
-    this.pathMtu = config.pathMtu
+    this.pathMtu = this.largestMtu = config.pathMtu
+    this.pseudo = outgoingPseudoHeader(path)
+    this.fields = {
+      type: "Ack",
+      sourcePort: path.localPort,
+      destinationPort: path.remotePort,
+      seq: 0,
+      ack: undefined,
+      ccval: 0,
+      cscov: 0,
+      serviceCode: undefined,
+      resetCode: undefined,
+      resetData: undefined,
+      options: undefined,
+      payload: undefined,
+      short: false
+    }
     this.queue = new SendQueue(config.queuePolicy, config.txQueueLength)
     this.history = new ReceiveHistory(config.maxAckHistory)
-    this.features = new FeatureNegotiation(role, this.initialSettings(), config.maxChangeTransmissions)
+    this.delivery = new Delivery(config.receiveBufferPackets)
+    this.features = new FeatureNegotiation(role, initialSettings(role, config), config.maxChangeTransmissions)
+    this.optionSources = {
+      features: this.features,
+      acks: this.acks,
+      timestamps: this.timestamps,
+      delivery: this.delivery,
+      history: this.history,
+      congestion: this.congestion,
+      changeSpacingMs: () => this.featureRetransmitMs(),
+      armFeatureTimer: () => this.armFeatureTimer()
+    }
   }
 
   /**
@@ -374,7 +364,7 @@ export class DccpEngine {
     engine.gss = cookie.iss
     engine.responseSeq = cookie.iss
     engine.lastRequestSeq = cookie.isr
-    engine.responseSentAt = now - ((Math.floor(now) - cookie.issuedAt) >>> 0)
+    engine.timestamps.responseSentAt = now - ((Math.floor(now) - cookie.issuedAt) >>> 0)
     engine.replayRequestOptions(requestOptions)
     engine.processDecoded(now, ack)
     return engine
@@ -402,7 +392,7 @@ export class DccpEngine {
       if (o.kind === "Change" || o.kind === "Confirm") this.features.receive(o, parsed.mandatory, parsed.value)
     }
     this.features.discardConfirms()
-    this.proposeServerFeatures()
+    proposeServerFeatures(this.features, this.config)
     this.features.markChangesSent()
   }
 
@@ -424,123 +414,12 @@ export class DccpEngine {
   /** The driver learned a new path MTU (e.g. from ICMP, RFC 4340 §14.1). */
   setPathMtu(mtu: number): void {
     this.pathMtu = Math.max(mtu, this.path.family === "ipv4" ? 576 : 1280)
+    this.largestMtu = Math.max(this.largestMtu, this.pathMtu)
   }
 
   private tick(now: number): number {
     if (now > this.clock) this.clock = now
     return this.clock
-  }
-
-  // ---------------------------------------------------------------------------
-  // Feature settings
-  // ---------------------------------------------------------------------------
-
-  private ccidList(): ReadonlyArray<number> {
-    const list = this.config.ccids.filter((id) => this.config.ccidRegistry.has(id))
-    return list.length > 0 ? list : [2]
-  }
-
-  private partialCoverage(): boolean {
-    return this.config.encapsulation === "ip"
-  }
-
-  /** What this endpoint proposes and accepts (RFC 4340 §6.4). */
-  private initialSettings(): Array<FeatureSetting> {
-    const client = this.role === "client"
-    const ccids = this.ccidList()
-    const settings: Array<FeatureSetting> = [
-      // CCID for both half-connections; a client asks, a server answers.
-      { feature: Feature.CCID, end: "local", preference: ccids, propose: client, mandatory: false },
-      { feature: Feature.CCID, end: "remote", preference: ccids, propose: client, mandatory: false },
-      // This engine never sends short sequence numbers but can receive them.
-      { feature: Feature.AllowShortSeqnos, end: "local", preference: [0, 1], propose: false, mandatory: false },
-      { feature: Feature.AllowShortSeqnos, end: "remote", preference: [0, 1], propose: false, mandatory: false },
-      { feature: Feature.EcnIncapable, end: "remote", preference: [1, 0], propose: false, mandatory: false },
-      { feature: Feature.SendAckVector, end: "local", preference: [1, 0], propose: false, mandatory: false },
-      { feature: Feature.SendAckVector, end: "remote", preference: [1, 0], propose: false, mandatory: false },
-      { feature: Feature.SendNdpCount, end: "remote", preference: [0, 1], propose: false, mandatory: false },
-      { feature: Feature.CheckDataChecksum, end: "remote", preference: [0, 1], propose: false, mandatory: false }
-    ]
-    const own = this.ownProposals()
-    settings.push(...own)
-    if (!own.some((s) => s.feature === Feature.EcnIncapable)) {
-      settings.push({ feature: Feature.EcnIncapable, end: "local", preference: [0, 1], propose: false, mandatory: false })
-    }
-    if (!own.some((s) => s.feature === Feature.SendNdpCount)) {
-      settings.push({ feature: Feature.SendNdpCount, end: "local", preference: [0, 1], propose: false, mandatory: false })
-    }
-    if (!own.some((s) => s.feature === Feature.CheckDataChecksum)) {
-      settings.push({ feature: Feature.CheckDataChecksum, end: "local", preference: [0, 1], propose: false, mandatory: false })
-    }
-    if (!this.partialCoverage()) {
-      // RFC 6773: over UDP only full coverage.
-      settings.push({ feature: Feature.MinimumChecksumCoverage, end: "local", preference: [0], propose: false, mandatory: false })
-      settings.push({ feature: Feature.MinimumChecksumCoverage, end: "remote", preference: [0], propose: false, mandatory: false })
-    }
-    if (client && ccids.length === 1) {
-      // Like Linux's dccp_feat_finalise_settings: with one CCID the client
-      // knows its dependencies up front and asks for them in the Request.
-      settings.push(...this.dependencySettings(ccids[0]!, ccids[0]!))
-    }
-    return settings
-  }
-
-  /** Changes this endpoint sends at connection start regardless of role. */
-  private ownProposals(): Array<FeatureSetting> {
-    const out: Array<FeatureSetting> = []
-    if (this.config.ecnIncapable) {
-      // §12.1: an endpoint that cannot report ECN marks must say so, or the
-      // peer could send ECN-capable packets whose marks would go unreported.
-      // A single value, Mandatory, exactly as Linux proposes it.
-      out.push({ feature: Feature.EcnIncapable, end: "local", preference: [1], propose: true, mandatory: true })
-    }
-    if (this.config.sequenceWindow !== 100) {
-      out.push({ feature: Feature.SequenceWindow, end: "local", preference: [this.config.sequenceWindow], propose: true, mandatory: false })
-    }
-    if (this.config.sendNdpCount) {
-      out.push({ feature: Feature.SendNdpCount, end: "local", preference: [1, 0], propose: true, mandatory: false })
-    }
-    if (this.config.checkDataChecksum) {
-      out.push({ feature: Feature.CheckDataChecksum, end: "local", preference: [1, 0], propose: true, mandatory: false })
-    }
-    const min = this.config.minimumChecksumCoverage
-    if (this.partialCoverage() && min > 0) {
-      // Linux registers RECV_CSCOV n as the list [n..15].
-      const list = Array.from({ length: 16 - min }, (_, i) => min + i)
-      out.push({ feature: Feature.MinimumChecksumCoverage, end: "local", preference: list, propose: true, mandatory: false })
-    }
-    return out
-  }
-
-  /** Features the chosen CCIDs need: ours as HC-sender (`tx`), the peer's (`rx`). */
-  private dependencySettings(tx: number, rx: number): Array<FeatureSetting> {
-    const out: Array<FeatureSetting> = []
-    const add = (deps: ReadonlyArray<{ feature: number; end: "local" | "remote"; value: number; mandatory: boolean }>) => {
-      for (const d of deps) {
-        if (out.some((s) => s.feature === d.feature && s.end === d.end)) continue
-        out.push({ feature: d.feature, end: d.end, preference: [d.value], propose: true, mandatory: d.mandatory })
-      }
-    }
-    const txFactory = this.config.ccidRegistry.get(tx)
-    const rxFactory = this.config.ccidRegistry.get(rx)
-    if (txFactory !== undefined) add(txFactory.senderDependencies)
-    if (rxFactory !== undefined) add(rxFactory.receiverDependencies)
-    return out
-  }
-
-  /**
-   * After the Request's options: the server proposes what the negotiated
-   * CCIDs need (Linux `dccp_feat_server_ccid_dependencies`) unless the client
-   * already settled it.
-   */
-  private proposeServerFeatures(): void {
-    const tx = this.features.value(Feature.CCID, "local")
-    const rx = this.features.value(Feature.CCID, "remote")
-    for (const s of this.dependencySettings(tx, rx)) {
-      if (this.features.value(s.feature, s.end) !== s.preference[0] && !this.features.hasPendingChange(s.feature, s.end)) {
-        this.features.propose(s.feature, s.end, s.preference, s.mandatory)
-      }
-    }
   }
 
   // ---------------------------------------------------------------------------
@@ -621,21 +500,7 @@ export class DccpEngine {
 
   /** The next event for the application, or `undefined`. */
   pollEvent(): ConnectionEvent | undefined {
-    if (this.eventsHead >= this.events.length) return undefined
-    const event = this.events[this.eventsHead++]!
-    if (this.eventsHead > 64 && this.eventsHead * 2 > this.events.length) {
-      this.events.splice(0, this.eventsHead)
-      this.eventsHead = 0
-    }
-    if (event.type === "data") {
-      this.undeliveredData--
-      if (this.slowReceiver && this.undeliveredData <= this.config.receiveBufferPackets / 2) this.slowReceiver = false
-    }
-    return event
-  }
-
-  private emit(event: ConnectionEvent): void {
-    this.events.push(event)
+    return this.delivery.poll()
   }
 
   /** A snapshot of the connection for diagnostics. */
@@ -655,9 +520,10 @@ export class DccpEngine {
       gar: this.gar,
       txCcid: this.features.value(Feature.CCID, "local"),
       rxCcid: this.features.value(Feature.CCID, "remote"),
-      handshakeRttMs: this.handshakeRtt,
+      handshakeRttMs: this.timestamps.handshakeRtt,
       sendQueueLength: this.queue.length,
-      sender: this.sender?.info(),
+      sender: this.congestion.sender?.info(),
+      receiver: this.congestion.receiver?.info(),
       features
     }
   }
@@ -689,8 +555,8 @@ export class DccpEngine {
       case "none":
         break
     }
-    if (event === "abort") this.finish({ kind: "aborted" })
-    if (event === "give-up" && reaction.next === "CLOSED") this.finish({ kind: "timeout", phase: this.timeoutPhase() })
+    if (event === "abort") this.delivery.finish({ kind: "aborted" })
+    if (event === "give-up" && reaction.next === "CLOSED") this.delivery.finish({ kind: "timeout", phase: this.timeoutPhase() })
     if (reaction.next !== this.stateValue || event === "retransmit") this.setState(reaction.next, now, event)
     return true
   }
@@ -704,12 +570,6 @@ export class DccpEngine {
       default:
         return "close"
     }
-  }
-
-  private finish(reason: CloseReason): void {
-    if (this.closedEmitted) return
-    this.closedEmitted = true
-    this.emit({ type: "closed", reason })
   }
 
   private setState(next: State, now: number, cause: PacketType | LocalEvent): void {
@@ -726,7 +586,7 @@ export class DccpEngine {
       case "PARTOPEN":
         if (from !== "PARTOPEN") {
           this.activate(now)
-          this.emit({ type: "connected" })
+          this.delivery.emit({ type: "connected" })
         }
         this.armRetransmit(now, this.config.partOpen, from === "PARTOPEN")
         break
@@ -736,10 +596,10 @@ export class DccpEngine {
           if (from === "PARTOPEN") this.features.discardSentConfirms()
           if (this.role === "server") {
             this.activate(now)
-            this.emit({ type: "connected" })
+            this.delivery.emit({ type: "connected" })
             // Acknowledge the handshake Ack at once so that the client leaves
             // PARTOPEN even when the server has no data to send.
-            this.ackNow()
+            this.acks.now()
           }
           this.features.freezeCcid()
         }
@@ -749,12 +609,12 @@ export class DccpEngine {
         this.armRetransmit(now, this.closeSchedule(), from === next)
         break
       case "TIMEWAIT":
-        this.finish({ kind: "closed", by: this.closeInitiator ?? "local" })
+        this.delivery.finish({ kind: "closed", by: this.closeInitiator ?? "local" })
         this.tearDown()
         this.timers.set("timewait", now + this.config.timewaitMs)
         break
       case "CLOSED":
-        this.finish({ kind: "closed", by: this.closeInitiator ?? "local" })
+        this.delivery.finish({ kind: "closed", by: this.closeInitiator ?? "local" })
         this.tearDown()
         break
       case "LISTEN":
@@ -763,8 +623,8 @@ export class DccpEngine {
   }
 
   private closeSchedule(): { initialMs: number; maxMs: number; retries: number } {
-    const rto = this.sender?.info()["rtoMs"]
-    const initial = rto !== undefined && Number.isFinite(rto) ? Math.max(rto, 200) : this.config.close.initialMs
+    const rto = this.congestion.rtoMs()
+    const initial = rto !== undefined ? Math.max(rto, 200) : this.config.close.initialMs
     return { ...this.config.close, initialMs: Math.min(initial, this.config.close.initialMs) }
   }
 
@@ -786,9 +646,8 @@ export class DccpEngine {
     this.timers.clearAll()
     this.queue.clear()
     this.pendingClose = undefined
-    this.ackOwed = "none"
-    this.sender = undefined
-    this.receiver = undefined
+    this.acks.clear()
+    this.congestion.clear()
   }
 
   /**
@@ -804,21 +663,22 @@ export class DccpEngine {
       localSequenceWindow: () => this.features.value(Feature.SequenceWindow, "local"),
       remoteSequenceWindow: () => this.features.value(Feature.SequenceWindow, "remote"),
       gss: () => this.gss,
-      handshakeRtt: () => this.handshakeRtt
+      handshakeRtt: () => this.timestamps.handshakeRtt
     }
-    const tx = this.config.ccidRegistry.get(this.features.value(Feature.CCID, "local"))
-    const rx = this.config.ccidRegistry.get(this.features.value(Feature.CCID, "remote"))
-    this.sender = tx?.sender(context, now)
-    this.receiver = rx?.receiver(context, now)
+    this.congestion.activate(
+      now,
+      context,
+      this.config.ccidRegistry,
+      this.features.value(Feature.CCID, "local"),
+      this.features.value(Feature.CCID, "remote")
+    )
     this.takeCcidRequests()
   }
 
+  /** Proposes what the sender CCID asked for. */
   private takeCcidRequests(): void {
-    if (this.sender === undefined) return
-    for (const r of this.sender.takeFeatureRequests()) {
-      if (this.features.value(r.feature, "local") === r.value && !this.features.hasPendingChange(r.feature, "local")) continue
-      this.features.propose(r.feature, "local", [r.value], false)
-    }
+    if (this.congestion.sender === undefined) return
+    proposeCcidRequests(this.features, this.congestion.takeRequests())
     if (this.features.hasPendingChanges) this.armFeatureTimer()
   }
 
@@ -828,12 +688,11 @@ export class DccpEngine {
 
   /** How often an unconfirmed Change is retransmitted once established: the sender's RTO, else 1 s. */
   private featureRetransmitMs(): number {
-    const rto = this.sender?.info()["rtoMs"]
-    return rto !== undefined && Number.isFinite(rto) ? rto : 1000
+    return this.congestion.rtoMs() ?? 1000
   }
 
   // ---------------------------------------------------------------------------
-  // Receiving (RFC 4340 §8.5)
+  // Receiving: the pipeline of RFC 4340 §8.5, one method per step
   // ---------------------------------------------------------------------------
 
   /**
@@ -844,21 +703,24 @@ export class DccpEngine {
   handleDatagram(now: number, bytes: Uint8Array, meta?: { readonly checksumVerified?: boolean }): void {
     now = this.tick(now)
     this.stats.datagramsReceived++
+    const p = this.checkHeader(bytes, meta?.checksumVerified === true)
+    if (p !== undefined) this.acceptFlow(now, p)
+  }
 
-    // Step 1: Check header basics. Packets that fail are ignored, never answered.
-    const decoded = decodePacket(bytes)
-    if (!decoded.ok) {
-      this.stats.droppedHeader[decoded.error]++
-      return
-    }
-    const p = decoded.packet
-    if (meta?.checksumVerified !== true && this.config.encapsulation === "ip") {
-      if (!verifyDccpChecksum(incomingPseudoHeader(this.path), p.bytes, p.coverage)) {
-        this.stats.droppedChecksum++
-        return
-      }
-    }
-    // Step 2 looks the flow up; a connection only accepts its own ports.
+  /**
+   * Processes a packet the caller already decoded and checked (step 1 of
+   * §8.5: header and checksum), e.g. a listener that demultiplexed it. Its
+   * `payload` and `options` may be views of the caller's buffer: they are
+   * read during the call only.
+   */
+  handlePacket(now: number, p: Packet): void {
+    now = this.tick(now)
+    this.stats.datagramsReceived++
+    this.acceptFlow(now, p)
+  }
+
+  /** Step 2 looks the flow up; a connection only accepts its own ports. */
+  private acceptFlow(now: number, p: Packet): void {
     if (p.sourcePort !== this.path.remotePort || p.destinationPort !== this.path.localPort) {
       this.stats.droppedWrongPort++
       return
@@ -866,11 +728,49 @@ export class DccpEngine {
     this.processDecoded(now, p)
   }
 
+  /** Steps 2–16 for a decoded packet of this connection's flow. */
   private processDecoded(now: number, p: Packet): void {
     const reaction = RECEIVE[this.role][this.stateValue][p.type]
-
-    // Step 2: no socket, or TIMEWAIT: Reset(No Connection) unless P is a Reset.
+    if (!this.checkPortsAndTimewait(p, reaction)) return
     // Step 3 (LISTEN) belongs to the listener.
+    const admitted = this.stateValue === "REQUEST"
+      ? this.prepareSequenceInRequest(p, reaction)
+      : this.checkSequenceNumbers(now, p, reaction)
+    if (admitted === undefined) return
+    if (!this.checkUnexpectedType(now, admitted)) return
+    const acknowledgeable = this.processOptionsAndMarkAcknowledgeable(now, admitted)
+    if (acknowledgeable === undefined) return
+    this.processByState(now, admitted, acknowledgeable)
+  }
+
+  /**
+   * Step 1: Check header basics (§8.5). Packets that fail are ignored, never
+   * answered: a header that does not decode, or a bad checksum (native DCCP
+   * only; over UDP the UDP checksum protects the datagram, RFC 6773).
+   */
+  private checkHeader(bytes: Uint8Array, checksumVerified: boolean): Packet | undefined {
+    const decoded = decodePacket(bytes)
+    if (!decoded.ok) {
+      this.stats.droppedHeader[decoded.error]++
+      return undefined
+    }
+    const p = decoded.packet
+    if (!checksumVerified && this.config.encapsulation === "ip") {
+      if (!verifyDccpChecksum(incomingPseudoHeader(this.path), p.bytes, p.coverage)) {
+        this.stats.droppedChecksum++
+        return undefined
+      }
+    }
+    return p
+  }
+
+  /**
+   * Step 2: Check ports and process TIMEWAIT state. Where this connection does
+   * not exist for the packet (CLOSED, TIMEWAIT), answer with Reset(No
+   * Connection) unless the packet is itself a Reset; cells the role never
+   * reaches, and those for the listener's step 3, drop the packet.
+   */
+  private checkPortsAndTimewait(p: Packet, reaction: Reaction): boolean {
     switch (reaction.kind) {
       case "no-connection":
         this.stats.droppedNoConnection++
@@ -881,124 +781,321 @@ export class DccpEngine {
           seq: p.ack !== undefined ? Seq.add(p.ack, 1) : 0,
           ack: p.seq
         })
-        return
+        return false
       case "ignore":
       case "unreachable":
       case "accept":
       case "accept-if-cookie":
         this.stats.droppedNoConnection++
-        return
+        return false
       default:
-        break
+        return true
     }
+  }
 
-    // Short sequence numbers are accepted only when the peer may send them (§7.6.1).
+  /**
+   * Short sequence numbers are accepted only when the peer may send them
+   * (§7.6.1); both numbers are extended to 48 bits (§7.6).
+   */
+  private extend(p: Packet, reaction: Reaction): Admitted | undefined {
     if (!p.extended && (this.gsr === undefined || this.features.value(Feature.AllowShortSeqnos, "remote") !== 1)) {
       this.stats.droppedShortSequence++
-      return
+      return undefined
     }
     const seq = p.extended ? p.seq : Seq.extendShort(this.gsr!, p.seq)
     const ack = p.ack === undefined ? undefined : p.extended ? p.ack : Seq.extendShort(this.gss, p.ack)
+    return { p, reaction, seq, ack }
+  }
 
-    if (this.stateValue === "REQUEST") {
-      // Step 4: Prepare sequence numbers in REQUEST. Only Response and Reset
-      // are valid (the table's other cells say packet-error), and only when
-      // they acknowledge one of our Requests.
-      const { awl, awh } = this.ackWindow()
-      if (reaction.kind === "packet-error" || ack === undefined || !Seq.isBetween(ack, awl, awh)) {
-        if (p.type !== "Reset") {
-          // Reset Data 1 names the offending packet type (§5.6).
-          this.control.push({ kind: "Reset", code: ResetCode.PacketError, data: [PACKET_TYPE_CODE[p.type], 0, 0], ack: seq })
-        }
-        this.stats.droppedUnexpected++
-        return
+  /**
+   * Step 4: Prepare sequence numbers in REQUEST. Only Response and Reset are
+   * valid (the table's other cells say packet-error), and only when they
+   * acknowledge one of our Requests; the Response sets ISR, GSR and GAR.
+   * Steps 5 and 6 are omitted in REQUEST: this step validated P.ackno.
+   */
+  private prepareSequenceInRequest(p: Packet, reaction: Reaction): Admitted | undefined {
+    const admitted = this.extend(p, reaction)
+    if (admitted === undefined) return undefined
+    const { seq, ack } = admitted
+    if (reaction.kind === "packet-error" || ack === undefined || !this.ackValid(ack, false)) {
+      if (p.type !== "Reset") {
+        // Reset Data 1 names the offending packet type (§5.6).
+        this.control.push({ kind: "Reset", code: ResetCode.PacketError, data: [PACKET_TYPE_CODE[p.type], 0, 0], ack: seq })
       }
-      this.isr = seq
-      this.gsr = seq
-      this.gar = ack
-      // Steps 5 and 6 are omitted in REQUEST: step 4 validated P.ackno.
-    } else {
-      // Step 5: Prepare sequence numbers for Sync.
-      if (p.type === "Sync" || p.type === "SyncAck") {
-        const { swl } = this.sequenceWindow()
-        const { awl, awh } = this.ackWindow()
-        if (ack !== undefined && Seq.isBetween(ack, awl, awh) && Seq.delta(swl, seq) >= 0) {
-          this.updateGsr(seq)
-        } else {
-          this.stats.droppedSequenceInvalid++
-          return
-        }
-      }
-      // Step 6: Check sequence numbers.
-      if (!this.checkSequence(now, p.type, seq, ack)) return
-    }
-
-    // Step 7: Check for unexpected packet types.
-    if (reaction.kind === "unexpected" || reaction.kind === "unexpected-if-after-osr") {
       this.stats.droppedUnexpected++
-      if (reaction.kind === "unexpected" || Seq.delta(this.osr, seq) >= 0) this.queueSync(now, seq)
-      return
+      return undefined
     }
-    // Step 8: Process options and mark acknowledgeable.
+    this.isr = seq
+    this.gsr = seq
+    this.gar = ack
+    return admitted
+  }
+
+  /**
+   * Step 5: Prepare sequence numbers for Sync — a Sync or SyncAck with a valid
+   * acknowledgement may move GSR forward. Step 6: Check sequence numbers
+   * (§7.5.3) — an invalid packet is answered with a Sync and dropped.
+   */
+  private checkSequenceNumbers(now: number, p: Packet, reaction: Reaction): Admitted | undefined {
+    const admitted = this.extend(p, reaction)
+    if (admitted === undefined) return undefined
+    const { seq, ack } = admitted
+    if (p.type === "Sync" || p.type === "SyncAck") {
+      if (ack !== undefined && this.ackValid(ack, false) && Seq.delta(this.swl(), seq) >= 0) {
+        this.updateGsr(seq)
+      } else {
+        this.stats.droppedSequenceInvalid++
+        return undefined
+      }
+    }
+    return this.checkSequence(now, p.type, seq, ack) ? admitted : undefined
+  }
+
+  /**
+   * Step 7: Check for unexpected packet types: answered with a Sync (for
+   * Requests and Responses once OPEN, only when P.seqno ≥ OSR).
+   */
+  private checkUnexpectedType(now: number, { reaction, seq }: Admitted): boolean {
+    if (reaction.kind !== "unexpected" && reaction.kind !== "unexpected-if-after-osr") return true
+    this.stats.droppedUnexpected++
+    if (reaction.kind === "unexpected" || Seq.delta(this.osr, seq) >= 0) this.queueSync(now, seq)
+    return false
+  }
+
+  /**
+   * Step 8: Process options and mark acknowledgeable. A failed option resets
+   * the connection; otherwise the packet is recorded in the receive history
+   * (and the newest arrival time kept for Elapsed Time), the acknowledgement it
+   * carries may let the history forget (§11.4.2), and the handshake learns
+   * what the packet settled: the server's own Changes after a Request, the
+   * Response's Service Code, Init Cookie and RTT, the server's handshake RTT.
+   */
+  private processOptionsAndMarkAcknowledgeable(now: number, { p, seq, ack }: Admitted): Acknowledgeable | undefined {
     const parsed = parseOptions(p.options, p.type)
     if (parsed.truncated) this.stats.optionsTruncated++
-    if (parsed.failure !== undefined) return this.protocolReset(now, parsed.failure)
-    const received = this.processOptions(now, p, parsed.options)
-    if (received === undefined) return
+    if (parsed.failure !== undefined) return void this.protocolReset(now, parsed.failure)
+    const received = this.received
+    const failure = processOptions(now, p.type, parsed.options, this.features, this.congestion, this.timestamps, received)
+    if (failure !== undefined) return void this.protocolReset(now, failure)
     const previousHead = this.history.head
     const outcome = this.history.record(seq)
-    if (outcome === "new") this.headReceivedAt = now
+    if (outcome === "new") this.acks.headReceivedAt = now
     const outOfOrder = outcome === "filled-hole" ||
       (outcome === "new" && previousHead !== undefined && Seq.delta(previousHead, seq) > 1)
-    if (ack !== undefined) this.history.onAckReceived(ack)
+    if (ack !== undefined && !this.history.onAckReceived(ack) && received.ackVector !== undefined) {
+      this.history.onAckVectorReceived(ack, received.ackVector)
+    }
     if (
       this.role === "server" && this.stateValue === "OPEN" && ack !== undefined && this.responseSeq !== undefined &&
       !Seq.isAfter(ack, this.responseSeq)
     ) {
       // The client has heard nothing from us since the Response: it is still
       // in PARTOPEN and needs a packet to open (§8.1.5).
-      this.ackNow()
+      this.acks.now()
     }
-
     if (this.stateValue === "RESPOND" && p.type === "Request") {
       // The server's own Changes follow from the CCIDs the Request settled.
-      this.proposeServerFeatures()
+      proposeServerFeatures(this.features, this.config)
     }
     if (this.stateValue === "REQUEST" && p.type === "Response") {
       if (p.serviceCode !== this.serviceCode) {
         // §8.1.2: the Response must echo the Request's Service Code.
-        return this.protocolReset(now, { resetCode: ResetCode.BadServiceCode, data: [0, 0, 0] })
+        return void this.protocolReset(now, { resetCode: ResetCode.BadServiceCode, data: [0, 0, 0] })
       }
       this.initCookie = received.initCookie
-      this.handshakeRttFromEcho(now, received)
+      this.timestamps.responseReceived(now, received.timestampEcho, this.retransmissions)
     }
-    if (this.stateValue === "RESPOND" && p.type !== "Request" && this.responseSentAt !== undefined && this.handshakeRtt === undefined) {
-      this.handshakeRtt = Math.max(0, now - this.responseSentAt)
-    }
+    if (this.stateValue === "RESPOND" && p.type !== "Request") this.timestamps.answered(now)
+    return { received, outcome, outOfOrder }
+  }
 
-    // Steps 9–16, as the table says.
+  /**
+   * Steps 9–16, as the state table says for this state and packet type: the
+   * listed actions in order, then the next state. A packet that leaves the
+   * connection alive is then shown to the CCIDs, and Confirms owed go out at
+   * once.
+   */
+  private processByState(now: number, { p, reaction, seq, ack }: Admitted, { received, outcome, outOfOrder }: Acknowledgeable): void {
     const actions = reaction.kind === "process" ? reaction.actions : []
     const next = reaction.kind === "process" ? reaction.next : this.stateValue
-    // A packet older than the receive history may have been delivered already:
-    // it is treated as a duplicate, never delivered twice (docs/dccp.md).
-    const seen = outcome === "duplicate" || outcome === "too-old"
     for (const action of actions) this.perform(action, p, seq, received, outcome)
     if (next !== this.stateValue) this.setState(next, now, p.type)
     if (this.stateValue === "CLOSED" || this.stateValue === "TIMEWAIT") return
-
-    // Congestion control sees every packet that got this far.
+    // A packet older than the receive history may have been delivered already:
+    // it is treated as a duplicate, never delivered twice (docs/dccp.md).
+    const seen = outcome === "duplicate" || outcome === "too-old"
     this.feedCcids(now, p, seq, ack, received, seen, outOfOrder)
-    if (this.features.hasPendingConfirms && this.stateValue !== "RESPOND" && this.stateValue !== "PARTOPEN") this.ackNow()
+    if (this.features.hasPendingConfirms && this.stateValue !== "RESPOND" && this.stateValue !== "PARTOPEN") this.acks.now()
   }
 
-  private sequenceWindow(): { swl: number; swh: number } {
+  /** Steps 9–16: one action of the receive table. */
+  private perform(action: Action, p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
+    switch (action) {
+      case "enter-timewait":
+        return this.processReset(p)
+      case "enter-partopen":
+        // Step 10; the PARTOPEN timer is set on entering the state.
+        return
+      case "send-response":
+        // Step 11: answer each new Request once; duplicates are ignored (Linux does the same).
+        if (this.lastRequestSeq === undefined || Seq.isAfter(seq, this.lastRequestSeq)) {
+          this.lastRequestSeq = seq
+          this.control.push({ kind: "Response" })
+        }
+        return
+      case "enter-open":
+        // Steps 11 and 12: the connection opens with this packet.
+        this.osr = seq
+        return
+      case "send-ack":
+        this.control.push({ kind: "Ack" })
+        return
+      case "send-close":
+        // Step 13: the server asked us to close.
+        if (this.closeInitiator === undefined) this.closeInitiator = "peer"
+        this.delivery.emit({ type: "peer-closing" })
+        this.queue.clear()
+        this.control.push({ kind: "Close" })
+        return
+      case "send-reset-closed":
+        // Step 14.
+        if (this.closeInitiator === undefined) {
+          this.closeInitiator = "peer"
+          this.delivery.emit({ type: "peer-closing" })
+        }
+        this.control.push({ kind: "Reset", code: ResetCode.Closed, data: [0, 0, 0], ack: this.gsr ?? seq })
+        this.delivery.finish({ kind: "closed", by: this.closeInitiator })
+        return
+      case "send-syncack":
+        // Step 15.
+        this.control.push({ kind: "SyncAck", ack: seq })
+        return
+      case "deliver":
+        // Step 16.
+        return this.processData(p, seq, received, outcome)
+    }
+  }
+
+  /**
+   * Step 9: Process Reset. The connection ends; a Reset(Closed) after a close
+   * began, or Reset(No Connection) after our Close (the peer answering a
+   * retransmitted Close after its Reset(Closed) was lost), ends it gracefully.
+   */
+  private processReset(p: Packet): void {
+    const code = p.resetCode ?? 0
+    const completesOurClose = this.closeInitiator === "local" && code === ResetCode.NoConnection
+    if ((code === ResetCode.Closed && this.closeInitiator !== undefined) || completesOurClose) {
+      this.delivery.finish({ kind: "closed", by: this.closeInitiator! })
+    } else {
+      this.delivery.finish({ kind: "reset", code, data: (p.resetData ?? new Uint8Array(3)).slice() })
+    }
+  }
+
+  /**
+   * Step 16: Process data. Duplicates are not delivered again; data the
+   * application closed on, coverage below our minimum (§9.2.1), a wrong Data
+   * Checksum (§9.3) or a full receive buffer is dropped and reported with Data
+   * Dropped (§11.7).
+   */
+  private processData(p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
+    if (outcome === "duplicate") {
+      this.stats.droppedDuplicateData++
+      return
+    }
+    if (outcome === "too-old") {
+      this.stats.droppedTooOldData++
+      return
+    }
+    if (this.appClosed) return this.dropData(seq, DropState.ApplicationNotListening)
+    const min = this.features.value(Feature.MinimumChecksumCoverage, "local")
+    if (p.cscov !== 0 && !(min > 0 && p.cscov >= min)) {
+      // §9.2.1: coverage below the minimum; the header was checked, the data is dropped.
+      return this.dropData(seq, DropState.ProtocolConstraints)
+    }
+    if (
+      this.features.value(Feature.CheckDataChecksum, "local") === 1 && received.dataChecksum !== undefined &&
+      crc32c(p.payload) !== received.dataChecksum
+    ) {
+      return this.dropData(seq, DropState.Corrupt)
+    }
+    if (this.delivery.isFull) {
+      this.delivery.slowReceiver = true
+      return this.dropData(seq, DropState.ReceiveBuffer)
+    }
+    this.stats.dataPacketsDelivered++
+    this.stats.payloadBytesDelivered += p.payload.length
+    this.delivery.data(p.payload.slice(), seq)
+  }
+
+  private dropData(seq: number, dropState: number): void {
+    this.history.markDropped(seq, dropState)
+    this.stats.dataDropped[dropState] = (this.stats.dataDropped[dropState] ?? 0) + 1
+  }
+
+  /** What a valid packet tells the CCIDs: feedback for our sender, an arrival for our receiver. */
+  private feedCcids(
+    now: number,
+    p: Packet,
+    seq: number,
+    ack: number | undefined,
+    received: ReceivedOptions,
+    duplicate: boolean,
+    outOfOrder: boolean
+  ): void {
+    const carries = (p.type === "Data" || p.type === "DataAck") && !duplicate
+    if (this.congestion.sender !== undefined) {
+      const feedback = this.feedbackScratch
+      feedback.type = p.type
+      feedback.seq = seq
+      feedback.ack = ack
+      feedback.ackVector = received.ackVector
+      feedback.dataDropped = received.dataDropped
+      feedback.elapsedMs = received.elapsedMs
+      feedback.slowReceiver = received.slowReceiver
+      feedback.ndpCount = received.ndpCount
+      feedback.carriesData = carries
+      this.congestion.feedback(now, feedback)
+      this.takeCcidRequests()
+    }
+    const arrival = this.arrivalScratch
+    arrival.type = p.type
+    arrival.seq = seq
+    arrival.carriesData = carries
+    arrival.payloadBytes = p.payload.length
+    arrival.ccval = p.ccval
+    arrival.outOfOrder = outOfOrder
+    arrival.ndpCount = received.ndpCount
+    const decision = this.congestion.received(now, arrival)
+    if (decision !== undefined) {
+      if (decision.kind === "now") this.acks.now()
+      else if (decision.kind === "by") this.acks.by(decision.at)
+    }
+    this.syncCcidTimers()
+  }
+
+  private syncCcidTimers(): void {
+    this.congestion.syncTimers(this.timers, this.clock, this.queue.length > 0)
+  }
+
+  /** SWL (§7.5.1): max(GSR + 1 − floor(W/4), ISR), W the peer's Sequence Window. */
+  private swl(): number {
     const w = this.features.value(Feature.SequenceWindow, "remote")
-    return Seq.sequenceWindow(this.gsr ?? 0, this.isr ?? 0, w)
+    return Seq.sequenceWindowLow(this.gsr ?? 0, this.isr ?? 0, w)
   }
 
-  private ackWindow(): { awl: number; awh: number } {
-    const w = this.features.value(Feature.SequenceWindow, "local")
-    return Seq.ackWindow(this.gss, this.iss, w)
+  /** SWH (§7.5.1): GSR + 1 + floor(3W/4). */
+  private swh(): number {
+    const w = this.features.value(Feature.SequenceWindow, "remote")
+    return Seq.add(this.gsr ?? 0, 1 + Math.floor((3 * w) / 4))
+  }
+
+  /**
+   * Whether `ack` lies in [AWL, AWH] = [max(GSS + 1 − W', ISS), GSS] (§7.5.1),
+   * or for Close, CloseReq and Reset in [GAR, AWH] (§7.5.3).
+   */
+  private ackValid(ack: number, closing: boolean): boolean {
+    const low = closing ? this.gar : Seq.ackWindowLow(this.gss, this.iss, this.features.value(Feature.SequenceWindow, "local"))
+    return Seq.isBetween(ack, low, this.gss)
   }
 
   private updateGsr(seq: number): void {
@@ -1007,12 +1104,9 @@ export class DccpEngine {
 
   /** Step 6 (§7.5.3): sequence and acknowledgement validity, or a Sync. */
   private checkSequence(now: number, type: PacketType, seq: number, ack: number | undefined): boolean {
-    const { swl, swh } = this.sequenceWindow()
-    const { awl, awh } = this.ackWindow()
     const closing = type === "CloseReq" || type === "Close" || type === "Reset"
-    const lswl = closing ? Seq.add(this.gsr ?? 0, 1) : swl
-    const lawl = closing ? this.gar : awl
-    if (Seq.isBetween(seq, lswl, swh) && (ack === undefined || Seq.isBetween(ack, lawl, awh))) {
+    const lswl = closing ? Seq.add(this.gsr ?? 0, 1) : this.swl()
+    if (Seq.isBetween(seq, lswl, this.swh()) && (ack === undefined || this.ackValid(ack, closing))) {
       this.updateGsr(seq)
       if (type !== "Sync" && ack !== undefined && Seq.isAfter(ack, this.gar)) this.gar = ack
       return true
@@ -1036,255 +1130,8 @@ export class DccpEngine {
   /** A Reset caused by the peer's packet (options or packet errors), then CLOSED. */
   private protocolReset(now: number, failure: OptionFailure | { resetCode: number; data: ArrayLike<number> }): void {
     this.control.push({ kind: "Reset", code: failure.resetCode, data: failure.data, ack: this.gsr ?? 0 })
-    this.finish({ kind: "protocol-error", code: failure.resetCode })
+    this.delivery.finish({ kind: "protocol-error", code: failure.resetCode })
     this.setState("CLOSED", now, "Reset")
-  }
-
-  /** Step 8: the options of one packet. Returns `undefined` after a Reset. */
-  private processOptions(now: number, p: Packet, options: ReadonlyArray<ParsedOption>): ReceivedOptions | undefined {
-    const received: ReceivedOptions = {
-      ackVector: undefined,
-      dataDropped: undefined,
-      elapsedMs: undefined,
-      slowReceiver: false,
-      ndpCount: undefined,
-      dataChecksum: undefined,
-      initCookie: undefined,
-      timestampEcho: undefined
-    }
-    for (const parsed of options) {
-      const o = parsed.option
-      switch (o.kind) {
-        case "Change":
-        case "Confirm": {
-          const failure = this.features.receive(o, parsed.mandatory, parsed.value)
-          if (failure !== undefined) {
-            this.protocolReset(now, failure)
-            return undefined
-          }
-          break
-        }
-        case "SlowReceiver":
-          received.slowReceiver = true
-          break
-        case "InitCookie":
-          // Only a Response carries a cookie for the client to echo (§8.1.4).
-          if (p.type === "Response") received.initCookie = o.cookie.slice()
-          break
-        case "NdpCount":
-          received.ndpCount = o.count
-          break
-        case "AckVector":
-          received.ackVector = concat(received.ackVector, o.cells)
-          break
-        case "DataDropped":
-          received.dataDropped = concat(received.dataDropped, o.blocks)
-          break
-        case "Timestamp":
-          // Linux ignores a zero Timestamp; so do we (§13.1 leaves zero unspecified).
-          if (o.value !== 0) this.timestampEcho = { value: o.value, receivedAt: now }
-          break
-        case "TimestampEcho":
-          received.timestampEcho = { value: o.value, elapsed: o.elapsed }
-          if (o.elapsed !== undefined) received.elapsedMs = Math.max(received.elapsedMs ?? 0, o.elapsed / 100)
-          break
-        case "ElapsedTime":
-          received.elapsedMs = Math.max(received.elapsedMs ?? 0, o.elapsed / 100)
-          break
-        case "DataChecksum":
-          received.dataChecksum = o.crc
-          break
-        case "Ccid": {
-          // 128–191 go to the HC-receiver, 192–255 to the HC-sender (§10.3).
-          const understood = o.type < 192
-            ? (this.receiver?.handleOption(o.type, o.data) ?? false)
-            : (this.sender?.handleOption(o.type, o.data) ?? false)
-          if (!understood && parsed.mandatory) {
-            this.protocolReset(now, { resetCode: ResetCode.MandatoryError, data: [o.type, o.data[0] ?? 0, o.data[1] ?? 0] })
-            return undefined
-          }
-          break
-        }
-        case "Unknown":
-          break
-      }
-    }
-    return received
-  }
-
-  private handshakeRttFromEcho(now: number, received: ReceivedOptions): void {
-    const echo = received.timestampEcho
-    const sent = this.requestTimestamp
-    if (echo !== undefined && sent !== undefined) {
-      // The echo names which Request the Response answers (§13.3).
-      const age = ((timestampOf(now) - echo.value) >>> 0) / 100
-      const rtt = age - (echo.elapsed ?? 0) / 100
-      if (rtt >= 0 && age < 600_000) this.handshakeRtt = rtt
-    } else if (sent !== undefined && this.retransmissions === 0) {
-      // A single Request: the Response can only answer that one.
-      this.handshakeRtt = Math.max(0, now - sent.sentAt)
-    }
-  }
-
-  /** Steps 9–16: one action of the receive table. */
-  private perform(action: Action, p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
-    switch (action) {
-      case "enter-timewait": {
-        // Step 9: a Reset tears the connection down.
-        const code = p.resetCode ?? 0
-        // After we sent Close, Reset(No Connection) is the peer answering a
-        // retransmitted Close once it has already closed and forgotten the
-        // connection (its Reset(Closed) was lost): the close completed.
-        const completesOurClose = this.closeInitiator === "local" && code === ResetCode.NoConnection
-        if ((code === ResetCode.Closed && this.closeInitiator !== undefined) || completesOurClose) {
-          this.finish({ kind: "closed", by: this.closeInitiator! })
-        } else {
-          this.finish({ kind: "reset", code, data: (p.resetData ?? new Uint8Array(3)).slice() })
-        }
-        return
-      }
-      case "enter-partopen":
-        // Step 10; the PARTOPEN timer is set on entering the state.
-        return
-      case "send-response":
-        // Step 11: answer each new Request once; duplicates are ignored (Linux does the same).
-        if (this.lastRequestSeq === undefined || Seq.isAfter(seq, this.lastRequestSeq)) {
-          this.lastRequestSeq = seq
-          this.control.push({ kind: "Response" })
-        }
-        return
-      case "enter-open":
-        this.osr = seq
-        return
-      case "send-ack":
-        this.control.push({ kind: "Ack" })
-        return
-      case "send-close":
-        // Step 13: the server asked us to close.
-        if (this.closeInitiator === undefined) this.closeInitiator = "peer"
-        this.emit({ type: "peer-closing" })
-        this.queue.clear()
-        this.control.push({ kind: "Close" })
-        return
-      case "send-reset-closed":
-        // Step 14.
-        if (this.closeInitiator === undefined) {
-          this.closeInitiator = "peer"
-          this.emit({ type: "peer-closing" })
-        }
-        this.control.push({ kind: "Reset", code: ResetCode.Closed, data: [0, 0, 0], ack: this.gsr ?? seq })
-        this.finish({ kind: "closed", by: this.closeInitiator })
-        return
-      case "send-syncack":
-        // Step 15.
-        this.control.push({ kind: "SyncAck", ack: seq })
-        return
-      case "deliver":
-        // Step 16.
-        this.deliver(p, seq, received, outcome)
-        return
-    }
-  }
-
-  private dropData(seq: number, dropState: number): void {
-    this.history.markDropped(seq, dropState)
-    this.stats.dataDropped[dropState] = (this.stats.dataDropped[dropState] ?? 0) + 1
-  }
-
-  private deliver(p: Packet, seq: number, received: ReceivedOptions, outcome: RecordOutcome): void {
-    if (outcome === "duplicate") {
-      this.stats.droppedDuplicateData++
-      return
-    }
-    if (outcome === "too-old") {
-      this.stats.droppedTooOldData++
-      return
-    }
-    if (this.appClosed) return this.dropData(seq, DropState.ApplicationNotListening)
-    const min = this.features.value(Feature.MinimumChecksumCoverage, "local")
-    if (p.cscov !== 0 && !(min > 0 && p.cscov >= min)) {
-      // §9.2.1: coverage below the minimum; the header was checked, the data is dropped.
-      return this.dropData(seq, DropState.ProtocolConstraints)
-    }
-    if (
-      this.features.value(Feature.CheckDataChecksum, "local") === 1 && received.dataChecksum !== undefined &&
-      crc32c(p.payload) !== received.dataChecksum
-    ) {
-      return this.dropData(seq, DropState.Corrupt)
-    }
-    if (this.undeliveredData >= this.config.receiveBufferPackets) {
-      this.slowReceiver = true
-      return this.dropData(seq, DropState.ReceiveBuffer)
-    }
-    this.undeliveredData++
-    if (this.undeliveredData >= (this.config.receiveBufferPackets * 3) / 4) this.slowReceiver = true
-    this.stats.dataPacketsDelivered++
-    this.stats.payloadBytesDelivered += p.payload.length
-    this.emit({ type: "data", payload: p.payload.slice(), seq })
-  }
-
-  private feedCcids(
-    now: number,
-    p: Packet,
-    seq: number,
-    ack: number | undefined,
-    received: ReceivedOptions,
-    duplicate: boolean,
-    outOfOrder: boolean
-  ): void {
-    const carries = (p.type === "Data" || p.type === "DataAck") && !duplicate
-    if (this.sender !== undefined) {
-      const feedback: Feedback = {
-        type: p.type,
-        seq,
-        ack,
-        ackVector: received.ackVector,
-        dataDropped: received.dataDropped,
-        elapsedMs: received.elapsedMs,
-        slowReceiver: received.slowReceiver,
-        ndpCount: received.ndpCount,
-        carriesData: carries
-      }
-      this.sender.onFeedback(now, feedback)
-      this.takeCcidRequests()
-    }
-    if (this.receiver !== undefined) {
-      const decision = this.receiver.onPacketReceived(now, {
-        type: p.type,
-        seq,
-        carriesData: carries,
-        payloadBytes: p.payload.length,
-        ccval: p.ccval,
-        outOfOrder
-      })
-      if (decision.kind === "now") this.ackNow()
-      else if (decision.kind === "by") this.ackBy(decision.at)
-    }
-    this.syncCcidTimers()
-  }
-
-  private ackNow(): void {
-    this.ackOwed = "now"
-    this.timers.clear("delayedAck")
-  }
-
-  private ackBy(at: number): void {
-    if (this.ackOwed === "now") return
-    this.ackOwed = "later"
-    this.timers.setEarliest("delayedAck", at)
-  }
-
-  private syncCcidTimers(): void {
-    const deadline = this.sender?.nextTimeout()
-    if (deadline === undefined) this.timers.clear("ccid")
-    else this.timers.set("ccid", deadline)
-    if (this.sender !== undefined && this.queue.length > 0) {
-      const at = this.sender.sendTime(this.clock)
-      if (Number.isFinite(at) && at > this.clock) this.timers.set("pace", at)
-      else this.timers.clear("pace")
-    } else {
-      this.timers.clear("pace")
-    }
   }
 
   // ---------------------------------------------------------------------------
@@ -1317,7 +1164,7 @@ export class DccpEngine {
         if (this.pendingClose !== undefined) this.closeNow(this.pendingClose, now)
         return
       case "ccid":
-        this.sender?.onTimeout(now)
+        this.congestion.sender?.onTimeout(now)
         this.takeCcidRequests()
         return
       case "pace":
@@ -1329,7 +1176,7 @@ export class DccpEngine {
         }
         return
       case "delayedAck":
-        if (this.ackOwed === "later") this.ackOwed = "now"
+        this.acks.expire()
         return
     }
   }
@@ -1345,73 +1192,94 @@ export class DccpEngine {
 
   /** The next packet to send, or `undefined` when there is nothing to send now. */
   pollTransmit(now: number): Uint8Array | undefined {
+    let buffer = pollBuffer
+    if (buffer.length < this.maxPacketSize) buffer = pollBuffer = new Uint8Array(this.maxPacketSize)
+    const n = this.transmitInto(now, buffer, 0)
+    return n === 0 ? undefined : buffer.slice(0, n)
+  }
+
+  /**
+   * The largest packet this engine can produce: `transmitInto` needs this much
+   * room. It depends on the largest path MTU the engine was given.
+   */
+  get maxPacketSize(): number {
+    return maxPacketBytes(this.largestMtu, this.path.family, this.config.encapsulation)
+  }
+
+  /**
+   * `pollTransmit` without an allocation: encodes the next packet into `out` at
+   * `offset` and returns its length, or 0 when there is nothing to send now.
+   * `out` must have `maxPacketSize` bytes of room from `offset`.
+   */
+  transmitInto(now: number, out: Uint8Array, offset: number): number {
     now = this.tick(now)
+    this.out = out
+    this.outAt = offset
     const control = this.control.shift()
     if (control !== undefined) return this.buildControl(now, control)
 
     const data = this.nextData(now)
-    if (data !== undefined) return data
+    if (data !== 0) return data
 
-    if (this.ackOwed === "now" && this.canAck()) return this.buildPacket(now, "Ack", {})
-    this.ackOwed = this.ackOwed === "now" ? "none" : this.ackOwed
-    return undefined
+    if (this.acks.owed === "now" && isEstablished(this.stateValue)) return this.buildPacket(now, "Ack")
+    if (this.acks.owed === "now") this.acks.owed = "none"
+    return 0
   }
 
-  private canAck(): boolean {
+  private nextData(now: number): number {
     const s = this.stateValue
-    return s === "PARTOPEN" || s === "OPEN" || s === "CLOSEREQ" || s === "CLOSING"
-  }
-
-  private nextData(now: number): Uint8Array | undefined {
-    const s = this.stateValue
-    if ((s !== "OPEN" && s !== "PARTOPEN") || this.sender === undefined || this.queue.length === 0) return undefined
-    if (this.sender.sendTime(now) > now) {
+    const sender = this.congestion.sender
+    if ((s !== "OPEN" && s !== "PARTOPEN") || sender === undefined || this.queue.length === 0) return 0
+    if (sender.sendTime(now) > now) {
       this.syncCcidTimers()
-      return undefined
+      return 0
     }
     const item = this.queue.shift()!
     // PARTOPEN: every packet carries an Ack (§8.1.5). OPEN: DataAck when an
     // acknowledgement or feature option is owed, or the peer's packets have
     // not been acknowledged yet (acks of acks, RFC 4341 §6.2).
-    const needsAck = s === "PARTOPEN" || this.ackOwed !== "none" || this.features.hasOutstanding ||
-      this.timestampEcho !== undefined || (this.gsr !== undefined && this.lastAckedGsr !== this.gsr)
-    const bytes = this.buildPacket(now, needsAck ? "DataAck" : "Data", { payload: item.payload })
-    this.sender.onDataSent(now, this.gss, item.payload.length)
+    const needsAck = s === "PARTOPEN" || this.acks.owed !== "none" || this.features.hasOutstanding ||
+      this.timestamps.echoOwed || this.acks.unacknowledged(this.gsr)
+    const length = this.buildPacket(now, needsAck ? "DataAck" : "Data", item.payload)
+    sender.onDataSent(now, this.gss, item.payload.length)
     this.stats.dataPacketsSent++
     this.stats.payloadBytesSent += item.payload.length
-    if (this.wasFull && !this.queue.isFull) {
+    // A sender refused for a full queue hears "writable" once half of it has
+    // left, not after each packet: it then queues several at once instead of
+    // waking up for every datagram (TCP wakes writers on free space similarly).
+    if (this.wasFull && this.queue.length <= this.queue.capacity >> 1) {
       this.wasFull = false
-      this.emit({ type: "writable" })
+      this.delivery.emit({ type: "writable" })
     }
     if (this.pendingClose !== undefined && this.queue.length === 0) this.closeNow(this.pendingClose, now)
     this.syncCcidTimers()
-    return bytes
+    return length
   }
 
-  private buildControl(now: number, c: ControlPacket): Uint8Array {
+  private buildControl(now: number, c: ControlPacket): number {
     switch (c.kind) {
       case "Request":
-        return this.buildPacket(now, "Request", { serviceCode: this.serviceCode })
+        return this.buildPacket(now, "Request", NO_BYTES, undefined, undefined, this.serviceCode)
       case "Response": {
-        this.responseSentAt = now
-        const bytes = this.buildPacket(now, "Response", { serviceCode: this.serviceCode })
+        this.timestamps.responseSentAt = now
+        const length = this.buildPacket(now, "Response", NO_BYTES, undefined, undefined, this.serviceCode)
         this.responseSeq = this.gss
-        return bytes
+        return length
       }
       case "Ack":
-        return this.buildPacket(now, "Ack", {})
+        return this.buildPacket(now, "Ack")
       case "CloseReq":
-        return this.buildPacket(now, "CloseReq", {})
+        return this.buildPacket(now, "CloseReq")
       case "Close":
-        return this.buildPacket(now, "Close", {})
+        return this.buildPacket(now, "Close")
       case "Sync":
         this.stats.syncsSent++
-        return this.buildPacket(now, "Sync", { ack: c.ack })
+        return this.buildPacket(now, "Sync", NO_BYTES, c.ack)
       case "SyncAck":
-        return this.buildPacket(now, "SyncAck", { ack: c.ack })
+        return this.buildPacket(now, "SyncAck", NO_BYTES, c.ack)
       case "Reset":
         this.stats.resetsSent++
-        return this.buildPacket(now, "Reset", { ack: c.ack, seq: c.seq, resetCode: c.code, resetData: c.data })
+        return this.buildPacket(now, "Reset", NO_BYTES, c.ack, c.seq, undefined, c.code, c.data)
     }
   }
 
@@ -1422,113 +1290,67 @@ export class DccpEngine {
     return Math.max(0, Math.min(1020 - fixedHeaderLength(type, true), room))
   }
 
+  /** The Init Cookie a packet carries: the server's in its stateless Response, the client's echo in PARTOPEN (§8.1.4). */
+  private cookieFor(type: PacketType): Uint8Array | undefined {
+    if (type === "Response") return this.responseCookie
+    if ((type === "Ack" || type === "DataAck") && this.stateValue === "PARTOPEN") return this.initCookie
+    return undefined
+  }
+
+  /**
+   * Encodes one packet into `out` at `outAt` (set by `transmitInto`) and
+   * returns its length. `ack` and `seq` are given only for packets that answer
+   * a particular packet (Sync, SyncAck, Reset).
+   */
   private buildPacket(
     now: number,
     type: PacketType,
-    fields: {
-      readonly payload?: Uint8Array
-      readonly serviceCode?: number
-      readonly ack?: number
-      readonly seq?: number | undefined
-      readonly resetCode?: number
-      readonly resetData?: ArrayLike<number>
-    }
-  ): Uint8Array {
+    payload: Uint8Array = NO_BYTES,
+    ack?: number,
+    seq?: number,
+    serviceCode?: number,
+    resetCode?: number,
+    resetData?: ArrayLike<number>
+  ): number {
     // Every packet consumes a sequence number (§7.1), except Resets answering
     // packets of no connection, whose numbers come from the packet (§8.5 step 2).
-    const seq = fields.seq ?? (this.gss = Seq.add(this.gss, 1))
+    const answering = seq !== undefined
+    if (seq === undefined) seq = this.gss = Seq.add(this.gss, 1)
     const withAck = hasAck(type)
-    const ack = withAck ? (fields.ack ?? this.gsr ?? 0) : undefined
-    const payload = fields.payload ?? new Uint8Array(0)
+    const explicitAck = ack !== undefined
+    if (withAck && ack === undefined) ack = this.gsr ?? 0
     const isData = type === "Data" || type === "DataAck"
-    const writer = new OptionWriter(this.optionBudget(type, payload.length))
-    if (fields.seq === undefined) this.writeOptions(now, writer, type, payload, ack)
-    const cscov = isData ? this.dataCsCov() : 0
-    const bytes = encodePacket(
-      {
-        type,
-        sourcePort: this.path.localPort,
-        destinationPort: this.path.remotePort,
-        seq,
-        ack,
-        ccval: isData && this.sender !== undefined ? this.sender.ccval(now) : 0,
-        cscov,
-        serviceCode: fields.serviceCode,
-        resetCode: fields.resetCode,
-        resetData: fields.resetData,
-        options: writer.finish(),
-        payload
-      },
-      outgoingPseudoHeader(this.path)
-    )
-    this.stats.datagramsSent++
-    if (withAck && type !== "Reset" && fields.ack === undefined) {
-      this.lastAckedGsr = this.gsr
-      this.ackOwed = "none"
-      this.timers.clear("delayedAck")
-      this.receiver?.onAckSent(now)
+    const writer = this.writer
+    writer.reset(this.optionBudget(type, payload.length))
+    if (!answering) {
+      writeOptions(this.optionSources, writer, now, type, this.stateValue, payload, ack, this.gss, this.cookieFor(type))
     }
-    this.nonDataSinceData = isData ? 0 : this.nonDataSinceData + 1
-    return bytes
+    const sender = this.congestion.sender
+    const f = this.fields
+    f.type = type
+    f.seq = seq
+    f.ack = withAck ? ack : undefined
+    f.ccval = isData && sender !== undefined ? sender.ccval(now) : 0
+    f.cscov = isData ? this.dataCsCov() : 0
+    f.serviceCode = serviceCode
+    f.resetCode = resetCode
+    f.resetData = resetData
+    f.options = writer.padded()
+    f.payload = payload
+    const length = encodePacketInto(this.out, this.outAt, f, this.pseudo)
+    this.stats.datagramsSent++
+    if (withAck && type !== "Reset" && !explicitAck) {
+      this.acks.acknowledged(this.gsr)
+      this.congestion.receiver?.onAckSent(now)
+    }
+    this.acks.sent(isData)
+    return length
   }
 
   /** CsCov for our data packets (§9.2): partial only when configured and the peer accepts it. */
   private dataCsCov(): number {
-    if (!this.partialCoverage() || this.config.sendCsCov === 0) return 0
+    if (this.config.encapsulation !== "ip" || this.config.sendCsCov === 0) return 0
     const min = this.features.value(Feature.MinimumChecksumCoverage, "remote")
     return min === 0 ? 0 : Math.max(this.config.sendCsCov, min)
-  }
-
-  /** The options of an outgoing packet, most important first so they fit. */
-  private writeOptions(now: number, w: OptionWriter, type: PacketType, payload: Uint8Array, ack: number | undefined): void {
-    const isData = type === "Data" || type === "DataAck"
-    const established = this.stateValue === "PARTOPEN" || this.stateValue === "OPEN" || this.stateValue === "CLOSEREQ" ||
-      this.stateValue === "CLOSING"
-    if (isData && this.features.value(Feature.CheckDataChecksum, "remote") === 1) w.addDataChecksum(crc32c(payload))
-    if (this.features.value(Feature.SendNdpCount, "local") === 1 && this.nonDataSinceData > 0) {
-      // §7.7: consecutive non-data packets sent before this one.
-      w.addNdpCount(this.nonDataSinceData)
-    }
-    if (type === "Request") {
-      this.requestTimestamp = { value: timestampOf(now), sentAt: now }
-      w.addTimestamp(this.requestTimestamp.value)
-    }
-    if (this.timestampEcho !== undefined && type !== "Data") {
-      const elapsed = Math.round((now - this.timestampEcho.receivedAt) * 100)
-      if (w.addTimestampEcho(this.timestampEcho.value, elapsed)) this.timestampEcho = undefined
-    }
-    if (this.slowReceiver && established) w.addRaw(OptionType.SlowReceiver)
-    if ((type === "Ack" || type === "DataAck") && established && this.headReceivedAt !== undefined && ack === this.history.head) {
-      // §13.2: how long the acknowledged packet waited for this acknowledgement,
-      // so that the sender can take delayed acks out of its RTT samples.
-      const elapsed = Math.round((now - this.headReceivedAt) * 100)
-      if (elapsed >= 100) w.addElapsedTime(elapsed)
-    }
-    if (type !== "Data" && type !== "Reset" && type !== "Sync" && type !== "SyncAck") {
-      // Feature negotiation rides on every non-Data packet (§6); Confirms
-      // repeat on every PARTOPEN Ack (see Features.ts).
-      this.features.writeOptions(w, this.stateValue === "PARTOPEN", now, this.features.hasPendingChanges && established ? this.featureRetransmitMs() : 0)
-      if (this.features.hasPendingChanges && established) this.armFeatureTimer()
-    }
-    if (type === "Response" && this.responseCookie !== undefined) w.addRaw(OptionType.InitCookie, this.responseCookie)
-    if ((type === "Ack" || type === "DataAck") && this.stateValue === "PARTOPEN" && this.initCookie !== undefined) {
-      // §8.1.4: the client echoes the Init Cookie in PARTOPEN.
-      w.addRaw(OptionType.InitCookie, this.initCookie)
-    }
-    if (established && ack !== undefined && type !== "Reset") {
-      this.sender?.writeOptions(w, type, now)
-      this.receiver?.writeOptions(w, type, now)
-      if (this.history.hasDrops) {
-        const blocks = this.history.dataDroppedBlocks(ack, Math.min(253, w.remaining - 2))
-        if (blocks !== undefined && blocks.length > 0) w.addRaw(OptionType.DataDropped, blocks)
-      }
-      if (this.features.value(Feature.SendAckVector, "local") === 1) {
-        // §11.5: every acknowledgement carries an Ack Vector. Older cells are
-        // cut when space runs out (§11.4 allows covering less).
-        const room = w.remaining - 2 * Math.ceil(w.remaining / 255)
-        const cells = this.history.ackVectorCells(ack, room)
-        if (cells.length > 0 && w.addAckVector(cells) > 0) this.history.onAckVectorSent(Seq.add(this.gss, 0), ack)
-      }
-    }
   }
 }

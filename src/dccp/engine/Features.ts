@@ -43,7 +43,9 @@ export const Feature = {
   SendAckVector: 6,
   SendNdpCount: 7,
   MinimumChecksumCoverage: 8,
-  CheckDataChecksum: 9
+  CheckDataChecksum: 9,
+  /** CCID 3 (RFC 4342 §8.4): the HC-receiver sends Loss Event Rate options; located at the HC-receiver. */
+  SendLossEventRate: 192
 } as const
 
 /**
@@ -75,9 +77,10 @@ export interface FeatureSpec {
 const isBoolean = (v: number): boolean => v === 0 || v === 1
 
 /**
- * The features this engine understands. Sequence Window must lie in
- * 32..2^46−1 (§7.5.2); Ack Ratio is a 16-bit value (§11.3) and 0 is accepted
- * because Linux sends it for CCID 3.
+ * The features this engine understands: RFC 4340's nine and CCID 3's Send
+ * Loss Event Rate (RFC 4342 §8.4; Linux's table has the same ten). Sequence
+ * Window must lie in 32..2^46−1 (§7.5.2); Ack Ratio is a 16-bit value (§11.3)
+ * and 0 is accepted because Linux sends it for CCID 3.
  *
  * @since 0.1.0
  * @category constants
@@ -107,7 +110,8 @@ export const FEATURES: ReadonlyMap<number, FeatureSpec> = new Map<number, Featur
     isValid: (v) => v >= 0 && v <= 15,
     nnLength: 0
   }],
-  [9, { number: 9, name: "Check Data Checksum", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }]
+  [9, { number: 9, name: "Check Data Checksum", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }],
+  [192, { number: 192, name: "Send Loss Event Rate", rule: "SP", initial: 0, required: false, isValid: isBoolean, nnLength: 0 }]
 ])
 
 /**
@@ -162,6 +166,16 @@ interface PendingConfirm {
 
 const key = (feature: number, end: FeatureEnd): number => feature * 2 + (end === "local" ? 0 : 1)
 const keyFeature = (k: number): number => k >> 1
+
+/** Every feature end's initial value, by `key`. */
+const INITIAL_VALUES: Float64Array = (() => {
+  const values = new Float64Array(512)
+  for (const [feature, spec] of FEATURES) {
+    values[key(feature, "local")] = spec.initial
+    values[key(feature, "remote")] = spec.initial
+  }
+  return values
+})()
 const keyEnd = (k: number): FeatureEnd => ((k & 1) === 0 ? "local" : "remote")
 
 /**
@@ -181,7 +195,8 @@ export type NegotiationResult = OptionFailure | undefined
  */
 export class FeatureNegotiation {
   private readonly role: "client" | "server"
-  private readonly values = new Map<number, number>()
+  /** Current values by `key(feature, end)` (features are one byte), from the initial ones; 0 for unknown features. */
+  private readonly values = Float64Array.from(INITIAL_VALUES)
   private readonly preferences = new Map<number, ReadonlyArray<number>>()
   private readonly changes = new Map<number, PendingChange>()
   private readonly confirms = new Map<number, PendingConfirm>()
@@ -200,12 +215,12 @@ export class FeatureNegotiation {
 
   /** The current value of a known feature end (its initial value until negotiated). */
   value(feature: number, end: FeatureEnd): number {
-    return this.values.get(key(feature, end)) ?? FEATURES.get(feature)?.initial ?? 0
+    return this.values[key(feature, end)] ?? 0
   }
 
   /** Sets a value directly (used when rebuilding a connection from an Init Cookie). */
   setValue(feature: number, end: FeatureEnd, value: number): void {
-    this.values.set(key(feature, end), value)
+    this.values[key(feature, end)] = value
   }
 
   /** The SP preference list used for a feature end. */
@@ -362,7 +377,7 @@ export class FeatureNegotiation {
       if (end === "R" || value.length > 6) return refuse()
       const v = readUintBytes(value)
       if (!spec.isValid(v)) return refuse()
-      this.values.set(k, v)
+      this.values[k] = v
       this.confirms.set(k, { value: uintBytes(v, spec.nnLength), sent: false })
       return undefined
     }
@@ -379,7 +394,7 @@ export class FeatureNegotiation {
       if (mandatory) return optionFailure(6, changeType, rawValue)
       result = current
     }
-    this.values.set(k, result)
+    this.values[k] = result
     this.confirms.set(k, { value: [result, ...ours], sent: false })
     const pending = this.changes.get(k)
     if (pending !== undefined && pending.preference[0] === result) this.changes.delete(k)
@@ -416,7 +431,7 @@ export class FeatureNegotiation {
       // A Confirm for a value other than the one now proposed answers an
       // earlier Change; keep waiting for the current one.
       if (value.length <= 6 && readUintBytes(value) === pending.preference[0]) {
-        this.values.set(k, pending.preference[0]!)
+        this.values[k] = pending.preference[0]!
         this.changes.delete(k)
       }
       return undefined
@@ -435,7 +450,7 @@ export class FeatureNegotiation {
       // reconciling the two lists, is an Option Error (Linux does the same).
       return fail()
     }
-    this.values.set(k, chosen)
+    this.values[k] = chosen
     this.changes.delete(k)
     return undefined
   }

@@ -24,7 +24,7 @@
  */
 import { verifyDccpChecksum } from "./Checksum.ts"
 import type { ConnectionConfig, Path } from "./Config.ts"
-import { incomingPseudoHeader, outgoingPseudoHeader } from "./Config.ts"
+import { incomingPseudoHeader, maxPacketBytes, outgoingPseudoHeader } from "./Config.ts"
 import { DccpEngine, type TransitionObserver } from "./Connection.ts"
 import { MAX_COOKIE_OPTIONS, openCookie, sealCookie } from "./Cookie.ts"
 import { decodePacket, encodePacket, type HeaderError, PACKET_TYPE_CODE, type Packet, ResetCode } from "./Packet.ts"
@@ -156,6 +156,12 @@ const hex = (b: Uint8Array): string => {
   return s
 }
 
+/** Whether `a` (4 or 16 bytes) equals the first `a.length` bytes of `b`. */
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 const flowKey = (path: Path): string =>
   `${path.family}/${hex(path.remoteAddress)}/${path.remotePort}/${hex(path.localAddress)}/${path.transportKey ?? ""}`
 
@@ -275,6 +281,7 @@ export class DccpListener {
   /** Processes one received packet addressed to this listener's host. */
   handleDatagram(now: number, bytes: Uint8Array, addresses: Addresses): void {
     now = this.tick(now)
+    this.lastEngine = undefined
     this.stats.datagramsReceived++
     // Step 1: Check header basics.
     const decoded = decodePacket(bytes)
@@ -288,6 +295,23 @@ export class DccpListener {
       this.stats.droppedWrongPort++
       return
     }
+    if (
+      this.config.connection.encapsulation === "ip" &&
+      !verifyDccpChecksum({ family: addresses.family, source: addresses.remoteAddress, destination: addresses.localAddress }, p.bytes, p.coverage)
+    ) {
+      this.stats.droppedChecksum++
+      return
+    }
+    // Step 2: Check ports and look up the flow.
+    const key = this.flowKeyOf(addresses, p.sourcePort)
+    const child = this.children.get(key)
+    if (child !== undefined) {
+      // The connection takes the packet as decoded and checked here.
+      child.engine.handlePacket(now, p)
+      this.lastEngine = child.engine
+      this.afterChild(child)
+      return
+    }
     const path: Path = {
       family: addresses.family,
       localAddress: addresses.localAddress,
@@ -295,18 +319,6 @@ export class DccpListener {
       localPort: this.config.port,
       remotePort: p.sourcePort,
       transportKey: addresses.transportKey
-    }
-    if (this.config.connection.encapsulation === "ip" && !verifyDccpChecksum(incomingPseudoHeader(path), p.bytes, p.coverage)) {
-      this.stats.droppedChecksum++
-      return
-    }
-    // Step 2: Check ports and look up the flow.
-    const key = flowKey(path)
-    const child = this.children.get(key)
-    if (child !== undefined) {
-      child.engine.handleDatagram(now, bytes, { checksumVerified: true })
-      this.afterChild(child)
-      return
     }
     // Step 3: Process LISTEN state.
     const reaction = RECEIVE.server.LISTEN[p.type]
@@ -437,6 +449,38 @@ export class DccpListener {
     }
   }
 
+  // The flow key of the last packet: a steady flow computes it once. The
+  // addresses are compared by content (a driver may reuse one buffer).
+  private readonly lastRemote = new Uint8Array(16)
+  private readonly lastLocal = new Uint8Array(16)
+  private lastFamily: "ipv4" | "ipv6" | undefined = undefined
+  private lastPort = -1
+  private lastTransportKey: string | undefined = undefined
+  private lastKey = ""
+
+  /** The key of the flow a packet from `sourcePort` at `addresses` belongs to (cached for the last flow). */
+  private flowKeyOf(addresses: Addresses, sourcePort: number): string {
+    const { remoteAddress: remote, localAddress: local } = addresses
+    if (
+      addresses.family === this.lastFamily && sourcePort === this.lastPort && addresses.transportKey === this.lastTransportKey &&
+      sameBytes(remote, this.lastRemote) && sameBytes(local, this.lastLocal)
+    ) return this.lastKey
+    this.lastFamily = addresses.family
+    this.lastPort = sourcePort
+    this.lastTransportKey = addresses.transportKey
+    this.lastRemote.set(remote.subarray(0, 16))
+    this.lastLocal.set(local.subarray(0, 16))
+    this.lastKey = flowKey({
+      family: addresses.family,
+      localAddress: local,
+      remoteAddress: remote,
+      localPort: this.config.port,
+      remotePort: sourcePort,
+      transportKey: addresses.transportKey
+    })
+    return this.lastKey
+  }
+
   /** Runs the timers of every connection due at `now`. */
   handleTimeout(now: number): void {
     now = this.tick(now)
@@ -463,6 +507,51 @@ export class DccpListener {
       if (bytes !== undefined) return { bytes, path: child.path }
     }
     return undefined
+  }
+
+  /**
+   * The room `transmitInto` needs: the largest packet the configured path MTU
+   * allows (native DCCP over IPv4 has the least header).
+   */
+  get maxPacketSize(): number {
+    return maxPacketBytes(this.config.connection.pathMtu, "ipv4", "ip")
+  }
+
+  /**
+   * The connection the last `handleDatagram` handed its packet to (`undefined`
+   * when the listener handled it itself): the driver delivers its events.
+   */
+  lastEngine: DccpEngine | undefined = undefined
+
+  /** The path of the packet the last `transmitInto` wrote. */
+  transmitPath: Path | undefined = undefined
+
+  /**
+   * `pollTransmit` without allocating: encodes the next packet into `out` at
+   * `offset` (which must have `maxPacketSize` bytes of room), returns its
+   * length (0 when nothing is due) and sets `transmitPath` to its path.
+   */
+  transmitInto(now: number, out: Uint8Array, offset: number): number {
+    now = this.tick(now)
+    const own = this.outgoing.shift()
+    if (own !== undefined) {
+      out.set(own.bytes, offset)
+      this.transmitPath = own.path
+      return own.bytes.length
+    }
+    for (let n = 0; n < this.order.length; n++) {
+      if (this.cursor >= this.order.length) this.cursor = 0
+      const child = this.order[this.cursor]!
+      this.cursor++
+      const length = child.engine.transmitInto(now, out, offset)
+      this.afterChild(child)
+      if (length !== 0) {
+        this.transmitPath = child.path
+        return length
+      }
+    }
+    this.transmitPath = undefined
+    return 0
   }
 
   /** The earliest deadline of any connection. */

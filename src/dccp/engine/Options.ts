@@ -280,56 +280,93 @@ export const MAX_HEADER_BYTES = 1020
 export const MAX_OPTION_VALUE = 253
 
 /**
- * Writes options into a growing buffer with a byte budget, then pads to a
+ * Writes options into a byte buffer with a byte budget, then pads to a
  * multiple of 4 bytes with Padding (RFC 4340 §5.8: "the options ... are padded
  * ... to a multiple of 32 bits"). Every `add*` returns `false`, writing
- * nothing, when the option would exceed the budget.
+ * nothing, when the option would exceed the budget. A connection keeps one
+ * writer and `reset`s it for each packet: writing allocates nothing.
  *
  * @since 0.1.0
  * @category encoding
  */
 export class OptionWriter {
-  private readonly buffer: Array<number> = []
-  private readonly budget: number
+  private readonly buffer = new Uint8Array(MAX_HEADER_BYTES)
+  private used = 0
+  private budget: number
 
   /** `budget` is the most option bytes the packet may carry, padding included. */
   constructor(budget: number) {
-    this.budget = Math.max(0, budget - (budget % 4))
+    this.budget = OptionWriter.round(budget)
+  }
+
+  private static round(budget: number): number {
+    const b = Math.min(Math.max(0, budget), MAX_HEADER_BYTES)
+    return b - (b % 4)
+  }
+
+  /** Empties the writer for another packet with this budget. @since 0.2.0 */
+  reset(budget: number): void {
+    this.budget = OptionWriter.round(budget)
+    this.used = 0
   }
 
   /** Bytes written so far (before padding). */
   get length(): number {
-    return this.buffer.length
+    return this.used
   }
 
   /** Bytes still available; padding always fits because the budget is a multiple of 4. */
   get remaining(): number {
-    return this.budget - this.buffer.length
+    return this.budget - this.used
   }
 
   /** The budget is a multiple of 4, so padding fits whenever the unpadded bytes do. */
   private fits(n: number): boolean {
-    return this.buffer.length + n <= this.budget
+    return this.used + n <= this.budget
   }
 
   /** Appends a raw TLV option (type ≥ 32) or a single-byte option (type < 32, empty value). */
   addRaw(type: number, value: ArrayLike<number> = EMPTY): boolean {
+    const b = this.buffer
     if (type < 32) {
       if (!this.fits(1)) return false
-      this.buffer.push(type)
+      b[this.used++] = type
       return true
     }
-    if (value.length > MAX_OPTION_VALUE || !this.fits(2 + value.length)) return false
-    this.buffer.push(type, 2 + value.length)
-    for (let i = 0; i < value.length; i++) this.buffer.push(value[i]! & 0xff)
+    const n = value.length
+    if (n > MAX_OPTION_VALUE || !this.fits(2 + n)) return false
+    b[this.used] = type
+    b[this.used + 1] = 2 + n
+    if (value instanceof Uint8Array) b.set(value, this.used + 2)
+    else for (let i = 0; i < n; i++) b[this.used + 2 + i] = value[i]! & 0xff
+    this.used += 2 + n
     return true
+  }
+
+  /** Appends a TLV option whose value is `value` as `length` big-endian bytes (up to 6). @since 0.2.0 */
+  addUint(type: number, value: number, length: number): boolean {
+    if (!this.fits(2 + length)) return false
+    this.buffer[this.used] = type
+    this.buffer[this.used + 1] = 2 + length
+    this.put(this.used + 2, value, length)
+    this.used += 2 + length
+    return true
+  }
+
+  /** Writes `value` as `length` big-endian bytes at `offset`. */
+  private put(offset: number, value: number, length: number): void {
+    let v = value
+    for (let i = length - 1; i >= 0; i--) {
+      this.buffer[offset + i] = v % 256
+      v = Math.floor(v / 256)
+    }
   }
 
   /** Appends Mandatory followed by `type`/`value`, or nothing if both do not fit. */
   addMandatory(type: number, value: ArrayLike<number>): boolean {
     const size = 1 + (type < 32 ? 1 : 2 + value.length)
     if (!this.fits(size)) return false
-    this.buffer.push(OptionType.Mandatory)
+    this.buffer[this.used++] = OptionType.Mandatory
     return this.addRaw(type, value)
   }
 
@@ -344,31 +381,37 @@ export class OptionWriter {
 
   /** Timestamp (§13.1), `value` in 10 µs units. */
   addTimestamp(value: number): boolean {
-    return this.addRaw(OptionType.Timestamp, uintBytes(value >>> 0, 4))
+    return this.addUint(OptionType.Timestamp, value >>> 0, 4)
   }
 
   /** Timestamp Echo (§13.3) with an optional elapsed time in 10 µs units (2 bytes if it fits, else 4). */
   addTimestampEcho(value: number, elapsed: number | undefined): boolean {
-    const echo = uintBytes(value >>> 0, 4)
-    if (elapsed === undefined || elapsed <= 0) return this.addRaw(OptionType.TimestampEcho, echo)
+    if (elapsed === undefined || elapsed <= 0) return this.addUint(OptionType.TimestampEcho, value >>> 0, 4)
     const e = Math.min(elapsed, 0xffffffff)
-    return this.addRaw(OptionType.TimestampEcho, [...echo, ...uintBytes(e, e <= 0xffff ? 2 : 4)])
+    const n = e <= 0xffff ? 2 : 4
+    if (!this.fits(6 + n)) return false
+    this.buffer[this.used] = OptionType.TimestampEcho
+    this.buffer[this.used + 1] = 6 + n
+    this.put(this.used + 2, value >>> 0, 4)
+    this.put(this.used + 6, e, n)
+    this.used += 6 + n
+    return true
   }
 
   /** Elapsed Time (§13.2) in 10 µs units. */
   addElapsedTime(elapsed: number): boolean {
     const e = Math.min(Math.max(0, elapsed), 0xffffffff)
-    return this.addRaw(OptionType.ElapsedTime, uintBytes(e, e <= 0xffff ? 2 : 4))
+    return this.addUint(OptionType.ElapsedTime, e, e <= 0xffff ? 2 : 4)
   }
 
   /** NDP Count (§7.7.1) in the fewest bytes that hold it. */
   addNdpCount(count: number): boolean {
-    return this.addRaw(OptionType.NdpCount, uintBytes(count, minimalLength(count)))
+    return this.addUint(OptionType.NdpCount, count, minimalLength(count))
   }
 
   /** Data Checksum (§9.3): CRC-32c of the application data. */
   addDataChecksum(crc: number): boolean {
-    return this.addRaw(OptionType.DataChecksum, uintBytes(crc >>> 0, 4))
+    return this.addUint(OptionType.DataChecksum, crc >>> 0, 4)
   }
 
   /**
@@ -387,12 +430,20 @@ export class OptionWriter {
     return written
   }
 
-  /** The option bytes, padded with Padding options to a multiple of 4. */
+  /**
+   * The option bytes padded with Padding (0) to a multiple of 4, as a view
+   * of the writer's buffer: valid until the next `reset` or `add*`.
+   * @since 0.2.0
+   */
+  padded(): Uint8Array {
+    const end = this.used + ((4 - (this.used % 4)) % 4)
+    this.buffer.fill(0, this.used, end)
+    return this.buffer.subarray(0, end)
+  }
+
+  /** The option bytes, padded with Padding options to a multiple of 4, as a new array. */
   finish(): Uint8Array {
-    const padded = this.buffer.length + ((4 - (this.buffer.length % 4)) % 4)
-    const out = new Uint8Array(padded)
-    out.set(this.buffer)
-    return out
+    return this.padded().slice()
   }
 }
 

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { coverageLength, type PseudoHeader, writeDccpChecksum } from "./Checksum.ts"
+import { coverageLength, type PseudoHeader, writeDccpChecksumAt } from "./Checksum.ts"
 
 /**
  * The ten DCCP packet types (RFC 4340 §5.1). Types 10 (Listen, RFC 5596) and
@@ -316,6 +316,18 @@ export interface PacketFields {
   readonly short?: boolean | undefined
 }
 
+/** An empty options or payload field. */
+const NONE = new Uint8Array(0)
+
+/**
+ * The length `fields` encode to.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodedLength = (fields: PacketFields): number =>
+  fixedHeaderLength(fields.type, fields.short !== true) + (fields.options?.length ?? 0) + (fields.payload?.length ?? 0)
+
 /**
  * Encodes a packet. When `pseudo` is given the checksum is computed over the
  * coverage CsCov selects; otherwise the Checksum field is left zero (for
@@ -327,48 +339,72 @@ export interface PacketFields {
  * @category encoding
  */
 export const encodePacket = (fields: PacketFields, pseudo?: PseudoHeader): Uint8Array => {
+  const out = new Uint8Array(encodedLength(fields))
+  encodePacketInto(out, 0, fields, pseudo)
+  return out
+}
+
+/**
+ * Encodes a packet into `out` at `offset`, as `encodePacket` does, and returns
+ * its length. `out` must have room for it (see `encodedLength`); bytes the
+ * encoding does not set are zeroed, so the buffer may be reused.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodePacketInto = (out: Uint8Array, offset: number, fields: PacketFields, pseudo?: PseudoHeader): number => {
   const extended = fields.short !== true
-  if (!extended && !allowsShortSeq(fields.type)) throw new RangeError(`X=0 is not allowed for ${fields.type}`)
-  const options = fields.options ?? new Uint8Array(0)
+  const type = fields.type
+  if (!extended && !allowsShortSeq(type)) throw new RangeError(`X=0 is not allowed for ${type}`)
+  const options = fields.options ?? NONE
   if (options.length % 4 !== 0) throw new RangeError("options must be padded to a multiple of 4 bytes")
-  const payload = fields.payload ?? new Uint8Array(0)
-  const fixed = fixedHeaderLength(fields.type, extended)
+  const payload = fields.payload ?? NONE
+  const fixed = fixedHeaderLength(type, extended)
   const headerLength = fixed + options.length
   if (headerLength > 1020) throw new RangeError("header and options exceed 1020 bytes")
-  const out = new Uint8Array(headerLength + payload.length)
-  out[0] = fields.sourcePort >>> 8
-  out[1] = fields.sourcePort & 0xff
-  out[2] = fields.destinationPort >>> 8
-  out[3] = fields.destinationPort & 0xff
-  out[4] = headerLength / 4
-  out[5] = (((fields.ccval ?? 0) & 0x0f) << 4) | ((fields.cscov ?? 0) & 0x0f)
-  out[8] = (PACKET_TYPE_CODE[fields.type] << 1) | (extended ? 1 : 0)
-  let offset: number
+  const length = headerLength + payload.length
+  if (offset + length > out.length) throw new RangeError(`no room for a ${length}-byte packet`)
+  const o = offset
+  out[o] = fields.sourcePort >>> 8
+  out[o + 1] = fields.sourcePort & 0xff
+  out[o + 2] = fields.destinationPort >>> 8
+  out[o + 3] = fields.destinationPort & 0xff
+  out[o + 4] = headerLength / 4
+  out[o + 5] = (((fields.ccval ?? 0) & 0x0f) << 4) | ((fields.cscov ?? 0) & 0x0f)
+  out[o + 6] = 0
+  out[o + 7] = 0
+  out[o + 8] = (PACKET_TYPE_CODE[type] << 1) | (extended ? 1 : 0)
+  let at: number
   if (extended) {
-    write48(out, 10, fields.seq)
-    offset = 16
+    out[o + 9] = 0
+    write48(out, o + 10, fields.seq)
+    at = o + 16
   } else {
-    write24(out, 9, fields.seq % 0x1000000)
-    offset = 12
+    write24(out, o + 9, fields.seq % 0x1000000)
+    at = o + 12
   }
-  if (hasAck(fields.type)) {
+  if (hasAck(type)) {
     const ack = fields.ack ?? 0
-    if (extended) write48(out, offset + 2, ack)
-    else write24(out, offset + 1, ack % 0x1000000)
-    offset += extended ? 8 : 4
+    out[at] = 0
+    out[at + 1] = 0
+    if (extended) write48(out, at + 2, ack)
+    else {
+      write24(out, at + 1, ack % 0x1000000)
+    }
+    at += extended ? 8 : 4
   }
-  if (fields.type === "Request" || fields.type === "Response") {
-    write32(out, offset, fields.serviceCode ?? 0)
-  } else if (fields.type === "Reset") {
-    out[offset] = fields.resetCode ?? 0
+  if (type === "Request" || type === "Response") {
+    write32(out, at, fields.serviceCode ?? 0)
+  } else if (type === "Reset") {
+    out[at] = fields.resetCode ?? 0
     const data = fields.resetData
-    for (let i = 0; i < 3; i++) out[offset + 1 + i] = data !== undefined ? (data[i] ?? 0) & 0xff : 0
+    for (let i = 0; i < 3; i++) out[at + 1 + i] = data !== undefined ? (data[i] ?? 0) & 0xff : 0
   }
-  out.set(options, fixed)
-  out.set(payload, headerLength)
+  if (options.length > 0) out.set(options, o + fixed)
+  if (payload.length > 0) out.set(payload, o + headerLength)
   if (pseudo !== undefined) {
-    const coverage = coverageLength(headerLength, fields.cscov ?? 0, out.length) ?? out.length
-    writeDccpChecksum(pseudo, out, coverage)
+    const coverage = coverageLength(headerLength, fields.cscov ?? 0, length) ?? length
+    writeDccpChecksumAt(pseudo, out, o, length, coverage)
   }
-  return out
+  return length
 }

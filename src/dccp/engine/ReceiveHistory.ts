@@ -19,6 +19,7 @@ import * as Seq from "./Seq.ts"
 
 const STATE_MASK = 0x03
 const DROPPED = 0x80
+const EMPTY_CELLS = new Uint8Array(0)
 
 /**
  * What recording a sequence number did.
@@ -47,6 +48,8 @@ export class ReceiveHistory {
   private readonly maxRecords: number
   /** Packets whose data was dropped and are still inside the ring. */
   private drops = 0
+  /** Where `ackVectorCells` writes (an Ack Vector option area holds at most 1020 bytes). */
+  private readonly cells = new Uint8Array(1020)
 
   constructor(maxTracked = 16384, maxRecords = 1024) {
     this.maxTracked = maxTracked
@@ -168,38 +171,35 @@ export class ReceiveHistory {
    * Ack Vector cells anchored at `anchor` (the Acknowledgement Number about to
    * be sent), newest first, at most `maxBytes` cells. Sequence numbers between
    * the history's head and `anchor` are reported Not Received. Returns an
-   * empty array when there is nothing the peer does not know yet.
+   * empty array when there is nothing the peer does not know yet. The cells
+   * are a view of a buffer the history reuses: valid until the next call.
    */
   ackVectorCells(anchor: number, maxBytes: number): Uint8Array {
-    if (this.headSeq === undefined || this.count === 0 || maxBytes <= 0) return new Uint8Array(0)
+    if (this.headSeq === undefined || this.count === 0 || maxBytes <= 0) return EMPTY_CELLS
     const above = Seq.delta(this.headSeq, anchor)
-    if (above < 0) return new Uint8Array(0)
-    const out: Array<number> = []
+    if (above < 0) return EMPTY_CELLS
+    const limit = Math.min(maxBytes, this.cells.length)
+    let n = 0
     let runState = AckState.NotReceived as number
     let runLength = above
-    // Emits the pending run as cells of at most 64 packets; false once full.
-    const flush = (): boolean => {
-      while (runLength > 0) {
-        if (out.length >= maxBytes) return false
-        const n = Math.min(runLength, 64)
-        out.push((runState << 6) | (n - 1))
-        runLength -= n
-      }
-      return true
-    }
-    for (let i = this.count - 1; i >= 0; i--) {
-      const state = this.at(i) & STATE_MASK
-      if (state === runState) {
+    for (let i = this.count - 1; i >= -1; i--) {
+      // i = -1 flushes the last run.
+      const state = i >= 0 ? this.at(i) & STATE_MASK : -1
+      if (state === runState && runLength < 64) {
         runLength++
-        if (runLength === 64 && !flush()) return Uint8Array.from(out)
         continue
       }
-      if (!flush()) return Uint8Array.from(out)
+      // Emit the pending run as cells of at most 64 packets.
+      while (runLength > 0) {
+        if (n >= limit) return this.cells.subarray(0, n)
+        const k = Math.min(runLength, 64)
+        this.cells[n++] = (runState << 6) | (k - 1)
+        runLength -= k
+      }
       runState = state
       runLength = 1
     }
-    flush()
-    return Uint8Array.from(out)
+    return this.cells.subarray(0, n)
   }
 
   /**
@@ -243,6 +243,34 @@ export class ReceiveHistory {
   }
 
   /**
+   * The peer's Ack Vector (`cells`, anchored at `ackno`) reports which of our
+   * packets it received. A received packet that carried an Ack Vector was
+   * processed with its options (§11.4), so the peer has seen every state at or
+   * below that vector's anchor: forget them, as `onAckReceived` does for an
+   * exact acknowledgement. Without this, a sender whose acknowledgements ride
+   * only on some of its packets (the first after new Acks arrive) would rarely
+   * be acknowledged exactly and its Ack Vectors would grow to the history's
+   * size. Returns whether state was trimmed.
+   */
+  onAckVectorReceived(ackno: number, cells: Uint8Array): boolean {
+    const records = this.records
+    let r = records.length - 1
+    if (r < 0) return false
+    let high = ackno
+    for (let i = 0; i < cells.length && r >= 0; i++) {
+      const cell = cells[i]!
+      const length = (cell & 0x3f) + 1
+      const low = Seq.add(high, -(length - 1))
+      // Skip the records newer than this run.
+      while (r >= 0 && Seq.isAfter(records[r]!.seq, high)) r--
+      if (r < 0) return false
+      if ((cell >>> 6) !== AckState.NotReceived && !Seq.isBefore(records[r]!.seq, low)) return this.trimThrough(r)
+      high = Seq.add(low, -1)
+    }
+    return false
+  }
+
+  /**
    * The peer acknowledged our packet `ackno`. If that packet carried an Ack
    * Vector, the peer has seen every state at or below its anchor: forget them
    * and every older record (Appendix A; Linux matches the ack exactly too).
@@ -259,6 +287,11 @@ export class ReceiveHistory {
       if (Seq.isBefore(r.seq, ackno)) break
     }
     if (index < 0) return false
+    return this.trimThrough(index)
+  }
+
+  /** Forgets record `index`, every older one, and the states at or below its anchor. */
+  private trimThrough(index: number): boolean {
     const anchor = this.records[index]!.anchor
     this.records.splice(0, index + 1)
     if (this.count === 0) return false

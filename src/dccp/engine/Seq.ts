@@ -37,6 +37,13 @@ export const SHORT_SEQ_MODULUS = 2 ** 24
  * @category arithmetic
  */
 export const normalize = (n: number): number => {
+  // Nearly every call is already in range or one modulus off: no division.
+  if (n >= 0) {
+    if (n < SEQ_MODULUS) return n
+    if (n < 2 * SEQ_MODULUS) return n - SEQ_MODULUS
+  } else if (n >= -SEQ_MODULUS) {
+    return n + SEQ_MODULUS
+  }
   const r = n % SEQ_MODULUS
   return r < 0 ? r + SEQ_MODULUS : r
 }
@@ -149,12 +156,22 @@ export const sequenceWindow = (
   gsr: number,
   isr: number,
   w: number
-): { readonly swl: number; readonly swh: number } => {
+): { readonly swl: number; readonly swh: number } => ({
+  swl: sequenceWindowLow(gsr, isr, w),
+  swh: add(gsr, 1 + Math.floor((3 * w) / 4))
+})
+
+/**
+ * SWL alone (see `sequenceWindow`), without allocating.
+ *
+ * @since 0.2.0
+ * @category windows
+ */
+export const sequenceWindowLow = (gsr: number, isr: number, w: number): number => {
   const low = add(gsr, 1 - Math.floor(w / 4))
   const sinceStart = delta(isr, gsr)
   const nearStart = sinceStart >= 0 && sinceStart < w
-  const swl = nearStart && isAfter(isr, low) ? isr : low
-  return { swl, swh: add(gsr, 1 + Math.floor((3 * w) / 4)) }
+  return nearStart && isAfter(isr, low) ? isr : low
 }
 
 /**
@@ -168,10 +185,17 @@ export const ackWindow = (
   gss: number,
   iss: number,
   wLocal: number
-): { readonly awl: number; readonly awh: number } => {
+): { readonly awl: number; readonly awh: number } => ({ awl: ackWindowLow(gss, iss, wLocal), awh: gss })
+
+/**
+ * AWL alone (see `ackWindow`), without allocating.
+ *
+ * @since 0.2.0
+ * @category windows
+ */
+export const ackWindowLow = (gss: number, iss: number, wLocal: number): number => {
   const low = add(gss, 1 - wLocal)
   const sinceStart = delta(iss, gss)
   const nearStart = sinceStart >= 0 && sinceStart < wLocal
-  const awl = nearStart && isAfter(iss, low) ? iss : low
-  return { awl, awh: gss }
+  return nearStart && isAfter(iss, low) ? iss : low
 }

@@ -32,61 +32,77 @@ export type TimerName = "retransmit" | "timewait" | "delayedAck" | "feature" | "
  */
 export const TIMER_NAMES: ReadonlyArray<TimerName> = ["timewait", "retransmit", "linger", "ccid", "pace", "feature", "delayedAck"]
 
+const SLOT: Readonly<Record<TimerName, number>> = {
+  timewait: 0,
+  retransmit: 1,
+  linger: 2,
+  ccid: 3,
+  pace: 4,
+  feature: 5,
+  delayedAck: 6
+}
+
 /**
- * A table of deadlines, at most one per name.
+ * A table of deadlines, at most one per name: one slot per timer (`NaN` when
+ * unset), so setting, clearing and finding the next deadline allocate nothing.
  *
  * @since 0.1.0
  * @category models
  */
 export class Timers {
-  private readonly deadlines = new Map<TimerName, number>()
+  private readonly at = new Float64Array(TIMER_NAMES.length).fill(Number.NaN)
 
   /** Sets (or moves) a deadline. */
   set(name: TimerName, at: number): void {
-    this.deadlines.set(name, at)
+    this.at[SLOT[name]] = at
   }
 
   /** Sets a deadline unless an earlier one is already set. */
   setEarliest(name: TimerName, at: number): void {
-    const current = this.deadlines.get(name)
-    if (current === undefined || at < current) this.deadlines.set(name, at)
+    const slot = SLOT[name]
+    const current = this.at[slot]!
+    if (Number.isNaN(current) || at < current) this.at[slot] = at
   }
 
   /** Clears a deadline. */
   clear(name: TimerName): void {
-    this.deadlines.delete(name)
+    this.at[SLOT[name]] = Number.NaN
   }
 
   /** Clears every deadline. */
   clearAll(): void {
-    this.deadlines.clear()
+    this.at.fill(Number.NaN)
   }
 
   /** The deadline of one timer. */
   get(name: TimerName): number | undefined {
-    return this.deadlines.get(name)
+    const at = this.at[SLOT[name]]!
+    return Number.isNaN(at) ? undefined : at
   }
 
   /** Whether a timer is set. */
   isSet(name: TimerName): boolean {
-    return this.deadlines.has(name)
+    return !Number.isNaN(this.at[SLOT[name]]!)
   }
 
   /** The earliest deadline, or `undefined` when nothing is due. */
   next(): number | undefined {
-    let earliest: number | undefined
-    for (const at of this.deadlines.values()) if (earliest === undefined || at < earliest) earliest = at
-    return earliest
+    let earliest = Infinity
+    for (let i = 0; i < this.at.length; i++) {
+      const at = this.at[i]!
+      if (at < earliest) earliest = at
+    }
+    return earliest === Infinity ? undefined : earliest
   }
 
   /** Removes and returns the timers due at `now`, in `TIMER_NAMES` order. */
   expire(now: number): Array<TimerName> {
     const due: Array<TimerName> = []
-    for (const name of TIMER_NAMES) {
-      const at = this.deadlines.get(name)
-      if (at !== undefined && at <= now) {
-        this.deadlines.delete(name)
-        due.push(name)
+    for (let i = 0; i < TIMER_NAMES.length; i++) {
+      const at = this.at[i]!
+      if (at <= now) {
+        this.at[i] = Number.NaN
+        due.push(TIMER_NAMES[i]!)
       }
     }
     return due

@@ -7,24 +7,28 @@
  *   owning its flow; packets for other ports are left alone (a raw socket sees
  *   every DCCP packet on the host);
  * - after every input — packet, timer, send, close — the driver drains, in
- *   the engine's order, `pollTransmit` (to the transport), `pollEvent` (to the
+ *   the engine's order, the packets to send (`transmitInto`, straight into
+ *   the transport's native send area), the events (`pollEvent`, to the
  *   connection's queues and signals), then re-arms one timerfd at
- *   `pollTimeout`, or disarms it: no timer fires when nothing is due.
+ *   `pollTimeout`, or disarms it: no timer fires when nothing is due;
+ * - packets leave in batches, up to 32 per `sendmmsg`: what a batch of
+ *   received packets (one `recvmmsg`) caused is sent together at its end
+ *   (the acknowledgements of a burst, say); datagrams the application sends
+ *   leave when its fiber yields (a microtask), a burst of sends together;
+ *   what a timer, a close or an abort causes is sent at once.
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
-import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Latch from "effect/Latch"
-import * as Queue from "effect/Queue"
 import type { IoError } from "../../IoError.ts"
 import type { Timer } from "../../poll/Timer.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connection.ts"
 import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
 import * as DccpError from "../DccpError.ts"
-import type { Peer, Transport } from "../transport/Transport.ts"
+import { type Peer, SEND_BATCH, type Transport } from "../transport/Transport.ts"
+import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
 
@@ -49,10 +53,9 @@ export const closeError = (reason: CloseReason, connected: boolean): DccpError.D
 }
 
 /**
- * One connection as its users see it: received datagrams, and the signals for
- * connected, writable and finished. A server-side connection gets its receive
- * queue when it is accepted; what arrives before is held (up to the queue's
- * capacity) and handed over then.
+ * One connection as its users see it: received datagrams (its `Inbox`, which
+ * holds what arrives before the application first asks, up to its capacity),
+ * and the signals for connected, writable and finished.
  *
  * @internal
  */
@@ -60,44 +63,49 @@ export class Handle {
   readonly engine: DccpEngine
   readonly peer: Peer
   readonly endpoint: Endpoint
-  readonly capacity: number
-  received: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done> | undefined = undefined
-  readonly #early: Array<Uint8Array> = []
+  readonly inbox: Inbox
   readonly connected = Deferred.makeUnsafe<void, DccpError.DccpError>()
   readonly finished = Deferred.makeUnsafe<CloseReason>()
-  readonly writable = Latch.makeUnsafe(true)
+  /** Fibers waiting in `send` for room in the send queue, resumed inline by "writable" or "closed". */
+  readonly #writers: Array<(effect: Effect.Effect<void>) => void> = []
+  /**
+   * Waits until the engine reports room in the send queue (or the end of the
+   * connection). Like the inbox, the waiting fiber is resumed inline, within
+   * the turn that freed the room, not on a later turn of the event loop.
+   */
+  readonly writable: Effect.Effect<void> = Effect.callback<void>((resume) => {
+    if (this.reason !== undefined) return resume(Effect.void)
+    this.#writers.push(resume)
+    return Effect.sync(() => {
+      const i = this.#writers.indexOf(resume)
+      if (i >= 0) this.#writers.splice(i, 1)
+    })
+  })
+
+  #wakeWriters(): void {
+    const writers = this.#writers.splice(0)
+    for (const w of writers) w(Effect.void)
+  }
   isConnected = false
   peerClosing = false
   reason: CloseReason | undefined = undefined
   /** Datagrams that arrived while the receive queue was full. */
   receiveDropped = 0
-  /** A server connection's key in `Endpoint.connections`. */
-  key: string | undefined = undefined
+  /** A server connection (held in `Endpoint.connections`). */
+  accepted = false
+  /** A `send` waits for the endpoint's deferred flush (`Endpoint.afterSend`). */
+  sendPending = false
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
     this.peer = peer
     this.endpoint = endpoint
-    this.capacity = capacity
-  }
-
-  /** Gives the connection its receive queue (made in a fiber), with what arrived so far. */
-  attach(queue: Queue.Queue<Uint8Array, DccpError.DccpError | Cause.Done>): void {
-    this.received = queue
-    for (const d of this.#early.splice(0)) if (!Queue.offerUnsafe(queue, d)) this.receiveDropped++
-    if (this.reason !== undefined) this.#endQueue(this.reason)
+    this.inbox = new Inbox(capacity)
   }
 
   /** The error the connection's end means for its users (kind `Closed` for a graceful close). */
   error(): DccpError.DccpError {
     return this.reason === undefined ? DccpError.make("Closed", "the connection is closing") : closeError(this.reason, this.isConnected)
-  }
-
-  #endQueue(reason: CloseReason): void {
-    const q = this.received!
-    // A graceful close ends the stream of datagrams; anything else fails it.
-    if (reason.kind === "closed") Queue.endUnsafe(q)
-    else Queue.failCauseUnsafe(q, Cause.fail(closeError(reason, this.isConnected)))
   }
 
   /** Applies one engine event. */
@@ -108,35 +116,28 @@ export class Handle {
         Deferred.doneUnsafe(this.connected, Effect.void)
         return
       case "data":
-        if (this.#keep(event.payload)) return
+        if (this.inbox.offer(event.payload)) return
         // The application is behind: tell the peer (Data Dropped, Receive Buffer).
         this.receiveDropped++
         this.engine.dropReceived(event.seq)
         return
       case "writable":
-        this.writable.openUnsafe()
+        this.#wakeWriters()
         return
       case "peer-closing":
         this.peerClosing = true
         return
       case "closed": {
         this.reason = event.reason
-        if (this.key !== undefined) this.endpoint.closing.push(this)
+        if (this.accepted) this.endpoint.closing.push(this)
         Deferred.doneUnsafe(this.connected, Effect.fail(closeError(event.reason, this.isConnected)))
-        if (this.received !== undefined) this.#endQueue(event.reason)
-        this.writable.openUnsafe()
+        // A graceful close ends the stream of datagrams; anything else fails it.
+        this.inbox.end(closeError(event.reason, this.isConnected), event.reason.kind === "closed")
+        this.#wakeWriters()
         Deferred.doneUnsafe(this.finished, Effect.succeed(event.reason))
         return
       }
     }
-  }
-
-  /** Queues a received payload for the application; false when its queue is full. */
-  #keep(payload: Uint8Array): boolean {
-    if (this.received !== undefined) return Queue.offerUnsafe(this.received, payload)
-    if (this.#early.length >= this.capacity) return false
-    this.#early.push(payload)
-    return true
   }
 
   drainEvents(): void {
@@ -153,8 +154,8 @@ export class Endpoint {
   listener: DccpListener | undefined = undefined
   /** Answer packets for flows nobody owns with Reset(No Connection) (DCCP-UDP servers). */
   resetUnknown = false
-  /** A server's connections by flow (`peer key|remote port`). */
-  readonly connections = new Map<string, Handle>()
+  /** A server's connections, by their engines. */
+  readonly connections = new Map<DccpEngine, Handle>()
   /** Server connections that have closed and may still hold timers (see `collect`). */
   readonly closing: Array<Handle> = []
   /**
@@ -164,6 +165,13 @@ export class Endpoint {
    * with cookies) leaves nothing here.
    */
   readonly livePeers = new Map<string, { readonly peer: Peer; refs: number }>()
+  /** The addresses of the packet being handled, for the listener (one object, rewritten). */
+  readonly #addresses: { family: "ipv4" | "ipv6"; localAddress: Uint8Array; remoteAddress: Uint8Array; transportKey: string } = {
+    family: "ipv4",
+    localAddress: new Uint8Array(4),
+    remoteAddress: new Uint8Array(4),
+    transportKey: ""
+  }
   /** The peer of the packet being handled (replies to it need no lookup). */
   #packetPeer: Peer | undefined = undefined
   incoming: ((handle: Handle) => void) | undefined = undefined
@@ -191,7 +199,7 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
-      this.flush(t)
+      this.encode(t)
       client.drainEvents()
       this.rearm(t)
       return
@@ -207,11 +215,17 @@ export class Endpoint {
       return
     }
     this.#packetPeer = peer
-    listener.handleDatagram(t, bytes, { family: this.transport.family, localAddress: localIp, remoteAddress: peer.ip, transportKey: peer.key })
-    this.flush(t)
+    const addresses = this.#addresses
+    addresses.family = this.transport.family
+    addresses.localAddress = localIp
+    addresses.remoteAddress = peer.ip
+    addresses.transportKey = peer.key
+    listener.handleDatagram(t, bytes, addresses)
+    const engine = listener.lastEngine
+    this.encode(t)
     this.drainListener()
     this.#packetPeer = undefined
-    this.connections.get(`${peer.key}|${sourcePort}`)?.drainEvents()
+    if (engine !== undefined) this.connections.get(engine)?.drainEvents()
     this.rearm(t)
     this.collect()
   }
@@ -274,7 +288,7 @@ export class Endpoint {
     this.collect()
   }
 
-  /** After an application input (send, close) on `handle`. */
+  /** After an application input (send, close, abort, connect) on `handle`: sends what it caused at once. */
   afterInput(handle: Handle): void {
     const t = now()
     this.flush(t)
@@ -283,20 +297,125 @@ export class Endpoint {
     this.collect()
   }
 
-  /** Sends everything the engine (or the listener) has queued. */
+  /**
+   * After `send` queued a datagram on `handle`: the packets go out when the
+   * sending fiber yields (a microtask), so that a burst of sends leaves as one
+   * `sendmmsg`. Anything that sends at once (`afterInput`, a timer, the end of
+   * a batch of received packets) takes them along earlier.
+   */
+  afterSend(handle: Handle): void {
+    if (!handle.sendPending) {
+      handle.sendPending = true
+      this.#sent.push(handle)
+    }
+    if (this.#sendScheduled) return
+    this.#sendScheduled = true
+    queueMicrotask(this.#afterSends)
+  }
+
+  readonly #sent: Array<Handle> = []
+  #sendScheduled = false
+  readonly #afterSends = (): void => {
+    this.#sendScheduled = false
+    const t = now()
+    this.flush(t)
+    const sent = this.#sent
+    for (let i = 0; i < sent.length; i++) {
+      const h = sent[i]!
+      h.sendPending = false
+      h.drainEvents()
+    }
+    sent.length = 0
+    this.rearm(t)
+    this.collect()
+  }
+
+  /** The end of a batch of received packets: what they caused leaves together. */
+  readonly onBatchEnd = (): void => {
+    this.sendPending()
+  }
+
+  /** Sends everything the engine (or the listener) has queued, with what is pending. */
   flush(t: number): void {
+    this.encode(t)
+    this.sendPending()
+  }
+
+  /**
+   * Encodes everything the engine (or the listener) has queued straight into
+   * the transport's send area, behind the packets already pending there; a
+   * full batch (`SEND_BATCH` packets, or the area) is sent with one `sendmmsg`.
+   * `sendPending` sends the rest.
+   */
+  encode(t: number): void {
+    const client = this.client
+    const listener = this.listener
+    if (client === undefined && listener === undefined) return
+    const transport = this.transport
+    const offsets = this.#offsets, lengths = this.#lengths, peers = this.#peers
+    const bound = client !== undefined ? client.engine.maxPacketSize : listener!.maxPacketSize
+    if (this.#count === 0) this.#area = transport.sendArea()
+    if (this.#area.length < bound) {
+      this.sendPending()
+      return this.#flushOneByOne(t)
+    }
+    for (;;) {
+      if (this.#count === SEND_BATCH || this.#area.length - this.#used < bound) {
+        this.sendPending()
+        this.#area = transport.sendArea()
+      }
+      const used = this.#used
+      let length: number
+      let peer: Peer | undefined
+      if (client !== undefined) {
+        length = client.engine.transmitInto(t, this.#area, used)
+        peer = client.peer
+      } else {
+        length = listener!.transmitInto(t, this.#area, used)
+        if (length !== 0) peer = this.#peerOf(listener!.transmitPath?.transportKey)
+      }
+      if (length === 0) return
+      // A packet whose peer is gone (a half-open connection's) is dropped.
+      if (peer === undefined) continue
+      const count = this.#count
+      offsets[count] = used
+      lengths[count] = length
+      peers[count] = peer
+      this.#count = count + 1
+      this.#used = used + length
+    }
+  }
+
+  /** Sends the packets `encode` left in the send area. */
+  sendPending(): void {
+    const count = this.#count
+    if (count === 0) return
+    this.#count = 0
+    this.#used = 0
+    this.transport.sendPacked(this.#offsets, this.#lengths, this.#peers, count)
+  }
+
+  /** `flush` for packets larger than the send area (a path MTU near 64 KiB): one send each. */
+  #flushOneByOne(t: number): void {
     if (this.client !== undefined) {
       const peer = this.client.peer
       for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) this.transport.send(b, peer)
       return
     }
-    const listener = this.listener
-    if (listener === undefined) return
+    const listener = this.listener!
     for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
       const peer = this.#peerOf(x.path.transportKey)
       if (peer !== undefined) this.transport.send(x.bytes, peer)
     }
   }
+
+  /** The batch being built in the transport's send area: `#count` packets, `#used` bytes. */
+  #area: Uint8Array = new Uint8Array(0)
+  #count = 0
+  #used = 0
+  readonly #offsets = new Int32Array(SEND_BATCH)
+  readonly #lengths = new Int32Array(SEND_BATCH)
+  readonly #peers: Array<Peer> = []
 
   drainListener(): void {
     const listener = this.listener
@@ -308,8 +427,8 @@ export class Endpoint {
         continue
       }
       const handle = new Handle(e.connection, peer, this, this.receiveCapacity)
-      handle.key = `${peer.key}|${e.path.remotePort}`
-      this.connections.set(handle.key, handle)
+      handle.accepted = true
+      this.connections.set(e.connection, handle)
       this.#retain(peer)
       handle.drainEvents()
       if (this.incoming !== undefined) this.incoming(handle)
@@ -331,8 +450,7 @@ export class Endpoint {
         closing[kept++] = h
         continue
       }
-      // A new connection from the same peer and port may hold the key by now.
-      if (this.connections.get(h.key!) === h) this.connections.delete(h.key!)
+      this.connections.delete(h.engine)
       this.#release(h.peer)
     }
     closing.length = kept

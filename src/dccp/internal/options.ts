@@ -26,11 +26,21 @@ const MAX_QUEUE = 1 << 20
 
 const invalid = (problem: string): DccpError.DccpError => DccpError.make("InvalidInput", problem)
 
+/** A CCID (2 or 3) or a preference list of distinct ones. */
+const ccid = (name: string, value: unknown): string | undefined => {
+  if (value === undefined || value === 2 || value === 3) return undefined
+  const list = Array.isArray(value) && value.length >= 1 && value.length <= 2 && value.every((c) => c === 2 || c === 3) &&
+    new Set(value).size === value.length
+  return list ? undefined : `${name} is 2, 3 or a preference list of them such as [3, 2], not ${check.show(value)}`
+}
+
 const common = (o: CommonOptions): Resolved | DccpError.DccpError => {
   if (typeof o !== "object" || o === null) return invalid(`the options are an object, not ${check.show(o)}`)
   const problem = check.first(
     check.oneOf("transport", o.transport, ["udp", "raw", "kernel"]),
-    check.oneOf("ccid", o.ccid, [2, 3]),
+    ccid("ccid", o.ccid),
+    ccid("txCcid", o.txCcid),
+    ccid("rxCcid", o.rxCcid),
     check.oneOf("queuePolicy", o.queuePolicy, ["simple", "prio"]),
     check.integer("receiveQueue", o.receiveQueue, 1, MAX_QUEUE),
     check.integer("kernelReceiveBufferSize", o.kernelReceiveBufferSize, 1, 2 ** 31 - 1),

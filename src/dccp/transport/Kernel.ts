@@ -15,7 +15,7 @@ import * as DccpKernel from "../../net/DccpKernel.ts"
 import * as SocketAddress from "../../net/SocketAddress.ts"
 import { Reactor, type Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import type { ConnectOptions, DccpServer, DccpSocket, ListenOptions } from "../Dccp.ts"
+import type { CcidChoice, CommonOptions, ConnectOptions, DccpServer, DccpSocket, ListenOptions } from "../Dccp.ts"
 import { runServer } from "../internal/runServer.ts"
 import * as DccpError from "../DccpError.ts"
 
@@ -30,6 +30,16 @@ const toError = (e: IoError): DccpError.DccpError =>
     : e.kind === "TimedOut"
     ? DccpError.make("TimedOut", e.message)
     : DccpError.fromIo(e)
+
+/** The CCID preference lists of the options, as the kernel's socket options take them. */
+const ccidOptions = (o: CommonOptions): Pick<DccpKernel.Options, "ccids" | "txCcids" | "rxCcids"> => {
+  const list = (c: CcidChoice | undefined) => (c === undefined ? undefined : typeof c === "number" ? [c] : [...c])
+  return {
+    ...(o.ccid === undefined ? {} : { ccids: list(o.ccid) }),
+    ...(o.txCcid === undefined ? {} : { txCcids: list(o.txCcid) }),
+    ...(o.rxCcid === undefined ? {} : { rxCcids: list(o.rxCcid) })
+  }
+}
 
 /** A DccpSocket over a connected kernel socket and its registration. */
 const socketOf = (s: DccpKernel.DccpKernelSocket, registration: Registration, role: "client" | "server", code: number): DccpSocket => {
@@ -85,7 +95,7 @@ export const connect = (options: ConnectOptions, code: number): Effect.Effect<Dc
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const s = yield* Effect.mapError(
-      DccpKernel.connect(options.address, { serviceCodes: [code], ...(options.ccid === undefined ? {} : { ccids: [options.ccid] }) }),
+      DccpKernel.connect(options.address, { serviceCodes: [code], ...ccidOptions(options) }),
       toError
     )
     const registration = yield* Effect.mapError(reactor.register(s), toError)
@@ -106,7 +116,7 @@ export const listen = (options: ListenOptions, codes: ReadonlyArray<number>): Ef
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const listener = yield* Effect.mapError(
-      DccpKernel.listen(options.address, { serviceCodes: codes, ...(options.ccid === undefined ? {} : { ccids: [options.ccid] }), backlog: options.backlog }),
+      DccpKernel.listen(options.address, { serviceCodes: codes, ...ccidOptions(options), backlog: options.backlog }),
       toError
     )
     const registration = yield* Effect.mapError(reactor.register(listener), toError)

@@ -24,7 +24,7 @@ import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
-import { ipBytes } from "./Udp.ts"
+import { addressesOf, ipBytes } from "./Udp.ts"
 
 /** IP protocol number of DCCP. */
 export const IPPROTO_DCCP = 33
@@ -91,11 +91,13 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
     const registration = yield* reactor.register(raw)
     let sendFailures = 0, malformed = 0
     const peers = new PeerByAddress()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
-      peers.get(a, () => {
-        const ip = ipBytes(a)
-        return { ip, udpPort: 0, key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "", address: a }
-      })
+    const makePeer = (a: SocketAddress.SocketAddress): Peer => ({
+      ip: ipBytes(a),
+      udpPort: 0,
+      key: SocketAddress.isInet(a) ? NetAddress.formatIp(a.address) : "",
+      address: a
+    })
+    const peerOf = (a: SocketAddress.SocketAddress): Peer => peers.get(a, makePeer)
     // IPv4 packets name their destination in the header; keep one buffer per distinct address.
     const destinations = new Map<number, Uint8Array>()
     const destinationOf = (ip: Uint8Array, offset: number): Uint8Array => {
@@ -127,8 +129,15 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
         sendFailures++
         return false
       },
+      sendArea: () => raw.sendArea(),
+      sendPacked: (offsets, lengths, peers, count) => {
+        const r = raw.sendPacked(offsets, lengths, addressesOf(peers, count), count)
+        const sent = typeof r === "number" ? r : 0
+        sendFailures += count - sent
+        return sent
+      },
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
-      receive: (onPacket) =>
+      receive: (onPacket, _onUnreachable, onBatchEnd) =>
         Effect.forever(
           registration.readIo(() => {
             const batch = raw.recvBatch(RECV_BATCH)
@@ -142,6 +151,7 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
               if (v6) onPacket(d.payload, peer, boundIp)
               else onIpv4(d.payload, peer, onPacket)
             }
+            onBatchEnd?.()
             return drained(batch.length)
           }),
           { disableYield: true }

@@ -39,13 +39,26 @@ export interface Transport {
   /** Sends one DCCP packet; `false` when the socket could not take it now (counted). */
   readonly send: (bytes: Uint8Array, peer: Peer) => boolean
   /**
+   * Where the driver builds a batch of packets for `sendPacked` (the socket's
+   * native send area: nothing is copied). Asked for again for every batch.
+   */
+  readonly sendArea: () => Uint8Array
+  /**
+   * Sends `count` (at most `SEND_BATCH`) packets built in `sendArea()` with one
+   * `sendmmsg`: packet i is `lengths[i]` bytes at `offsets[i]`, for `peers[i]`.
+   * Returns how many the socket took; the others are counted as send failures.
+   */
+  readonly sendPacked: (offsets: ArrayLike<number>, lengths: ArrayLike<number>, peers: ReadonlyArray<Peer>, count: number) => number
+  /**
    * Receives forever, handing each DCCP packet (a view valid during the call) to
    * `onPacket` with its peer and the local IP it was sent to, and ICMP reports
-   * for the socket's peer (port or host unreachable) to `onUnreachable`.
+   * for the socket's peer (port or host unreachable) to `onUnreachable`;
+   * `onBatchEnd` after each batch of packets (one `recvmmsg`).
    */
   readonly receive: (
     onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void,
-    onUnreachable: (error: IoError) => void
+    onUnreachable: (error: IoError) => void,
+    onBatchEnd?: () => void
   ) => Effect.Effect<never, IoError>
   /**
    * The peer a `Peer.key` of this transport names (the listener keeps keys, not
@@ -70,11 +83,11 @@ export class PeerByAddress {
   #lastPeer: Peer | undefined = undefined
   readonly #peers = new Map<SocketAddress.SocketAddress, Peer>()
 
-  get(address: SocketAddress.SocketAddress, make: () => Peer): Peer {
+  get(address: SocketAddress.SocketAddress, make: (address: SocketAddress.SocketAddress) => Peer): Peer {
     if (address === this.#lastAddress) return this.#lastPeer!
     let p = this.#peers.get(address)
     if (p === undefined) {
-      p = make()
+      p = make(address)
       if (this.#peers.size >= 4096) this.#peers.clear()
       this.#peers.set(address, p)
     }
@@ -90,6 +103,9 @@ export const familyOf = (a: SocketAddress.SocketAddress): "ipv4" | "ipv6" | unde
 
 /** Datagrams per `recvmmsg` of a DCCP transport (its socket's batch size). @internal */
 export const RECV_BATCH = 32
+
+/** Packets per `sendPacked` (the same batch slots as receiving). @internal */
+export const SEND_BATCH = RECV_BATCH
 
 /**
  * What a receive loop's operation answers after handling a batch of `received`

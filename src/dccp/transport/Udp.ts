@@ -20,7 +20,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
+import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, SEND_BATCH, type Transport } from "./Transport.ts"
 
 /**
  * @since 0.1.0
@@ -42,6 +42,19 @@ export const ipBytes = (a: SocketAddress.SocketAddress): Uint8Array =>
     : a._tag === "InetAddressV6"
     ? Uint8Array.from(NetAddress.ipv6ToOctets(a.address))
     : new Uint8Array(4)
+
+/** A connected socket's batch names no addresses. */
+const NO_ADDRESSES: ReadonlyArray<undefined> = new Array(SEND_BATCH).fill(undefined)
+
+/** The addresses of a batch's peers, in one array reused by every batch. @internal */
+export const addressesOf = (() => {
+  const out: Array<SocketAddress.SocketAddress> = []
+  return (peers: ReadonlyArray<Peer>, count: number): ReadonlyArray<SocketAddress.SocketAddress> => {
+    for (let i = 0; i < count; i++) out[i] = peers[i]!.address
+    out.length = count
+    return out
+  }
+})()
 
 /**
  * A DCCP-UDP transport on its own UDP socket, for the Scope's lifetime.
@@ -74,8 +87,13 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
     const connected = remote !== undefined
     let sendFailures = 0, truncated = 0
     const peers = new PeerByAddress()
-    const peerOf = (a: SocketAddress.SocketAddress): Peer =>
-      peers.get(a, () => ({ ip: ipBytes(a), udpPort: "port" in a ? a.port : 0, key: SocketAddress.format(a), address: a }))
+    const makePeer = (a: SocketAddress.SocketAddress): Peer => ({
+      ip: ipBytes(a),
+      udpPort: "port" in a ? a.port : 0,
+      key: SocketAddress.format(a),
+      address: a
+    })
+    const peerOf = (a: SocketAddress.SocketAddress): Peer => peers.get(a, makePeer)
     return {
       kind: "udp",
       encapsulation: "udp",
@@ -87,7 +105,15 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
         sendFailures++
         return false
       },
-      receive: (onPacket, onUnreachable) =>
+      sendArea: () => udp.sendArea(),
+      sendPacked: (offsets, lengths, peers, count) => {
+        const addresses = connected ? NO_ADDRESSES : addressesOf(peers, count)
+        const r = udp.sendPacked(offsets, lengths, addresses, count)
+        const sent = typeof r === "number" ? r : 0
+        sendFailures += count - sent
+        return sent
+      },
+      receive: (onPacket, onUnreachable, onBatchEnd) =>
         Effect.forever(
           registration.readIo(() => {
             const batch = udp.recvBatch(RECV_BATCH)
@@ -106,6 +132,7 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               if (d.truncated) truncated++
               else onPacket(d.payload, peerOf(d.address), localIp)
             }
+            onBatchEnd?.()
             return drained(batch.length)
           }),
           { disableYield: true }

@@ -93,6 +93,9 @@ export class Batch {
   /** The array `recv` returns and its entries, reused call after call. */
   readonly #out: Array<ReceivedEntry> = []
   readonly #entries: Array<ReceivedEntry> = []
+  #sendArea: Uint8Array | undefined = undefined
+  /** The address each send slot's name holds (for `sendPacked`). */
+  readonly #named: Array<SocketAddress.Encoded | undefined> = []
 
   /** `options` are checked (`checkBatchOptions`) by the socket before it opens. */
   constructor(options?: BatchOptions) {
@@ -168,6 +171,7 @@ export class Batch {
     target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError
   ): number | WouldBlock | IoError.IoError {
     const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    this.#named.length = 0
     let sent = 0
     while (sent < datagrams.length) {
       // Pack as many datagrams as fit into one sendmmsg.
@@ -213,6 +217,63 @@ export class Batch {
     return sent
   }
 
+  /**
+   * The send slab's data area, for a caller that builds its datagrams in place
+   * and sends them with `sendPacked` (no copy). `sendBytes` long; its contents
+   * are the caller's until the next send of any kind on this socket.
+   */
+  sendArea(): Uint8Array {
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    return this.#sendArea ??= slab.bytes.subarray(slab.dataOff, slab.dataOff + this.sendBytes)
+  }
+
+  /**
+   * Sends `count` (at most `size`) datagrams already built in `sendArea()`:
+   * datagram i is `lengths[i]` bytes at `offsets[i]`, to `addresses[i]`
+   * (`undefined`: the connected peer). One `sendmmsg`; returns how many the
+   * socket took (the first ones), or `WouldBlock` when none.
+   */
+  sendPacked(
+    fd: number,
+    offsets: ArrayLike<number>,
+    lengths: ArrayLike<number>,
+    addresses: ReadonlyArray<SocketAddress.Input | undefined>,
+    count: number,
+    target: (t: SocketAddress.Input) => SocketAddress.Encoded | IoError.IoError
+  ): number | WouldBlock | IoError.IoError {
+    const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    const named = this.#named
+    const n = Math.min(count, this.size)
+    for (let m = 0; m < n; m++) {
+      slab.setIov(m, offsets[m]!, lengths[m]!)
+      const address = addresses[m]
+      if (address === undefined) {
+        slab.setHeader(m, 0, 0)
+        named[m] = undefined
+        continue
+      }
+      const to = target(address)
+      if (to instanceof IoError.IoError) {
+        if (m === 0) return to
+        return this.#sendSlots(fd, slab, m)
+      }
+      // A slot that already holds this address keeps it (a steady flow copies none).
+      if (named[m] !== to) {
+        const at = slab.nameAt(m)
+        for (let i = 0; i < to.length; i++) slab.bytes[at + i] = to.bytes[i]!
+        named[m] = to
+      }
+      slab.setHeader(m, to.length, 0)
+    }
+    return this.#sendSlots(fd, slab, n)
+  }
+
+  #sendSlots(fd: number, slab: MsgSlab, n: number): number | WouldBlock | IoError.IoError {
+    const r = slab.sendmmsg(fd, 0, n)
+    if (isOk(r)) return r
+    return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmmsg")
+  }
+
   sendSegments(
     fd: number,
     payload: Uint8Array,
@@ -226,6 +287,7 @@ export class Batch {
     const total = Math.ceil(payload.length / segment)
     if (!this.#gsoAvailable(fd)) return this.#segmentsByBatch(fd, payload, segment, to)
     const slab = this.#send ??= new MsgSlab(this.size, this.sendBytes)
+    this.#named.length = 0
     const perCall = Math.max(1, Math.min(MAX_SEGMENTS, Math.floor(MAX_DATAGRAM / segment)))
     let sent = 0
     while (sent < total) {
@@ -293,6 +355,8 @@ export class Batch {
   }
 
   free(): void {
+    this.#sendArea = undefined
+    this.#named.length = 0
     this.#recv?.free()
     this.#send?.free()
     this.#recv = undefined

@@ -18,6 +18,9 @@ import { Batch, type BatchOptions } from "./Batch.ts"
 import { TargetCache } from "./open.ts"
 import { done, IpSocketBase, notBytes } from "./SocketBase.ts"
 
+/** What `sendArea` hands out on a closed socket (never sent). */
+let closedArea: Uint8Array | undefined
+
 /**
  * One received datagram of a batch. `payload` is a view into the socket's batch
  * buffer, valid until the next `recvBatch`; copy it (`slice()`) to keep it. The
@@ -141,6 +144,45 @@ export abstract class DatagramBase extends IpSocketBase {
     }
     return this.batch().send(this.fd, datagrams, (t: SocketAddress.Input) => this.target(t, "sendmmsg"))
   }
+  /**
+   * Where a caller builds datagrams for `sendPacked`: the send batch's native
+   * area, or (on a closed socket) a scratch buffer of the same size that is
+   * never sent. Ask again for every batch: the area belongs to the socket.
+   *
+   * @internal
+   */
+  sendArea(): Uint8Array {
+    if (this.fd < 0) {
+      const n = this.batch().sendBytes
+      if (closedArea === undefined || closedArea.length < n) closedArea = new Uint8Array(n)
+      return closedArea.subarray(0, n)
+    }
+    return this.batch().sendArea()
+  }
+  /**
+   * Sends `count` datagrams built in `sendArea()` with one `sendmmsg`
+   * (see `Batch.sendPacked`); returns how many the socket took.
+   *
+   * @internal
+   */
+  sendPacked(
+    offsets: ArrayLike<number>,
+    lengths: ArrayLike<number>,
+    addresses: ReadonlyArray<SocketAddress.Input | undefined>,
+    count: number
+  ): number | WouldBlock | IoError.IoError {
+    if (this.fd < 0) return IoError.closed("sendmmsg")
+    if (count === 1) {
+      // One datagram: a plain send(2)/sendto(2) of the area's bytes costs less than sendmmsg.
+      const area = this.batch().sendArea()
+      const view = area.subarray(offsets[0]!, offsets[0]! + lengths[0]!)
+      const address = addresses[0]
+      const r = address === undefined ? this.sysSend(view, 0) : this.sendTo(view, address)
+      return typeof r === "number" ? 1 : r
+    }
+    return this.batch().sendPacked(this.fd, offsets, lengths, addresses, count, this.#sendmmsgTarget)
+  }
+  readonly #sendmmsgTarget = (t: SocketAddress.Input) => this.target(t, "sendmmsg")
   /** @internal */
   batch(): Batch {
     return this.#batch ??= new Batch(this.#batchOptions)

@@ -12,6 +12,7 @@ import { AckState, DropState, encodeAckVectorCells, encodeDataDropped } from "..
 import { seededRandom } from "../../../src/dccp/engine/Random.ts"
 import * as Seq from "../../../src/dccp/engine/Seq.ts"
 import { drainEvents, establish, makePair } from "./harness.ts"
+import { duo, open, sent, shuttle } from "./link.ts"
 
 interface FakeContext extends CcidContext {
   ackRatio: number
@@ -313,7 +314,8 @@ describe("Ccid2 receiver (RFC 4341 §6)", () => {
       carriesData,
       payloadBytes: 10,
       ccval: 0,
-      outOfOrder
+      outOfOrder,
+      ndpCount: undefined
     })
     // Ack Ratio/peer is 2 in this context.
     assert.deepStrictEqual(r.onPacketReceived(0, packet(1)), { kind: "by", at: defaultCcid2Config.delayedAckMs })
@@ -443,5 +445,29 @@ describe("Ccid2: sequence numbers used by the sender wrap too", () => {
     s.onFeedback(50, feedback(Seq.add(first, 7), [{ state: AckState.Received, length: 4 }, { state: AckState.NotReceived, length: 1 }, { state: AckState.Received, length: 3 }]))
     assert.strictEqual(s.lostPackets, 1)
     assert.strictEqual(s.pipe, 0)
+  })
+})
+
+describe("CCID 2: acknowledgements of acknowledgements stay short (RFC 4341 §6.2, RFC 4340 §11.4.2)", () => {
+  it("a sender sending in bursts keeps its Ack Vector of the receiver's Acks to a few bytes", () => {
+    // The sender acknowledges the receiver's Acks on the first packet of each
+    // burst only; the receiver's Acks then name a later Data packet, so the
+    // sender learns from the receiver's Ack Vector that its DataAck arrived.
+    const d = open(duo({ seed: 3 }))
+    const payload = new Uint8Array(64)
+    let longest = 0
+    for (let round = 0; round < 3000; round++) {
+      d.now += 0.05
+      for (let i = 0; i < 5; i++) d.client.send(d.now, payload)
+      for (const p of sent(d.client, d.now)) {
+        if (round >= 2000) longest = Math.max(longest, p.options.length)
+        d.server.handleDatagram(d.now, p.bytes)
+      }
+      drainEvents(d.server)
+      shuttle(d.server, d.client, d.now)
+      drainEvents(d.client)
+    }
+    assert.isAbove(d.server.stats.dataPacketsDelivered, 14_000)
+    assert.isAtMost(longest, 16, `option bytes on the sender's packets: ${longest}`)
   })
 })

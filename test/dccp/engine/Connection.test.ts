@@ -13,7 +13,7 @@ import { decodeDataDropped, DropState, OptionWriter, parseOptions } from "../../
 import { decodePacket, type Packet } from "../../../src/dccp/engine/Packet.ts"
 import * as Seq from "../../../src/dccp/engine/Seq.ts"
 import { drainEvents, establish, makePair } from "./harness.ts"
-import { craft, duo, open, sent } from "./link.ts"
+import { craft, duo, open, sent, sentBytes, shuttle } from "./link.ts"
 
 const payloads = (events: ReadonlyArray<ConnectionEvent>) =>
   events.flatMap((e) => (e.type === "data" ? [Array.from(e.payload)] : []))
@@ -330,7 +330,7 @@ describe("Connection: option errors end the connection (§5.8, §6.6.9)", () => 
 })
 
 describe("Connection: send queue (Linux tx_qlen and qpolicy)", () => {
-  it("simple: refuses when full, reports writable once there is room", () => {
+  it("simple: refuses when full, reports writable once half the queue has left", () => {
     const pair = makePair({ client: { txQueueLength: 3 } })
     establish(pair)
     drainEvents(pair.client)
@@ -501,5 +501,32 @@ describe("Connection: a packet older than the receive history is never delivered
     // It reached step 8 (inside the sequence window) and was recognised as older than the history.
     assert.strictEqual(server.stats.droppedSequenceInvalid, before.droppedSequenceInvalid)
     assert.strictEqual(server.stats.droppedTooOldData, before.droppedTooOldData + 1)
+  })
+})
+
+describe("Connection: transmitInto (the driver's path without copies)", () => {
+  it("writes at an offset of a dirty buffer exactly the packets pollTransmit returns", () => {
+    const viaPoll = open(duo({ seed: 5 }))
+    const viaInto = open(duo({ seed: 5 }))
+    const buffer = new Uint8Array(4 * viaInto.client.maxPacketSize).fill(0xa5)
+    for (let round = 0; round < 3; round++) {
+      for (const d of [viaPoll, viaInto]) {
+        d.now += 10
+        for (let i = 0; i < 4; i++) d.client.send(d.now, new Uint8Array(100 + i).fill(i))
+      }
+      const expected = sentBytes(viaPoll.client, viaPoll.now)
+      const got: Array<Uint8Array> = []
+      let offset = 3
+      for (let n = viaInto.client.transmitInto(viaInto.now, buffer, offset); n !== 0; n = viaInto.client.transmitInto(viaInto.now, buffer, offset)) {
+        got.push(buffer.slice(offset, offset + n))
+        offset += n + 1
+      }
+      assert.isAbove(expected.length, 0)
+      assert.deepStrictEqual(got, expected)
+      // Keep the two pairs in step: the servers acknowledge.
+      for (const b of expected) viaPoll.server.handleDatagram(viaPoll.now, b)
+      for (const b of got) viaInto.server.handleDatagram(viaInto.now, b)
+      for (const d of [viaPoll, viaInto]) shuttle(d.server, d.client, d.now + 1)
+    }
   })
 })

@@ -1,7 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   decodePacket,
+  encodedLength,
   encodePacket,
+  encodePacketInto,
   fixedHeaderLength,
   hasAck,
   PACKET_TYPE_CODE,
@@ -170,5 +172,27 @@ describe("Packet: reset codes (§5.6)", () => {
       BadInitCookie: 10,
       AggressionPenalty: 11
     })
+  })
+})
+
+describe("encodePacketInto", () => {
+  it("writes at an offset of a dirty buffer the bytes encodePacket returns, checksum included", () => {
+    const pseudo = { family: "ipv4" as const, source: Uint8Array.of(10, 0, 0, 1), destination: Uint8Array.of(10, 0, 0, 2) }
+    const cases = [
+      { type: "DataAck" as const, sourcePort: 1, destinationPort: 2, seq: 0x1234_5678_9abc, ack: 77, ccval: 5, options: Uint8Array.of(1, 1, 1, 1), payload: Uint8Array.of(9, 8, 7) },
+      { type: "Data" as const, sourcePort: 3, destinationPort: 4, seq: 0xabcdef, short: true, payload: Uint8Array.of(1, 2, 3, 4, 5) },
+      { type: "Ack" as const, sourcePort: 3, destinationPort: 4, seq: 0xabcdef, ack: 0x123456, short: true },
+      { type: "Reset" as const, sourcePort: 5, destinationPort: 6, seq: 1, ack: 2, resetCode: 3, resetData: [1, 2, 3] },
+      { type: "Request" as const, sourcePort: 5, destinationPort: 6, seq: 1, serviceCode: 0xdeadbeef }
+    ]
+    for (const fields of cases) {
+      const expected = encodePacket(fields, pseudo)
+      assert.strictEqual(encodedLength(fields), expected.length)
+      const out = new Uint8Array(expected.length + 9).fill(0xff)
+      assert.strictEqual(encodePacketInto(out, 5, fields, pseudo), expected.length)
+      assert.deepStrictEqual(out.subarray(5, 5 + expected.length), expected, fields.type)
+      assert.deepStrictEqual([...out.subarray(0, 5), ...out.subarray(5 + expected.length)], new Array(9).fill(0xff))
+    }
+    assert.throws(() => encodePacketInto(new Uint8Array(20), 4, cases[0]!, pseudo), RangeError)
   })
 })

@@ -117,6 +117,37 @@ describe("ReceiveHistory: acknowledgements of acknowledgements (§11.4.2, Append
     assert.isFalse(h.onAckReceived(100))
     assert.deepStrictEqual(runs(5, h.ackVectorCells(5, 10)), [[R, 1]])
   })
+
+  it("the peer's Ack Vector reporting our packet as received forgets as an exact ack would", () => {
+    const cell = (state: number, length: number) => (state << 6) | (length - 1)
+    const h = new ReceiveHistory()
+    for (let s = 1; s <= 10; s++) h.record(s)
+    h.onAckVectorSent(500, 6)
+    h.onAckVectorSent(503, 9)
+    // Ack 506: 506-505 received, 504-503 lost, 502-500 received. 503 is lost, 500 is the newest received record.
+    const lost503 = Uint8Array.of(cell(R, 2), cell(N, 2), cell(R, 3))
+    assert.isTrue(h.onAckVectorReceived(506, lost503))
+    assert.strictEqual(h.size, 4) // 7..10
+    assert.strictEqual(h.pendingRecords, 1)
+    // A vector that stops above 503, or reports it lost, trims nothing.
+    assert.isFalse(h.onAckVectorReceived(506, Uint8Array.of(cell(R, 3))))
+    assert.isFalse(h.onAckVectorReceived(503, Uint8Array.of(cell(N, 1), cell(R, 5))))
+    // Received in a run: 503 is inside 507..501.
+    assert.isTrue(h.onAckVectorReceived(507, Uint8Array.of(cell(R, 7))))
+    assert.strictEqual(h.size, 1) // 10
+    assert.strictEqual(h.pendingRecords, 0)
+    assert.isFalse(h.onAckVectorReceived(600, Uint8Array.of(cell(R, 64))))
+  })
+
+  it("runs across the 48-bit wrap", () => {
+    const cell = (state: number, length: number) => (state << 6) | (length - 1)
+    const h = new ReceiveHistory()
+    for (let s = 1; s <= 4; s++) h.record(s)
+    const M = 2 ** 48
+    h.onAckVectorSent(M - 2, 3)
+    assert.isTrue(h.onAckVectorReceived(1, Uint8Array.of(cell(R, 5)))) // 1, 0, M-1, M-2, M-3
+    assert.strictEqual(h.size, 1)
+  })
 })
 
 describe("ReceiveHistory: Data Dropped (§11.7)", () => {
