@@ -11,6 +11,7 @@ import { platformNodeSkip } from "../lib/optional.ts"
 import { runPair, startPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
+import { rmSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 
@@ -78,7 +79,12 @@ const calls = (impl: "typed" | "effectrpc", concurrency: number) => (ctx: RunCon
 const effectRpc = (transport: "nodesocket" | "ours", net: "tcp" | "unix", serialization: "ndjson" | "binary") => (ctx: RunContext): Promise<Sample> =>
   withSession(async (s) => {
     const more = ["--transport", transport, "--net", net, "--serialization", serialization]
-    if (net === "unix") more.push("--path", path.join(os.tmpdir(), `effect-mio-bench-rpc-${process.pid}-${ctx.run}-${transport}.sock`))
+    if (net === "unix") {
+      // One file per case, run and transport; a server killed at the end of a run leaves its file behind.
+      const file = path.join(os.tmpdir(), `effect-mio-bench-rpc-${process.pid}-${serialization}-${ctx.run}-${transport}.sock`)
+      rmSync(file, { force: true })
+      more.push("--path", file)
+    }
     const r = await runPair(s, {
       server: { peer: "msg", args: ["--role", "rpcserver", "--impl", "effectrpc", ...more] },
       client: (port) => ({
