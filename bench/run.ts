@@ -48,6 +48,7 @@ groups: ${GROUPS.join(", ")}
   --base REF     the base commit of A/B cases (group obs; default: git merge-base HEAD main)
   --quick        short workloads and 3 runs: a smoke run, not a measurement
   --list         list the cases and variants
+  --variants RE  run only the variants whose label matches the regular expression RE (and each case's reference)
   --markdown F   print the tables and targets of a results file (no run)`)
   process.exit(0)
 }
@@ -89,7 +90,11 @@ for (const g of only ?? []) {
     process.exit(2)
   }
 }
-const selected = ALL.filter((c) => only === undefined || only.includes(c.group) || only.includes(c.id))
+const variantsRe = opt("variants")
+const variantFilter = variantsRe === undefined ? undefined : new RegExp(variantsRe)
+const selected = ALL.filter((c) => only === undefined || only.includes(c.group) || only.includes(c.id)).map((c) =>
+  variantFilter === undefined ? c : { ...c, variants: c.variants.filter((v) => v.ref === true || variantFilter.test(label(v))) }
+)
 
 if (flag("list")) {
   for (const c of selected) {
@@ -270,7 +275,7 @@ if (shown.length > 0) {
 const stamp = started.toISOString().replace(/[:]/g, "-").replace(/\..*/, "")
 const outDir = path.join(ROOT, "bench", "results")
 mkdirSync(outDir, { recursive: true })
-const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : only !== undefined ? "-partial" : ""}.json`)
+const outFile = path.join(outDir, `${stamp}${quick ? "-quick" : only !== undefined || variantFilter !== undefined ? "-partial" : ""}.json`)
 writeFileSync(
   outFile,
   JSON.stringify(

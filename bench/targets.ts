@@ -25,12 +25,14 @@ type Metric = { readonly kind: "delta"; readonly max: number } | { readonly kind
 }
 
 interface Target {
-  readonly issue: "Foundation" | "Sockets" | "Messaging" | "Reliable UDP" | "Reliable UDP part 2" | "DCCP CCID 3"
+  readonly issue: "Foundation" | "Sockets" | "Messaging" | "Reliable UDP" | "Reliable UDP part 2" | "DCCP CCID 3" | "Fiber level"
   readonly text: string
   readonly caseId: string
   readonly variant: string
   /** Compare this extra instead of the headline value. */
   readonly extra?: string
+  /** Compare with this variant of the case instead of its reference. */
+  readonly against?: string
   readonly metric: Metric
   readonly unit?: string
 }
@@ -173,6 +175,56 @@ export const TARGETS: ReadonlyArray<Target> = [
     kind: "delta",
     max: 10
   }),
+  // Issue 12: the fiber level against C, Node `net` and Effect's NodeSocket (same runs). The targets
+  // that repeat a Sockets target with the same bound (same-core RTT ≤ 1.3×, spin ≤ 1.2×, accept ≥ 0.9×,
+  // recvBatch ≤ 600 ns) are the Sockets rows above.
+  T("Fiber level", "10k idle + 100 active conns ≥ 0.9× C's msgs/s (fiber level)", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", min: 0.9 }, {
+    extra: "msgs_per_s"
+  }),
+  T("Fiber level", "10k idle + 100 active conns ≤ 2 KiB RSS per connection (fiber level)", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", {
+    kind: "value",
+    max: 2048
+  }, { extra: "rss_per_conn_b", unit: "B" }),
+  T("Fiber level", "UDP receive ≤ 800 ns CPU per datagram, 64 B (DatagramSocket)", "udp-recv-cost-64", "ours DatagramSocket reader.pull (Udp.make, park)", { kind: "value", max: 800 }, {
+    unit: "ns"
+  }),
+  T("Fiber level", "same-core TCP RTT, both ends ours (fiber) ≤ Node net <-> Node net", "tcp-rtt-same", "ours fiber (effect/socket Socket <-> SocketServer), park", { kind: "ratio", max: 1 }, {
+    against: "Node net <-> Node net"
+  }),
+  T("Fiber level", "same-core TCP RTT, both ends ours (fiber) ≤ Effect NodeSocket <-> NodeSocketServer", "tcp-rtt-same", "ours fiber (effect/socket Socket <-> SocketServer), park", {
+    kind: "ratio",
+    max: 1
+  }, { against: "Effect NodeSocket <-> NodeSocketServer" }),
+  T("Fiber level", "10k-connection msgs/s (fiber) ≥ Node net", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", min: 1 }, {
+    extra: "msgs_per_s",
+    against: "Node net echo server"
+  }),
+  T("Fiber level", "10k-connection msgs/s (fiber) ≥ Effect NodeSocketServer", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", min: 1 }, {
+    extra: "msgs_per_s",
+    against: "Effect NodeSocketServer echo server"
+  }),
+  T("Fiber level", "10k-connection RSS per connection (fiber) ≤ Node net", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", max: 1 }, {
+    extra: "rss_per_conn_b",
+    against: "Node net echo server"
+  }),
+  T("Fiber level", "10k-connection RSS per connection (fiber) ≤ Effect NodeSocketServer", "tcp-many", "ours fiber echo server (effect/socket SocketServer, park)", { kind: "ratio", max: 1 }, {
+    extra: "rss_per_conn_b",
+    against: "Effect NodeSocketServer echo server"
+  }),
+  T("Fiber level", "accept rate (fiber) ≥ Node net", "tcp-accept", "C client -> ours fiber (effect/socket SocketServer, park)", { kind: "ratio", min: 1 }, {
+    against: "C client -> Node net server"
+  }),
+  T("Fiber level", "accept rate (fiber) ≥ Effect NodeSocketServer", "tcp-accept", "C client -> ours fiber (effect/socket SocketServer, park)", { kind: "ratio", min: 1 }, {
+    against: "C client -> Effect NodeSocketServer"
+  }),
+  ...(["tcp", "unix"] as const).flatMap((net) =>
+    (["ndjson", "binary"] as const).map((ser) =>
+      T("Fiber level", `Effect RPC calls/s over ours ≥ 1.2× over NodeSocket (${net === "tcp" ? "TCP" : "Unix"}, ${ser === "ndjson" ? "ndjson" : "SchemaBinary"})`, `rpc-${net}-${ser}`, `Effect RPC over ours (${net === "tcp" ? "Tcp" : "Unix"}, park)`, {
+        kind: "ratio",
+        min: 1.2
+      })
+    )
+  ),
   // Issue 13: the DCCP data path against our plain UDP, same run.
   T("DCCP CCID 3", "DCCP-UDP ping-pong RTT ≤ 1.3× our plain UDP (fiber level, same core)", "dccp-rtt", "ours DCCP-UDP (Dccp.connect <-> Dccp.listen, park)", {
     kind: "ratio",
@@ -235,7 +287,7 @@ export const evaluateTargets = (results: ReadonlyArray<CaseResult>): Array<Targe
   TARGETS.map((t): TargetResult => {
     const r = results.find((c) => c.id === t.caseId)
     const v = r?.variants.find((x) => x.name === t.variant)
-    const ref = r === undefined ? undefined : referenceFor(r)
+    const ref = r === undefined ? undefined : t.against !== undefined ? r.variants.find((x) => x.name === t.against) : referenceFor(r)
     if (r === undefined || v === undefined || ref === undefined || v.samples.length === 0 || ref.samples.length === 0) {
       return { issue: t.issue, text: t.text, figure: "–", status: "not run" }
     }

@@ -5,6 +5,7 @@
  * and to a Node `net` server. Server on CPU 0, client on CPU 1.
  */
 import { type Case, extras, field, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { platformNodeSkip } from "../lib/optional.ts"
 import { runPair } from "../lib/pairs.ts"
 import { CROSS } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
@@ -34,7 +35,8 @@ export const cases: ReadonlyArray<Case> = [
       v("C client -> ours readiness (TcpListener + Poll.pollBlocking, opt-in)", { peer: "accept_server", args: ["--impl", "readiness", "--strategy", "block"] }),
       v("C client -> ours fiber (effect/socket SocketServer, park)", { peer: "accept_server", args: ["--impl", "fiber"] }),
       v("C client -> ours fiber, block strategy (opt-in)", { peer: "accept_server", args: ["--impl", "fiber", "--strategy", "block"] }),
-      v("C client -> Node net server", { peer: "accept_server", args: ["--impl", "node"] })
+      v("C client -> Node net server", { peer: "accept_server", args: ["--impl", "node"] }),
+      { ...v("C client -> Effect NodeSocketServer", { peer: "accept_server", args: ["--impl", "nodesocket"] }), skip: platformNodeSkip }
     ]
   }
 ]

@@ -6,6 +6,7 @@
  * the connections and with them open.
  */
 import { type Case, extras, field, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
+import { platformNodeSkip } from "../lib/optional.ts"
 import { CROSS } from "../lib/placement.ts"
 import { type Proc, type Program, withSession } from "../lib/proc.ts"
 
@@ -86,7 +87,11 @@ export const cases: ReadonlyArray<Case> = [
       v("ours fiber echo server (effect/socket SocketServer, park)", ours("fiber")),
       v("ours fiber echo server, block strategy (opt-in)", ours("fiber", [], "block")),
       v("ours fiber echo server, reader chunkSize 1 KiB", ours("fiber", ["--chunk", 1024])),
-      v("Node net echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "node"], nodeArgs: ["--expose-gc"] })
+      v("Node net echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "node"], nodeArgs: ["--expose-gc"] }),
+      {
+        ...v("Effect NodeSocketServer echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "nodesocket"], nodeArgs: ["--expose-gc"] }),
+        skip: platformNodeSkip
+      }
     ]
   }
 ]

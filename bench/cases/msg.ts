@@ -11,6 +11,9 @@ import { platformNodeSkip } from "../lib/optional.ts"
 import { runPair, startPair } from "../lib/pairs.ts"
 import { CROSS, type Placement, SAME } from "../lib/placement.ts"
 import { type Program, withSession } from "../lib/proc.ts"
+import { rmSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 
 const rounds = (ctx: RunContext, busy: boolean) => ({
   rounds: ctx.quick ? 5000 : 20000,
@@ -66,6 +69,27 @@ const calls = (impl: "typed" | "effectrpc", concurrency: number) => (ctx: RunCon
       client: (port) => ({
         peer: "msg",
         args: ["--role", "rpcclient", "--impl", impl, "--port", port, "--secs", ctx.quick ? 0.5 : 2, "--concurrency", concurrency]
+      }),
+      at: CROSS
+    })
+    return { value: field(r, "calls_per_s"), extra: { calls: field(r, "calls") } }
+  })
+
+/** Effect RPC, 1,000 calls in flight, over one transport: Effect's NodeSocket or ours, TCP or Unix. */
+const effectRpc = (transport: "nodesocket" | "ours", net: "tcp" | "unix", serialization: "ndjson" | "binary") => (ctx: RunContext): Promise<Sample> =>
+  withSession(async (s) => {
+    const more = ["--transport", transport, "--net", net, "--serialization", serialization]
+    if (net === "unix") {
+      // One file per case, run and transport; a server killed at the end of a run leaves its file behind.
+      const file = path.join(os.tmpdir(), `effect-mio-bench-rpc-${process.pid}-${serialization}-${ctx.run}-${transport}.sock`)
+      rmSync(file, { force: true })
+      more.push("--path", file)
+    }
+    const r = await runPair(s, {
+      server: { peer: "msg", args: ["--role", "rpcserver", "--impl", "effectrpc", ...more] },
+      client: (port) => ({
+        peer: "msg",
+        args: ["--role", "rpcclient", "--impl", "effectrpc", "--port", port, "--secs", ctx.quick ? 0.5 : 2, "--concurrency", 1000, ...more]
       }),
       at: CROSS
     })
@@ -159,6 +183,24 @@ export const cases: ReadonlyArray<Case> = [
       { name: "ours typed Clt -> Svc (sendReply)", placement: CROSS.label, run: calls("typed", k) }
     ]
   })),
+  ...(["tcp", "unix"] as const).flatMap((net) =>
+    (["ndjson", "binary"] as const).map((ser): Case => ({
+      id: `rpc-${net}-${ser}`,
+      group: "msg",
+      title: `Effect RPC calls per second, 1,000 in flight, ${net === "tcp" ? "TCP" : "Unix"}, ${ser === "ndjson" ? "ndjson" : "SchemaBinary"}, 2 s (calls/s)`,
+      unit: "calls/s",
+      better: "higher",
+      method:
+        "The same Effect RPC program at both ends (RpcServer.layerProtocolSocketServer, RpcClient.layerProtocolSocket, one Rpc whose payload " +
+        `is a 9-field Schema.Struct, RpcSerialization.${ser === "ndjson" ? "layerNdjson" : "layerSchemaBinary()"}); the client keeps 1,000 calls ` +
+        `in flight for 2 s over one ${net === "tcp" ? "TCP (noDelay on both)" : "Unix stream"} connection. Only the Socket and SocketServer ` +
+        "layers differ: Effect's NodeSocket / NodeSocketServer, or ours (Tcp / Unix, park). Server on CPU 0, client on CPU 1.",
+      variants: [
+        { name: `Effect RPC over NodeSocket / NodeSocketServer`, placement: CROSS.label, ref: true, skip: platformNodeSkip, run: effectRpc("nodesocket", net, ser) },
+        { name: `Effect RPC over ours (${net === "tcp" ? "Tcp" : "Unix"}, park)`, placement: CROSS.label, run: effectRpc("ours", net, ser) }
+      ]
+    }))
+  ),
   {
     id: "msg-alloc",
     group: "msg",

@@ -16,13 +16,22 @@ trap cleanup EXIT
 for _ in $(seq 100); do [ -s srv.out ] && break; sleep 0.05; done
 port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' srv.out | head -1)
 kill -USR1 $spid
-for _ in $(seq 100); do ls Heap*.001.heapsnapshot >/dev/null 2>&1 && break; sleep 0.1; done; sleep 1
+settled() { # the snapshot file exists and stopped growing
+  local f prev=-1 size
+  for _ in $(seq 600); do
+    f=$(ls Heap*.$1.heapsnapshot 2>/dev/null | head -1)
+    if [ -n "$f" ]; then size=$(stat -c %s "$f"); [ "$size" = "$prev" ] && [ "$size" -gt 0 ] && return 0; prev=$size; fi
+    sleep 0.5
+  done
+  return 1
+}
+settled 001
 mkfifo in
 taskset -c 1 "$root/native/build/many_client" --port "$port" --idle "$n" --active 1 --secs 0.2 --warmup 0.1 <in >cli.out &
 cpid=$!
 exec 3>in
 for _ in $(seq 300); do grep -q connected cli.out 2>/dev/null && break; sleep 0.1; done
 kill -USR1 $spid
-for _ in $(seq 300); do ls Heap*.002.heapsnapshot >/dev/null 2>&1 && break; sleep 0.1; done; sleep 2
+settled 002
 echo go >&3; echo done >&3; exec 3>&-
 node --max-old-space-size=4096 "$root/bench/diag/heap-diff.cjs" Heap*.001.heapsnapshot Heap*.002.heapsnapshot $((n + 1))

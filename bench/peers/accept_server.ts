@@ -7,8 +7,14 @@
  *          fiber      effect/socket SocketServer (Tcp.listen) whose handler returns at once
  *                     (`--strategy park|spin|backoff|block`: the reactor's idle strategy)
  *          node       node:net, socket.destroy() on 'connection'
+ *          nodesocket Effect's NodeSocketServer (@effect/platform-node) whose handler acquires the
+ *                     reader and releases it (which closes the connection; a handler that does
+ *                     nothing leaves it open there)
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Socket from "effect/socket/Socket"
+import type * as SocketServer from "effect/socket/SocketServer"
 import * as net from "node:net"
 import * as TcpListener from "../../src/net/TcpListener.ts"
 import * as Events from "../../src/poll/Events.ts"
@@ -53,4 +59,14 @@ else if (impl === "fiber") runMain(fiber.pipe(Effect.scoped, Effect.provide(reac
 else if (impl === "node") {
   const server = net.createServer((s) => s.destroy())
   server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => emit({ ready: true, port: (server.address() as net.AddressInfo).port }))
+} else if (impl === "nodesocket") {
+  const load = (m: string): Promise<any> => import(m)
+  void load("@effect/platform-node/NodeSocketServer").then(({ make }) =>
+    runMain(Effect.scoped(Effect.gen(function*() {
+      const server = yield* (make({ port: 0, host: HOST, backlog: BACKLOG }) as Effect.Effect<SocketServer.SocketServer["Service"], unknown, Scope.Scope>)
+      emit({ ready: true, port: (server.address as { port: number }).port })
+      // NodeSocketServer closes a connection only when the handler's hold on its reader ends.
+      return yield* server.run((socket: Socket.Socket) => Effect.scoped(socket.reader))
+    })))
+  )
 } else throw new Error(`unknown --impl ${impl}`)

@@ -19,16 +19,21 @@
  *   --role rpcserver --impl typed|effectrpc   answers Enter with Accepted
  *   --role rpcclient --impl typed|effectrpc   --secs, --concurrency K calls in
  *                                flight; prints {"calls","secs","calls_per_s"}
+ *                  effectrpc: --transport nodesocket|ours, --net tcp|unix (--path),
+ *                                --serialization ndjson|binary
  *   --role alloc   one process: bytes allocated per typed round trip (Clt ↔ Svc
  *                  over loopback TCP), per raw effect/socket round trip, and per
  *                  encode + decode; run with --expose-gc --max-semi-space-size=64
  *
  * Servers print {"ready":true,"port":N}.
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import type * as Socket from "effect/socket/Socket"
+import * as SocketServer from "effect/socket/SocketServer"
 import * as Stream from "effect/Stream"
 import { Rpc, RpcClient, RpcGroup, RpcSerialization, RpcServer } from "effect/rpc"
 import * as net from "node:net"
@@ -40,6 +45,7 @@ import * as Codec from "../../src/framing/Codec.ts"
 import * as Framer from "../../src/framing/Framer.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Tcp from "../../src/socket/Tcp.ts"
+import * as Unix from "../../src/socket/Unix.ts"
 import * as Svc from "../../src/svc/Svc.ts"
 import { arg, emit, measureRoundTrips, now, num, port, runMain } from "./common.ts"
 
@@ -290,32 +296,64 @@ const platformNode = async (): Promise<{ NodeSocket: any; NodeSocketServer: any 
   return { NodeSocket: await load("@effect/platform-node/NodeSocket"), NodeSocketServer: await load("@effect/platform-node/NodeSocketServer") }
 }
 
-const effectRpcServer = async () => {
+/**
+ * Effect RPC's transport and serialization: `--transport nodesocket|ours`
+ * (Effect's NodeSocket / NodeSocketServer, or our Tcp / Unix sockets), `--net
+ * tcp|unix` (`--path` for unix: the socket file), `--serialization
+ * ndjson|binary` (RpcSerialization.layerNdjson / layerSchemaBinary).
+ */
+const rpcTransport = arg("transport", "nodesocket")
+const rpcNet = arg("net", "tcp")
+const rpcPath = arg("path", "")
+const rpcSerialization = (): Layer.Layer<RpcSerialization.RpcSerialization> => {
+  const s = arg("serialization", "ndjson")
+  if (s === "ndjson") return RpcSerialization.layerNdjson
+  if (s === "binary") return RpcSerialization.layerSchemaBinary()
+  throw new Error(`unknown --serialization ${s}`)
+}
+
+const rpcServerLayer = async (): Promise<Layer.Layer<SocketServer.SocketServer, unknown>> => {
+  if (rpcTransport === "ours") {
+    const server = rpcNet === "unix" ? Unix.layerServer(rpcPath) : Tcp.layerServer(`${HOST}:0`, { backlog: 4096 })
+    return Layer.provide(server, Reactor.layer) as Layer.Layer<SocketServer.SocketServer, unknown>
+  }
   const { NodeSocketServer } = await platformNode()
+  return NodeSocketServer.layer(rpcNet === "unix" ? { path: rpcPath } : { port: 0, host: HOST, noDelay: true, backlog: 4096 })
+}
+
+const rpcSocketLayer = async (p: number): Promise<Layer.Layer<Socket.Socket, unknown>> => {
+  if (rpcTransport === "ours") {
+    const socket = rpcNet === "unix" ? Unix.layerSocket(rpcPath) : Tcp.layerSocket(`${HOST}:${p}`)
+    return Layer.provide(socket, Reactor.layer) as Layer.Layer<Socket.Socket, unknown>
+  }
+  const { NodeSocket } = await platformNode()
+  return NodeSocket.layerNet(rpcNet === "unix" ? { path: rpcPath } : { port: p, host: HOST, noDelay: true })
+}
+
+const effectRpcServer = async () => {
   const handlers = Orders.toLayer({ Enter: ({ seq, userRef }) => Effect.succeed({ userRef, seq }) })
   const serverLayer = RpcServer.layer(Orders).pipe(
     Layer.provide(handlers),
     Layer.provide(RpcServer.layerProtocolSocketServer),
-    Layer.provide(RpcSerialization.layerNdjson),
-    Layer.provideMerge(NodeSocketServer.layer({ port: 0, host: HOST, noDelay: true }))
+    Layer.provide(rpcSerialization()),
+    Layer.provideMerge(await rpcServerLayer())
   )
   return Effect.gen(function*() {
     const context = yield* Layer.build(serverLayer)
-    const { SocketServer } = yield* Effect.promise(() => import("effect/socket/SocketServer"))
-    const address = (context as any).mapUnsafe.get(SocketServer.key).address as { port: number }
-    emit({ ready: true, port: address.port })
+    const address = Context.get(context, SocketServer.SocketServer).address
+    emit({ ready: true, port: "port" in address ? address.port : 0 })
     return yield* Effect.never
   })
 }
 
 const effectRpcClient = async (p: number) => {
-  const { NodeSocket } = await platformNode()
+  const socket = await rpcSocketLayer(p)
   return Effect.gen(function*() {
     const protocol = yield* Layer.build(RpcClient.layerProtocolSocket().pipe(
-      Layer.provide(RpcSerialization.layerNdjson),
-      Layer.provide(NodeSocket.layerNet({ port: p, host: HOST, noDelay: true }))
+      Layer.provide(rpcSerialization()),
+      Layer.provide(socket)
     ))
-    const client = yield* RpcClient.make(Orders).pipe(Effect.provideContext(protocol as any))
+    const client = yield* RpcClient.make(Orders).pipe(Effect.provideContext(protocol))
     const k = num("concurrency", 1)
     const until = now() + num("secs", 1) * 1000
     let calls = 0, seq = 0

@@ -298,7 +298,7 @@ const main = async (): Promise<void> => {
         return nodeServer()
       case "nodesocket": {
         const { NodeSocketServer } = await platformNode()
-        return runMain(Effect.scoped(Effect.flatMap(NodeSocketServer.make({ port: 0, host: HOST }), runServer)) as Effect.Effect<unknown, unknown>)
+        return runMain(Effect.scoped(Effect.flatMap(NodeSocketServer.make({ port: 0, host: HOST, backlog: 4096, noDelay: true }), runServer)) as Effect.Effect<unknown, unknown>)
       }
     }
   } else {

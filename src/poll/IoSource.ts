@@ -26,6 +26,7 @@ export class IoSource implements Source {
   /** The owned fd, or -1 once closed. @since 0.1.0 */
   fd: number
   #registry: Registry | undefined = undefined
+  #closeHook: (() => void) | undefined = undefined
   #closeHooks: Array<() => void> | undefined = undefined
 
   /** @internal */
@@ -79,8 +80,14 @@ export class IoSource implements Source {
    * @since 0.1.0
    */
   onClose(hook: () => void): () => void {
-    ;(this.#closeHooks ??= []).push(hook)
+    // One hook (the reactor's) is the common case: kept inline, no array.
+    if (this.#closeHook === undefined && this.#closeHooks === undefined) this.#closeHook = hook
+    else (this.#closeHooks ??= []).push(hook)
     return () => {
+      if (this.#closeHook === hook) {
+        this.#closeHook = undefined
+        return
+      }
       const hooks = this.#closeHooks
       const i = hooks === undefined ? -1 : hooks.indexOf(hook)
       if (i >= 0) hooks!.splice(i, 1)
@@ -96,8 +103,11 @@ export class IoSource implements Source {
   close(): IoError.IoError | undefined {
     const f = this.fd
     if (f < 0) return undefined
+    const first = this.#closeHook
     const hooks = this.#closeHooks
+    this.#closeHook = undefined
     this.#closeHooks = undefined
+    if (first !== undefined) first()
     if (hooks !== undefined) for (const hook of hooks) hook()
     this.fd = -1
     this.#registry = undefined

@@ -28,7 +28,7 @@ import * as Poll from "../poll/Poll.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as IdleStrategy from "./IdleStrategy.ts"
 import { doIo } from "./internal/doIo.ts"
-import { Driver, READ, type ScheduledIo, WRITE } from "./internal/driver.ts"
+import { type Direction, Driver, READ, type ScheduledIo, WRITE } from "./internal/driver.ts"
 import { reactorGroup } from "./internal/metrics.ts"
 
 /**
@@ -111,25 +111,81 @@ export const Reactor: Context.Service<Reactor, Reactor> = Context.Service<Reacto
 const closedError = IoError.make("Closed", "reactor", "the source was deregistered from the reactor")
 const reactorClosed = IoError.make("Closed", "reactor", "the reactor was shut down")
 
-const makeRegistration = (driver: Driver, io: ScheduledIo): Registration => {
-  const token = io.token
-  const consume = (dir: typeof READ | typeof WRITE) =>
-    Effect.suspend(() => {
-      if (io.closed !== undefined) return Effect.fail(io.closed)
-      if (io.ready[dir] === 1) {
-        io.clear(dir)
-        return Effect.void
-      }
-      return Effect.map(dir === READ ? io.awaitRead : io.awaitWrite, () => io.clear(dir))
-    })
-  return {
-    readIo: (op) => doIo(io, READ, op),
-    writeIo: (op) => doIo(io, WRITE, op),
-    readable: consume(READ),
-    writable: consume(WRITE),
-    isClosed: () => io.closed !== undefined || io.token !== token,
-    deregister: () => driver.deregister(io, closedError, token)
+/** A registration: the source's slot in the driver, and the Effects over it. */
+class RegistrationImpl implements Registration {
+  readonly io: ScheduledIo
+  #readable: Effect.Effect<void, IoError.IoError> | undefined = undefined
+  #writable: Effect.Effect<void, IoError.IoError> | undefined = undefined
+
+  constructor(io: ScheduledIo) {
+    this.io = io
   }
+
+  readIo<A>(op: () => A | WouldBlock | IoError.IoError): Effect.Effect<A, IoError.IoError> {
+    return doIo(this.io, READ, op)
+  }
+
+  writeIo<A>(op: () => A | WouldBlock | IoError.IoError): Effect.Effect<A, IoError.IoError> {
+    return doIo(this.io, WRITE, op)
+  }
+
+  get readable(): Effect.Effect<void, IoError.IoError> {
+    return this.#readable ??= consume(this.io, READ)
+  }
+
+  get writable(): Effect.Effect<void, IoError.IoError> {
+    return this.#writable ??= consume(this.io, WRITE)
+  }
+
+  isClosed(): boolean {
+    return this.io.closed !== undefined
+  }
+
+  deregister(): void {
+    this.io.driver.deregister(this.io, closedError)
+  }
+}
+
+/** Waits for (and consumes) one readiness event of `dir`, or takes the one already seen. */
+const consume = (io: ScheduledIo, dir: Direction): Effect.Effect<void, IoError.IoError> =>
+  Effect.suspend(() => {
+    if (io.closed !== undefined) return Effect.fail(io.closed)
+    if (io.isReady(dir)) {
+      io.clear(dir)
+      return Effect.void
+    }
+    return Effect.map(io.wait(dir), () => io.clear(dir))
+  })
+
+/**
+ * The driver's slot behind a registration of ours (for the adapters' fast
+ * paths), or `undefined` for any other object.
+ *
+ * @internal
+ */
+export const scheduledIo = (registration: Registration): ScheduledIo | undefined =>
+  registration instanceof RegistrationImpl ? registration.io : undefined
+
+/** The driver of each reactor `make` built. */
+const drivers = new WeakMap<Reactor, Driver>()
+
+/**
+ * Registers `source` outside any Scope: the caller deregisters it (its
+ * `deregister`, or closing the source) before the fd closes. With `lazy`, the
+ * fd joins the epoll set only when a fiber first waits on it. For the adapters'
+ * per-connection paths, which own their connections' lifetimes.
+ *
+ * @internal
+ */
+export const registerUnscoped = (reactor: Reactor, source: IoSource, lazy: boolean): Registration | IoError.IoError => {
+  const driver = drivers.get(reactor)
+  if (driver === undefined) return IoError.make("Unsupported", "register", "the reactor was not made by Reactor.make")
+  if (source.fd < 0) return IoError.closed("register")
+  const io = driver.register(source.fd, lazy)
+  if (io instanceof IoError.IoError) return io
+  const registration = new RegistrationImpl(io)
+  source.onClose(() => registration.deregister())
+  return registration
 }
 
 /**
@@ -149,19 +205,19 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
     // Registered after Poll.make, so it runs first: waiters fail before the fd closes.
     yield* Effect.addFinalizer(() => Effect.sync(() => driver.close(reactorClosed)))
     yield* observe.joinScoped(reactorGroup(yield* Effect.context<never>(), strategy._tag.toLowerCase()), driver)
-    const register = (source: IoSource): Effect.Effect<Registration, IoError.IoError, Scope.Scope> =>
+    const register = (source: IoSource, lazy = false): Effect.Effect<Registration, IoError.IoError, Scope.Scope> =>
       Effect.acquireRelease(
         Effect.suspend(() => {
           if (!(source instanceof IoSource)) {
             return Effect.fail(IoError.make("InvalidInput", "register", `source is an IoSource (a socket, pipe, timer…), not ${check.show(source)}`))
           }
           if (source.fd < 0) return Effect.fail(IoError.closed("register"))
-          const io = driver.register(source.fd)
+          const io = driver.register(source.fd, lazy)
           if (io instanceof IoError.IoError) return Effect.fail(io)
-          const registration = makeRegistration(driver, io)
+          const registration = new RegistrationImpl(io)
           // Closing the source first (not its registration) must still fail the
           // fibers parked on it, and deregister while its fd number is still its own.
-          const removeHook = source.onClose(registration.deregister)
+          const removeHook = source.onClose(() => registration.deregister())
           return Effect.succeed({ registration, removeHook })
         }),
         ({ registration, removeHook }) =>
@@ -170,7 +226,7 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
             registration.deregister()
           })
       ).pipe(Effect.map(({ registration }) => registration))
-    return Reactor.of({
+    const reactor = Reactor.of({
       [TypeId]: TypeId,
       strategy,
       register,
@@ -183,6 +239,8 @@ export const make = (strategy: IdleStrategy.IdleStrategy): Effect.Effect<Reactor
         wakeups: driver.wakeups
       })
     })
+    drivers.set(reactor, driver)
+    return reactor
   })
 
 /**

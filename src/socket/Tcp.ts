@@ -146,9 +146,18 @@ export const listen: (
     TcpStream.checkConnectOptions(options?.connection, "connection.")
   if (bad !== undefined) return yield* Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
   const conn = withNodelay(options?.connection)
-  const server = yield* StreamServer.listen(TcpListener.bind(address, options), {
+  // TCP_NODELAY goes on the listener, which every accepted stream inherits
+  // (Linux); the other options, if any, are set per connection.
+  const { nodelay, ...perConnection } = conn
+  const bind = nodelay
+    ? Effect.tap(TcpListener.bind(address, options), (listener) => {
+      const e = listener.setNodelay(true)
+      return e === undefined ? Effect.void : Effect.fail(e)
+    })
+    : TcpListener.bind(address, options)
+  const server = yield* StreamServer.listen(bind, {
     toAddress: (local) => local as NetAddress.InetAddress,
-    prepare: (stream) => TcpStream.applyOptions(stream, conn),
+    prepare: Object.keys(perConnection).length === 0 ? undefined : (stream) => TcpStream.applyOptions(stream, perConnection),
     service: TcpConnection,
     reader: options,
     transport: "tcp"

@@ -115,7 +115,6 @@ export const listen: (
   if (bad !== undefined) return yield* Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
   const server = yield* StreamServer.listen(UnixListener.bind(address, options), {
     toAddress: toNetAddress,
-    prepare: () => undefined,
     service: UnixConnection,
     reader: options,
     transport: "unix"

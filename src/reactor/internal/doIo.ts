@@ -20,7 +20,7 @@
 import * as Effect from "effect/Effect"
 import { IoError } from "../../IoError.ts"
 import { WouldBlock } from "../../sys/call.ts"
-import { type Direction, READ, type ScheduledIo } from "./driver.ts"
+import type { Direction, ScheduledIo } from "./driver.ts"
 
 /** @internal */
 export const doIo = <A>(
@@ -28,7 +28,6 @@ export const doIo = <A>(
   dir: Direction,
   op: () => A | WouldBlock | IoError
 ): Effect.Effect<A, IoError> => {
-  const wait = dir === READ ? io.awaitRead : io.awaitWrite
   const attempt: Effect.Effect<A, IoError> = Effect.suspend(() => {
     for (;;) {
       if (io.closed !== undefined) return Effect.fail(io.closed)
@@ -39,6 +38,6 @@ export const doIo = <A>(
       if (!io.driver.spinUntilReady(io, dir)) return retry
     }
   })
-  const retry: Effect.Effect<A, IoError> = Effect.flatMap(wait, () => attempt)
+  const retry: Effect.Effect<A, IoError> = Effect.flatMap(io.wait(dir), () => attempt)
   return attempt
 }

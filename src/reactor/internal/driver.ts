@@ -6,13 +6,23 @@
  * run from a libuv poll watcher on the epoll fd (park), from `setImmediate`
  * (spin), or from both in turn (backoff). A parked fiber is resumed directly
  * from that callback, synchronously, which saves a scheduler hop per wake-up.
+ * After a batch of wake-ups the driver polls again at once (up to
+ * `MAX_ROUNDS` rounds per turn): the fibers it resumed have usually written to
+ * peers that answered meanwhile, and taking those answers in the same turn
+ * saves a libuv round each. A fiber that parks while the driver is delivering
+ * therefore parks at once, without trying its operation first: the driver's
+ * next poll covers every source in one call.
+ *
  * Dispatch allocates nothing: events are decoded from one preallocated buffer,
- * waiter lists are swapped with spare arrays, and stale tokens are recognised by
- * a generation number instead of a lookup.
+ * wake-ups are recorded in arrays reused for the driver's life, and stale
+ * tokens are recognised by a generation number instead of a lookup. A source's
+ * state is one `ScheduledIo` object with plain fields; its park Effects are
+ * built once, on its first park.
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as IoError from "../../IoError.ts"
 import { isOk } from "../../sys/call.ts"
 import * as C from "../../sys/constants.ts"
@@ -29,81 +39,183 @@ export const WRITE = 1
 export type Direction = typeof READ | typeof WRITE
 
 type Resume = (effect: Effect.Effect<void, IoError.IoError>) => void
+type AnyFiber = Fiber.Fiber<unknown, unknown>
 
 const INDEX_BITS = 0x100_0000 // 2^24 slots; the generation fills the rest of the 53-bit token
 const READ_EVENTS = C.EPOLLIN | C.EPOLLPRI | C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR
 const WRITE_EVENTS = C.EPOLLOUT | C.EPOLLHUP | C.EPOLLERR
+const INTEREST = C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLPRI | C.EPOLLOUT | C.EPOLLET
 const CAPACITY = 1024
+/**
+ * Polls one driver turn makes while each finds events: a busy reactor serves
+ * several batches per turn of Node's event loop, and still gives the loop a turn
+ * after this many.
+ */
+const MAX_ROUNDS = 8
 
 const wakeOk = Effect.void
 
 /**
- * One registered source: its readiness bits and the fibers parked on it.
+ * The fibers parked on one direction of a source, in the order they parked:
+ * the first inline (the common case is one), the rest in an array made on
+ * demand. Each entry keeps its fiber, so that an interrupted fiber's entry is
+ * found by the one cancel Effect the direction shares.
+ */
+class Waiters {
+  resume: Resume | undefined = undefined
+  fiber: AnyFiber | undefined = undefined
+  more: Array<Resume | AnyFiber> | undefined = undefined
+
+  get size(): number {
+    return this.resume === undefined ? 0 : this.more === undefined ? 1 : 1 + this.more.length / 2
+  }
+
+  add(resume: Resume, fiber: AnyFiber): void {
+    if (this.resume === undefined) {
+      this.resume = resume
+      this.fiber = fiber
+    } else {
+      ;(this.more ??= []).push(resume, fiber)
+    }
+  }
+
+  /** Removes `fiber`'s entry; whether there was one. */
+  remove(fiber: AnyFiber | undefined): boolean {
+    if (this.resume === undefined) return false
+    if (this.fiber === fiber) {
+      this.shift()
+      return true
+    }
+    const more = this.more
+    if (more === undefined) return false
+    for (let i = 1; i < more.length; i += 2) {
+      if (more[i] === fiber) {
+        more.splice(i - 1, 2)
+        if (more.length === 0) this.more = undefined
+        return true
+      }
+    }
+    return false
+  }
+
+  /** Drops the first entry. */
+  shift(): void {
+    const more = this.more
+    if (more === undefined || more.length === 0) {
+      this.resume = undefined
+      this.fiber = undefined
+      this.more = undefined
+      return
+    }
+    this.resume = more[0] as Resume
+    this.fiber = more[1] as AnyFiber
+    more.splice(0, 2)
+    if (more.length === 0) this.more = undefined
+  }
+}
+
+/**
+ * One registered source: its readiness bits and the fibers parked on it. A new
+ * object per registration (a stale handle to a deregistered source stays
+ * closed); the slab slot it occupies is reused under a new generation.
  *
  * @internal
  */
 export class ScheduledIo {
   readonly driver: Driver
   readonly index: number
-  token = 0
-  /** Readiness seen and not yet consumed, per direction (1 = ready). */
-  readonly ready = [0, 0]
+  readonly token: number
+  /** The fd, kept to deregister it (-1 once deregistered). */
+  fd: number
+  /** Whether the fd is in the epoll set yet (a lazy registration joins it at its first park). */
+  added: boolean
+  /** Readiness seen and not yet consumed (1 = ready). A new registration starts ready. */
+  readyRead = 1
+  readyWrite = 1
   /**
    * Sticky readiness: once the peer closed its side (read direction) or the
    * connection hung up or errored (both), the operation completes at once —
    * end of stream, or the error — forever; clearing never forgets it (tokio
    * keeps its closed bits the same way).
    */
-  readonly sticky = [0, 0]
-  readonly waiters: [Array<Resume>, Array<Resume>] = [[], []]
-  readonly spare: [Array<Resume>, Array<Resume>] = [[], []]
+  stickyRead = 0
+  stickyWrite = 0
   closed: IoError.IoError | undefined = undefined
-  /** The fd, kept to deregister it. */
-  fd = -1
+  readonly readers = new Waiters()
+  readonly writers = new Waiters()
+  #awaitRead: Effect.Effect<void, IoError.IoError> | undefined = undefined
+  #awaitWrite: Effect.Effect<void, IoError.IoError> | undefined = undefined
+  #cancelRead: Effect.Effect<void> | undefined = undefined
+  #cancelWrite: Effect.Effect<void> | undefined = undefined
 
-  constructor(driver: Driver, index: number) {
+  constructor(driver: Driver, index: number, token: number, fd: number, added: boolean) {
     this.driver = driver
     this.index = index
+    this.token = token
+    this.fd = fd
+    this.added = added
+  }
+
+  isReady(dir: Direction): boolean {
+    return (dir === READ ? this.readyRead : this.readyWrite) === 1
   }
 
   /** Forgets the readiness of `dir` after an operation answered WouldBlock (or read short). */
   clear(dir: Direction): void {
-    this.ready[dir] = this.sticky[dir]!
+    if (dir === READ) this.readyRead = this.stickyRead
+    else this.readyWrite = this.stickyWrite
   }
 
   /** Waits for the next readiness event of `dir` (the reactor's park). */
-  readonly awaitRead: Effect.Effect<void, IoError.IoError> = Effect.callback((resume) => this.#park(READ, resume))
-  readonly awaitWrite: Effect.Effect<void, IoError.IoError> = Effect.callback((resume) => this.#park(WRITE, resume))
+  get awaitRead(): Effect.Effect<void, IoError.IoError> {
+    return this.#awaitRead ??= Effect.callback((resume) => this.#park(READ, resume))
+  }
+  get awaitWrite(): Effect.Effect<void, IoError.IoError> {
+    return this.#awaitWrite ??= Effect.callback((resume) => this.#park(WRITE, resume))
+  }
+  wait(dir: Direction): Effect.Effect<void, IoError.IoError> {
+    return dir === READ ? this.awaitRead : this.awaitWrite
+  }
 
   #park(dir: Direction, resume: Resume): Effect.Effect<void> | undefined {
     if (this.closed !== undefined) {
       resume(Effect.fail(this.closed))
       return undefined
     }
-    this.waiters[dir].push(resume)
-    this.driver.parked(1)
-    return Effect.sync(() => {
-      const list = this.waiters[dir]
-      const i = list.indexOf(resume)
-      if (i >= 0) {
-        list.splice(i, 1)
-        this.driver.parked(-1)
+    if (!this.added) {
+      const e = this.driver.add(this)
+      if (e !== undefined) {
+        resume(Effect.fail(e))
+        return undefined
       }
-    })
+    }
+    ;(dir === READ ? this.readers : this.writers).add(resume, Fiber.getCurrent()!)
+    this.driver.parked(1)
+    return dir === READ
+      ? this.#cancelRead ??= Effect.sync(() => this.#cancel(READ))
+      : this.#cancelWrite ??= Effect.sync(() => this.#cancel(WRITE))
   }
 
-  /** Resumes every fiber parked on `dir`, with success or `error`. */
+  /** The parked fiber running this was interrupted: drop its entry. */
+  #cancel(dir: Direction): void {
+    if ((dir === READ ? this.readers : this.writers).remove(Fiber.getCurrent())) this.driver.parked(-1)
+  }
+
+  /** Resumes every fiber parked on `dir`, with success or `error`, in the order they parked. */
   wake(dir: Direction, error: IoError.IoError | undefined): void {
-    const list = this.waiters[dir]
-    const n = list.length
+    const waiters = dir === READ ? this.readers : this.writers
+    const n = waiters.size
     if (n === 0) return
-    // Swap in the spare list first: a resumed fiber may park again at once.
-    this.waiters[dir] = this.spare[dir]
-    this.spare[dir] = list
     this.driver.parked(-n)
     const effect = error === undefined ? wakeOk : Effect.fail(error)
-    for (let i = 0; i < n; i++) list[i]!(effect)
-    list.length = 0
+    // Take the entries out first: a resumed fiber may park again at once.
+    const first = waiters.resume!
+    const more = waiters.more
+    waiters.resume = undefined
+    waiters.fiber = undefined
+    waiters.more = undefined
+    first(effect)
+    if (more !== undefined) for (let i = 0; i < more.length; i += 2) (more[i] as Resume)(effect)
   }
 }
 
@@ -113,18 +225,24 @@ export class Driver {
   readonly strategy: IdleStrategy
   readonly #events = new Uint8Array(CAPACITY * layout.epollEvent.size)
   readonly #view = new DataView(this.#events.buffer)
-  readonly #slots: Array<ScheduledIo> = []
+  readonly #slots: Array<ScheduledIo | undefined> = []
   readonly #free: Array<number> = []
   readonly #generation: Array<number> = []
+  #registered = 0
   #waiting = 0
   #watcher: UvPollHandle | undefined = undefined
   #watcherRef = false
   #scheduled = false
   #idleTurns = 0
   #closed = false
-  #dispatching = false
+  /** Inside `epoll_wait` and the recording of its events (not re-entrant). */
+  #polling = false
+  /** A harvest is delivering wake-ups and will poll again after them. */
+  #delivering = false
   /** A fiber is waiting in place (`spinUntilReady`) right now. */
   #spinning = false
+  /** Inside one of the driver's turns (its watcher's callback or its `setImmediate`). */
+  #inTurn = false
   /**
    * Wake-ups decided by a poll and not yet delivered: slot, token, direction.
    * A poll records them and delivers them after it has read every event, so a
@@ -156,73 +274,115 @@ export class Driver {
 
   /** Sources registered right now. */
   get registered(): number {
-    return this.#slots.length - this.#free.length
-  }
-
-  /** Adds a slot for `fd`, registered for both directions, edge-triggered. */
-  register(fd: number): ScheduledIo | IoError.IoError {
-    if (this.#closed) return IoError.closed("register")
-    const index = this.#free.pop() ?? this.#slots.length
-    let io = this.#slots[index]
-    if (io === undefined) {
-      io = new ScheduledIo(this, index)
-      this.#slots[index] = io
-      this.#generation[index] = 0
-    }
-    const gen = this.#generation[index]!
-    io.token = index + gen * INDEX_BITS
-    io.fd = fd
-    io.closed = undefined
-    // Optimistic: the first operation is tried before any event (it may well
-    // succeed: data can be waiting already); its WouldBlock clears the bit.
-    io.ready[READ] = 1
-    io.ready[WRITE] = 1
-    io.sticky[READ] = 0
-    io.sticky[WRITE] = 0
-    const r = epoll.ctl(this.epfd, C.EPOLL_CTL_ADD, fd, C.EPOLLIN | C.EPOLLRDHUP | C.EPOLLPRI | C.EPOLLOUT | C.EPOLLET, io.token)
-    if (!isOk(r)) {
-      this.#free.push(index)
-      return IoError.fromFailure(r, "epoll_ctl")
-    }
-    return io
+    return this.#registered
   }
 
   /**
-   * Removes a slot: its fd leaves epoll (unless `fdClosed`), its waiters fail
-   * with `error`, and its token is retired by bumping the slot's generation.
+   * Whether the driver is delivering wake-ups and will poll again before it
+   * gives Node's event loop a turn: a fiber about to wait needs no poll of its own.
    */
-  deregister(io: ScheduledIo, error: IoError.IoError, token: number = io.token): void {
-    // A slot is reused after deregistering: a stale handle must not touch its successor.
-    if (io.closed !== undefined || io.token !== token) return
+  get willPoll(): boolean {
+    return this.#delivering
+  }
+
+  /**
+   * Adds a slot for `fd`, for both directions, edge-triggered. With `lazy`, the
+   * fd joins the epoll set only when a fiber first parks on it (a source whose
+   * operations never block — a connection accepted and closed at once — costs
+   * no `epoll_ctl`); an `epoll_ctl` failure then fails that park.
+   */
+  register(fd: number, lazy = false): ScheduledIo | IoError.IoError {
+    if (this.#closed) return IoError.closed("register")
+    const index = this.#free.pop() ?? this.#slots.length
+    const gen = this.#generation[index] ?? 0
+    this.#generation[index] = gen
+    const io = new ScheduledIo(this, index, index + gen * INDEX_BITS, fd, false)
+    if (!lazy) {
+      const e = this.add(io)
+      if (e !== undefined) {
+        this.#free.push(index)
+        return e
+      }
+    }
+    this.#slots[index] = io
+    this.#registered++
+    return io
+  }
+
+  /** Puts `io`'s fd in the epoll set. */
+  add(io: ScheduledIo): IoError.IoError | undefined {
+    if (this.#closed) return IoError.closed("register")
+    const r = epoll.ctl(this.epfd, C.EPOLL_CTL_ADD, io.fd, INTEREST, io.token)
+    if (!isOk(r)) return IoError.fromFailure(r, "epoll_ctl")
+    io.added = true
+    return undefined
+  }
+
+  /**
+   * Removes a slot: its fd leaves epoll (unless it never joined), its waiters
+   * fail with `error`, and its token is retired by bumping the slot's generation.
+   */
+  deregister(io: ScheduledIo, error: IoError.IoError): void {
+    if (io.closed !== undefined) return
     io.closed = error
-    if (io.fd >= 0 && !this.#closed) epoll.ctl(this.epfd, C.EPOLL_CTL_DEL, io.fd, 0, 0)
+    if (io.added && io.fd >= 0 && !this.#closed) epoll.ctl(this.epfd, C.EPOLL_CTL_DEL, io.fd, 0, 0)
     io.fd = -1
-    this.#generation[io.index] = (this.#generation[io.index]! + 1) % 0x2000_0000
-    this.#free.push(io.index)
+    if (this.#slots[io.index] === io) {
+      this.#slots[io.index] = undefined
+      this.#generation[io.index] = (this.#generation[io.index]! + 1) % 0x2000_0000
+      this.#free.push(io.index)
+      this.#registered--
+    }
     io.wake(READ, error)
     io.wake(WRITE, error)
   }
 
-  /** Accounts for parked fibers and arms or idles the wait accordingly. */
+  /** Accounts for parked fibers and arms the wait when the first one parks. */
   parked(delta: number): void {
     const before = this.#waiting
     this.#waiting = before + delta
     if (before === 0 && this.#waiting > 0) this.#arm()
-    else if (this.#waiting === 0 && this.#watcherRef) {
-      this.#watcher!.unref()
-      this.#watcherRef = false
-    }
+    // Inside a turn the watcher is unref'd when the turn ends with no fiber
+    // waiting: a fiber that parks again within the same turn costs no ref/unref pair.
+    else if (this.#waiting === 0 && !this.#inTurn) this.#settle()
   }
 
   /**
    * Collects every ready event and resumes the fibers waiting for it: a
    * zero-timeout poll, or with `timeoutMs` a wait in `epoll_wait` for the first
    * event (the block strategy). Readiness bits are set while the events are
-   * read; the fibers run after, in event order.
+   * read; the fibers run after, in event order. While polls find events, polls
+   * again, up to `MAX_ROUNDS` times. Returns the events seen.
    */
   harvest(timeoutMs = 0): number {
-    if (this.#dispatching || this.#closed) return 0
-    this.#dispatching = true
+    if (this.#polling || this.#closed) return 0
+    const outer = !this.#delivering
+    let total = 0
+    let timeout = timeoutMs
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const n = this.#poll(timeout)
+      timeout = 0
+      total += n
+      if (n === 0 && this.#wakeLen === 0) break
+      if (!outer) {
+        // Nested (a fiber waiting in place): deliver, and leave further polls to the outer harvest.
+        this.#deliver()
+        break
+      }
+      this.#delivering = true
+      try {
+        this.#deliver()
+      } finally {
+        this.#delivering = false
+      }
+      if (n === 0) break
+    }
+    return total
+  }
+
+  /** One `epoll_wait` (draining a full buffer): records readiness and wake-ups. */
+  #poll(timeoutMs: number): number {
+    this.#polling = true
     let total = 0
     let timeout = timeoutMs
     try {
@@ -236,25 +396,24 @@ export class Driver {
         if (n < CAPACITY) break
       }
     } finally {
-      this.#dispatching = false
+      this.#polling = false
     }
     this.dispatched += total
-    this.#deliver()
     return total
   }
 
   #record(flags: number, token: number): void {
     const io = this.#slots[token % INDEX_BITS]
     if (io === undefined || io.token !== token || io.closed !== undefined) return
-    if (flags & (C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR)) io.sticky[READ] = 1
-    if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.sticky[WRITE] = 1
+    if (flags & (C.EPOLLRDHUP | C.EPOLLHUP | C.EPOLLERR)) io.stickyRead = 1
+    if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.stickyWrite = 1
     if (flags & READ_EVENTS) {
-      io.ready[READ] = 1
-      if (io.waiters[READ].length > 0) this.#queueWake(io, token, READ)
+      io.readyRead = 1
+      if (io.readers.resume !== undefined) this.#queueWake(io, token, READ)
     }
     if (flags & WRITE_EVENTS) {
-      io.ready[WRITE] = 1
-      if (io.waiters[WRITE].length > 0) this.#queueWake(io, token, WRITE)
+      io.readyWrite = 1
+      if (io.writers.resume !== undefined) this.#queueWake(io, token, WRITE)
     }
   }
 
@@ -288,15 +447,16 @@ export class Driver {
    */
   spinUntilReady(io: ScheduledIo, dir: Direction): boolean {
     const strategy = this.strategy
-    if (strategy._tag !== "Spin" || strategy.inPlaceMicros === 0 || this.#waiting > 0 || this.#spinning || this.#dispatching || this.#closed) {
+    if (strategy._tag !== "Spin" || strategy.inPlaceMicros === 0 || this.#waiting > 0 || this.#spinning || this.#polling || this.#closed) {
       return false
     }
+    if (!io.added && this.add(io) !== undefined) return false
     const until = performance.now() + strategy.inPlaceMicros / 1000
     this.#spinning = true
     try {
       for (;;) {
         this.harvest()
-        if (io.ready[dir] === 1 || io.closed !== undefined) {
+        if (io.isReady(dir) || io.closed !== undefined) {
           this.inPlace++
           return true
         }
@@ -331,14 +491,28 @@ export class Driver {
     }
   }
 
+  /** With no fiber waiting, the watcher no longer keeps Node's event loop alive. */
+  #settle(): void {
+    if (this.#waiting === 0 && this.#watcherRef) {
+      this.#watcher!.unref()
+      this.#watcherRef = false
+    }
+  }
+
   readonly #onReadable = (): void => {
     this.wakeups++
-    this.harvest()
+    this.#inTurn = true
+    try {
+      this.harvest()
+    } finally {
+      this.#inTurn = false
+    }
     if (this.strategy._tag === "Backoff" && this.#waiting > 0) {
       // Activity: go back to spinning and yielding before the next park.
       this.#idleTurns = 0
       this.#schedule()
     }
+    this.#settle()
   }
 
   #schedule(): void {
@@ -350,7 +524,17 @@ export class Driver {
   readonly #onTurn = (): void => {
     this.wakeups++
     this.#scheduled = false
-    if (this.#closed || this.#waiting === 0) return
+    if (this.#closed || this.#waiting === 0) return this.#settle()
+    this.#inTurn = true
+    try {
+      this.#turn()
+    } finally {
+      this.#inTurn = false
+    }
+    this.#settle()
+  }
+
+  #turn(): void {
     if (this.strategy._tag === "Spin") {
       // Poll back to back until an event arrives or the budget is spent, then
       // give Node's event loop one turn (work it would run — a callback, a fiber
@@ -390,9 +574,10 @@ export class Driver {
   /** Fails every parked fiber and stops watching; the epoll fd is closed by the caller. */
   close(error: IoError.IoError): void {
     if (this.#closed) return
-    for (const io of this.#slots) this.deregister(io, error)
+    for (const io of this.#slots) if (io !== undefined) this.deregister(io, error)
     this.#closed = true
     this.#watcher?.close()
     this.#watcher = undefined
+    this.#watcherRef = false
   }
 }

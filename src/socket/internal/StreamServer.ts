@@ -1,15 +1,23 @@
 /**
  * The `effect/socket` `SocketServer` over a listening stream socket (TCP or Unix),
  * driven by the reactor: `run` accepts until `WouldBlock`, parks on the
- * listener's readiness, and forks one handler fiber per connection. Connections
- * wait in the kernel's backlog until `run` starts; interrupting `run` closes
- * every connection it accepted.
+ * listener's readiness, and starts one handler fiber per connection. Connections
+ * wait in the kernel's backlog until `run` starts; interrupting `run` interrupts
+ * every handler it started and closes their connections.
+ *
+ * Per connection the server builds the stream, its registration (joining the
+ * epoll set only when a fiber first waits on it), a `Connection`, the `Socket`
+ * and the handler's fiber — started at once, inside the accept loop's turn,
+ * with the run's context plus the raw stream service. No Scope, closure chain
+ * or wrapper fiber of its own: the fiber's exit closes the connection.
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import type * as NetAddress from "effect/net/NetAddress"
 import * as Scope from "effect/Scope"
 import type * as Socket from "effect/socket/Socket"
@@ -18,8 +26,9 @@ import * as observe from "../../internal/observe.ts"
 import { IoError } from "../../IoError.ts"
 import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
-import { Reactor, type Reactor as ReactorService, type Registration } from "../../reactor/Reactor.ts"
-import type { WouldBlock } from "../../WouldBlock.ts"
+import { READ } from "../../reactor/internal/driver.ts"
+import * as Reactor from "../../reactor/Reactor.ts"
+import { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
 import * as metrics from "./metrics.ts"
 import * as StreamSocket from "./StreamSocket.ts"
@@ -34,8 +43,8 @@ export interface Listener<S extends StreamSocket.StreamIo & metrics.Counted> {
 export interface ServerOptions<S extends StreamSocket.StreamIo & metrics.Counted> {
   /** The `SocketServer.address` form of the listener's address. */
   readonly toAddress: (local: SocketAddress.SocketAddress) => NetAddress.SocketAddress
-  /** Prepares an accepted stream (socket options); an error closes it. */
-  readonly prepare: (stream: S) => IoError | undefined
+  /** Prepares an accepted stream (socket options), or `undefined` when there is nothing to do; an error closes it. */
+  readonly prepare?: ((stream: S) => IoError | undefined) | undefined
   /** The service handlers find the raw stream under. */
   readonly service: Context.Service<S, S>
   readonly reader?: StreamSocket.ReaderOptions | undefined
@@ -52,9 +61,9 @@ export interface ServerOptions<S extends StreamSocket.StreamIo & metrics.Counted
 export const listen = <S extends StreamSocket.StreamIo & metrics.Counted, L extends Listener<S> & IoSource>(
   bind: Effect.Effect<L, IoError, Scope.Scope>,
   options: ServerOptions<S>
-): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor | Scope.Scope> =>
+): Effect.Effect<SocketServer.SocketServer["Service"], SocketServer.SocketServerError, Reactor.Reactor | Scope.Scope> =>
   Effect.gen(function*() {
-    const reactor = yield* Reactor
+    const reactor = yield* Reactor.Reactor
     const listener = yield* Effect.mapError(bind, errors.serverOpenError)
     const registration = yield* Effect.mapError(reactor.register(listener), errors.serverOpenError)
     const local = listener.localAddr()
@@ -63,16 +72,23 @@ export const listen = <S extends StreamSocket.StreamIo & metrics.Counted, L exte
     return make(listener, registration, reactor, local, accepted, options)
   })
 
+/** A handler's failure is logged (an interruption is not: it is how `run` ends). */
+const logUnhandled = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("Unhandled error in SocketServer", cause)
+const settled = { onFailure: logUnhandled, onSuccess: () => Effect.void }
+
 const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
   listener: Listener<S>,
-  registration: Registration,
-  reactor: ReactorService,
+  registration: Reactor.Registration,
+  reactor: Reactor.Reactor,
   local: SocketAddress.SocketAddress,
   accepted: observe.Tally<metrics.Counted>,
   options: ServerOptions<S>
 ): SocketServer.SocketServer["Service"] => {
-  const address = options.toAddress(local)
+  const address: NetAddress.SocketAddress = options.toAddress(local)
+  const listenerIo = Reactor.scheduledIo(registration)
   const acceptOne = registration.readIo(() => listener.accept())
+  // A span per accepted connection, made only when a tracer other than the native one is installed.
   const traced = (peer: SocketAddress.SocketAddress) =>
     observe.span(`${options.transport === "tcp" ? "Tcp" : "Unix"}.accept`, "server", () => ({
       "network.transport": options.transport,
@@ -83,51 +99,59 @@ const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
   const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
     Effect.gen(function*() {
       const runScope = yield* Scope.make()
-      const context = yield* Effect.context<R>()
-      const serve = (stream: S, peer: SocketAddress.SocketAddress) =>
-        Effect.gen(function*() {
-          const e = options.prepare(stream)
-          if (e !== undefined) {
-            stream.close()
-            return yield* Effect.logDebug("effect-mio: could not prepare an accepted connection", e)
-          }
-          const connScope = yield* Scope.fork(runScope)
-          // The stream belongs to the connection's Scope from here on (and to the metrics while it lives).
-          accepted.add(stream)
-          yield* Scope.addFinalizer(connScope, Effect.sync(() => {
-            accepted.end(stream)
-            stream.close()
-          }))
-          const reg = yield* Scope.provide(reactor.register(stream), connScope).pipe(
-            Effect.tapError(() => Scope.close(connScope, Exit.void))
-          )
-          const conn = new StreamSocket.Connection(stream, reg, peer)
-          yield* Scope.addFinalizer(connScope, Effect.sync(() => conn.close()))
-          let attached = false
-          const socket = StreamSocket.make(
-            Effect.suspend(() => {
-              if (attached || !conn.isOpen) {
-                return Effect.fail(errors.openError(new IoError({ kind: "Closed", errno: 0, syscall: "accept4", detail: "an accepted connection cannot be opened twice" })))
-              }
-              attached = true
-              return Effect.succeed(conn)
-            }),
-            { ...options.reader, reconnects: false, initial: conn }
-          )
-          const handle = handler(socket).pipe(
-            Effect.provideService(options.service, stream),
-            traced(peer),
-            Effect.provideContext(context),
-            Effect.catchCause((cause) => Effect.logError("Unhandled error in SocketServer", cause)),
-            Effect.ensuring(Scope.close(connScope, Exit.void))
-          )
-          // Start the handler now rather than on the scheduler's next turn.
-          yield* Effect.forkIn(handle, connScope, { startImmediately: true })
+      const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
+      const inRun = Fiber.runIn(runScope)
+
+      /** Starts the handler of one accepted connection; its exit closes the connection. */
+      const serve = (stream: S, peer: SocketAddress.SocketAddress): void => {
+        const e = options.prepare?.(stream)
+        if (e !== undefined) {
+          stream.close()
+          Effect.runForkWith(context)(Effect.logDebug("effect-mio: could not prepare an accepted connection", e))
+          return
+        }
+        const reg = Reactor.registerUnscoped(reactor, stream, true)
+        if (reg instanceof IoError) {
+          stream.close()
+          Effect.runForkWith(context)(Effect.logDebug("effect-mio: could not register an accepted connection", reg))
+          return
+        }
+        const conn = new StreamSocket.Connection(stream, reg, peer)
+        // The stream counts in the metrics while its connection lives.
+        accepted.add(stream)
+        const end = () => {
+          accepted.end(stream)
+          conn.close()
+        }
+        const socket = StreamSocket.accepted(conn, options.reader)
+        const fiber = Effect.runForkWith(Context.add(context, options.service, stream))(
+          Effect.matchCauseEffect(traced(peer)(Effect.suspend(() => handler(socket))), settled)
+        )
+        if (fiber.pollUnsafe() !== undefined) end()
+        else {
+          fiber.addObserver(end)
+          inRun(fiber)
+        }
+      }
+
+      /** Accepts every pending connection (a batch per readiness event), then waits for the next. */
+      const acceptAll: Effect.Effect<never, SocketServer.SocketServerError> = listenerIo === undefined
+        ? Effect.forever(Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream, peer]) => Effect.sync(() => serve(stream, peer))), {
+          disableYield: true
         })
-      return yield* Effect.forever(
-        Effect.flatMap(Effect.mapError(acceptOne, errors.serverError), ([stream, peer]) => serve(stream, peer)),
-        { disableYield: true }
-      ).pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
+        : Effect.suspend(function loop(): Effect.Effect<never, SocketServer.SocketServerError> {
+          for (;;) {
+            if (listenerIo.closed !== undefined) return Effect.fail(errors.serverError(listenerIo.closed))
+            const a = listener.accept()
+            if (a === WouldBlock) {
+              listenerIo.clear(READ)
+              return Effect.flatMap(Effect.mapError(listenerIo.awaitRead, errors.serverError), () => Effect.suspend(loop))
+            }
+            if (a instanceof IoError) return Effect.fail(errors.serverError(a))
+            serve(a[0], a[1])
+          }
+        })
+      return yield* acceptAll.pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
     }) as Effect.Effect<never, SocketServer.SocketServerError, R>
 
   return SocketServer.SocketServer.of({ address, run })

@@ -58,25 +58,6 @@ export interface ReaderConfig {
   readonly maxChunks: number
 }
 
-/** The TLS layer of each upgraded reader, for `Tls.session`. */
-const layers = new WeakMap<Socket.Reader, { readonly conn: Connection }>()
-
-/**
- * The reader of `conn`: `pull` as given (it follows the connection's layer),
- * `upgrade` as described above.
- *
- * @internal
- */
-export const reader = (
-  conn: Connection,
-  pull: Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError>,
-  config: ReaderConfig
-): Socket.Reader => {
-  const r: Socket.Reader = { pull, upgrade: (options) => upgrade(conn, options, config) }
-  layers.set(r, { conn })
-  return r
-}
-
 /**
  * The session of an upgraded reader, or `undefined` (not upgraded, not a reader
  * of ours, or the handshake has not finished).
@@ -84,7 +65,9 @@ export const reader = (
  * @internal
  */
 export const sessionOf = (r: Socket.Reader): Session | undefined => {
-  const layer = layers.get(r)?.conn.layer
+  // Our readers carry their connection (StreamSocket's StreamReader).
+  const conn = (r as { readonly conn?: unknown }).conn
+  const layer = typeof conn === "object" && conn !== null ? (conn as Partial<Connection>).layer : undefined
   return layer instanceof TlsLayer ? layer.session : undefined
 }
 
@@ -158,7 +141,12 @@ const credentials = (o: Socket.TlsUpgradeOptions): NodeTls.SecureContextOptions 
 
 // --- upgrade ---------------------------------------------------------------------
 
-const upgrade = (
+/**
+ * Upgrades `conn` in place (the reader's `upgrade`).
+ *
+ * @internal
+ */
+export const upgrade = (
   conn: Connection,
   options: Socket.TlsUpgradeOptions | undefined,
   config: ReaderConfig
