@@ -87,6 +87,30 @@ describe("EndpointServer over SimNet", () => {
       yield* inVirtualTime(Effect.forEach(holders.slice(1), (h) => h.close, { discard: true }))
     }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 12, latency: "5 millis" }))), 60_000)
 
+  it.effect("a Retry token the server reads after its lifetime: the client is refused at once (kind Refused), not left to time out", () =>
+    Effect.gen(function*() {
+      // 1.5 s each way: the token the first Retry carries is 3 s old when the client's answer
+      // reaches the server, past a 1 s lifetime (tokens count whole seconds).
+      const s = yield* server({ tokenLifetime: "1 second" })
+      yield* Effect.forkScoped(s.run(echo))
+      const started = yield* Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))
+      const refused = yield* inVirtualTime(Effect.exit(Effect.scoped(Effect.gen(function*() {
+        const udp = yield* MemoryDatagram.udpLike({ host: "far", peer: "server:7000" })
+        const ep = yield* Endpoint.make(udp, { drive: "reactor", initialRtt: 50, idleTimeout: "30 seconds" })
+        yield* ep.connected
+      }))), { stepMs: 50, limitMs: 60_000 })
+      const elapsed = (yield* Effect.clockWith((clock) => Effect.succeed(clock.currentTimeMillisUnsafe()))) - started
+      assert.isTrue(Exit.isFailure(refused))
+      const error = Exit.isFailure(refused) ? refused.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
+      assert.strictEqual(error !== undefined && "kind" in error ? error.kind : undefined, "Refused")
+      assert.include(error?.message ?? "", "token expired")
+      // Two and a half round trips (Initial, Retry, Initial with the token, refusal), far below the idle timeout.
+      assert.isBelow(elapsed, 10_000)
+      const stats = yield* s.stats
+      assert.isAtLeast(stats.listener.dropped["token-expired"], 1)
+      assert.strictEqual(stats.peersMade, 0)
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 13, latency: "1500 millis" }))), 60_000)
+
   it.effect("an idle peer times out: the server drops it and its handler sees PeerTimedOut", () =>
     Effect.gen(function*() {
       const net = yield* SimNet.SimNet

@@ -713,11 +713,13 @@ export class RudpEngine {
 
   /**
    * A server's Retry: a token to send back in a new Initial (addressed to the
-   * id the Retry names), or — with a CLOSE frame — a refusal. Only one, only
-   * during our handshake, only naming our id and the id our Initial used.
+   * id the Retry names), or — with a CLOSE frame — a refusal. Only during our
+   * handshake, only naming our id and the id our Initial used; one token only,
+   * but a refusal also after it (a server that read our token too late refuses
+   * the attempt rather than leave it to time out).
    */
   #onRetry(now: number, h: Header, bytes: Uint8Array): void {
-    if (this.config.role !== "client" || this.#state !== "handshake" || this.#peer !== undefined || this.#retried || !h.dcidIs(this.localCid)) {
+    if (this.config.role !== "client" || this.#state !== "handshake" || this.#peer !== undefined || !h.dcidIs(this.localCid)) {
       return void this.stats.dropped["unknown-type"]++
     }
     if (!verifyTag(bytes, h.pnTruncated)) return void this.stats.dropped.tag++
@@ -736,6 +738,7 @@ export class RudpEngine {
       return
     }
     if (token.length === 0) return void this.stats.dropped.malformed++
+    if (this.#retried) return void this.stats.dropped["unknown-type"]++
     this.#retried = true
     this.#token = token.slice()
     this.#initialDcid = h.scid.slice()

@@ -240,13 +240,20 @@ export class Listener<P> {
     // A handshake's packet numbers are 4 bytes on the wire: the truncated number is the number.
     if (!verifyTag(bytes, h.pnTruncated)) return this.#drop("tag")
     if (this.#byCid.size >= this.config.maxPeers) {
-      this.#answer(this.#refusal(h), n, from)
+      this.#answer(this.#refusal(h, `the server is full (maxPeers ${this.config.maxPeers})`), n, from)
       this.stats.refusals++
       return this.#drop("refused")
     }
     const odcid = h.dcid.slice()
     if (h.token.length > 0) {
       const cid = verify(this.config.tokenKey, addressKey(from), h.token, now, this.config.tokenLifetime)
+      if (cid === "token-expired") {
+        // An authentic token the server read too late (it fell behind a burst of Initials): the
+        // client takes one Retry only, so without an answer it would repeat this Initial until its
+        // handshake timed out. A refusal (no state, smaller than the Initial) ends its attempt now.
+        this.#answer(this.#refusal(h, "the Retry token expired before the server read it (the server is behind): connect again"), n, from)
+        return this.#drop(cid)
+      }
       if (typeof cid === "string") return this.#drop(cid)
       // A token names the id its Retry gave; the client addresses its new Initial to it.
       if (!sameAt(h.dcid, 0, cid) || h.dcidLength !== SERVER_CID_LENGTH) return this.#drop("token-forged")
@@ -324,7 +331,7 @@ export class Listener<P> {
     return this.#retryPacket(h, cid, token, undefined)
   }
 
-  #refusal(h: Header): Uint8Array | undefined {
-    return this.#retryPacket(h, new Uint8Array(0), new Uint8Array(0), textEncoder.encode(`the server is full (maxPeers ${this.config.maxPeers})`))
+  #refusal(h: Header, reason: string): Uint8Array | undefined {
+    return this.#retryPacket(h, new Uint8Array(0), new Uint8Array(0), textEncoder.encode(reason))
   }
 }
