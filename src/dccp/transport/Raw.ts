@@ -26,7 +26,12 @@ import { WouldBlock } from "../../WouldBlock.ts"
 import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
 import { addressesOf, ipBytes } from "./Udp.ts"
 
-/** IP protocol number of DCCP. */
+/**
+ * IP protocol number of DCCP.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const IPPROTO_DCCP = 33
 
 /**

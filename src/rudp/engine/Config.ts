@@ -213,7 +213,11 @@ export const defaults = {
   resendScan: 10
 } as const
 
-/** A value as an error message shows it: strings and objects as JSON. */
+/**
+ * A value as an error message shows it: strings and objects as JSON.
+ *
+ * @internal
+ */
 export const shown = (v: unknown): string => {
   if (typeof v === "string") return JSON.stringify(v)
   if (typeof v === "function") return "a function"
