@@ -89,6 +89,14 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
   let probeRttRoundDone = false
   let savedCwnd = 0
   let inFlight = 0
+  // Ack aggregation (as Linux's BBR, extra_acked): how many bytes the acks of an epoch brought beyond
+  // what the bandwidth estimate explains, the maximum per round over the last BW_WINDOW_ROUNDS rounds.
+  // Acks that arrive in bursts (delayed and grouped acks, a receiver that reads in batches) would
+  // otherwise leave a sender at the window on a path whose RTT is shorter than the ack cadence.
+  const extraAckedMax = new Float64Array(BW_WINDOW_ROUNDS)
+  let extraAcked = 0
+  let ackEpochStart = 0
+  let ackEpochAcked = 0
   const pacer = new Pacer(mtu, cwnd)
 
   const bdp = (gain: number): number => (btlBw > 0 && Number.isFinite(minRtt) ? gain * btlBw * minRtt : initialWindow(mtu))
@@ -145,6 +153,24 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
 
   let lossInRound = false
 
+  const updateAckAggregation = (now: number, acked: number, roundStart: boolean): void => {
+    if (roundStart) extraAckedMax[round % BW_WINDOW_ROUNDS] = 0
+    if (acked <= 0 || btlBw <= 0) return
+    const expected = btlBw * (now - ackEpochStart)
+    // A new epoch when the acks fell behind the estimate (no aggregation now) or after a long one.
+    if (ackEpochAcked <= expected || ackEpochAcked + acked >= 1 << 20) {
+      ackEpochStart = now
+      ackEpochAcked = 0
+    }
+    ackEpochAcked += acked
+    const extra = Math.min(ackEpochAcked - btlBw * (now - ackEpochStart), cwnd)
+    const slot = round % BW_WINDOW_ROUNDS
+    if (extra > extraAckedMax[slot]!) extraAckedMax[slot] = extra
+    let max = 0
+    for (let i = 0; i < BW_WINDOW_ROUNDS; i++) if (extraAckedMax[i]! > max) max = extraAckedMax[i]!
+    extraAcked = max
+  }
+
   return {
     name: "bbr",
     window: () => cwnd,
@@ -181,6 +207,7 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
         lossInRound = false
       }
       updateBw(s.deliveryRate, s.appLimited, roundStart)
+      updateAckAggregation(now, s.ackedBytes, roundStart)
       checkFullPipe(roundStart, s.appLimited)
       if (mode === "startup" && filledPipe) {
         mode = "drain"
@@ -208,8 +235,9 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
           }
         }
       }
-      // The window: the gain times the BDP, plus room for delayed and aggregated acks.
-      const target = bdp(cwndGain) + 3 * mtu
+      // The window: the gain times the BDP, plus room for delayed and aggregated acks (at least three
+      // datagrams, more when the acks were measured to come in bursts).
+      const target = bdp(cwndGain) + Math.max(3 * mtu, extraAcked)
       if (mode === "probe-rtt") cwnd = minCwnd
       else if (filledPipe) cwnd = Math.min(cwnd + s.ackedBytes, target)
       else if (cwnd < target || s.delivered < initialWindow(mtu)) cwnd += s.ackedBytes
