@@ -12,7 +12,7 @@ import { Duplex } from "node:stream"
 import { IoError } from "../../IoError.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import { nextTurn, onNodeStack } from "./nodeStack.ts"
-import type { Connection } from "./StreamSocket.ts"
+import { type Connection, skip, writeSome } from "./StreamSocket.ts"
 
 /** Reads into a pool of this size; a read never asks for less than `MIN_READ`. */
 const MIN_READ = 16 * 1024
@@ -178,17 +178,4 @@ export class CipherStream extends Duplex {
     if (this.#conn.isOpen) this.#conn.stream.shutdown("both")
     done(error)
   }
-}
-
-const writeSome = (conn: Connection, bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError =>
-  bufs.length === 1 ? conn.stream.write(bufs[0]!) : conn.stream.writev(bufs)
-
-/** The buffers after the first `n` bytes. */
-const skip = (bufs: ReadonlyArray<Uint8Array>, n: number): ReadonlyArray<Uint8Array> => {
-  let i = 0
-  while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length
-  if (i === bufs.length) return []
-  const out = bufs.slice(i)
-  if (n > 0) out[0] = out[0]!.subarray(n)
-  return out
 }

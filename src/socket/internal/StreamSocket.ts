@@ -612,7 +612,8 @@ const notConnected = new IoError({
   detail: "no reader holds a connection (disconnectedWrites: \"fail\")"
 })
 
-const writeSome = (conn: Connection, bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError =>
+/** Writes what the socket takes of `bufs` (one `send`, or `writev` for several). @internal */
+export const writeSome = (conn: Connection, bufs: ReadonlyArray<Uint8Array>): number | WouldBlock | IoError =>
   bufs.length === 1 ? conn.stream.write(bufs[0]!) : conn.stream.writev(bufs)
 
 const total = (bufs: ReadonlyArray<Uint8Array>): number => {
@@ -621,8 +622,8 @@ const total = (bufs: ReadonlyArray<Uint8Array>): number => {
   return n
 }
 
-/** The buffers after the first `n` bytes. */
-const skip = (bufs: ReadonlyArray<Uint8Array>, n: number): ReadonlyArray<Uint8Array> => {
+/** The buffers after the first `n` bytes. @internal */
+export const skip = (bufs: ReadonlyArray<Uint8Array>, n: number): ReadonlyArray<Uint8Array> => {
   if (n === 0) return bufs
   let i = 0
   while (i < bufs.length && n >= bufs[i]!.length) n -= bufs[i++]!.length
