@@ -7,9 +7,8 @@
  * @internal
  */
 import type { Splitter } from "../Framer.ts"
+import { PendingBytes } from "./PendingBytes.ts"
 import * as FrameError from "../FrameError.ts"
-
-const EMPTY = new Uint8Array(0)
 
 /** The index of `delimiter` in `bytes` at or after `from`, or -1. @internal */
 export const indexOf = (bytes: Uint8Array, delimiter: Uint8Array, from: number): number => {
@@ -29,18 +28,18 @@ export class DelimitedSplitter implements Splitter {
   readonly #name: string
   readonly #delimiter: Uint8Array
   readonly #maxFrame: number
-  #pending: Uint8Array = EMPTY
-  #length = 0
+  readonly #pending: PendingBytes
   #failed: FrameError.FrameError | undefined = undefined
 
   constructor(name: string, delimiter: Uint8Array, maxFrame: number) {
     this.#name = name
     this.#delimiter = delimiter
     this.#maxFrame = maxFrame
+    this.#pending = new PendingBytes(maxFrame + delimiter.length)
   }
 
   get buffered(): number {
-    return this.#length
+    return this.#pending.length
   }
 
   push(chunk: Uint8Array): Array<Uint8Array> | FrameError.FrameError {
@@ -48,29 +47,29 @@ export class DelimitedSplitter implements Splitter {
     const d = this.#delimiter
     const out: Array<Uint8Array> = []
     let pos = 0
-    if (this.#length > 0) {
+    if (this.#pending.length > 0) {
       // The delimiter may start in the pending bytes (only in their last d-1) and end in the chunk.
       let end = this.#straddle(chunk)
       let consumed: number
       if (end >= 0) {
         consumed = end
-        end = this.#length - (d.length - end)
+        end = this.#pending.length - (d.length - end)
       } else {
         const at = indexOf(chunk, d, 0)
         if (at < 0) {
-          if (this.#length + chunk.length > this.#maxFrame + d.length - 1) return this.#fail(this.#tooLarge(this.#length + chunk.length))
-          this.#append(chunk, 0, chunk.length)
+          if (this.#pending.length + chunk.length > this.#maxFrame + d.length - 1) return this.#fail(this.#tooLarge(this.#pending.length + chunk.length))
+          this.#pending.append(chunk, 0, chunk.length)
           return out
         }
-        end = this.#length + at
+        end = this.#pending.length + at
         consumed = at + d.length
       }
       if (end > this.#maxFrame) return this.#fail(this.#tooLarge(end))
       const frame = new Uint8Array(end)
-      frame.set(this.#pending.subarray(0, Math.min(end, this.#length)))
-      if (end > this.#length) frame.set(chunk.subarray(0, end - this.#length), this.#length)
+      frame.set(this.#pending.bytes.subarray(0, Math.min(end, this.#pending.length)))
+      if (end > this.#pending.length) frame.set(chunk.subarray(0, end - this.#pending.length), this.#pending.length)
       out.push(frame)
-      this.#length = 0
+      this.#pending.length = 0
       pos = consumed
     }
     while (pos < chunk.length) {
@@ -83,16 +82,16 @@ export class DelimitedSplitter implements Splitter {
     if (pos < chunk.length) {
       const rest = chunk.length - pos
       if (rest > this.#maxFrame + d.length - 1) return this.#fail(this.#tooLarge(rest))
-      this.#append(chunk, pos, rest)
+      this.#pending.append(chunk, pos, rest)
     }
     return out
   }
 
   end(): FrameError.FrameError | undefined {
     if (this.#failed !== undefined) return this.#failed
-    if (this.#length === 0) return undefined
-    const residue = this.#pending.slice(0, this.#length)
-    this.#length = 0
+    if (this.#pending.length === 0) return undefined
+    const residue = this.#pending.bytes.slice(0, this.#pending.length)
+    this.#pending.length = 0
     return this.#fail(FrameError.truncated(this.#name, residue, this.#maxFrame))
   }
 
@@ -102,11 +101,11 @@ export class DelimitedSplitter implements Splitter {
    */
   #straddle(chunk: Uint8Array): number {
     const d = this.#delimiter
-    for (let inPending = Math.min(d.length - 1, this.#length); inPending >= 1; inPending--) {
+    for (let inPending = Math.min(d.length - 1, this.#pending.length); inPending >= 1; inPending--) {
       const inChunk = d.length - inPending
       if (inChunk > chunk.length) continue
       let ok = true
-      for (let k = 0; k < inPending && ok; k++) ok = this.#pending[this.#length - inPending + k] === d[k]
+      for (let k = 0; k < inPending && ok; k++) ok = this.#pending.bytes[this.#pending.length - inPending + k] === d[k]
       for (let k = 0; k < inChunk && ok; k++) ok = chunk[k] === d[inPending + k]
       if (ok) return inChunk
     }
@@ -119,19 +118,7 @@ export class DelimitedSplitter implements Splitter {
 
   #fail(e: FrameError.FrameError): FrameError.FrameError {
     this.#failed = e
-    this.#pending = EMPTY
-    this.#length = 0
+    this.#pending.clear()
     return e
-  }
-
-  #append(chunk: Uint8Array, from: number, n: number): void {
-    const need = this.#length + n
-    if (need > this.#pending.length) {
-      const grown = new Uint8Array(Math.max(need, Math.min(this.#pending.length * 2, this.#maxFrame + this.#delimiter.length), 256))
-      grown.set(this.#pending.subarray(0, this.#length))
-      this.#pending = grown
-    }
-    this.#pending.set(chunk.subarray(from, from + n), this.#length)
-    this.#length = need
   }
 }

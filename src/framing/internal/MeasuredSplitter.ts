@@ -8,6 +8,7 @@
  */
 import * as FrameError from "../FrameError.ts"
 import type { Splitter } from "../Framer.ts"
+import { PendingBytes } from "./PendingBytes.ts"
 
 /** What a measured framer provides. @internal */
 export interface Measure {
@@ -28,21 +29,19 @@ export interface Measure {
   readonly payload: (wire: Uint8Array, owned: boolean) => Uint8Array
 }
 
-const EMPTY = new Uint8Array(0)
-
 /** @internal */
 export class MeasuredSplitter implements Splitter {
   readonly #m: Measure
-  #pending: Uint8Array = EMPTY
-  #length = 0
+  readonly #pending: PendingBytes
   #failed: FrameError.FrameError | undefined = undefined
 
   constructor(m: Measure) {
     this.#m = m
+    this.#pending = new PendingBytes(m.maxWire)
   }
 
   get buffered(): number {
-    return this.#length
+    return this.#pending.length
   }
 
   push(chunk: Uint8Array): Array<Uint8Array> | FrameError.FrameError {
@@ -50,22 +49,22 @@ export class MeasuredSplitter implements Splitter {
     const m = this.#m
     const out: Array<Uint8Array> = []
     let pos = 0
-    if (this.#length > 0) {
-      const before = this.#length
+    if (this.#pending.length > 0) {
+      const before = this.#pending.length
       // Append what could still belong to the pending frame (never more than a whole frame).
       const take = Math.min(chunk.length, m.maxWire - before)
-      this.#append(chunk, 0, take)
-      const size = m.measure(this.#pending.subarray(0, this.#length))
+      this.#pending.append(chunk, 0, take)
+      const size = m.measure(this.#pending.bytes.subarray(0, this.#pending.length))
       if (size instanceof FrameError.FrameError) return this.#fail(size)
       if (size === undefined) {
-        if (take < chunk.length) return this.#fail(FrameError.tooLarge(m.name, this.#length, m.maxFrame, "an unmeasurable frame"))
+        if (take < chunk.length) return this.#fail(FrameError.tooLarge(m.name, this.#pending.length, m.maxFrame, "an unmeasurable frame"))
         return out
       }
       if (size > m.maxWire) return this.#fail(this.#tooLarge(size))
-      if (size > this.#length) return out // every byte of the chunk went into the pending frame
-      out.push(m.payload(this.#pending.slice(0, size), true))
+      if (size > this.#pending.length) return out // every byte of the chunk went into the pending frame
+      out.push(m.payload(this.#pending.bytes.slice(0, size), true))
       pos = size - before
-      this.#length = 0
+      this.#pending.length = 0
     }
     while (pos < chunk.length) {
       const rest = pos === 0 ? chunk : chunk.subarray(pos)
@@ -80,15 +79,15 @@ export class MeasuredSplitter implements Splitter {
       out.push(m.payload(size === rest.length ? rest : rest.subarray(0, size), false))
       pos += size
     }
-    if (pos < chunk.length) this.#append(chunk, pos, chunk.length - pos)
+    if (pos < chunk.length) this.#pending.append(chunk, pos, chunk.length - pos)
     return out
   }
 
   end(): FrameError.FrameError | undefined {
     if (this.#failed !== undefined) return this.#failed
-    if (this.#length === 0) return undefined
-    const residue = this.#pending.slice(0, this.#length)
-    this.#length = 0
+    if (this.#pending.length === 0) return undefined
+    const residue = this.#pending.bytes.slice(0, this.#pending.length)
+    this.#pending.length = 0
     return this.#fail(FrameError.truncated(this.#m.name, residue, this.#m.maxFrame))
   }
 
@@ -99,20 +98,7 @@ export class MeasuredSplitter implements Splitter {
 
   #fail(e: FrameError.FrameError): FrameError.FrameError {
     this.#failed = e
-    this.#pending = EMPTY
-    this.#length = 0
+    this.#pending.clear()
     return e
-  }
-
-  /** Appends `chunk[from, from + n)` to the pending bytes, growing the buffer (never past maxWire). */
-  #append(chunk: Uint8Array, from: number, n: number): void {
-    const need = this.#length + n
-    if (need > this.#pending.length) {
-      const grown = new Uint8Array(Math.min(this.#m.maxWire, Math.max(need, this.#pending.length * 2, 256)))
-      grown.set(this.#pending.subarray(0, this.#length))
-      this.#pending = grown
-    }
-    this.#pending.set(n === chunk.length ? chunk : chunk.subarray(from, from + n), this.#length)
-    this.#length = need
   }
 }
