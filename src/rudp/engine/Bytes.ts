@@ -32,12 +32,13 @@ export const MAX_VARINT = Number.MAX_SAFE_INTEGER
 export const varintLength = (v: number): 1 | 2 | 4 | 8 => v < 64 ? 1 : v < 16384 ? 2 : v < 1073741824 ? 4 : 8
 
 /**
- * A write cursor over a buffer.
+ * A cursor over the region `[pos, end)` of a buffer; `ok` turns false at the
+ * first overrun or bad number and stays false until `reset`.
  *
  * @since 0.2.0
  * @category models
  */
-export class Writer {
+export class Cursor {
   buf: Uint8Array
   pos: number
   end: number
@@ -57,6 +58,15 @@ export class Writer {
     this.ok = true
     return this
   }
+}
+
+/**
+ * A write cursor over a buffer.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Writer extends Cursor {
 
   room(): number {
     return this.end - this.pos
@@ -136,25 +146,7 @@ export class Writer {
  * @since 0.2.0
  * @category models
  */
-export class Reader {
-  buf: Uint8Array
-  pos: number
-  end: number
-  ok = true
-
-  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
-    this.buf = buf
-    this.pos = pos
-    this.end = end
-  }
-
-  reset(buf: Uint8Array, pos = 0, end = buf.length): this {
-    this.buf = buf
-    this.pos = pos
-    this.end = end
-    this.ok = true
-    return this
-  }
+export class Reader extends Cursor {
 
   remaining(): number {
     return this.end - this.pos
