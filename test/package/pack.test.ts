@@ -67,8 +67,15 @@ describe("the published package, from a consumer's project", () => {
       run("mkdir", ["-p", project], dir)
       writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { effect: versionOf("effect"), "effect-mio": `file:${tarball}` }, devDependencies: { "@types/node": versionOf("@types/node") } }))
       run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], project)
-      const manifest = JSON.parse(readFileSync(join(project, "node_modules/effect-mio/package.json"), "utf8")) as { exports: Record<string, Record<string, string>> }
+      const manifest = JSON.parse(readFileSync(join(project, "node_modules/effect-mio/package.json"), "utf8")) as {
+        exports: Record<string, Record<string, string>>
+        os: ReadonlyArray<string>
+        cpu: ReadonlyArray<string>
+      }
       assert.notProperty(manifest.exports["."], "source", "no dev-only condition a consumer might set")
+      // npm matches `os` and `cpu` against process.platform and process.arch: only such names belong there
+      assert.deepStrictEqual(manifest.os, ["linux"])
+      for (const cpu of manifest.cpu) assert.include(["x64", "arm64"], cpu)
 
       writeFileSync(join(project, "program.ts"), program)
       writeFileSync(join(project, "program.mjs"), program.replace(" as SocketAddress.SocketAddress", ""))
