@@ -1433,7 +1433,7 @@ export class RudpEngine {
 
   /** What could go into a data packet now besides an ACK. */
   #hasContent(now: number): boolean {
-    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0 || this.#redundant.length > 0) return true
+    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0) return true
     const head = this.outbox.queue.peek()
     if (head === undefined) return false
     if (!this.#congestionAllows(now)) return false
@@ -1480,19 +1480,9 @@ export class RudpEngine {
     const o = this.outbox
     const prev = this.#prev
     prev.clear()
-    // Second copies of the last packet's retransmissions (see below) lead.
+    // Second copies owed from earlier packets (those queued by this packet go in a later one).
     const rq = this.#redundant, rf = this.#redundantFragment
-    while (rq.length > 0 && (probing || this.#congestionAllows(now))) {
-      const m = rq.peek()!, i = rf.peek()!
-      if (!m.isAcked(i) && !m.isQueued(i)) {
-        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
-        this.#carry(p, m, i)
-        this.stats.redundantRetransmissions++
-        eliciting = true
-      }
-      rq.shift()
-      rf.shift()
-    }
+    let owed = rq.length
     while (o.retransmit.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
       if (m.isAcked(i)) {
@@ -1536,6 +1526,19 @@ export class RudpEngine {
         o.queue.shift()
         o.queuedBytes -= m.payload.length
       }
+    }
+    // Second copies of earlier retransmissions (see above) fill the room a packet that goes anyway has
+    // left: they never make a packet of their own, so they cost no datagram headers.
+    while (eliciting && owed > 0) {
+      owed--
+      const m = rq.peek()!, i = rf.peek()!
+      if (!m.isAcked(i) && !m.isQueued(i)) {
+        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+        this.#carry(p, m, i)
+        this.stats.redundantRetransmissions++
+      }
+      rq.shift()
+      rf.shift()
     }
     if (this.#pingPending || (probing && !eliciting)) {
       w.u8(FrameType.PING)
