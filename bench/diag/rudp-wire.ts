@@ -48,6 +48,9 @@ for (let seed = 1; seed <= seeds; seed++) {
     redundant: s.redundantRetransmissions,
     pto: s.ptoCount,
     acksSentA: s.acksSent,
+    // Delivery messages the receiver already had: resends of what was not lost (spurious) or second copies.
+    duplicatesAtReceiver: pair.b.engine.inbox.drops.duplicate,
+    duplicatePackets: pair.b.engine.stats.dropped.duplicate,
     sizes: Object.fromEntries([...sizes].sort((x, y) => x[0] - y[0]))
   }))
 }
