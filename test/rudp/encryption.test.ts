@@ -136,12 +136,14 @@ describe("key update (RFC 9001 §6)", () => {
     })
   }
 
-  it("a packet sealed before a switch and delivered after it opens under the previous keys", () => {
+  it("a packet sealed before a switch and delivered after it opens under the previous keys, for 3 × PTO", () => {
     // Only a updates (b's limit is the default): b's receive keys move once per update of a.
-    const pair = connected({ psk: PSK, keyUpdateAfter: 16 }, { psk: PSK })
+    const pair = connected({ psk: PSK, keyUpdateAfter: 40 }, { psk: PSK })
     const a = pair.a.engine, b = pair.b.engine
     a.send(pair.net.now(), numbered(1000, 64), "Delivery")
     const held = a.pollTransmit(pair.net.now())!
+    a.send(pair.net.now(), numbered(1001, 64), "Delivery")
+    const heldLonger = a.pollTransmit(pair.net.now())!
     assert.strictEqual(b.stats.keyUpdatesFollowed, 0)
     for (let i = 0; i < 60; i++) pair.send(pair.a, numbered(i, 900), "Delivery")
     pair.runUntil(() => b.stats.keyUpdatesFollowed >= 1)
@@ -150,9 +152,17 @@ describe("key update (RFC 9001 §6)", () => {
     b.handleDatagram(pair.net.now(), held)
     assert.strictEqual(b.packetsAccepted, accepted + 1, "the late packet of the old phase was accepted")
     assert.strictEqual(b.stats.dropped.tag, tags)
-    pair.runUntil(() => pair.b.received.length >= 61 && a.info().unacked === 0)
+    pair.runUntil(() => pair.b.received.length >= 62 && a.info().unacked === 0)
     assert.strictEqual(pair.b.received.filter((m) => numberOf(m.payload) === 1000).length, 1, "its message delivered once")
     assert.strictEqual(b.stats.dropped.tag, tags)
+    // RFC 9001 §6.5: the old keys are gone 3 × PTO after the switch (one PTO here is well under 100 ms).
+    const switched = pair.net.now()
+    pair.runUntil(() => pair.net.now() > switched + 400)
+    assert.strictEqual(b.stats.keyUpdatesFollowed, 1, "no second update in between")
+    const failures = b.stats.authenticationFailures
+    b.handleDatagram(pair.net.now(), heldLonger)
+    assert.strictEqual(b.stats.dropped.tag, tags + 1, "an old-phase packet after the retention is dropped")
+    assert.strictEqual(b.stats.authenticationFailures, failures + 1)
   })
 
   it("a packet with its key phase bit flipped is dropped and counted; past the integrity limit the connection ends", () => {

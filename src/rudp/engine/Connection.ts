@@ -652,7 +652,8 @@ export class RudpEngine {
     if (h.form === "short" && this.#keys !== undefined) {
       // The AEAD: a modified, forged or misnumbered packet fails here (nothing of it is read).
       const keys = this.#keys
-      const end = keys.open(bytes, h.payloadStart, bytes.length, pn)
+      // RFC 9001 §6.5: the previous keys open reordered packets for 3 × PTO after a switch.
+      const end = keys.open(bytes, h.payloadStart, bytes.length, pn, now, 3 * this.#ptoBase())
       this.stats.keyUpdatesFollowed = keys.followed
       if (end < 0) {
         this.stats.dropped.tag++

@@ -32,7 +32,7 @@
  *   RFC 9001 §6.6) once the peer acknowledged a packet of the current phase;
  *   the peer follows when a packet of the other phase opens under its next
  *   receive keys. The previous receive keys open packets numbered before the
- *   switch (reordered ones). Packets failing authentication are counted over
+ *   switch (reordered ones) for 3 × PTO after it. Packets failing authentication are counted over
  *   all keys; past the integrity limit the connection ends.
  *
  * @since 0.2.0
@@ -305,6 +305,8 @@ export class PacketKeys {
   receivePhase = 0
   receivePhaseStart = 0
   previous: DirectionKeys | undefined = undefined
+  /** Until when the previous receive keys are kept (RFC 9001 §6.5: about 3 × PTO after the switch). */
+  previousUntil = 0
   #next: DirectionKeys | undefined = undefined
   /** Key updates: initiated by this end, and followed (the peer's). */
   initiated = 0
@@ -387,12 +389,12 @@ export class PacketKeys {
    * Opens `buf[payloadStart, end)` (ciphertext and tag) in place, with the
    * (unmasked) header before it as associated data, under the keys its key
    * phase bit names: the current ones; the previous ones for a packet numbered
-   * before the last switch; else the next ones — and when those open it, the
-   * receiving keys move on, and the sending keys follow if this end had not
-   * updated them first. Returns the plaintext's end, or −1 when the packet is
-   * not authentic (counted).
+   * before the last switch, until `retainMs` after it; else the next ones — and
+   * when those open it, the receiving keys move on, and the sending keys follow
+   * if this end had not updated them first. Returns the plaintext's end, or −1
+   * when the packet is not authentic (counted).
    */
-  open(buf: Uint8Array, payloadStart: number, end: number, pn: number): number {
+  open(buf: Uint8Array, payloadStart: number, end: number, pn: number, now: number, retainMs: number): number {
     const ctEnd = end - AEAD_TAG_BYTES
     if (ctEnd < payloadStart) {
       this.failures++
@@ -401,12 +403,14 @@ export class PacketKeys {
     const phase = (buf[0]! & KEY_PHASE_BIT) === 0 ? 0 : 1
     if (phase === this.receivePhase) {
       if (this.receive.open(buf, payloadStart, ctEnd, pn)) return ctEnd
-    } else if (this.previous !== undefined && pn < this.receivePhaseStart) {
-      if (this.previous.open(buf, payloadStart, ctEnd, pn)) return ctEnd
+    } else if (pn < this.receivePhaseStart) {
+      if (this.previous !== undefined && now > this.previousUntil) this.previous = undefined
+      if (this.previous?.open(buf, payloadStart, ctEnd, pn) === true) return ctEnd
     } else {
       const next = this.#next ??= this.receive.next()
       if (next.open(buf, payloadStart, ctEnd, pn)) {
         this.previous = this.receive
+        this.previousUntil = now + retainMs
         this.receive = next
         this.#next = undefined
         this.receivePhase = phase
