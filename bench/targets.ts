@@ -249,7 +249,7 @@ function rudpLossTargets(): Array<Target> {
       extra: "fwd_wire_ratio",
       unit: "B/B"
     }),
-    T(P2, "encryption on: ≥ 0.7× the message rate of encryption off", "rudp-loss-encryption-rate", "ours RUDP, encryption on (psk, ChaCha20-Poly1305)", { kind: "ratio", min: 0.7 }),
+    T(P2, "encryption on: ≥ 0.7× the message rate of encryption off", "rudp-loss-encryption-rate", "ours RUDP, encryption on (psk, AES-256-GCM, the default)", { kind: "ratio", min: 0.7 }),
     T(P2, "server: 10,000 peers connected on one port (CPU and RSS per peer reported)", "rudp-server-10k", "ours EndpointServer, 10,000 peers × 1 msg/s", {
       kind: "bound",
       min: 10_000,

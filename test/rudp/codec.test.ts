@@ -5,7 +5,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { decodeTruncated, MAX_VARINT, Reader, Writer } from "../../src/rudp/engine/Bytes.ts"
-import { FrameType, MessageFrame, Previous, readMessage, writeMessage } from "../../src/rudp/engine/Frame.ts"
+import { FrameType, MessageFrame, Previous, readMessage, readRunCount, readRunMessage, writeMessage } from "../../src/rudp/engine/Frame.ts"
+import type { Guarantee } from "../../src/rudp/Guarantee.ts"
+import { Inbox } from "../../src/rudp/engine/Inbox.ts"
+import { Payload } from "../../src/rudp/engine/Payload.ts"
+import * as Prng from "../../src/testing/Prng.ts"
 import { crc32, Header, parseHeader, patchLength, seal, TAG_BYTES, verifyTag, VERSION_1, writeLongHeader, writeShortHeader, writeVersionNegotiation } from "../../src/rudp/engine/Packet.ts"
 import { readParams, writeParams } from "../../src/rudp/engine/Params.ts"
 import { RangeSet } from "../../src/rudp/engine/RangeSet.ts"
@@ -156,34 +160,138 @@ describe("packet headers", () => {
 })
 
 describe("MESSAGE frames", () => {
-  const roundTrip = (frames: ReadonlyArray<{ tier: "None" | "Order" | "Delivery"; s: number; d: number; dBefore: number; frag?: { f: number; offset: number; total: number } }>) => {
+  type Frame = { tier: "None" | "Order" | "Delivery"; s: number; d: number; dBefore: number; frag?: { f: number; offset: number; total: number }; data?: Uint8Array }
+  /** Reads every MESSAGE and MESSAGE_RUN frame of `r`; returns the messages and the frame types seen. */
+  const readAll = (r: Reader, seen: { s: number; d: number; f: number }) => {
+    const rprev = new Previous()
+    const out: Array<MessageFrame> = []
+    const types: Array<number> = []
+    while (r.pos < r.end) {
+      const type = r.u8()
+      types.push(type)
+      if (type === FrameType.MESSAGE_RUN) {
+        const count = readRunCount(r, rprev)
+        assert.isAbove(count, 0)
+        for (let i = 0; i < count; i++) {
+          const m = new MessageFrame()
+          readRunMessage(r, rprev, seen, m)
+          out.push(m)
+        }
+        continue
+      }
+      const m = new MessageFrame()
+      assert.isTrue(readMessage(r, type, rprev, seen, m))
+      out.push(m)
+    }
+    return { out, types }
+  }
+  const roundTrip = (frames: ReadonlyArray<Frame>) => {
     const buf = new Uint8Array(2000)
     const w = new Writer(buf)
     const prev = new Previous()
     for (const f of frames) {
-      assert.isTrue(writeMessage(w, f, f.frag, Uint8Array.of(1, 2, 3), prev))
+      assert.isTrue(writeMessage(w, f, f.frag, f.data ?? Uint8Array.of(1, 2, 3), prev))
     }
-    const r = new Reader(buf, 0, w.pos)
-    const rprev = new Previous()
     const seen = { s: frames[0]!.s - 1, d: frames[0]!.dBefore - 1, f: 99 }
-    const out: Array<MessageFrame> = []
-    while (r.pos < r.end) {
-      const m = new MessageFrame()
-      assert.isTrue(readMessage(r, r.u8(), rprev, seen, m))
-      out.push(m)
-    }
-    return { bytes: w.pos, out }
+    const { out, types } = readAll(new Reader(buf, 0, w.pos), seen)
+    out.forEach((m, i) => assert.deepStrictEqual(m.data, frames[i]!.data ?? Uint8Array.of(1, 2, 3)))
+    return { bytes: w.pos, out, types }
   }
 
-  it("a run of single-message sets takes two bytes of header per message after the first (N)", () => {
+  it("a run of equal-length single-message sets takes one MESSAGE_RUN frame after the first frame", () => {
     const run = Array.from({ length: 10 }, (_, i) => ({ tier: "Delivery" as const, s: 1000 + i, d: 5000 + i, dBefore: 5000 + i }))
-    const { bytes, out } = roundTrip(run)
-    assert.strictEqual(bytes, (1 + 1 + 4 + 4 + 1 + 3) + 9 * (1 + 1 + 3))
+    const { bytes, out, types } = roundTrip(run)
+    // The first frame: type, ids byte, two 32-bit ids, length, data; then the run: type, 2-byte count, 9 × data.
+    assert.strictEqual(bytes, (1 + 1 + 4 + 4 + 1 + 3) + (1 + 2) + 9 * 3)
+    assert.deepStrictEqual(types, [FrameType.MESSAGE | 0x08 | 2, FrameType.MESSAGE_RUN])
     out.forEach((m, i) => {
+      assert.strictEqual(m.tier, "Delivery")
       assert.strictEqual(m.s, 1000 + i)
       assert.strictEqual(m.d, 5000 + i)
       assert.strictEqual(m.dBefore, 5000 + i)
     })
+  })
+
+  it("a run ends at a change of length, of tier, at a fragment, at a gap in the ids and at another frame; Order runs keep dBefore", () => {
+    const d = (n: number) => new Uint8Array(n).fill(n)
+    const frames: Array<Frame> = [
+      { tier: "Order", s: 10, d: -1, dBefore: 7, data: d(5) },
+      { tier: "Order", s: 11, d: -1, dBefore: 7, data: d(5) }, // run (Order)
+      { tier: "Order", s: 12, d: -1, dBefore: 7, data: d(5) }, // same run
+      { tier: "Delivery", s: 13, d: 7, dBefore: 7, data: d(5) }, // tier changes: an N frame
+      { tier: "Delivery", s: 14, d: 8, dBefore: 8, data: d(5) }, // a new run
+      { tier: "Delivery", s: 15, d: 9, dBefore: 9, data: d(6) }, // length changes: an N frame
+      { tier: "Delivery", s: 17, d: 10, dBefore: 10, data: d(6) }, // a gap in the set ids: explicit
+      { tier: "None", s: -1, d: -1, dBefore: -1, data: d(6) }, // None between
+      { tier: "Delivery", s: 18, d: 11, dBefore: 11, data: d(6) }, // a run continues the Delivery frame before the None
+      { tier: "Delivery", s: 19, d: 12, dBefore: 12, frag: { f: 100, offset: 0, total: 12 }, data: d(6) }, // a fragment
+      { tier: "Delivery", s: 20, d: 13, dBefore: 13, data: d(6) } // after a fragment: no run
+    ]
+    const { out, types } = roundTrip(frames)
+    const RUN = FrameType.MESSAGE_RUN, M = FrameType.MESSAGE | 0x08
+    assert.deepStrictEqual(types, [M | 1, RUN, M | 0x10 | 2, RUN, M | 0x10 | 2, M | 2, M, RUN, M | 0x10 | 0x04 | 2, M | 0x10 | 2])
+    out.forEach((m, i) => {
+      const f = frames[i]!
+      assert.strictEqual(m.tier, f.tier, `frame ${i}`)
+      if (f.tier !== "None") assert.deepStrictEqual([m.s, m.dBefore], [f.s, f.dBefore], `frame ${i}`)
+      if (f.tier === "Delivery") assert.strictEqual(m.d, f.d, `frame ${i}`)
+    })
+  })
+
+  it("refuses a MESSAGE_RUN with nothing to continue, after a fragment, with a count of 0 or past the packet's data", () => {
+    const count = (bytes: ReadonlyArray<number>, before?: Frame) => {
+      const buf = new Uint8Array(64)
+      const w = new Writer(buf)
+      const prev = new Previous()
+      if (before !== undefined) writeMessage(w, before, before.frag, Uint8Array.of(1, 2, 3), prev)
+      const start = w.pos
+      for (const b of bytes) w.u8(b)
+      const r = new Reader(buf, 0, w.pos)
+      const rprev = new Previous()
+      if (before !== undefined) assert.isTrue(readMessage(r, r.u8(), rprev, { s: 0, d: 0, f: 0 }, new MessageFrame()))
+      assert.strictEqual(r.pos, start)
+      return readRunCount(r, rprev)
+    }
+    const delivery: Frame = { tier: "Delivery", s: 5, d: 5, dBefore: 5 }
+    assert.strictEqual(count([2, 9, 9, 9, 9, 9, 9]), -1, "no frame before")
+    assert.strictEqual(count([1, 9, 9, 9], { tier: "None", s: -1, d: -1, dBefore: -1 }), -1, "only a None frame before")
+    assert.strictEqual(count([1, 9, 9, 9], { ...delivery, frag: { f: 1, offset: 0, total: 9 } }), -1, "a fragment before")
+    assert.strictEqual(count([0], delivery), -1, "count 0")
+    assert.strictEqual(count([2, 9, 9, 9, 9, 9], delivery), -1, "5 bytes for two 3-byte messages")
+    assert.strictEqual(count([0x40], delivery), -1, "a cut count")
+    assert.strictEqual(count([2, 9, 9, 9, 9, 9, 9], delivery), 2)
+  })
+
+  it("decoding 20,000 mutated payloads of runs and frames (seeded) never throws and keeps every message inside its packet", () => {
+    const rng = Prng.make(20261202)
+    const inbox = new Inbox({ receiveWindow: 1 << 20, maxMessageSize: 65536, readyLimit: 1024, lossyBudget: 1 << 20, fragmentTimeout: 1000 })
+    inbox.start(0, 0, 0)
+    const payload = new Payload()
+    const buf = new Uint8Array(1200)
+    let decoded = 0
+    for (let i = 0; i < 20_000; i++) {
+      const w = new Writer(buf)
+      const prev = new Previous()
+      let s = rng.int(50), dv = rng.int(50)
+      const length = 1 + rng.int(40)
+      for (let k = 0, n = 1 + rng.int(12); k < n; k++) {
+        const tier: Guarantee = rng.float() < 0.8 ? "Delivery" : rng.float() < 0.5 ? "Order" : "None"
+        const ids = tier === "None" ? { tier, s: -1, d: -1, dBefore: -1 } : { tier, s: s++, d: tier === "Delivery" ? dv : -1, dBefore: dv }
+        if (tier === "Delivery") dv++
+        if (!writeMessage(w, ids, undefined, new Uint8Array(rng.float() < 0.8 ? length : 1 + rng.int(40)), prev)) break
+      }
+      const end = w.pos
+      for (let k = rng.int(3); k > 0; k--) buf[rng.int(end)] = rng.float() < 0.5 ? rng.int(256) : buf[rng.int(end)]! ^ (1 << rng.int(8))
+      const cut = rng.float() < 0.2 ? rng.int(end + 1) : end
+      if (payload.decode(buf, 0, cut, false, inbox) !== undefined) continue
+      decoded++
+      for (let k = 0; k < payload.messages; k++) {
+        const m = payload.messageFrames[k]!
+        assert.isAtLeast(m.start, 0)
+        assert.isAtMost(m.start + m.length, cut)
+      }
+    }
+    assert.isAbove(decoded, 1000, "some mutated payloads still decode (and were checked)")
   })
 
   it("sets, Order after Delivery, retransmitted (older) ids and fragments round-trip", () => {

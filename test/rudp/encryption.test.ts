@@ -12,7 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import * as Reactor from "../../src/reactor/Reactor.ts"
-import type { EncryptionInput } from "../../src/rudp/engine/Config.ts"
+import { type EncryptionInput, makeConfig } from "../../src/rudp/engine/Config.ts"
 import { keyPair } from "../../src/rudp/engine/Crypto.ts"
 import * as Endpoint from "../../src/rudp/Endpoint.ts"
 import * as EndpointServer from "../../src/rudp/EndpointServer.ts"
@@ -35,8 +35,8 @@ const failureOf = (exit: Exit.Exit<unknown, unknown>): RudpError | undefined =>
 
 describe("encryption in the engine", () => {
   const cases: ReadonlyArray<readonly [string, EncryptionInput, EncryptionInput]> = [
-    ["psk, ChaCha20-Poly1305", { psk: PSK }, { psk: PSK }],
-    ["psk, AES-256-GCM", { psk: PSK, cipher: "aes-256-gcm" }, { psk: PSK, cipher: "aes-256-gcm" }],
+    ["psk, the default cipher (AES-256-GCM)", { psk: PSK }, { psk: PSK }],
+    ["psk, ChaCha20-Poly1305", { psk: PSK, cipher: "chacha20-poly1305" }, { psk: PSK, cipher: "chacha20-poly1305" }],
     ["key pairs", { privateKey: alice.privateKey, peerPublicKey: bob.publicKey }, { privateKey: bob.privateKey, peerPublicKey: alice.publicKey }],
     ["key pairs, anonymous client", { privateKey: alice.privateKey, peerPublicKey: bob.publicKey }, { privateKey: bob.privateKey }]
   ]
@@ -98,6 +98,101 @@ describe("encryption in the engine", () => {
     assert.strictEqual(drops(), before + 1)
     assert.strictEqual(two.b.engine.packetsAccepted, accepted)
     assert.isUndefined(two.b.engine.pollMessage())
+  })
+})
+
+describe("key update (RFC 9001 §6)", () => {
+  const KEY_PHASE = 0x04
+  const connected = (a: EncryptionInput, b: EncryptionInput, conditions?: Parameters<typeof makePair>[0]["conditions"]) => {
+    const pair = makePair({ seed: 41, conditions: { latency: 5, ...conditions }, a: { encryption: a }, b: { encryption: b, role: "server" } })
+    pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+    return pair
+  }
+
+  it("the default cipher is AES-256-GCM, ChaCha20-Poly1305 stays selectable; the limits are checked", () => {
+    const random = () => 0.5
+    assert.strictEqual(makeConfig({ random, encryption: { psk: PSK } }).encryption?.cipher, "aes-256-gcm")
+    assert.strictEqual(makeConfig({ random, encryption: { psk: PSK, cipher: "chacha20-poly1305" } }).encryption?.cipher, "chacha20-poly1305")
+    assert.strictEqual(makeConfig({ random, encryption: { psk: PSK } }).encryption?.keyUpdateAfter, 2 ** 22)
+    assert.throws(() => makeConfig({ random, encryption: { psk: PSK, keyUpdateAfter: 2 ** 23 } }), /encryption.keyUpdateAfter is an integer from 16 to 4194304/)
+    assert.throws(() => makeConfig({ random, encryption: { psk: PSK, keyUpdateAfter: 1.5 } }), /encryption.keyUpdateAfter/)
+    assert.throws(() => makeConfig({ random, encryption: { psk: PSK, cipher: "chacha20-poly1305", integrityLimit: 2 ** 37 } }), /encryption.integrityLimit is an integer from 1 to 68719476736/)
+  })
+
+  for (const cipher of ["aes-256-gcm", "chacha20-poly1305"] as const) {
+    it(`${cipher}: keys update every 16 packets through 5 % loss and reordering; every guarantee holds, no packet fails to open`, () => {
+      const e = { psk: PSK, cipher, keyUpdateAfter: 16 }
+      const pair = connected(e, e, { loss: 0.05, reorder: 0.1, reorderDelay: 3 })
+      const plan = workload(42, 400, { largeEvery: 0.1 })
+      sendPlan(pair, plan)
+      pair.runUntil(() => pair.net.now() > 800 && pair.a.engine.info().unacked === 0 && pair.a.engine.info().sendQueue.messages === 0)
+      const { delivered, sent } = verify(pair.b.received, plan, cipher)
+      assert.strictEqual(delivered.Delivery, sent.Delivery)
+      const a = pair.a.engine.stats, b = pair.b.engine.stats
+      assert.isAtLeast(a.keyUpdatesInitiated, 4, "the sender updated its keys again and again")
+      assert.isAtLeast(b.keyUpdatesFollowed, 4, "and the receiver followed")
+      assert.strictEqual(a.dropped.tag + b.dropped.tag, 0, "reordered packets across a switch opened under the previous keys")
+      assert.strictEqual(a.authenticationFailures + b.authenticationFailures, 0)
+    })
+  }
+
+  it("a packet sealed before a switch and delivered after it opens under the previous keys, for 3 × PTO", () => {
+    // Only a updates (b's limit is the default): b's receive keys move once per update of a.
+    const pair = connected({ psk: PSK, keyUpdateAfter: 40 }, { psk: PSK })
+    const a = pair.a.engine, b = pair.b.engine
+    a.send(pair.net.now(), numbered(1000, 64), "Delivery")
+    const held = a.pollTransmit(pair.net.now())!
+    a.send(pair.net.now(), numbered(1001, 64), "Delivery")
+    const heldLonger = a.pollTransmit(pair.net.now())!
+    assert.strictEqual(b.stats.keyUpdatesFollowed, 0)
+    for (let i = 0; i < 60; i++) pair.send(pair.a, numbered(i, 900), "Delivery")
+    pair.runUntil(() => b.stats.keyUpdatesFollowed >= 1)
+    assert.strictEqual(b.stats.keyUpdatesFollowed, 1)
+    const accepted = b.packetsAccepted, tags = b.stats.dropped.tag
+    b.handleDatagram(pair.net.now(), held)
+    assert.strictEqual(b.packetsAccepted, accepted + 1, "the late packet of the old phase was accepted")
+    assert.strictEqual(b.stats.dropped.tag, tags)
+    pair.runUntil(() => pair.b.received.length >= 62 && a.info().unacked === 0)
+    assert.strictEqual(pair.b.received.filter((m) => numberOf(m.payload) === 1000).length, 1, "its message delivered once")
+    assert.strictEqual(b.stats.dropped.tag, tags)
+    // RFC 9001 §6.5: the old keys are gone 3 × PTO after the switch (one PTO here is well under 100 ms).
+    const switched = pair.net.now()
+    pair.runUntil(() => pair.net.now() > switched + 400)
+    assert.strictEqual(b.stats.keyUpdatesFollowed, 1, "no second update in between")
+    const failures = b.stats.authenticationFailures
+    b.handleDatagram(pair.net.now(), heldLonger)
+    assert.strictEqual(b.stats.dropped.tag, tags + 1, "an old-phase packet after the retention is dropped")
+    assert.strictEqual(b.stats.authenticationFailures, failures + 1)
+  })
+
+  it("a packet with its key phase bit flipped is dropped and counted; past the integrity limit the connection ends", () => {
+    const e = { psk: PSK, integrityLimit: 3 }
+    const pair = connected(e, e)
+    const a = pair.a.engine, b = pair.b.engine
+    const now = pair.net.now()
+    a.send(now, numbered(5, 64), "Delivery")
+    const packet = a.pollTransmit(now)!
+    // The first byte is masked: flipping the bit on the wire flips the key phase the receiver unmasks.
+    const forged = packet.slice()
+    forged[0]! ^= KEY_PHASE
+    const accepted = b.packetsAccepted
+    for (let i = 1; i <= 3; i++) {
+      b.handleDatagram(now, forged)
+      assert.strictEqual(b.packetsAccepted, accepted)
+      assert.strictEqual(b.stats.authenticationFailures, i)
+      assert.strictEqual(b.stats.keyUpdatesFollowed, 0, "a forged phase flip does not move the keys")
+      assert.isUndefined(b.pollMessage())
+    }
+    assert.isFalse(b.isClosed, "at the limit, not past it")
+    b.handleDatagram(now, packet)
+    assert.strictEqual(b.packetsAccepted, accepted + 1, "the genuine packet still opens")
+    assert.strictEqual(numberOf(b.pollMessage()!.payload), 5)
+    b.handleDatagram(now, forged)
+    assert.strictEqual(b.stats.authenticationFailures, 4)
+    assert.isTrue(b.isClosed, "past the integrity limit the connection ends")
+    const reason = b.closeReason
+    assert.strictEqual(reason?.kind, "unauthenticated")
+    assert.match(reason?.kind === "unauthenticated" ? reason.detail : "", /integrity limit of 3/)
   })
 })
 
@@ -187,17 +282,20 @@ describe("encryption through Endpoint", () => {
 describe("encryption on loopback", () => {
   checkFdLeaks()
 
-  it.live("5,000 Delivery messages between encrypted endpoints on our UDP sockets", () =>
+  it.live("5,000 Delivery messages between encrypted endpoints on our UDP sockets, with key updates every 64 packets", () =>
     Effect.gen(function*() {
       const [ua, ub] = yield* UdpLike.loopbackPair()
       const psk = randomBytes(32)
-      const a = yield* Endpoint.make(ua, { drive: "reactor", encryption: { psk } })
-      const b = yield* Endpoint.make(ub, { drive: "reactor", encryption: { psk } })
+      const a = yield* Endpoint.make(ua, { drive: "reactor", encryption: { psk, keyUpdateAfter: 64 } })
+      const b = yield* Endpoint.make(ub, { drive: "reactor", encryption: { psk, keyUpdateAfter: 64 } })
       const send = Effect.forEach(Array.from({ length: 5000 }, (_, i) => i), (i) => a.sendPayload(Guarantee.Delivery, numbered(i, 100)), { discard: true })
       const receive = b.messages.pipe(Stream.map(numberOf), Stream.take(5000), Stream.runCollect)
       const [, got] = yield* Effect.all([send, receive], { concurrency: 2 })
       got.forEach((n, i) => assert.strictEqual(n, i))
-      assert.isTrue((yield* a.stats).encrypted)
+      const stats = yield* a.stats
+      assert.isTrue(stats.encrypted)
+      assert.isAtLeast(stats.stats.keyUpdatesInitiated, 2, "the sender's keys were updated on the way")
+      assert.isAtLeast((yield* b.stats).stats.keyUpdatesFollowed, 2)
       yield* a.close
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 30_000)
 })

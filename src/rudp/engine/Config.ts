@@ -7,7 +7,7 @@
  */
 import { bbr } from "./Bbr.ts"
 import { type CongestionFactory, fixedWindow } from "./Congestion.ts"
-import type { Cipher, EncryptionConfig } from "./Crypto.ts"
+import { type Cipher, CONFIDENTIALITY_LIMIT, type EncryptionConfig, INTEGRITY_LIMIT, KEY_UPDATE_AFTER } from "./Crypto.ts"
 import { newReno } from "./NewReno.ts"
 import { MAX_CID } from "./Packet.ts"
 import { MAX_INITIAL_ID, MIN_DATAGRAM } from "./Params.ts"
@@ -118,7 +118,7 @@ export interface ConfigInput {
    * Opt-in encryption: an X25519 exchange authenticated by a pre-shared key
    * (`psk`, at least 16 bytes) or by static key pairs (`privateKey`, 32 bytes,
    * and `peerPublicKey`, the key the peer must prove it holds), and an AEAD
-   * on every packet (`cipher`, default ChaCha20-Poly1305).
+   * on every packet (`cipher`, default AES-256-GCM with key updates).
    */
   readonly encryption?: EncryptionInput | undefined
   readonly random: RandomSource
@@ -131,8 +131,23 @@ export interface ConfigInput {
  * @category models
  */
 export type EncryptionInput =
-  | { readonly psk: Uint8Array | string; readonly cipher?: Cipher | undefined }
-  | { readonly privateKey: Uint8Array; readonly peerPublicKey?: Uint8Array | undefined; readonly cipher?: Cipher | undefined }
+  | ({ readonly psk: Uint8Array | string } & EncryptionTuning)
+  | ({ readonly privateKey: Uint8Array; readonly peerPublicKey?: Uint8Array | undefined } & EncryptionTuning)
+
+/**
+ * The cipher and the key-update limits of the encryption option.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface EncryptionTuning {
+  /** The AEAD (default AES-256-GCM, with key updates; ChaCha20-Poly1305 selectable). */
+  readonly cipher?: Cipher | undefined
+  /** Packets sealed with one key before this end updates it (default 2^22; at most half the cipher's confidentiality limit). */
+  readonly keyUpdateAfter?: number | undefined
+  /** Packets failing authentication before the connection ends (default RFC 9001 §6.6's limit of the cipher). */
+  readonly integrityLimit?: number | undefined
+}
 
 /**
  * A validated configuration.
@@ -251,21 +266,25 @@ const isBytes = (v: unknown, min: number, max: number): v is Uint8Array => v ins
 const encryptionOf = (e: EncryptionInput | undefined, role: "client" | "server"): EncryptionConfig | undefined => {
   if (e === undefined) return undefined
   if (typeof e !== "object" || e === null) throw new RangeError(`encryption is { psk } or { privateKey, peerPublicKey? }, not ${String(e)}`)
-  const cipher = e.cipher ?? "chacha20-poly1305"
+  const cipher = e.cipher ?? "aes-256-gcm"
   if (cipher !== "chacha20-poly1305" && cipher !== "aes-256-gcm") {
     throw new RangeError(`encryption.cipher is "chacha20-poly1305" or "aes-256-gcm", not ${JSON.stringify(cipher)}`)
+  }
+  const limits = {
+    keyUpdateAfter: int("encryption.keyUpdateAfter", e.keyUpdateAfter, KEY_UPDATE_AFTER, 16, CONFIDENTIALITY_LIMIT[cipher] / 2),
+    integrityLimit: int("encryption.integrityLimit", e.integrityLimit, Math.min(INTEGRITY_LIMIT[cipher], Number.MAX_SAFE_INTEGER), 1, INTEGRITY_LIMIT[cipher])
   }
   if ("psk" in e) {
     const psk = typeof e.psk === "string" ? new TextEncoder().encode(e.psk) : e.psk
     if (!isBytes(psk, 16, 1024)) throw new RangeError("encryption.psk is 16 to 1024 bytes (a Uint8Array or a string), not shorter or another type")
-    return { cipher, authentication: { psk: psk.slice() } }
+    return { cipher, authentication: { psk: psk.slice() }, ...limits }
   }
   if ("privateKey" in e) {
     if (!isBytes(e.privateKey, 32, 32)) throw new RangeError("encryption.privateKey is 32 bytes (a raw X25519 private key)")
     if (e.peerPublicKey !== undefined && !isBytes(e.peerPublicKey, 32, 32)) throw new RangeError("encryption.peerPublicKey is 32 bytes (a raw X25519 public key)")
     // A client speaks first: its HELLO is authenticated toward the key it expects.
     if (e.peerPublicKey === undefined && role === "client") throw new RangeError("encryption.peerPublicKey is required of a client (role \"client\") with a key pair")
-    return { cipher, authentication: { privateKey: e.privateKey.slice(), peerPublicKey: e.peerPublicKey?.slice() } }
+    return { cipher, authentication: { privateKey: e.privateKey.slice(), peerPublicKey: e.peerPublicKey?.slice() }, ...limits }
   }
   throw new RangeError("encryption is { psk } or { privateKey, peerPublicKey? }: neither psk nor privateKey was given")
 }

@@ -178,6 +178,11 @@ export interface EngineStats {
   retries: number
   /** Server: times the anti-amplification limit held a packet back. */
   amplificationLimited: number
+  /** Encryption: key updates this end started, and the peer's it followed (RFC 9001 §6). */
+  keyUpdatesInitiated: number
+  keyUpdatesFollowed: number
+  /** Encryption: packets that failed authentication, over all keys (the integrity limit counts these). */
+  authenticationFailures: number
 }
 
 const newStats = (): EngineStats => ({
@@ -215,7 +220,10 @@ const newStats = (): EngineStats => ({
   droppedTooLarge: 0,
   persistentCongestion: 0,
   retries: 0,
-  amplificationLimited: 0
+  amplificationLimited: 0,
+  keyUpdatesInitiated: 0,
+  keyUpdatesFollowed: 0,
+  authenticationFailures: 0
 })
 
 /**
@@ -636,14 +644,24 @@ export class RudpEngine {
       if (this.#peerCid !== undefined && !sameBytes(h.scid, this.#peerCid)) return void this.stats.dropped["stale-hello"]++
     } else if (!h.dcidIs(this.localCid)) return void this.stats.dropped["unknown-cid"]++
     else if (this.#peer === undefined) return void this.stats.dropped["not-ready"]++
+    else if (h.keyPhase !== 0 && this.#keys === undefined) return void this.stats.dropped["reserved-bits"]++
 
     const pn = decodeTruncated(h.pnTruncated, h.pnLength, this.#largestReceived + 1)
     // The tag covers the full packet number: a wrongly decoded (very late) packet fails here.
     if (pn < 0) return void this.stats.dropped.tag++
     if (h.form === "short" && this.#keys !== undefined) {
       // The AEAD: a modified, forged or misnumbered packet fails here (nothing of it is read).
-      const end = this.#keys.open(bytes, h.payloadStart, bytes.length, pn)
-      if (end < 0) return void this.stats.dropped.tag++
+      const keys = this.#keys
+      // RFC 9001 §6.5: the previous keys open reordered packets for 3 × PTO after a switch.
+      const end = keys.open(bytes, h.payloadStart, bytes.length, pn, now, 3 * this.#ptoBase())
+      this.stats.keyUpdatesFollowed = keys.followed
+      if (end < 0) {
+        this.stats.dropped.tag++
+        this.stats.authenticationFailures = keys.failures
+        // RFC 9001 §6.6: past the integrity limit, the keys may be forgeable: end the connection.
+        if (keys.integrityExceeded) this.#aeadLimit(now, `${keys.failures} packets failed authentication, past the integrity limit of ${keys.integrityLimit}`)
+        return
+      }
       h.payloadEnd = end
     } else if (!verifyTag(bytes, pn)) return void this.stats.dropped.tag++
     if (this.received.has(pn)) return void this.stats.dropped.duplicate++
@@ -813,6 +831,14 @@ export class RudpEngine {
     this.#closeCode = CloseCode.unauthenticated
     this.#closeText = textEncoder.encode("authentication failed")
     this.#fire("reject", now)
+  }
+
+  /** RFC 9001 §6.6: a confidentiality or integrity limit was reached; the connection ends, telling the peer (CLOSE code 5). */
+  #aeadLimit(now: number, detail: string): void {
+    this.#reason = { kind: "unauthenticated", detail }
+    this.#closeCode = CloseCode.unauthenticated
+    this.#closeText = textEncoder.encode("AEAD limit reached")
+    this.#fire("abort", now)
   }
 
   #incompatible(now: number, detail: string): void {
@@ -1433,7 +1459,7 @@ export class RudpEngine {
 
   /** What could go into a data packet now besides an ACK. */
   #hasContent(now: number): boolean {
-    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0 || this.#redundant.length > 0) return true
+    if (this.#pingPending || this.#maxDataPending || this.#probes > 0 || this.outbox.retransmit.length > 0) return true
     const head = this.outbox.queue.peek()
     if (head === undefined) return false
     if (!this.#congestionAllows(now)) return false
@@ -1455,6 +1481,15 @@ export class RudpEngine {
     const content = this.#hasContent(now)
     const ackDue = this.#ackDirty && (this.#ackNow || (this.timers.get("ack") ?? Number.POSITIVE_INFINITY) <= now)
     if (!content && !ackDue) return 0
+    const keys = this.#keys
+    if (keys !== undefined) {
+      // RFC 9001 §6: new keys well before the confidentiality limit, once the peer has the current ones.
+      if (keys.maybeUpdate(this.#largestAcked)) this.stats.keyUpdatesInitiated++
+      if (keys.exhausted) {
+        this.#aeadLimit(now, `the sending key sealed ${keys.sealed} packets, the confidentiality limit, and could not be updated`)
+        return 0
+      }
+    }
     const w = this.#writer.reset(buf, 0, Math.min(buf.length, this.mtu))
     w.end -= this.#shortTag
     const pn = this.#takePn()
@@ -1480,19 +1515,9 @@ export class RudpEngine {
     const o = this.outbox
     const prev = this.#prev
     prev.clear()
-    // Second copies of the last packet's retransmissions (see below) lead.
+    // Second copies owed from earlier packets (those queued by this packet go in a later one).
     const rq = this.#redundant, rf = this.#redundantFragment
-    while (rq.length > 0 && (probing || this.#congestionAllows(now))) {
-      const m = rq.peek()!, i = rf.peek()!
-      if (!m.isAcked(i) && !m.isQueued(i)) {
-        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
-        this.#carry(p, m, i)
-        this.stats.redundantRetransmissions++
-        eliciting = true
-      }
-      rq.shift()
-      rf.shift()
-    }
+    let owed = rq.length
     while (o.retransmit.length > 0 && (probing || this.#congestionAllows(now))) {
       const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
       if (m.isAcked(i)) {
@@ -1536,6 +1561,19 @@ export class RudpEngine {
         o.queue.shift()
         o.queuedBytes -= m.payload.length
       }
+    }
+    // Second copies of earlier retransmissions (see above) fill the room a packet that goes anyway has
+    // left: they never make a packet of their own, so they cost no datagram headers.
+    while (eliciting && owed > 0) {
+      owed--
+      const m = rq.peek()!, i = rf.peek()!
+      if (!m.isAcked(i) && !m.isQueued(i)) {
+        if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+        this.#carry(p, m, i)
+        this.stats.redundantRetransmissions++
+      }
+      rq.shift()
+      rf.shift()
     }
     if (this.#pingPending || (probing && !eliciting)) {
       w.u8(FrameType.PING)

@@ -23,6 +23,17 @@
  *   low 5 bits of the first byte and the packet number with a mask computed
  *   from a sample of the ciphertext (RFC 9001 §5.4: AES-ECB, or the ChaCha20
  *   block function).
+ * - **Key update** (RFC 9001 §6). Each direction has a secret; its packet key
+ *   and IV are derived from it, and the next generation's secret from it with
+ *   the label "rudp v1 ku" (the header-protection key stays). The key phase
+ *   bit of the short header (under header protection) names the generation's
+ *   parity. An end updates its sending keys after `keyUpdateAfter` packets
+ *   (well before AES-GCM's confidentiality limit of 2^23 packets per key,
+ *   RFC 9001 §6.6) once the peer acknowledged a packet of the current phase;
+ *   the peer follows when a packet of the other phase opens under its next
+ *   receive keys. The previous receive keys open packets numbered before the
+ *   switch (reordered ones) for 3 × PTO after it. Packets failing authentication are counted over
+ *   all keys; past the integrity limit the connection ends.
  *
  * @since 0.2.0
  */
@@ -61,6 +72,41 @@ export const AEAD_TAG_BYTES = 16
 export const SAMPLE_BYTES = 16
 
 /**
+ * RFC 9001 §6.6 confidentiality limit: packets one key may seal. AES-GCM's is
+ * 2^23; ChaCha20-Poly1305's (2^62) is out of reach.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const CONFIDENTIALITY_LIMIT: Readonly<Record<Cipher, number>> = { "aes-256-gcm": 2 ** 23, "chacha20-poly1305": 2 ** 62 }
+
+/**
+ * RFC 9001 §6.6 integrity limit: packets failing authentication, over all keys
+ * of a connection, before it must end.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const INTEGRITY_LIMIT: Readonly<Record<Cipher, number>> = { "aes-256-gcm": 2 ** 52, "chacha20-poly1305": 2 ** 36 }
+
+/**
+ * Packets sealed with one key before the sender updates it (default): half of
+ * AES-GCM's confidentiality limit.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const KEY_UPDATE_AFTER = 2 ** 22
+
+/**
+ * The key phase bit of a short header's first byte.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const KEY_PHASE_BIT = 0x04
+
+/**
  * How an endpoint authenticates its peer.
  *
  * @since 0.2.0
@@ -85,6 +131,10 @@ export type Authentication =
 export interface EncryptionConfig {
   readonly cipher: Cipher
   readonly authentication: Authentication
+  /** Packets sealed with one key before a key update (default `KEY_UPDATE_AFTER`). */
+  readonly keyUpdateAfter: number
+  /** Packets failing authentication before the connection ends (default `INTEGRITY_LIMIT` of the cipher). */
+  readonly integrityLimit: number
 }
 
 const PKCS8_X25519 = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20])
@@ -149,25 +199,30 @@ const compare = (a: Uint8Array, b: Uint8Array): number => {
 const hkdf = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array =>
   new Uint8Array(hkdfSync("sha256", ikm, salt, info, length))
 
-/** What one direction uses. */
+const EMPTY = new Uint8Array(0)
+
+/** What one direction uses: one generation of keys. */
 class DirectionKeys {
+  readonly cipher: Cipher
+  /** This generation's secret: the next one's is derived from it. */
+  readonly secret: Uint8Array
   readonly key: Uint8Array
   readonly iv: Uint8Array
-  readonly hp: Uint8Array
+  readonly #hp: HeaderProtection
   readonly #nonce = new Uint8Array(12)
-  readonly #hpEcb: ReturnType<typeof createCipheriv> | undefined
-  readonly #zeros = new Uint8Array(5)
-  readonly cipher: Cipher
-  constructor(cipher: Cipher, key: Uint8Array, iv: Uint8Array, hp: Uint8Array) {
+  readonly #options = { authTagLength: AEAD_TAG_BYTES }
+  constructor(cipher: Cipher, secret: Uint8Array, hp: HeaderProtection) {
     this.cipher = cipher
-    this.key = key
-    this.iv = iv
-    this.hp = hp
-    if (cipher === "aes-256-gcm") {
-      const ecb = createCipheriv("aes-256-ecb", hp, null)
-      ecb.setAutoPadding(false)
-      this.#hpEcb = ecb
-    }
+    this.secret = secret
+    const keyIv = hkdf(secret, EMPTY, text("rudp v1 packet"), 32 + 12)
+    this.key = keyIv.subarray(0, 32)
+    this.iv = keyIv.subarray(32, 44)
+    this.#hp = hp
+  }
+
+  /** The next generation (RFC 9001 §6.1): a secret derived from this one, the same header protection. */
+  next(): DirectionKeys {
+    return new DirectionKeys(this.cipher, hkdf(this.secret, EMPTY, text("rudp v1 ku"), 32), this.#hp)
   }
 
   nonce(pn: number): Uint8Array {
@@ -182,40 +237,133 @@ class DirectionKeys {
     return n
   }
 
-  /** The 5-byte header-protection mask of a 16-byte sample (RFC 9001 §5.4.3 and §5.4.4). */
   mask(sample: Uint8Array): Uint8Array {
-    if (this.#hpEcb !== undefined) return this.#hpEcb.update(sample)
-    return createCipheriv("chacha20", this.hp, sample).update(this.#zeros)
+    return this.#hp.mask(sample)
+  }
+
+  /** Seals `buf[payloadStart, payloadEnd)` in place, the tag after it, `buf[0, payloadStart)` as associated data. */
+  seal(buf: Uint8Array, payloadStart: number, payloadEnd: number, pn: number): void {
+    const c = createCipheriv(this.cipher as "aes-256-gcm", this.key, this.nonce(pn), this.#options)
+    c.setAAD(buf.subarray(0, payloadStart))
+    buf.set(c.update(buf.subarray(payloadStart, payloadEnd)), payloadStart)
+    c.final()
+    buf.set(c.getAuthTag(), payloadEnd)
+  }
+
+  /** Opens `buf[payloadStart, ctEnd)` in place with the tag at `ctEnd`; whether it was authentic. */
+  open(buf: Uint8Array, payloadStart: number, ctEnd: number, pn: number): boolean {
+    try {
+      const d = createDecipheriv(this.cipher as "aes-256-gcm", this.key, this.nonce(pn), this.#options)
+      d.setAAD(buf.subarray(0, payloadStart))
+      d.setAuthTag(buf.subarray(ctEnd, ctEnd + AEAD_TAG_BYTES))
+      const plain = d.update(buf.subarray(payloadStart, ctEnd))
+      d.final()
+      buf.set(plain, payloadStart)
+      return true
+    } catch {
+      return false
+    }
+  }
+}
+
+/** A direction's header protection (RFC 9001 §5.4): its key outlives key updates. */
+class HeaderProtection {
+  readonly #hp: Uint8Array
+  readonly #ecb: ReturnType<typeof createCipheriv> | undefined
+  readonly #zeros = new Uint8Array(5)
+  constructor(cipher: Cipher, hp: Uint8Array) {
+    this.#hp = hp
+    if (cipher === "aes-256-gcm") {
+      const ecb = createCipheriv("aes-256-ecb", hp, null)
+      ecb.setAutoPadding(false)
+      this.#ecb = ecb
+    }
+  }
+
+  /** The 5-byte mask of a 16-byte sample (RFC 9001 §5.4.3 and §5.4.4). */
+  mask(sample: Uint8Array): Uint8Array {
+    if (this.#ecb !== undefined) return this.#ecb.update(sample)
+    return createCipheriv("chacha20", this.#hp, sample).update(this.#zeros)
   }
 }
 
 /**
- * The packet protection of an established connection.
+ * The packet protection of an established connection, with its key updates
+ * (RFC 9001 §6).
  *
  * @since 0.2.0
  * @category models
  */
 export class PacketKeys {
-  readonly send: DirectionKeys
-  readonly receive: DirectionKeys
-  constructor(send: DirectionKeys, receive: DirectionKeys) {
+  /** The sending keys, their phase bit, packets sealed with them, and the first packet number they sealed (−1: none yet). */
+  send: DirectionKeys
+  sendPhase = 0
+  sealed = 0
+  sendPhaseStart = -1
+  /** The receiving keys and their phase bit, the first packet number they opened after a switch, the previous and next generations. */
+  receive: DirectionKeys
+  receivePhase = 0
+  receivePhaseStart = 0
+  previous: DirectionKeys | undefined = undefined
+  /** Until when the previous receive keys are kept (RFC 9001 §6.5: about 3 × PTO after the switch). */
+  previousUntil = 0
+  #next: DirectionKeys | undefined = undefined
+  /** Key updates: initiated by this end, and followed (the peer's). */
+  initiated = 0
+  followed = 0
+  /** Packets that failed authentication, over all keys. */
+  failures = 0
+  readonly keyUpdateAfter: number
+  readonly integrityLimit: number
+  readonly confidentialityLimit: number
+  constructor(send: DirectionKeys, receive: DirectionKeys, config: EncryptionConfig) {
     this.send = send
     this.receive = receive
+    this.keyUpdateAfter = config.keyUpdateAfter
+    this.integrityLimit = config.integrityLimit
+    this.confidentialityLimit = CONFIDENTIALITY_LIMIT[config.cipher]
+  }
+
+  /** Whether the sending keys sealed all the packets they may (the connection must end). */
+  get exhausted(): boolean {
+    return this.sealed >= this.confidentialityLimit
+  }
+
+  /** Whether the integrity limit was passed (the connection must end). */
+  get integrityExceeded(): boolean {
+    return this.failures > this.integrityLimit
+  }
+
+  /**
+   * Updates the sending keys when they sealed `keyUpdateAfter` packets and the
+   * peer acknowledged one of them (`largestAcked`): it has the current keys,
+   * so it can follow (RFC 9001 §6.1). Returns whether it updated.
+   */
+  maybeUpdate(largestAcked: number): boolean {
+    if (this.sealed < this.keyUpdateAfter || this.sendPhaseStart < 0 || largestAcked < this.sendPhaseStart) return false
+    this.#updateSend()
+    this.initiated++
+    return true
+  }
+
+  #updateSend(): void {
+    this.send = this.send.next()
+    this.sendPhase ^= 1
+    this.sealed = 0
+    this.sendPhaseStart = -1
   }
 
   /**
    * Seals `buf[payloadStart, payloadEnd)` in place (the tag is written after
-   * it) with the header `buf[0, payloadStart)` as associated data, then masks
-   * the header. Returns the packet's end.
+   * it) with the header `buf[0, payloadStart)` — its key phase bit set here —
+   * as associated data, then masks the header. Returns the packet's end.
    */
   seal(buf: Uint8Array, pnOffset: number, pnLength: number, payloadStart: number, payloadEnd: number, pn: number): number {
     const k = this.send
-    const c = createCipheriv(k.cipher as "aes-256-gcm", k.key, k.nonce(pn), { authTagLength: AEAD_TAG_BYTES })
-    c.setAAD(buf.subarray(0, payloadStart))
-    const out = c.update(buf.subarray(payloadStart, payloadEnd))
-    buf.set(out, payloadStart)
-    c.final()
-    buf.set(c.getAuthTag(), payloadEnd)
+    buf[0] = (buf[0]! & ~KEY_PHASE_BIT) | (this.sendPhase === 1 ? KEY_PHASE_BIT : 0)
+    k.seal(buf, payloadStart, payloadEnd, pn)
+    this.sealed++
+    if (this.sendPhaseStart < 0) this.sendPhaseStart = pn
     const end = payloadEnd + AEAD_TAG_BYTES
     const mask = k.mask(buf.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_BYTES))
     buf[0]! ^= mask[0]! & 0x1f
@@ -239,24 +387,43 @@ export class PacketKeys {
 
   /**
    * Opens `buf[payloadStart, end)` (ciphertext and tag) in place, with the
-   * header before it as associated data. Returns the plaintext's end, or −1
-   * when the packet is not authentic.
+   * (unmasked) header before it as associated data, under the keys its key
+   * phase bit names: the current ones; the previous ones for a packet numbered
+   * before the last switch, until `retainMs` after it; else the next ones — and
+   * when those open it, the receiving keys move on, and the sending keys follow
+   * if this end had not updated them first. Returns the plaintext's end, or −1
+   * when the packet is not authentic (counted).
    */
-  open(buf: Uint8Array, payloadStart: number, end: number, pn: number): number {
-    const k = this.receive
+  open(buf: Uint8Array, payloadStart: number, end: number, pn: number, now: number, retainMs: number): number {
     const ctEnd = end - AEAD_TAG_BYTES
-    if (ctEnd < payloadStart) return -1
-    try {
-      const d = createDecipheriv(k.cipher as "aes-256-gcm", k.key, k.nonce(pn), { authTagLength: AEAD_TAG_BYTES })
-      d.setAAD(buf.subarray(0, payloadStart))
-      d.setAuthTag(buf.subarray(ctEnd, end))
-      const plain = d.update(buf.subarray(payloadStart, ctEnd))
-      d.final()
-      buf.set(plain, payloadStart)
-      return ctEnd
-    } catch {
+    if (ctEnd < payloadStart) {
+      this.failures++
       return -1
     }
+    const phase = (buf[0]! & KEY_PHASE_BIT) === 0 ? 0 : 1
+    if (phase === this.receivePhase) {
+      if (this.receive.open(buf, payloadStart, ctEnd, pn)) return ctEnd
+    } else if (pn < this.receivePhaseStart) {
+      if (this.previous !== undefined && now > this.previousUntil) this.previous = undefined
+      if (this.previous?.open(buf, payloadStart, ctEnd, pn) === true) return ctEnd
+    } else {
+      const next = this.#next ??= this.receive.next()
+      if (next.open(buf, payloadStart, ctEnd, pn)) {
+        this.previous = this.receive
+        this.previousUntil = now + retainMs
+        this.receive = next
+        this.#next = undefined
+        this.receivePhase = phase
+        this.receivePhaseStart = pn
+        if (this.sendPhase !== phase) {
+          this.#updateSend()
+          this.followed++
+        }
+        return ctEnd
+      }
+    }
+    this.failures++
+    return -1
   }
 }
 
@@ -337,9 +504,11 @@ export class Handshake {
     }
     const aFirst = compare(this.ephemeralPublic, peer.ephemeral) < 0
     const [a, b] = aFirst ? [this.ephemeralPublic, peer.ephemeral] : [peer.ephemeral, this.ephemeralPublic]
-    const prk = hkdf(shared, secret, concat(text("rudp v1 keys"), a, b, Uint8Array.of(peer.cipher)), 2 * (32 + 12 + 32))
-    const keysOf = (at: number) => new DirectionKeys(this.config.cipher, prk.slice(at, at + 32), prk.slice(at + 32, at + 44), prk.slice(at + 44, at + 76))
-    const ka = keysOf(0), kb = keysOf(76)
-    return aFirst ? new PacketKeys(ka, kb) : new PacketKeys(kb, ka)
+    // Per direction: the first generation's secret and the header-protection key.
+    const prk = hkdf(shared, secret, concat(text("rudp v1 keys"), a, b, Uint8Array.of(peer.cipher)), 2 * (32 + 32))
+    const cipher = this.config.cipher
+    const keysOf = (at: number) => new DirectionKeys(cipher, prk.slice(at, at + 32), new HeaderProtection(cipher, prk.slice(at + 32, at + 64)))
+    const ka = keysOf(0), kb = keysOf(64)
+    return aFirst ? new PacketKeys(ka, kb, this.config) : new PacketKeys(kb, ka, this.config)
   }
 }

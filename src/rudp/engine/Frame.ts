@@ -11,6 +11,7 @@
  * | 0x04 | MAX_DATA | the largest cumulative `Delivery` payload offset the receiver accepts (varint) |
  * | 0x05 | HELLO | length (varint), transport parameters (`Params.ts`) |
  * | 0x06 | RETRY | original destination id length (u8) and id, token length (varint), token; only in Retry packets |
+ * | 0x07 | MESSAGE_RUN | count (varint ≥ 1), then `count` messages' data, each as long as the previous Order/Delivery frame's (below) |
  * | 0x20–0x3f | MESSAGE | below |
  *
  * A MESSAGE frame's type byte is `0b001N_LFTT`: TT the tier (0 None, 1 Order,
@@ -36,6 +37,13 @@
  * Only the first frame of a packet carries 32-bit ids: a packet decodes on its
  * own, however late it arrives (within 2^31 ids).
  *
+ * A MESSAGE_RUN frame continues the packet's previous Order/Delivery frame,
+ * which must not be a fragment: `count` more messages of its tier and data
+ * length, each with the ids N would give it (set id + 1, the next Delivery
+ * id), their data back to back. A run of equal-length single-message sets —
+ * the common case of small messages — costs the run's type and count once per
+ * packet instead of a type and a length per message.
+ *
  * @since 0.2.0
  */
 import type { Guarantee } from "../Guarantee.ts"
@@ -55,6 +63,7 @@ export const FrameType = {
   MAX_DATA: 0x04,
   HELLO: 0x05,
   RETRY: 0x06,
+  MESSAGE_RUN: 0x07,
   MESSAGE: 0x20
 } as const
 
@@ -87,6 +96,16 @@ export const MSG_FRAG = 0x04
  * @category constants
  */
 export const MAX_REASON = 256
+
+/**
+ * Most messages one MESSAGE_RUN frame carries as written (its count is a
+ * 2-byte varint, patched as the run grows); a reader takes any count the
+ * packet's bytes hold.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const MAX_RUN_WRITTEN = 16383
 
 /**
  * ACK ranges kept per frame.
@@ -137,20 +156,34 @@ export class Previous {
   s = 0
   d = 0
   dBefore = 0
+  /** The data length of the previous Order/Delivery frame, or −1 when it was a fragment (no run may follow). */
+  length = -1
   /** A fragment frame was seen, and its fragment id. */
   fragValid = false
   f = 0
+  /** Writer: the offset of the open run's 2-byte count, its count, and where it ends (−1: none open). */
+  runAt = -1
+  runCount = 0
+  runEnd = -1
   clear(): void {
     this.valid = false
     this.fragValid = false
+    this.length = -1
+    this.runAt = -1
+    this.runEnd = -1
   }
-  set(ids: MessageIds): void {
+  set(ids: MessageIds, length: number, fragment: boolean): void {
     if (ids.tier === "None") return
     this.valid = true
     this.tier = ids.tier
     this.s = ids.s
     this.d = ids.d
     this.dBefore = ids.dBefore
+    this.length = fragment ? -1 : length
+  }
+  /** Whether a message of `tier` and `length` with ids `ids` may join (or open) a run here. */
+  runs(ids: MessageIds, length: number): boolean {
+    return length > 0 && length === this.length && ids.tier === this.tier && this.implies(ids)
   }
   /** The value of the Delivery-id space a frame carries (`d`, or `dBefore` for Order). */
   dValue(): number {
@@ -206,6 +239,7 @@ export const writeMessage = (
   prev: Previous
 ): boolean => {
   const start = w.pos
+  if (frag === undefined && prev.runs(ids, data.length)) return writeRunMessage(w, ids, data, prev)
   const tier = ids.tier
   const next = prev.implies(ids)
   let type = FrameType.MESSAGE | MSG_LEN | TIER_CODE[tier]
@@ -243,11 +277,38 @@ export const writeMessage = (
     w.ok = true
     return false
   }
-  prev.set(ids)
+  prev.set(ids, data.length, frag !== undefined)
   if (frag !== undefined) {
     prev.fragValid = true
     prev.f = frag.f
   }
+  return true
+}
+
+/** Appends a message to the open run when it ends here, else opens a run with it. */
+const writeRunMessage = (w: Writer, ids: MessageIds, data: Uint8Array, prev: Previous): boolean => {
+  const start = w.pos
+  const extend = prev.runEnd === start && prev.runCount < MAX_RUN_WRITTEN
+  if (!extend) {
+    w.u8(FrameType.MESSAGE_RUN)
+    w.varintWithLength(1, 2)
+  }
+  w.bytes(data)
+  if (!w.ok) {
+    w.pos = start
+    w.ok = true
+    return false
+  }
+  if (extend) {
+    const n = ++prev.runCount
+    w.buf[prev.runAt] = 0x40 | (n >>> 8)
+    w.buf[prev.runAt + 1] = n & 0xff
+  } else {
+    prev.runAt = start + 1
+    prev.runCount = 1
+  }
+  prev.runEnd = w.pos
+  prev.set(ids, data.length, false)
   return true
 }
 
@@ -380,8 +441,47 @@ export const readMessage = (r: Reader, type: number, prev: Previous, seen: Expec
     const dv = tier === "Delivery" ? out.d : out.dBefore
     if (dv > seen.d) seen.d = dv
   }
-  prev.set(out)
+  prev.set(out, length, out.fragment)
   return true
+}
+
+/**
+ * Reads a MESSAGE_RUN frame's count (type byte already read): the number of
+ * messages `readRunMessage` then reads, or −1 when the frame is malformed (no
+ * Order/Delivery frame without F before it in the packet, a count of 0, or
+ * more data than the packet holds).
+ *
+ * @since 0.2.0
+ * @category codecs
+ */
+export const readRunCount = (r: Reader, prev: Previous): number => {
+  const count = r.varint()
+  if (!r.ok || !prev.valid || prev.length < 1 || count < 1 || count > r.remaining() / prev.length) return -1
+  return count
+}
+
+/**
+ * Reads the next message of a MESSAGE_RUN frame whose count `readRunCount`
+ * accepted (so its data is there): the ids N gives it, the previous frame's
+ * tier and length.
+ *
+ * @since 0.2.0
+ * @category codecs
+ */
+export const readRunMessage = (r: Reader, prev: Previous, seen: Expected, out: MessageFrame): void => {
+  const n = prev.nextD()
+  out.tier = prev.tier
+  out.fragment = false
+  out.s = prev.s + 1
+  out.dBefore = n
+  out.d = prev.tier === "Delivery" ? n : -1
+  out.buf = r.buf
+  out.start = r.pos
+  out.length = prev.length
+  r.pos += prev.length
+  if (out.s > seen.s) seen.s = out.s
+  if (n > seen.d) seen.d = n
+  prev.set(out, out.length, false)
 }
 
 // --- ACK -----------------------------------------------------------------------------

@@ -15,7 +15,8 @@
  *                                            integrity tag 4 bytes
  * ```
  *
- * S (spin), R (reserved) and K (key phase) are 0 in version 1; the bits that
+ * S (spin) and R (reserved) are 0 in version 1, and so is K (key phase) in a
+ * packet without encryption (with it, K names the key generation); the bits that
  * header protection masks in RFC 9001 §5.4 (the low 5 bits of a short header's
  * first byte, the low 4 of a long header's, and the packet number) sit where
  * that scheme expects them, so version 2 can add AEAD and header protection
@@ -102,6 +103,8 @@ export class Header {
   }
   scid: Uint8Array = new Uint8Array(0)
   token: Uint8Array = new Uint8Array(0)
+  /** A short header's key phase bit (0 or 1; 0 without encryption). */
+  keyPhase = 0
   /** Packet number bytes (1–4) and their value. */
   pnLength = 1
   pnTruncated = 0
@@ -294,8 +297,9 @@ export const parseHeader = (bytes: Uint8Array, cidLength: number, out: Header): 
   } else if ((first & 0x40) === 0) return "fixed-bit"
   const r = reader.reset(bytes, 1, end)
   if ((first & 0x80) === 0) {
-    if ((first & 0x3c) !== 0) return "reserved-bits"
+    if ((first & 0x38) !== 0) return "reserved-bits"
     out.form = "short"
+    out.keyPhase = (first >> 2) & 1
     out.buf = bytes
     out.dcidAt = r.pos
     out.dcidLength = cidLength

@@ -8,7 +8,7 @@
  * @since 0.2.0
  */
 import { Reader } from "./Bytes.ts"
-import { AckFrame, FrameType, MAX_REASON, MessageFrame, Previous, readAck, readMessage } from "./Frame.ts"
+import { AckFrame, FrameType, MAX_REASON, MessageFrame, Previous, readAck, readMessage, readRunCount, readRunMessage } from "./Frame.ts"
 import type { Inbox } from "./Inbox.ts"
 import { type Params, readParams } from "./Params.ts"
 
@@ -107,6 +107,21 @@ export class Payload {
         if (c < 0) return "flow-control"
         this.cost += c
         this.messages++
+        this.ackEliciting = true
+        continue
+      }
+      if (type === FrameType.MESSAGE_RUN) {
+        if (long) return "malformed"
+        const count = readRunCount(r, this.#prev)
+        if (count < 0) return "malformed"
+        for (let i = 0; i < count; i++) {
+          const frame = this.messageFrames[this.messages] ?? (this.messageFrames[this.messages] = new MessageFrame())
+          readRunMessage(r, this.#prev, inbox.expected, frame)
+          const c = inbox.deliveryCost(frame)
+          if (c < 0) return "flow-control"
+          this.cost += c
+          this.messages++
+        }
         this.ackEliciting = true
         continue
       }

@@ -43,7 +43,12 @@ const badEncryption: ReadonlyArray<readonly [unknown, string]> = [
   [{ privateKey: bytes(31), peerPublicKey: bytes(32) }, "32 bytes"],
   [{ privateKey: "k", peerPublicKey: bytes(32) }, "32 bytes"],
   [{ privateKey: bytes(32), peerPublicKey: bytes(3) }, "32 bytes"],
-  [{ privateKey: bytes(32) }, "required of a client"]
+  [{ privateKey: bytes(32) }, "required of a client"],
+  [{ psk: bytes(32), keyUpdateAfter: 0 }, "keyUpdateAfter"],
+  [{ psk: bytes(32), keyUpdateAfter: 2 ** 23 }, "keyUpdateAfter"],
+  [{ psk: bytes(32), keyUpdateAfter: "often" }, "keyUpdateAfter"],
+  [{ psk: bytes(32), integrityLimit: -1 }, "integrityLimit"],
+  [{ psk: bytes(32), cipher: "chacha20-poly1305", integrityLimit: 2 ** 40 }, "integrityLimit"]
 ]
 
 const endpointCases: Array<Case<RudpFixture>> = [
