@@ -58,6 +58,27 @@ export class DeadlineHeap<T extends HeapItem> {
     this.#up(last.heapIndex)
   }
 
+  /**
+   * Appends every item due at `now` (deadline ≤ now) to `out`, leaving them in
+   * the heap (the caller re-arms each with `set`, one sift instead of a removal
+   * and an insertion). Due items form a subtree at the root: a walk of it.
+   */
+  collectDue(now: number, out: Array<T>): void {
+    const items = this.#items
+    if (items.length === 0 || items[0]!.deadline > now) return
+    const stack = this.#stack
+    stack.push(0)
+    while (stack.length > 0) {
+      const i = stack.pop()!
+      const item = items[i]
+      if (item === undefined || item.deadline > now) continue
+      out.push(item)
+      stack.push(2 * i + 1, 2 * i + 2)
+    }
+  }
+
+  readonly #stack: Array<number> = []
+
   /** Takes out and returns the earliest item due at `now` (deadline ≤ now), or `undefined`. */
   popDue(now: number): T | undefined {
     const top = this.#items[0]

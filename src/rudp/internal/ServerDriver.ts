@@ -95,6 +95,7 @@ export class ServerDriver<A> {
   readonly #schedule: (task: () => void) => void
   readonly #heap = new DeadlineHeap<DrivenPeer<A>>()
   readonly #pending: Array<DrivenPeer<A>> = []
+  readonly #due: Array<DrivenPeer<A>> = []
   readonly #output: Output<A>
   /** A readiness event not yet drained (a new registration starts ready). */
   #readable = true
@@ -183,12 +184,16 @@ export class ServerDriver<A> {
       }
       routing.afterReceive()
     }
-    const now = this.#now()
+    // The due peers stay in the heap; settling re-arms each in place.
     const heap = this.#heap
-    for (let p = heap.popDue(now); p !== undefined; p = heap.popDue(now)) {
+    const due = this.#due
+    heap.collectDue(this.#now(), due)
+    for (let i = 0; i < due.length; i++) {
+      const p = due[i]!
       p.driver.tick()
       this.touch(p)
     }
+    due.length = 0
     // Settling wakes the peers' fibers, which may run at once and touch more peers: the list grows.
     const pending = this.#pending
     for (let i = 0; i < pending.length; i++) {

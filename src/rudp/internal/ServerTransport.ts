@@ -45,8 +45,13 @@ export interface ServerTransport<A> {
   readonly counters: () => { readonly sendDropped: number; readonly gsoSends: number; readonly truncated: number }
 }
 
+/** Equal inet addresses, without `Equal.equals` (it hashes both) or formatting: a check per datagram. */
 const sameInet = (a: NetAddress.InetAddress, b: NetAddress.InetAddress): boolean =>
-  a === b || (a.port === b.port && Equal.equals(a, b))
+  a === b ||
+  (a.port === b.port && a._tag === b._tag && (a.address === b.address || a.address[Equal.symbol](b.address)) &&
+    (a._tag === "InetAddressV4" || a.scopeId === (b as NetAddress.InetAddressV6).scopeId))
+
+const isInet = (a: SocketAddress.SocketAddress): a is NetAddress.InetAddress => a._tag === "InetAddressV4" || a._tag === "InetAddressV6"
 
 /**
  * Our UDP socket, driven by the reactor in context.
@@ -166,7 +171,7 @@ export const fromUdpSocket = (
         return undefined
       },
       keyOf: (a) => SocketAddress.format(a),
-      same: (a, b) => a === b || (a._tag === b._tag && "port" in a && "port" in b ? a.port === b.port && Equal.equals(a, b) : SocketAddress.format(a) === SocketAddress.format(b)),
+      same: (a, b) => a === b || (isInet(a) && isInet(b) ? sameInet(a, b) : a._tag === b._tag && SocketAddress.format(a) === SocketAddress.format(b)),
       counters: () => ({ sendDropped, gsoSends, truncated })
     }
     return self
