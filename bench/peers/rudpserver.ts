@@ -153,7 +153,14 @@ const clients = Effect.gen(function*() {
       const answer = (): void =>
         void stdinLine().then((line) => {
           if (line?.trim() === "stats") {
-            emit({ phase: "stats", sent, connected, cpu_us: cpuMicros() })
+            // Messages sent and not yet acknowledged, and retransmissions: is the server keeping up?
+            let queued = 0, inFlight = 0, resent = 0
+            for (const e of engines) {
+              queued += e.outbox.queue.length
+              inFlight += e.bytesInFlight
+              resent += e.stats.retransmissions
+            }
+            emit({ phase: "stats", sent, connected, cpu_us: cpuMicros(), queued, in_flight_b: inFlight, resent })
             return answer()
           }
           emit({ sent, connected })
