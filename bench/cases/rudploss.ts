@@ -252,6 +252,8 @@ const manyPeers = (peers: number, connectSecs = 10) => (ctx: RunContext): Promis
         rss_per_peer_b: ((field(b, "rss_kb") - field(base, "rss_kb")) * 1024) / Math.max(1, peersUp),
         heap_per_peer_b: ((field(b, "heap_kb") - field(base, "heap_kb")) * 1024) / Math.max(1, peersUp),
         rss_mb: field(b, "rss_kb") / 1024,
+        gc_ms_per_s: (field(b, "gc_ms") - field(a, "gc_ms")) / secs,
+        gc_max_ms: field(b, "gc_max_ms"),
         server_peers_made: field(b, "peers_made"),
         server_retries: field(b, "retries"),
         token_expired: Number((b["dropped"] as Record<string, number> | undefined)?.["token-expired"] ?? 0)

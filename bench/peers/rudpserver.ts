@@ -4,7 +4,8 @@
  * holding thousands of connections that each send one Delivery message a second.
  *
  *   --role server   prints {"ready":true,"port":N}; on a "stats" line prints
- *                   {"peers","rss_kb","heap_kb","cpu_us","received"}; ends on "stop"
+ *                   {"peers","rss_kb","heap_kb","cpu_us","received","gc_ms" (total GC pauses),
+ *                   "gc_max_ms" (the longest since the last "stats"),…}; ends on "stop"
  *   --role clients  --port P --peers N [--rate 1] [--connect-secs 10]: N client engines
  *                   (RudpEngine, the sans-IO engine an Endpoint drives) multiplexed over 16 UDP
  *                   sockets — the server routes by connection id, so sockets can be shared —
@@ -17,6 +18,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { randomFillSync } from "node:crypto"
+import { PerformanceObserver } from "node:perf_hooks"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import { makeConfig } from "../../src/rudp/engine/Config.ts"
@@ -32,6 +34,15 @@ const cpuMicros = (): number => {
   const u = process.cpuUsage()
   return u.user + u.system
 }
+
+/** Garbage-collection pauses since the last "stats": their total and the longest (ms). */
+const gcPauses = { total: 0, max: 0 }
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.total += e.duration
+    if (e.duration > gcPauses.max) gcPauses.max = e.duration
+  }
+}).observe({ entryTypes: ["gc"] })
 
 const server = Effect.gen(function*() {
   const s = yield* EndpointServer.make(`${HOST}:0`, { maxPeers: 20_000, backlog: 20_000, idleTimeout: "30 seconds" })
@@ -54,8 +65,11 @@ const server = Effect.gen(function*() {
       peers_made: st.peersMade,
       peers_ended: st.peersEnded,
       retries: st.listener.retriesSent,
+      gc_ms: gcPauses.total,
+      gc_max_ms: gcPauses.max,
       dropped: Object.fromEntries(Object.entries(st.listener.dropped).filter(([, v]) => v > 0))
     })
+    gcPauses.max = 0
   }
 })
 
