@@ -284,7 +284,8 @@ export const makeWith = <E>(
   hosted?: Hosted<E> | undefined
 ): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
-    const cfg = yield* engineConfig(config)
+    // A server validated its configuration once; its peers share the engine configuration.
+    const cfg = hosted !== undefined ? hosted.driver.engine.config : yield* engineConfig(config)
     const drive = config.drive ?? "user"
     if (drive !== "user" && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `drive is "user" or "reactor", not ${String(drive)}`))
     const newSetUnsent = config.newSetUnsent ?? "fail"
