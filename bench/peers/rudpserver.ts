@@ -4,7 +4,8 @@
  * holding thousands of connections that each send one Delivery message a second.
  *
  *   --role server   prints {"ready":true,"port":N}; on a "stats" line prints
- *                   {"peers","rss_kb","heap_kb","cpu_us","received"}; ends on "stop"
+ *                   {"peers","rss_kb","heap_kb","cpu_us","received","gc_ms" (total GC pauses),
+ *                   "gc_max_ms" (the longest since the last "stats"),…}; ends on "stop"
  *   --role clients  --port P --peers N [--rate 1] [--connect-secs 10]: N client engines
  *                   (RudpEngine, the sans-IO engine an Endpoint drives) multiplexed over 16 UDP
  *                   sockets — the server routes by connection id, so sockets can be shared —
@@ -17,6 +18,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { randomFillSync } from "node:crypto"
+import { PerformanceObserver } from "node:perf_hooks"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import { makeConfig } from "../../src/rudp/engine/Config.ts"
@@ -32,6 +34,15 @@ const cpuMicros = (): number => {
   const u = process.cpuUsage()
   return u.user + u.system
 }
+
+/** Garbage-collection pauses since the last "stats": their total and the longest (ms). */
+const gcPauses = { total: 0, max: 0 }
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcPauses.total += e.duration
+    if (e.duration > gcPauses.max) gcPauses.max = e.duration
+  }
+}).observe({ entryTypes: ["gc"] })
 
 const server = Effect.gen(function*() {
   const s = yield* EndpointServer.make(`${HOST}:0`, { maxPeers: 20_000, backlog: 20_000, idleTimeout: "30 seconds" })
@@ -54,8 +65,11 @@ const server = Effect.gen(function*() {
       peers_made: st.peersMade,
       peers_ended: st.peersEnded,
       retries: st.listener.retriesSent,
+      gc_ms: gcPauses.total,
+      gc_max_ms: gcPauses.max,
       dropped: Object.fromEntries(Object.entries(st.listener.dropped).filter(([, v]) => v > 0))
     })
+    gcPauses.max = 0
   }
 })
 
@@ -153,7 +167,14 @@ const clients = Effect.gen(function*() {
       const answer = (): void =>
         void stdinLine().then((line) => {
           if (line?.trim() === "stats") {
-            emit({ phase: "stats", sent, connected, cpu_us: cpuMicros() })
+            // Messages sent and not yet acknowledged, and retransmissions: is the server keeping up?
+            let queued = 0, inFlight = 0, resent = 0
+            for (const e of engines) {
+              queued += e.outbox.queue.length
+              inFlight += e.bytesInFlight
+              resent += e.stats.retransmissions
+            }
+            emit({ phase: "stats", sent, connected, cpu_us: cpuMicros(), queued, in_flight_b: inFlight, resent })
             return answer()
           }
           emit({ sent, connected })

@@ -256,9 +256,23 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
   makeWith(udp, config, (now, cfg) => new RudpEngine(now, cfg))
 
 /**
+ * A peer of an endpoint server: the server's one driver fiber feeds its
+ * engine, runs its timers and sends its output; the endpoint forks no fibers.
+ *
+ * @internal
+ */
+export interface Hosted<E> {
+  /** The peer's driver, made by the server (its engine took the first Initial). */
+  readonly driver: Driver<E>
+  /** Asks the server to send what the engine has, settle its events and re-arm its timer, once the calling fiber yields. */
+  readonly wake: () => void
+}
+
+/**
  * `make` with the engine made by the caller (an endpoint server makes a
  * connection's engine from its first Initial) and a hook for the end of the
- * connection.
+ * connection — or, for a server's peer, driven by the server (`hosted`;
+ * `udp`, `engineOf` and `onClosed` are then the driver's).
  *
  * @internal
  */
@@ -266,10 +280,12 @@ export const makeWith = <E>(
   udp: UdpLike.UdpLike<E>,
   config: Config,
   engineOf: (now: number, config: EngineConfig) => RudpEngine,
-  onClosed?: (() => void) | undefined
+  onClosed?: (() => void) | undefined,
+  hosted?: Hosted<E> | undefined
 ): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
-    const cfg = yield* engineConfig(config)
+    // A server validated its configuration once; its peers share the engine configuration.
+    const cfg = hosted !== undefined ? hosted.driver.engine.config : yield* engineConfig(config)
     const drive = config.drive ?? "user"
     if (drive !== "user" && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `drive is "user" or "reactor", not ${String(drive)}`))
     const newSetUnsent = config.newSetUnsent ?? "fail"
@@ -279,9 +295,11 @@ export const makeWith = <E>(
     const runFork = Effect.runForkWith(context)
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
     const nowMs = clockMillis(clock)
-    const engine = engineOf(nowMs(), cfg)
-    const driver = new Driver(engine, udp, nowMs)
-    driver.onClosed = onClosed
+    if (hosted !== undefined && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `a server's peers are driven by the server: drive is "reactor", not ${String(drive)}`))
+    const engine = hosted?.driver.engine ?? engineOf(nowMs(), cfg)
+    const driver = hosted?.driver ?? new Driver(engine, udp, nowMs)
+    if (hosted === undefined) driver.onClosed = onClosed
+    const wake = hosted?.wake
     yield* observe.joinScoped(rudpGroup(context, driver).endpoints, driver)
     const written = new Written()
     const setDone = new Signal()
@@ -323,6 +341,7 @@ export const makeWith = <E>(
 
     /** After an input in the reactor mode: send what is due and re-arm the timer. */
     const afterInputReactor = (): void => {
+      if (wake !== undefined) return wake()
       driver.settle()
       alarm.pullIn(engine.pollTimeout())
     }
@@ -357,6 +376,7 @@ export const makeWith = <E>(
      */
     const wakeFlusher = (): void => flushWanted.notify()
     const scheduleFlush = (fiber: Fiber.Fiber<unknown, unknown>): void => {
+      if (wake !== undefined) return wake()
       if (flushPending) return
       flushPending = true
       fiber.currentDispatcher.scheduleTask(wakeFlusher, 0)
@@ -386,6 +406,10 @@ export const makeWith = <E>(
      */
     const afterSendNow = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> | undefined => {
       if (drive === "reactor") {
+        if (wake !== undefined) {
+          wake()
+          return undefined
+        }
         if (engine.bytesInFlight === 0 && !flushPending) return flushNow(afterInputReactor)
         scheduleFlush(fiber)
         return undefined
@@ -520,7 +544,7 @@ export const makeWith = <E>(
       if (drive === "reactor") {
         let m = pollOne()
         // Nothing released yet: look at the socket first (the answer may be there already).
-        if (m === undefined && driver.fast !== undefined && receiveNow() > 0) m = pollOne()
+        if (m === undefined && wake === undefined && driver.fast !== undefined && receiveNow() > 0) m = pollOne()
         if (m === undefined) return Effect.andThen(driver.messages.wait, take)
         return deliver(fiber, m) as Effect.Effect<Uint8Array, RudpError>
       }
@@ -582,7 +606,7 @@ export const makeWith = <E>(
 
     // --- reactor mode fibers --------------------------------------------------------------
 
-    if (drive === "reactor") {
+    if (drive === "reactor" && hosted === undefined) {
       const readable = Effect.matchEffect(udp.readable, {
         onFailure: (e) => Effect.fail(e),
         onSuccess: () => Effect.void

@@ -23,6 +23,11 @@
  *   the client's handshake fails with `RudpError` kind `Refused`.
  * - A peer silent for the idle timeout is dropped (its endpoint fails with
  *   `PeerTimedOut`); every per-peer queue is bounded and counted.
+ * - One fiber drives every peer (`internal/ServerDriver.ts`): it routes each
+ *   received datagram straight into its peer's engine, runs the peers' timers
+ *   from one heap and sends all their output in one batch per turn. A peer's
+ *   endpoint forks no fibers of its own; the server wakes the fibers waiting
+ *   on its messages or its send queue.
  *
  * @since 0.2.0
  */
@@ -44,11 +49,11 @@ import * as UdpSocket from "../net/UdpSocket.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { type Config as EngineConfig, shown } from "./engine/Config.ts"
 import { RudpEngine } from "./engine/Connection.ts"
-import { Deque } from "./engine/Deque.ts"
 import { Listener, type ListenerStats, SERVER_CID_LENGTH } from "./engine/Listener.ts"
 import * as Endpoint from "./Endpoint.ts"
 import * as RudpMetrics from "./RudpMetrics.ts"
-import { clockMillis, Signal } from "./internal/Driver.ts"
+import { Alarm, clockMillis, Driver } from "./internal/Driver.ts"
+import { type DrivenPeer, type Routing, ServerDriver } from "./internal/ServerDriver.ts"
 import { fromDatagramSocket as transportOfDatagramSocket, fromUdpSocket as transportOfUdpSocket, type ServerTransport } from "./internal/ServerTransport.ts"
 import { make as rudpError, type RudpError, transport } from "./RudpError.ts"
 import { BATCH, FastPathId, type FastUdpLike } from "./UdpLike.ts"
@@ -81,8 +86,8 @@ export interface Config extends Omit<Endpoint.Config, "role" | "cidLength"> {
   readonly tokenLifetime?: Duration.Input | undefined
   /** Peers made and not yet taken by `accept` (default 1,024); past it a new peer is aborted and counted. */
   readonly backlog?: number | undefined
-  /** Datagrams waiting for one peer's engine (default 1,024); past it they are dropped and counted. */
-  readonly peerQueue?: number | undefined
+  /** The server drives its peers: `"reactor"` (the default) is the only value. */
+  readonly drive?: "reactor" | undefined
 }
 
 /**
@@ -98,8 +103,6 @@ export interface ServerStats {
   readonly peersMade: number
   readonly peersEnded: number
   readonly backlogDrops: number
-  /** Datagrams dropped because a peer's queue was full. */
-  readonly peerQueueDrops: number
   /** Peers whose address changed (the connection id routed them). */
   readonly migrations: number
   readonly datagramsIn: number
@@ -133,25 +136,29 @@ export interface EndpointServer {
   readonly peers: Effect.Effect<ReadonlyArray<Endpoint.Endpoint>>
 }
 
-/** One connection of the server. */
-class Peer<A> {
+/** One connection of the server, driven by the server's `ServerDriver`. */
+class Peer<A> implements DrivenPeer<A> {
   readonly cid: Uint8Array
   readonly engine: RudpEngine
   address: A
-  /** Datagrams routed to it and not yet taken by its driver (copies), with their sources. */
-  readonly inbox = new Deque<Uint8Array>(4)
-  readonly sources = new Deque<A>(4)
-  readonly arrived = new Signal()
+  driver!: Driver<RudpError>
+  /** `ServerDriver.wake` for this peer (its endpoint's sends and takes call it). */
+  wake!: () => void
+  heapIndex = -1
+  deadline = 0
+  queued = false
+  ended = false
   scope: Scope.Closeable | undefined = undefined
   endpoint: Endpoint.Endpoint | undefined = undefined
-  ended = false
-  dirty = false
   constructor(cid: Uint8Array, engine: RudpEngine, address: A) {
     this.cid = cid
     this.engine = engine
     this.address = address
   }
 }
+
+/** Datagrams per `recvmmsg` / `sendmmsg` of the server's own socket. */
+const SERVER_BATCH = 64
 
 const checkInt = (name: string, v: unknown, fallback: number, min: number, max: number): number | RudpError => {
   const x = v === undefined ? fallback : v
@@ -168,8 +175,9 @@ const options = (config: Config) =>
     if (typeof maxPeers !== "number") return yield* Effect.fail(maxPeers)
     const backlog = checkInt("backlog", config.backlog, 1024, 1, 1 << 20)
     if (typeof backlog !== "number") return yield* Effect.fail(backlog)
-    const peerQueue = checkInt("peerQueue", config.peerQueue, 1024, 1, 1 << 20)
-    if (typeof peerQueue !== "number") return yield* Effect.fail(peerQueue)
+    if (config.drive !== undefined && config.drive !== "reactor") {
+      return yield* Effect.fail(rudpError("InvalidConfig", `a server drives its peers: drive is "reactor", not ${shown(config.drive)}`))
+    }
     const retry = config.retry === undefined ? "always" : config.retry
     if (retry !== "always" && retry !== "never") return yield* Effect.fail(rudpError("InvalidConfig", `retry is "always" or "never", not ${shown(retry)}`))
     const duration = config.tokenLifetime === undefined ? Option.some(Duration.seconds(10)) : Duration.fromInput(config.tokenLifetime)
@@ -180,7 +188,7 @@ const options = (config: Config) =>
     // Peers publish no metrics of their own (10,000 series); the server publishes its totals.
     const peerConfig: Endpoint.Config = { drive: "reactor", ...config, role: "server", cidLength: SERVER_CID_LENGTH, metrics: undefined }
     const engineConfig = yield* Endpoint.engineConfig(peerConfig)
-    return { maxPeers, backlog, peerQueue, retry, lifetime, peerConfig, engineConfig, metrics: config.metrics }
+    return { maxPeers, backlog, retry, lifetime, peerConfig, engineConfig, metrics: config.metrics }
   }).pipe(Effect.catchDefect((d) => Effect.fail(rudpError("InvalidConfig", d instanceof Error ? d.message : String(d)))))
 
 /**
@@ -200,11 +208,11 @@ export const make = (
       UdpSocket.bind(address as SocketAddress.Input, {
         recvBufferSize: 8 * 1024 * 1024,
         sendBufferSize: 8 * 1024 * 1024,
-        batch: { size: BATCH, bufferSize: Math.max(2048, o.engineConfig.mtu) }
+        batch: { size: SERVER_BATCH, bufferSize: Math.max(2048, o.engineConfig.mtu) }
       }),
       (e: IoError) => transport(e)
     )
-    const t = yield* transportOfUdpSocket(socket)
+    const t = yield* transportOfUdpSocket(socket, UdpSocket.isUdpSocket(address) ? BATCH : SERVER_BATCH)
     return yield* serve(t, o)
   })
 
@@ -245,40 +253,28 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
     const backlog = yield* Queue.bounded<Endpoint.Endpoint>(o.backlog)
     const live = new Set<Peer<A>>()
     const peerOf = new Map<Endpoint.Endpoint, Peer<A>>()
-    let peersMade = 0, peersEnded = 0, backlogDrops = 0, peerQueueDrops = 0, migrations = 0
+    let peersMade = 0, peersEnded = 0, backlogDrops = 0, migrations = 0
     let datagramsIn = 0, datagramsOut = 0
     /** Losses and retransmissions of peers that ended (the metrics' running totals keep them). */
     let endedLost = 0, endedResent = 0
     let failure: RudpError | undefined = undefined
 
-    // --- one peer's datagram I/O ----------------------------------------------------------
+    // --- the driver of every peer ------------------------------------------------------------
+    const dispatcher = yield* Effect.withFiber((fiber) => Effect.succeed(fiber.currentDispatcher))
+    const alarm = new Alarm(clock, (effect) => runFork(effect), now)
+    const driver = new ServerDriver<A>(t, now, alarm, (task) => dispatcher.scheduleTask(task, 0))
+
+    /** One peer's datagram I/O: its output goes into the driver's batch; its input is routed to it directly. */
     const udpOf = (peer: Peer<A>): FastUdpLike<RudpError> => {
-      const take = (on: (bytes: Uint8Array) => void): number => {
-        let n = 0
-        const engine = peer.engine
-        for (let d = peer.inbox.shift(); d !== undefined; d = peer.inbox.shift()) {
-          const from = peer.sources.shift()!
-          const before = engine.packetsAccepted
-          on(d)
-          n++
-          // A packet the connection accepted from another address: the peer moved (the id routed it).
-          if (engine.packetsAccepted > before && !t.same(from, peer.address)) {
-            peer.address = from
-            migrations++
-          }
-        }
-        return n
-      }
       const send = (payloads: ReadonlyArray<Uint8Array>, count: number): RudpError | undefined => {
-        if (peer.ended && peer.engine.isClosed && count === 0) return undefined
         datagramsOut += count
-        return t.sendTo(payloads, count, peer.address)
+        return driver.send(payloads, count, peer.address)
       }
       const one: Array<Uint8Array> = [new Uint8Array(0)]
       return {
         [FastPathId]: {
           sendMany: send,
-          recvMany: take,
+          recvMany: () => 0,
           stats: () => ({ sendDropped: 0, truncated: 0, refused: 0 })
         },
         send: (payload) =>
@@ -287,18 +283,8 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
             const e = send(one, 1)
             return e === undefined ? Effect.void : Effect.fail(e)
           }),
-        tryRecv: (buffer) =>
-          Effect.sync(() => {
-            const d = peer.inbox.peek()
-            if (d === undefined) return undefined
-            let got = 0
-            take((bytes) => {
-              buffer.set(bytes)
-              got = bytes.length
-            })
-            return got
-          }),
-        readable: Effect.suspend(() => peer.inbox.length > 0 ? Effect.void : peer.arrived.wait)
+        tryRecv: () => Effect.succeed(undefined),
+        readable: Effect.never
       }
     }
 
@@ -309,6 +295,7 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
       endedLost += peer.engine.stats.packetsLost
       endedResent += peer.engine.stats.retransmissions
       if (peer.endpoint !== undefined) peerOf.delete(peer.endpoint)
+      driver.remove(peer)
       listener.remove(peer.cid, peer)
       peersEnded++
       const scope = peer.scope
@@ -323,7 +310,8 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
         peer.scope = scope
         // However the peer's Scope closes (its handler ended, the accepting Scope closed), the peer leaves the table.
         yield* Scope.addFinalizer(scope, Effect.sync(() => endPeer(peer)))
-        const exit = yield* Effect.exit(Scope.provide(Endpoint.makeWith(udpOf(peer), o.peerConfig, () => peer.engine, () => endPeer(peer)), scope))
+        const hosted = { driver: peer.driver, wake: peer.wake }
+        const exit = yield* Effect.exit(Scope.provide(Endpoint.makeWith(peer.driver.udp, o.peerConfig, () => peer.engine, undefined, hosted), scope))
         if (Exit.isFailure(exit)) {
           endPeer(peer)
           return
@@ -339,8 +327,7 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
         }
       })
 
-    // --- the receive loop -----------------------------------------------------------------
-    const dirty: Array<Peer<A>> = []
+    // --- routing ----------------------------------------------------------------------------
     const made: Array<Peer<A>> = []
     const answers: Array<Uint8Array> = [new Uint8Array(0)]
     const onDatagram = (bytes: Uint8Array, from: A): void => {
@@ -352,51 +339,50 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
       else {
         const engine = new RudpEngine(now(), cfg, { localCid: r.cid, addressValidated: r.validated })
         peer = new Peer(r.cid, engine, from)
+        const p = peer
+        peer.driver = new Driver(engine, udpOf(peer), now)
+        peer.driver.onClosed = () => endPeer(p)
+        peer.wake = () => driver.wake(p)
         listener.add(r.cid, peer, r.odcid)
         live.add(peer)
         peersMade++
         made.push(peer)
       }
       if (peer.ended) return
-      if (peer.inbox.length >= o.peerQueue) {
-        peerQueueDrops++
-        return
+      const engine = peer.engine
+      const before = engine.packetsAccepted
+      peer.driver.receive(bytes)
+      // A packet the connection accepted from another address: the peer moved (the id routed it).
+      if (engine.packetsAccepted > before && from !== peer.address && !t.same(from, peer.address)) {
+        peer.address = from
+        migrations++
       }
-      peer.inbox.push(bytes.slice())
-      peer.sources.push(from)
-      if (!peer.dirty) {
-        peer.dirty = true
-        dirty.push(peer)
+      driver.touch(peer)
+    }
+    const routing: Routing<A> = {
+      onDatagram,
+      afterReceive: () => {
+        for (let a = listener.pollTransmit(); a !== undefined; a = listener.pollTransmit()) {
+          answers[0] = a.bytes
+          datagramsOut++
+          const e = driver.send(answers, 1, a.to as A)
+          if (e !== undefined) driver.failure ??= e
+        }
+      },
+      afterTurn: () => {
+        if (made.length === 0) return undefined
+        const opened = made.splice(0, made.length)
+        return Effect.forEach(opened, open, { discard: true })
       }
     }
-    const afterBatch = (): Effect.Effect<void> => {
-      for (let a = listener.pollTransmit(); a !== undefined; a = listener.pollTransmit()) {
-        answers[0] = a.bytes
-        datagramsOut++
-        t.sendTo(answers, 1, a.to as A)
-      }
-      const opened = made.splice(0, made.length)
-      for (const p of dirty) {
-        p.dirty = false
-        p.arrived.notify()
-      }
-      dirty.length = 0
-      return opened.length === 0 ? Effect.void : Effect.forEach(opened, open, { discard: true })
-    }
-    const receive: Effect.Effect<void> = Effect.suspend(() => {
-      const n = t.recvMany(onDatagram)
-      if (typeof n !== "number") {
-        failure = n
-        return Effect.interrupt
-      }
-      const after = afterBatch()
-      return n === 0 ? Effect.andThen(after, Effect.catch(t.readable, (e) => Effect.sync(() => void (failure = e)))) : after
-    })
-    const receiver = yield* Effect.forkIn(Effect.forever(receive, { disableYield: false }).pipe(Effect.catchCause((cause) =>
+    const onFailure = (cause: Cause.Cause<RudpError>) =>
       Effect.sync(() => {
-        if (failure === undefined && !Cause.hasInterruptsOnly(cause)) failure = rudpError("Transport", Cause.pretty(cause))
+        if (failure !== undefined || Cause.hasInterruptsOnly(cause)) return
+        const e = Cause.findErrorOption(cause)
+        failure = Option.isSome(e) ? e.value : rudpError("Transport", Cause.pretty(cause))
       })
-    )), serverScope)
+    const watcher = yield* Effect.forkIn(Effect.catchCause(driver.watch, onFailure), serverScope)
+    const runner = yield* Effect.forkIn(Effect.catchCause(driver.run(routing), onFailure), serverScope)
 
     // Closing the server: every peer closes at once, in parallel (gracefully after success: what a peer
     // sent or received meanwhile still flows, the receiving fiber runs until they are done), then the
@@ -404,7 +390,7 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(
         Effect.forEach([...live], (p) => p.scope === undefined ? Effect.void : Scope.close(p.scope, exit), { concurrency: "unbounded", discard: true }),
-        Effect.andThen(Fiber.interrupt(receiver), Scope.close(serverScope, exit))
+        Effect.andThen(Fiber.interruptAll([runner, watcher]), Scope.close(serverScope, exit))
       )
     )
 
@@ -426,7 +412,7 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
             [RudpMetrics.lossesTotal, lost],
             [RudpMetrics.resendsTotal, resent]
           ],
-          drops: { ...l.dropped, "peer-queue": peerQueueDrops, backlog: backlogDrops }
+          drops: { ...l.dropped, backlog: backlogDrops }
         }
       })
     }
@@ -466,7 +452,6 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
           peersMade,
           peersEnded,
           backlogDrops,
-          peerQueueDrops,
           migrations,
           datagramsIn,
           datagramsOut,

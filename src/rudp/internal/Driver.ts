@@ -218,6 +218,11 @@ export class Driver<E> {
     this.engine.handleDatagram(this.now(), bytes)
   }
 
+  /** Feeds one datagram (a view valid during the call) to the engine: an endpoint server's routing. */
+  receive(bytes: Uint8Array): void {
+    this.#onDatagram(bytes)
+  }
+
   /** Fast path: takes every queued datagram; returns how many. */
   feedSync(): number {
     const r = this.fast!.recvMany(this.#onDatagram)

@@ -9,6 +9,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as NetAddress from "effect/net/NetAddress"
 import type * as Scope from "effect/Scope"
 import type * as DatagramSocket from "effect/socket/DatagramSocket"
@@ -25,27 +26,42 @@ import { Signal } from "./Driver.ts"
 /** @internal */
 export interface ServerTransport<A> {
   readonly localAddress: string
-  /** Hands every queued datagram (a view valid during the call) to `on`; returns how many, or the error. */
-  readonly recvMany: (on: (bytes: Uint8Array, from: A) => void) => number | RudpError
+  /**
+   * Hands queued datagrams (each a view valid during the call) to `on`, at
+   * least `max` when that many are queued (it stops after the batch that
+   * reaches `max`); returns how many, or the error. Fewer than `max`: the
+   * transport is drained.
+   */
+  readonly recvMany: (on: (bytes: Uint8Array, from: A) => void, max: number) => number | RudpError
   /** Waits until datagrams may be queued (spurious wake-ups allowed). */
   readonly readable: Effect.Effect<void, RudpError>
   /** Sends `payloads[0, count)` to `to` now (the payloads may be reused once it returns). */
   readonly sendTo: (payloads: ReadonlyArray<Uint8Array>, count: number, to: A) => RudpError | undefined
+  /** Sends `payloads[i]` to `to[i]` for i in [0, count) now, in as few system calls as it can. */
+  readonly sendEach: (payloads: ReadonlyArray<Uint8Array>, to: ReadonlyArray<A>, count: number) => RudpError | undefined
   /** The address as text (for tokens). */
   readonly keyOf: (a: A) => string
   readonly same: (a: A, b: A) => boolean
   readonly counters: () => { readonly sendDropped: number; readonly gsoSends: number; readonly truncated: number }
 }
 
+/** Equal inet addresses, without `Equal.equals` (it hashes both) or formatting: a check per datagram. */
 const sameInet = (a: NetAddress.InetAddress, b: NetAddress.InetAddress): boolean =>
-  a === b || (a.port === b.port && a._tag === b._tag && NetAddress.formatInet(a) === NetAddress.formatInet(b))
+  a === b ||
+  (a.port === b.port && a._tag === b._tag && (a.address === b.address || a.address[Equal.symbol](b.address)) &&
+    (a._tag === "InetAddressV4" || a.scopeId === (b as NetAddress.InetAddressV6).scopeId))
+
+const isInet = (a: SocketAddress.SocketAddress): a is NetAddress.InetAddress => a._tag === "InetAddressV4" || a._tag === "InetAddressV6"
 
 /**
  * Our UDP socket, driven by the reactor in context.
  *
  * @internal
  */
-export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<ServerTransport<SocketAddress.SocketAddress>, RudpError, Reactor | Scope.Scope> =>
+export const fromUdpSocket = (
+  socket: UdpSocket.UdpSocket,
+  batchSize: number = BATCH
+): Effect.Effect<ServerTransport<SocketAddress.SocketAddress>, RudpError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const registration = yield* Effect.mapError(reactor.register(socket), transport)
@@ -99,10 +115,10 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<Server
     }
     const self: ServerTransport<SocketAddress.SocketAddress> = {
       localAddress: SocketAddress.format(local),
-      recvMany: (on) => {
+      recvMany: (on, max) => {
         let total = 0
         for (;;) {
-          const batch = socket.recvBatch(BATCH)
+          const batch = socket.recvBatch(batchSize)
           if (batch === WouldBlock) return total
           if (batch instanceof IoError) {
             if (batch.kind === "ConnectionRefused" || batch.kind === "HostUnreachable" || batch.kind === "NetworkUnreachable") continue
@@ -114,7 +130,7 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<Server
             else on(d.payload, d.address)
           }
           total += batch.length
-          if (batch.length < BATCH) return total
+          if (batch.length < batchSize || total >= max) return total
         }
       },
       readable: Effect.mapError(registration.readable, transport),
@@ -125,7 +141,7 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<Server
         }
         let at = 0
         while (at < count) {
-          const n = Math.min(BATCH, count - at)
+          const n = Math.min(batchSize, count - at)
           while (outgoing.length < n) outgoing.push({ payload: payloads[0]!, address: to })
           for (let i = 0; i < n; i++) {
             const o = outgoing[i]!
@@ -138,8 +154,24 @@ export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<Server
         }
         return undefined
       },
+      sendEach: (payloads, to, count) => {
+        let at = 0
+        while (at < count) {
+          const n = Math.min(batchSize, count - at)
+          while (outgoing.length < n) outgoing.push({ payload: payloads[0]!, address: to[0]! })
+          for (let i = 0; i < n; i++) {
+            const o = outgoing[i]!
+            o.payload = payloads[at + i]!
+            o.address = to[at + i]!
+          }
+          const e = sendBatch(n)
+          if (e !== undefined) return e
+          at += n
+        }
+        return undefined
+      },
       keyOf: (a) => SocketAddress.format(a),
-      same: (a, b) => a === b || (a._tag === b._tag && SocketAddress.format(a) === SocketAddress.format(b)),
+      same: (a, b) => a === b || (isInet(a) && isInet(b) ? sameInet(a, b) : a._tag === b._tag && SocketAddress.format(a) === SocketAddress.format(b)),
       counters: () => ({ sendDropped, gsoSends, truncated })
     }
     return self
@@ -189,18 +221,23 @@ export const fromDatagramSocket = (
     ))
     const self: ServerTransport<NetAddress.InetAddress> = {
       localAddress: NetAddress.formatInet(reader.address),
-      recvMany: (on) => {
+      recvMany: (on, max) => {
         if (failure !== undefined) return failure
         let n = 0
         for (let d = inbound.shift(); d !== undefined; d = inbound.shift()) {
           on(d.payload, d.address)
-          n++
+          if (++n >= max) break
         }
         return n
       },
       readable: Effect.suspend(() => inbound.length > 0 || failure !== undefined ? Effect.void : arrived.wait),
       sendTo: (payloads, count, to) => {
         for (let i = 0; i < count; i++) outbound.push({ payload: payloads[i]!.slice(), address: to })
+        toWrite.notify()
+        return undefined
+      },
+      sendEach: (payloads, to, count) => {
+        for (let i = 0; i < count; i++) outbound.push({ payload: payloads[i]!.slice(), address: to[i]! })
         toWrite.notify()
         return undefined
       },

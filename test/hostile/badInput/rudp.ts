@@ -60,7 +60,7 @@ const endpointCases: Array<Case<RudpFixture>> = [
 const serverCases: Array<Case<RudpFixture>> = [
   ...each<RudpFixture>("EndpointServer maxPeers", "maxPeers", [0, -1, 2 ** 21, ...notIntegers], (f, v) => server(f, { maxPeers: v }), C),
   ...each<RudpFixture>("EndpointServer backlog", "backlog", [0, -3, ...notIntegers], (f, v) => server(f, { backlog: v }), C),
-  ...each<RudpFixture>("EndpointServer peerQueue", "peerQueue", [0, 2 ** 30, ...notIntegers], (f, v) => server(f, { peerQueue: v }), C),
+  ...each<RudpFixture>("EndpointServer drive", "drive", ["user", 1, null], (f, v) => server(f, { drive: v }), C),
   ...each<RudpFixture>("EndpointServer retry", "retry", ["sometimes", true, 1, null], (f, v) => server(f, { retry: v }), C),
   ...each<RudpFixture>("EndpointServer tokenLifetime", "tokenLifetime", [1, "1 millis", "2 days"], (f, v) => server(f, { tokenLifetime: v }), C),
   ...eachNaming<RudpFixture>("EndpointServer tokenLifetime", "tokenLifetime", notDurations.slice(0, 4).map((v) => [v, "tokenLifetime"] as const), (f, v) => server(f, { tokenLifetime: v }), C),
