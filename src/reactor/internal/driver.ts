@@ -30,6 +30,7 @@ import * as epoll from "../../sys/epoll.ts"
 import { layout } from "../../sys/layout.ts"
 import { libc, type UvPollHandle } from "../../sys/libc.ts"
 import type { IdleStrategy } from "../IdleStrategy.ts"
+import { endTurn } from "./turnEnd.ts"
 
 /** The direction a fiber waits for. @internal */
 export const READ = 0
@@ -359,6 +360,8 @@ export class Driver {
     const outer = !this.#delivering
     let total = 0
     let timeout = timeoutMs
+    // About to wait: what the fibers wrote must leave first (the answer may depend on it).
+    if (timeout > 0) endTurn()
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.#poll(timeout)
       timeout = 0
@@ -367,6 +370,7 @@ export class Driver {
       if (!outer) {
         // Nested (a fiber waiting in place): deliver, and leave further polls to the outer harvest.
         this.#deliver()
+        endTurn()
         break
       }
       this.#delivering = true
@@ -375,6 +379,8 @@ export class Driver {
       } finally {
         this.#delivering = false
       }
+      // The round's fibers have run: their coalesced writes leave before the next poll.
+      endTurn()
       if (n === 0) break
     }
     return total
@@ -451,6 +457,8 @@ export class Driver {
       return false
     }
     if (!io.added && this.add(io) !== undefined) return false
+    // The waiting fiber's coalesced writes leave before it waits for the answer.
+    endTurn()
     const until = performance.now() + strategy.inPlaceMicros / 1000
     this.#spinning = true
     try {

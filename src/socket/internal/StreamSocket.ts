@@ -37,11 +37,11 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import { READ, type ScheduledIo } from "../../reactor/internal/driver.ts"
 import * as Reactor from "../../reactor/Reactor.ts"
+import { atTurnEnd, type TurnEnd } from "../../reactor/internal/turnEnd.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
 import * as tls from "./tls.ts"
-import { atTurnEnd, type TurnEnd } from "./turnEnd.ts"
 
 /** What the adapter needs of a stream source. @internal */
 export interface StreamIo extends IoSource {
@@ -529,7 +529,7 @@ const STAGE_POOL_MAX = 16
  * finds nothing queued goes straight to the socket (a lone request or
  * response keeps its latency) and opens the turn's window; later writes of the
  * same turn — from any fiber — are copied into a stage and complete at once,
- * and the stage leaves as one `send` when the turn ends (`./turnEnd.ts`), so
+ * and the stage leaves as one `send` when the turn ends (src/reactor/internal/turnEnd.ts: after the reactor's round of deliveries, or when the JavaScript running now returns to Node), so
  * a burst of writes wakes the peer once, not once per write (Node's `Writable`
  * coalesces writes made while one is pending the same way). A write larger
  * than `COPY_MAX`, or one the stage cannot hold (`STAGE_SIZE`), is sent at
