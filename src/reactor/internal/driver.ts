@@ -30,7 +30,7 @@ import * as epoll from "../../sys/epoll.ts"
 import { layout } from "../../sys/layout.ts"
 import { libc, type UvPollHandle } from "../../sys/libc.ts"
 import type { IdleStrategy } from "../IdleStrategy.ts"
-import { endTurn } from "./turnEnd.ts"
+import { endTurn, roundBegins, roundEnds } from "./turnEnd.ts"
 
 /** The direction a fiber waits for. @internal */
 export const READ = 0
@@ -367,10 +367,15 @@ export class Driver {
       timeout = 0
       total += n
       if (n === 0 && this.#wakeLen === 0) break
+      // The round's fibers run, then their coalesced writes leave (the turn ends) before the next poll.
+      roundBegins()
       if (!outer) {
         // Nested (a fiber waiting in place): deliver, and leave further polls to the outer harvest.
-        this.#deliver()
-        endTurn()
+        try {
+          this.#deliver()
+        } finally {
+          roundEnds()
+        }
         break
       }
       this.#delivering = true
@@ -378,9 +383,8 @@ export class Driver {
         this.#deliver()
       } finally {
         this.#delivering = false
+        roundEnds()
       }
-      // The round's fibers have run: their coalesced writes leave before the next poll.
-      endTurn()
       if (n === 0) break
     }
     return total

@@ -31,6 +31,8 @@ let queue: Array<TurnEnd> = []
 let spare: Array<TurnEnd> = []
 let scheduled = false
 let running = false
+/** Rounds of driver deliveries running now: each ends the turn when it ends, so nothing needs scheduling. */
+let rounds = 0
 
 /** Runs the deferred tasks (not re-entrant: tasks deferred meanwhile wait for the next turn). */
 const runTasks = (): void => {
@@ -68,10 +70,21 @@ export const endTurn = (): void => {
   if (queue.length > 0 && !running) runTasks()
 }
 
+/** A round of the driver's deliveries begins; `roundEnds` must follow. @internal */
+export const roundBegins = (): void => {
+  rounds++
+}
+
+/** The round of deliveries ended: the turn ends (`endTurn`). @internal */
+export const roundEnds = (): void => {
+  rounds--
+  endTurn()
+}
+
 /** Runs `task.endTurn()` once the current turn ends (see the module's comment). @internal */
 export const atTurnEnd = (task: TurnEnd): void => {
   queue.push(task)
-  if (scheduled) return
+  if (scheduled || (rounds > 0 && !running)) return
   scheduled = true
   if (running || inPollCallback()) setImmediate(run)
   else process.nextTick(run)
