@@ -111,6 +111,14 @@ export interface ClientOptions extends ReaderOptions {
   readonly openTimeout?: Duration.Input | undefined
 }
 
+/** A writer holding bytes staged for a connection: what closing and upgrading it need. @internal */
+export interface Stager {
+  /** Sends what is staged now (a rest the socket does not take is written by a fiber of its own). */
+  flushStage(): void
+  /** Waits until such a rest is written. */
+  readonly settled: Effect.Effect<void>
+}
+
 /** A live connection: the stream, its reactor registration, and what its reader and writer learnt. @internal */
 export class Connection {
   readonly stream: StreamIo
@@ -156,16 +164,12 @@ export class Connection {
     return this.closeCode ?? (this.ended || !this.tornDown ? 1000 : 1006)
   }
 
-  /** Sends what a writer staged in this turn; called (once) before the connection closes. */
-  beforeClose: (() => void) | undefined = undefined
+  /** The writer holding bytes staged for this connection in this turn (see `StreamWriter`). */
+  stager: Stager | undefined = undefined
 
   /** Sends what is staged, tears down a layer, deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
-    const flush = this.beforeClose
-    if (flush !== undefined) {
-      this.beforeClose = undefined
-      if (this.isOpen) flush()
-    }
+    if (this.stager !== undefined && this.isOpen) this.stager.flushStage()
     this.tornDown = true
     this.layer?.destroy()
     this.registration.deregister()
@@ -420,7 +424,13 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
   }
 
   upgrade(options?: Socket.TlsUpgradeOptions): Effect.Effect<void, Socket.SocketError> {
-    return tls.upgrade(this.conn, options, this)
+    return Effect.suspend(() => {
+      // What was written in plaintext leaves before the handshake does.
+      const stager = this.conn.stager
+      if (stager === undefined) return tls.upgrade(this.conn, options, this)
+      stager.flushStage()
+      return Effect.andThen(stager.settled, tls.upgrade(this.conn, options, this))
+    })
   }
 
   /** Waits for the next read readiness, then pulls. */
@@ -545,7 +555,7 @@ const STAGE_POOL_MAX = 16
  * Closing the connection, writing a `CloseEvent` or releasing the writer sends
  * what is staged first.
  */
-class StreamWriter implements Socket.Writer, TurnEnd {
+class StreamWriter implements Socket.Writer, TurnEnd, Stager {
   readonly #socket: StreamSocket
   #lock: Semaphore.Semaphore | undefined = undefined
   /** Writers inside or queued on the lock; while 0, a write may go straight to the socket. */
@@ -560,8 +570,6 @@ class StreamWriter implements Socket.Writer, TurnEnd {
   #rest = false
   /** A failure to send staged bytes, whose writes had completed: the next write reports it. */
   #failed: Socket.SocketError | undefined = undefined
-  /** Sends what is staged before the connection closes (`Connection.beforeClose`). */
-  readonly #flushBeforeClose = (): void => this.#flushStage()
 
   constructor(socket: StreamSocket) {
     this.#socket = socket
@@ -629,13 +637,13 @@ class StreamWriter implements Socket.Writer, TurnEnd {
   /** A later write of the turn: staged (copied, complete at once), or sent now after what is staged. */
   #gather(conn: Connection, bufs: ReadonlyArray<Uint8Array>): Effect.Effect<void, Socket.SocketError> {
     if (this.#stageConn !== conn) {
-      this.#flushStage()
+      this.flushStage()
       this.#stageConn = conn
     }
     const n = total(bufs)
     const staged = this.#staged
     if (n <= COPY_MAX && staged + n <= STAGE_SIZE) {
-      if (staged === 0) conn.beforeClose = this.#flushBeforeClose
+      if (staged === 0) conn.stager = this
       const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
       let at = staged
       for (let i = 0; i < bufs.length; i++) {
@@ -658,7 +666,7 @@ class StreamWriter implements Socket.Writer, TurnEnd {
   /** The turn ended: send what is staged, close the window, give the stage back. */
   endTurn(): void {
     this.#window = false
-    this.#flushStage()
+    this.flushStage()
     const stage = this.#stage
     if (stage !== undefined) {
       this.#stage = undefined
@@ -671,13 +679,13 @@ class StreamWriter implements Socket.Writer, TurnEnd {
    * socket did not take is written by a fiber of its own under the lock, which
    * later writes queue behind.
    */
-  #flushStage(): void {
+  flushStage(): void {
     const n = this.#staged
     if (n === 0) return
     const conn = this.#stageConn!
     const stage = this.#stage!
     this.#staged = 0
-    if (conn.beforeClose === this.#flushBeforeClose) conn.beforeClose = undefined
+    if (conn.stager === this) conn.stager = undefined
     // A closed connection: the staged bytes go with it (later writes fail on it).
     if (!conn.isOpen) return
     const r = conn.stream.write(stage.subarray(0, n))
@@ -703,10 +711,15 @@ class StreamWriter implements Socket.Writer, TurnEnd {
     )
   }
 
+  /** Done once the rest of a stage written by a fiber of its own (if any) is written. */
+  get settled(): Effect.Effect<void> {
+    return this.#rest ? this.#permit.withPermit(Effect.void) : Effect.void
+  }
+
   /** The writer's Scope was released: sends what is staged (waiting for a rest being written), then `then`. */
   release(then: Effect.Effect<void>): Effect.Effect<void> {
     return Effect.suspend(() => {
-      this.#flushStage()
+      this.flushStage()
       return this.#rest ? this.#permit.withPermit(then) : then
     })
   }
@@ -732,7 +745,7 @@ class StreamWriter implements Socket.Writer, TurnEnd {
       const conn = this.#connection()
       if (conn === undefined) return Effect.flatMap(this.#socket.connected.await, () => this.#close(event))
       if (!(conn instanceof Connection)) return conn
-      this.#flushStage()
+      this.flushStage()
       return this.#permit.withPermit(
         Effect.sync(() => {
           conn.closeCode = event.code
