@@ -616,13 +616,13 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
     if (this.#window) return this.#gather(conn, bufs ?? [data as Uint8Array])
     // The turn's first write: straight to the socket, without the lock.
     const r = bufs === undefined ? conn.stream.write(data as Uint8Array) : writeSome(conn, bufs)
-    const done = this.#settle(conn, bufs ?? [data as Uint8Array], r)
+    if (r !== (bufs === undefined ? (data as Uint8Array).length : total(bufs))) return this.#settle(conn, bufs ?? [data as Uint8Array], r)
     // Writes through a driver we know are coalesced for the rest of the turn.
-    if (done === Effect.void && conn.io !== undefined) {
+    if (conn.io !== undefined) {
       this.#window = true
       atTurnEnd(this)
     }
-    return done
+    return Effect.void
   }
 
   /** What a write that sent `bufs` now and got `r` returns: done, its error, or the rest under the lock. */
