@@ -539,9 +539,11 @@ const STAGE_POOL_MAX = 16
  * finds nothing queued goes straight to the socket (a lone request or
  * response keeps its latency) and opens the turn's window; later writes of the
  * same turn — from any fiber — are copied into a stage and complete at once,
- * and the stage leaves as one `send` when the turn ends (src/reactor/internal/turnEnd.ts: after the reactor's round of deliveries, or when the JavaScript running now returns to Node), so
- * a burst of writes wakes the peer once, not once per write (Node's `Writable`
- * coalesces writes made while one is pending the same way). A write larger
+ * and the stage leaves as one `send` when the turn ends (after the reactor's
+ * round of deliveries, or when the JavaScript running now returns to Node:
+ * src/reactor/internal/turnEnd.ts), so a burst of writes wakes the peer once,
+ * not once per write (Node's `Writable` coalesces writes made while one is
+ * pending the same way). A write larger
  * than `COPY_MAX`, or one the stage cannot hold (`STAGE_SIZE`), is sent at
  * once after what is staged (one `writev`). A write the socket does not take
  * whole waits for writability, holding the lock that later writes queue on
@@ -605,9 +607,10 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
     const bufs = typeof data === "string" ? [encoder.encode(data)] : data instanceof Uint8Array ? undefined : bytesOf(data)
     if (conn.layer !== undefined) return conn.layer.write(bufs ?? [data as Uint8Array])
     if (this.#failed !== undefined) {
+      // Reported once, and only on the connection it happened on.
       const e = this.#failed
       this.#failed = undefined
-      return Effect.fail(e)
+      if (this.#stageConn === conn) return Effect.fail(e)
     }
     if (this.#queued > 0) {
       this.#queued++
