@@ -71,6 +71,25 @@ describe("writes of one turn are coalesced", () => {
       assert.strictEqual(yield* got, "alone")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
+  it.live("a write that answers a read goes straight to the socket, within the turn too", () =>
+    Effect.gen(function*() {
+      const { counts, peer, socket } = yield* countedSocket
+      const reader = yield* socket.reader
+      const writer = yield* socket.writer
+      peer.write("ping")
+      yield* Effect.sleep("20 millis")
+      // One turn, no suspension: a write, a pull that finds the peer's bytes, the answer, one more write.
+      yield* writer.write("request")
+      const got = (yield* reader.pull)[0]
+      assert.strictEqual(typeof got === "string" ? got : decoder.decode(got), "ping")
+      yield* writer.write("answer")
+      assert.strictEqual(counts.sends, 2, "the answer was sent at once")
+      yield* writer.write("later")
+      assert.strictEqual(counts.sends, 2, "a write after the answer in the same turn is staged")
+      yield* turn
+      assert.strictEqual(counts.sends, 3)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("writes of 200 fibers in one turn arrive whole and in write order, in two sends", () =>
     Effect.gen(function*() {
       const { counts, peer, socket } = yield* countedSocket

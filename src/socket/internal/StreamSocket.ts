@@ -166,6 +166,8 @@ export class Connection {
 
   /** The writer holding bytes staged for this connection in this turn (see `StreamWriter`). */
   stager: Stager | undefined = undefined
+  /** Pulls that returned data: a write after one answers it, and goes straight to the socket. */
+  reads = 0
 
   /** Sends what is staged, tears down a layer, deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
@@ -500,6 +502,7 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
     const buf = this.#buf
     const first = conn.stream.read(buf)
     if (typeof first !== "number" || first === 0) return first
+    conn.reads++
     const chunks: [Uint8Array, ...Array<Uint8Array>] = [copyOut(buf, first)]
     let n = first
     while (n === chunkSize && chunks.length < this.maxChunks) {
@@ -564,6 +567,8 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
   #queued = 0
   /** A write went straight to the socket in this turn: later writes of the turn are staged. */
   #window = false
+  /** The connection's `reads` when the last write went straight to the socket. */
+  #readsAtSend = 0
   /** This turn's staged bytes (`#staged` of them), for `#stageConn`. */
   #stage: Uint8Array | undefined = undefined
   #staged = 0
@@ -616,13 +621,14 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
       this.#queued++
       return this.#permit.withPermit(this.#writeRest(conn, bufs ?? [data as Uint8Array], 0))
     }
-    if (this.#window) return this.#gather(conn, bufs ?? [data as Uint8Array])
+    if (this.#window) return this.#gather(conn, bufs ?? [data as Uint8Array], conn.reads !== this.#readsAtSend)
     // The turn's first write: straight to the socket, without the lock.
     const r = bufs === undefined ? conn.stream.write(data as Uint8Array) : writeSome(conn, bufs)
     if (r !== (bufs === undefined ? (data as Uint8Array).length : total(bufs))) return this.#settle(conn, bufs ?? [data as Uint8Array], r)
     // Writes through a driver we know are coalesced for the rest of the turn.
     if (conn.io !== undefined) {
       this.#window = true
+      this.#readsAtSend = conn.reads
       atTurnEnd(this)
     }
     return Effect.void
@@ -637,15 +643,21 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
     return this.#permit.withPermit(this.#writeRest(conn, bufs, written))
   }
 
-  /** A later write of the turn: staged (copied, complete at once), or sent now after what is staged. */
-  #gather(conn: Connection, bufs: ReadonlyArray<Uint8Array>): Effect.Effect<void, Socket.SocketError> {
+  /**
+   * A later write of the turn: staged (copied, complete at once), or sent now
+   * after what is staged — when it is big, or when it follows a read of the
+   * connection (`answer`: a request/response exchange running within one turn
+   * keeps its latency; the writes that follow it in the turn are staged).
+   */
+  #gather(conn: Connection, bufs: ReadonlyArray<Uint8Array>, answer: boolean): Effect.Effect<void, Socket.SocketError> {
     if (this.#stageConn !== conn) {
       this.flushStage()
       this.#stageConn = conn
     }
     const n = total(bufs)
     const staged = this.#staged
-    if (n <= COPY_MAX && staged + n <= STAGE_SIZE) {
+    if (answer) this.#readsAtSend = conn.reads
+    else if (n <= COPY_MAX && staged + n <= STAGE_SIZE) {
       if (staged === 0) conn.stager = this
       const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
       let at = staged
@@ -657,7 +669,7 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
       return Effect.void
     }
     if (staged === 0) return this.#settle(conn, bufs, writeSome(conn, bufs))
-    // Too big to stage: the staged bytes and this write leave together, in order.
+    // Sent now: the staged bytes and this write leave together, in order.
     const all = [this.#stage!.subarray(0, staged), ...bufs]
     this.#staged = 0
     const r = conn.stream.writev(all)
