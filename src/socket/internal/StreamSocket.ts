@@ -542,8 +542,9 @@ const STAGE_POOL_MAX = 16
  * finds nothing queued goes straight to the socket (a lone request or
  * response keeps its latency) and opens the turn's window, as does a write
  * that follows a read of its connection (with what is staged before it);
- * other writes of the same turn — from any fiber — are copied into a stage and complete at once,
- * and the stage leaves as one `send` when the turn ends (after the reactor's
+ * other writes of the same turn — from any fiber — are copied into a stage
+ * and complete at once, and the stage leaves as one `send` when the turn ends
+ * (after the reactor's
  * round of deliveries, or when the JavaScript running now returns to Node:
  * src/reactor/internal/turnEnd.ts), so a burst of writes wakes the peer once,
  * not once per write (Node's `Writable` coalesces writes made while one is
