@@ -412,6 +412,51 @@ describe("TLS upgrade", () => {
         }))
         assert.strictEqual(got, "you said hi")
       }).pipe(Effect.provide(Reactor.layer)))
+    it.live("plaintext staged in the upgrade's turn leaves before the ClientHello (pipelined STARTTLS)", () =>
+      Effect.gen(function*() {
+        const port = yield* Effect.acquireRelease(
+          Effect.promise(() =>
+            new Promise<net.Server>((resolve) => {
+              const server = net.createServer((raw) => {
+                let seen = Buffer.alloc(0)
+                const onData = (d: Buffer) => {
+                  seen = Buffer.concat([seen, d])
+                  const end = seen.indexOf("\r\n")
+                  if (end < 0) return
+                  raw.off("data", onData)
+                  raw.pause()
+                  if (seen.subarray(0, end).toString() !== "STARTTLS") {
+                    raw.destroy()
+                    return
+                  }
+                  // What followed the line is the start of the handshake.
+                  raw.unshift(seen.subarray(end + 2))
+                  const s = new tls.TLSSocket(raw, { isServer: true, key: pki.server.key, cert: pki.server.cert })
+                  s.on("data", (x: Buffer) => s.end(`you said ${x.toString()}`))
+                  s.on("error", () => {})
+                }
+                raw.on("data", onData)
+              })
+              server.listen(0, "127.0.0.1", () => resolve(server))
+            })
+          ),
+          (server) => Effect.promise(() => new Promise<void>((r) => server.close(() => r())))
+        ).pipe(Effect.map((s) => (s.address() as net.AddressInfo).port))
+        const socket = yield* Tcp.connect(`127.0.0.1:${port}`)
+        const got = yield* Effect.scoped(Effect.gen(function*() {
+          const reader = yield* socket.reader
+          const writer = yield* socket.writer
+          // Two writes in one turn (the second is staged), then the upgrade at once.
+          yield* writer.write("START")
+          yield* writer.write("TLS\r\n")
+          yield* reader.upgrade({ ca: pki.ca.cert, servername: "localhost" })
+          yield* writer.write("hi")
+          let got = ""
+          yield* Effect.flip(Effect.forever(Effect.map(reader.pull, (c) => (got += text(c)))))
+          return got
+        }))
+        assert.strictEqual(got, "you said hi")
+      }).pipe(Effect.provide(Reactor.layer)))
   })
 
   describe("handshake failures are typed and close the connection", () => {

@@ -30,6 +30,7 @@ import * as epoll from "../../sys/epoll.ts"
 import { layout } from "../../sys/layout.ts"
 import { libc, type UvPollHandle } from "../../sys/libc.ts"
 import type { IdleStrategy } from "../IdleStrategy.ts"
+import { endTurn, roundBegins, roundEnds } from "./turnEnd.ts"
 
 /** The direction a fiber waits for. @internal */
 export const READ = 0
@@ -359,14 +360,22 @@ export class Driver {
     const outer = !this.#delivering
     let total = 0
     let timeout = timeoutMs
+    // About to wait: what the fibers wrote must leave first (the answer may depend on it).
+    if (timeout > 0) endTurn()
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const n = this.#poll(timeout)
       timeout = 0
       total += n
       if (n === 0 && this.#wakeLen === 0) break
+      // The round's fibers run, then their coalesced writes leave (the turn ends) before the next poll.
+      roundBegins()
       if (!outer) {
         // Nested (a fiber waiting in place): deliver, and leave further polls to the outer harvest.
-        this.#deliver()
+        try {
+          this.#deliver()
+        } finally {
+          roundEnds()
+        }
         break
       }
       this.#delivering = true
@@ -374,6 +383,7 @@ export class Driver {
         this.#deliver()
       } finally {
         this.#delivering = false
+        roundEnds()
       }
       if (n === 0) break
     }
@@ -451,6 +461,8 @@ export class Driver {
       return false
     }
     if (!io.added && this.add(io) !== undefined) return false
+    // The waiting fiber's coalesced writes leave before it waits for the answer.
+    endTurn()
     const until = performance.now() + strategy.inPlaceMicros / 1000
     this.#spinning = true
     try {

@@ -37,6 +37,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
 import { READ, type ScheduledIo } from "../../reactor/internal/driver.ts"
 import * as Reactor from "../../reactor/Reactor.ts"
+import { atTurnEnd, type TurnEnd } from "../../reactor/internal/turnEnd.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
 import * as errors from "./errors.ts"
@@ -110,6 +111,14 @@ export interface ClientOptions extends ReaderOptions {
   readonly openTimeout?: Duration.Input | undefined
 }
 
+/** A writer holding bytes staged for a connection: what closing and upgrading it need. @internal */
+export interface Stager {
+  /** Sends what is staged now (a rest the socket does not take is written by a fiber of its own). */
+  flushStage(): void
+  /** Waits until such a rest is written. */
+  readonly settled: Effect.Effect<void>
+}
+
 /** A live connection: the stream, its reactor registration, and what its reader and writer learnt. @internal */
 export class Connection {
   readonly stream: StreamIo
@@ -155,8 +164,14 @@ export class Connection {
     return this.closeCode ?? (this.ended || !this.tornDown ? 1000 : 1006)
   }
 
-  /** Tears down a layer, deregisters (failing parked fibers) and closes the fd. Idempotent. */
+  /** The writer holding bytes staged for this connection in this turn (see `StreamWriter`). */
+  stager: Stager | undefined = undefined
+  /** Pulls that returned data: a write after one answers it, and goes straight to the socket. */
+  reads = 0
+
+  /** Sends what is staged, tears down a layer, deregisters (failing parked fibers) and closes the fd. Idempotent. */
   close(): void {
+    if (this.stager !== undefined && this.isOpen) this.stager.flushStage()
     this.tornDown = true
     this.layer?.destroy()
     this.registration.deregister()
@@ -323,15 +338,15 @@ class StreamSocket implements Socket.Socket {
 
   get writer(): Effect.Effect<Socket.Writer, never, Scope.Scope> {
     return Effect.acquireRelease(
-      Effect.sync((): Socket.Writer => this.#writer ??= new StreamWriter(this)),
-      () =>
-        Effect.suspend(() => {
+      Effect.sync((): StreamWriter => this.#writer ??= new StreamWriter(this)),
+      (writer) =>
+        writer.release(Effect.suspend(() => {
           const conn = this.current
           if (conn === undefined || !conn.isOpen) return Effect.void
           if (conn.layer !== undefined) return conn.layer.endWrite
           conn.stream.shutdown("write")
           return Effect.void
-        })
+        }))
     )
   }
 }
@@ -411,7 +426,13 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
   }
 
   upgrade(options?: Socket.TlsUpgradeOptions): Effect.Effect<void, Socket.SocketError> {
-    return tls.upgrade(this.conn, options, this)
+    return Effect.suspend(() => {
+      // What was written in plaintext leaves before the handshake does.
+      const stager = this.conn.stager
+      if (stager === undefined) return tls.upgrade(this.conn, options, this)
+      stager.flushStage()
+      return Effect.andThen(stager.settled, tls.upgrade(this.conn, options, this))
+    })
   }
 
   /** Waits for the next read readiness, then pulls. */
@@ -481,6 +502,7 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
     const buf = this.#buf
     const first = conn.stream.read(buf)
     if (typeof first !== "number" || first === 0) return first
+    conn.reads++
     const chunks: [Uint8Array, ...Array<Uint8Array>] = [copyOut(buf, first)]
     let n = first
     while (n === chunkSize && chunks.length < this.maxChunks) {
@@ -503,19 +525,60 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
   }
 }
 
+/** Most bytes a writer stages in one turn; a write that would overflow them sends them, and itself, at once. */
+const STAGE_SIZE = 64 * 1024
+/** Largest write that is copied into the stage; a larger one is sent at once, after what is staged. */
+const COPY_MAX = 16 * 1024
+/** Stage buffers kept for the next turn's writers (a writer holds one only within a turn). */
+const stagePool: Array<Uint8Array> = []
+const STAGE_POOL_MAX = 16
+
 /**
  * The writer of a socket, detached from connections: writes wait while a
- * client is disconnected; each write is written completely (waiting for
- * writability as needed) before the next starts, so concurrent writes never
- * interleave; `writeAll` is one `writev` when the socket takes it. A write that
- * finds nobody else writing goes straight to the socket; the lock is made only
- * when one does not complete at once.
+ * client is disconnected; concurrent writes never interleave; `writeAll` is
+ * one `writev` when the socket takes it.
+ *
+ * Writes of one turn are coalesced (issue 12). The first write of a turn that
+ * finds nothing queued goes straight to the socket (a lone request or
+ * response keeps its latency) and opens the turn's window, as does a write
+ * that follows a read of its connection (with what is staged before it);
+ * other writes of the same turn — from any fiber — are copied into a stage
+ * and complete at once, and the stage leaves as one `send` when the turn ends
+ * (after the reactor's
+ * round of deliveries, or when the JavaScript running now returns to Node:
+ * src/reactor/internal/turnEnd.ts), so a burst of writes wakes the peer once,
+ * not once per write (Node's `Writable` coalesces writes made while one is
+ * pending the same way). A write larger
+ * than `COPY_MAX`, or one the stage cannot hold (`STAGE_SIZE`), is sent at
+ * once after what is staged (one `writev`). A write the socket does not take
+ * whole waits for writability, holding the lock that later writes queue on
+ * (byte-bounded backpressure: at most one stage is buffered); so does the
+ * rest of a stage the socket took only part of, written by a fiber of its own.
+ *
+ * Errors: a write sent at once fails with its own error. A staged write has
+ * completed before its bytes are sent; a failure of that `send` is reported
+ * by the next write on the socket (the reader sees the connection's end or
+ * reset as well). Ordering: bytes leave in the order the writes were made.
+ * Closing the connection, writing a `CloseEvent` or releasing the writer sends
+ * what is staged first.
  */
-class StreamWriter implements Socket.Writer {
+class StreamWriter implements Socket.Writer, TurnEnd, Stager {
   readonly #socket: StreamSocket
   #lock: Semaphore.Semaphore | undefined = undefined
   /** Writers inside or queued on the lock; while 0, a write may go straight to the socket. */
   #queued = 0
+  /** A write went straight to the socket in this turn: later writes of the turn are staged. */
+  #window = false
+  /** The connection's `reads` when the last write went straight to the socket. */
+  #readsAtSend = 0
+  /** This turn's staged bytes (`#staged` of them), for `#stageConn`. */
+  #stage: Uint8Array | undefined = undefined
+  #staged = 0
+  #stageConn: Connection | undefined = undefined
+  /** The rest of a stage is being written by a fiber of its own (it holds the lock). */
+  #rest = false
+  /** A failure to send staged bytes, whose writes had completed: the next write reports it. */
+  #failed: Socket.SocketError | undefined = undefined
 
   constructor(socket: StreamSocket) {
     this.#socket = socket
@@ -550,17 +613,132 @@ class StreamWriter implements Socket.Writer {
     if (!(conn instanceof Connection)) return conn
     const bufs = typeof data === "string" ? [encoder.encode(data)] : data instanceof Uint8Array ? undefined : bytesOf(data)
     if (conn.layer !== undefined) return conn.layer.write(bufs ?? [data as Uint8Array])
-    if (this.#queued === 0) {
-      // Nobody else is writing: try the whole write now, without the lock.
-      const r = bufs === undefined ? conn.stream.write(data as Uint8Array) : writeSome(conn, bufs)
-      if (r instanceof IoError) return Effect.fail(errors.writeError(conn.at(r)))
-      const written = r === WouldBlock ? 0 : r
-      if (written === (bufs === undefined ? (data as Uint8Array).length : total(bufs))) return Effect.void
-      this.#queued++
-      return this.#permit.withPermit(this.#writeRest(conn, bufs ?? [data as Uint8Array], written))
+    if (this.#failed !== undefined) {
+      // Reported once, and only on the connection it happened on.
+      const e = this.#failed
+      this.#failed = undefined
+      if (this.#stageConn === conn) return Effect.fail(e)
     }
+    if (this.#queued > 0) {
+      this.#queued++
+      return this.#permit.withPermit(this.#writeRest(conn, bufs ?? [data as Uint8Array], 0))
+    }
+    if (this.#window) return this.#gather(conn, bufs ?? [data as Uint8Array], conn.reads !== this.#readsAtSend)
+    // The turn's first write: straight to the socket, without the lock.
+    const r = bufs === undefined ? conn.stream.write(data as Uint8Array) : writeSome(conn, bufs)
+    if (r !== (bufs === undefined ? (data as Uint8Array).length : total(bufs))) return this.#settle(conn, bufs ?? [data as Uint8Array], r)
+    // Writes through a driver we know are coalesced for the rest of the turn.
+    if (conn.io !== undefined) {
+      this.#window = true
+      this.#readsAtSend = conn.reads
+      atTurnEnd(this)
+    }
+    return Effect.void
+  }
+
+  /** What a write that sent `bufs` now and got `r` returns: done, its error, or the rest under the lock. */
+  #settle(conn: Connection, bufs: ReadonlyArray<Uint8Array>, r: number | WouldBlock | IoError): Effect.Effect<void, Socket.SocketError> {
+    if (r instanceof IoError) return Effect.fail(errors.writeError(conn.at(r)))
+    const written = r === WouldBlock ? 0 : r
+    if (written === total(bufs)) return Effect.void
     this.#queued++
-    return this.#permit.withPermit(this.#writeRest(conn, bufs ?? [data as Uint8Array], 0))
+    return this.#permit.withPermit(this.#writeRest(conn, bufs, written))
+  }
+
+  /**
+   * A later write of the turn: staged (copied, complete at once), or sent now
+   * after what is staged — when it is big, or when it follows a read of the
+   * connection (`answer`: a request/response exchange running within one turn
+   * keeps its latency; the writes that follow it in the turn are staged).
+   */
+  #gather(conn: Connection, bufs: ReadonlyArray<Uint8Array>, answer: boolean): Effect.Effect<void, Socket.SocketError> {
+    if (this.#stageConn !== conn) {
+      this.flushStage()
+      this.#stageConn = conn
+    }
+    const n = total(bufs)
+    const staged = this.#staged
+    if (answer) this.#readsAtSend = conn.reads
+    else if (n <= COPY_MAX && staged + n <= STAGE_SIZE) {
+      if (staged === 0) conn.stager = this
+      const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
+      let at = staged
+      for (let i = 0; i < bufs.length; i++) {
+        stage.set(bufs[i]!, at)
+        at += bufs[i]!.length
+      }
+      this.#staged = at
+      return Effect.void
+    }
+    if (staged === 0) return this.#settle(conn, bufs, writeSome(conn, bufs))
+    // Sent now: the staged bytes and this write leave together, in order.
+    const all = [this.#stage!.subarray(0, staged), ...bufs]
+    this.#staged = 0
+    const r = conn.stream.writev(all)
+    // Not taken whole: the lock's writer holds the stage's bytes now.
+    if (r === WouldBlock || (typeof r === "number" && r < staged + n)) this.#stage = undefined
+    return this.#settle(conn, all, r)
+  }
+
+  /** The turn ended: send what is staged, close the window, give the stage back. */
+  endTurn(): void {
+    this.#window = false
+    this.flushStage()
+    const stage = this.#stage
+    if (stage !== undefined) {
+      this.#stage = undefined
+      if (stagePool.length < STAGE_POOL_MAX) stagePool.push(stage)
+    }
+  }
+
+  /**
+   * Sends what is staged. A failure is kept for the next write; a rest the
+   * socket did not take is written by a fiber of its own under the lock, which
+   * later writes queue behind.
+   */
+  flushStage(): void {
+    const n = this.#staged
+    if (n === 0) return
+    const conn = this.#stageConn!
+    const stage = this.#stage!
+    this.#staged = 0
+    if (conn.stager === this) conn.stager = undefined
+    // A closed connection: the staged bytes go with it (later writes fail on it).
+    if (!conn.isOpen) return
+    const r = conn.stream.write(stage.subarray(0, n))
+    if (r instanceof IoError) {
+      this.#failed = errors.writeError(conn.at(r))
+      return
+    }
+    const written = r === WouldBlock ? 0 : r
+    if (written === n) return
+    this.#stage = undefined
+    this.#queued++
+    this.#rest = true
+    Effect.runFork(
+      Effect.ensuring(
+        Effect.catch(this.#permit.withPermit(this.#writeRest(conn, [stage.subarray(written, n)], 0)), (e) =>
+          Effect.sync(() => {
+            this.#failed = e
+          })),
+        Effect.sync(() => {
+          this.#rest = false
+        })
+      )
+    )
+  }
+
+  /** Done once the rest of a stage written by a fiber of its own (if any) is written. */
+  get settled(): Effect.Effect<void> {
+    return this.#rest ? this.#permit.withPermit(Effect.void) : Effect.void
+  }
+
+  /** The writer's Scope was released: sends what is staged (waiting for a rest being written), then `then`. */
+  release(then: Effect.Effect<void>): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.flushStage()
+      return this.#rest ? this.#permit.withPermit(then) : then
+    })
   }
 
   /** Writes `bufs` from `offset` bytes in, waiting for writability as needed. */
@@ -584,6 +762,7 @@ class StreamWriter implements Socket.Writer {
       const conn = this.#connection()
       if (conn === undefined) return Effect.flatMap(this.#socket.connected.await, () => this.#close(event))
       if (!(conn instanceof Connection)) return conn
+      this.flushStage()
       return this.#permit.withPermit(
         Effect.sync(() => {
           conn.closeCode = event.code
