@@ -199,7 +199,7 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
-      this.encode(t)
+      this.#encodeOwed = true
       client.drainEvents()
       this.rearm(t)
       return
@@ -222,7 +222,8 @@ export class Endpoint {
     addresses.transportKey = peer.key
     listener.handleDatagram(t, bytes, addresses)
     const engine = listener.lastEngine
-    this.encode(t)
+    if (engine === undefined || !this.connections.has(engine)) this.encode(t)
+    else this.#encodeOwed = true
     this.drainListener()
     this.#packetPeer = undefined
     if (engine !== undefined) this.connections.get(engine)?.drainEvents()
@@ -330,10 +331,22 @@ export class Endpoint {
     this.collect()
   }
 
-  /** The end of a batch of received packets: what they caused leaves together. */
+  /**
+   * The end of a batch of received packets: what they caused leaves together.
+   * The packets of established connections are encoded only now, so that one
+   * acknowledgement (its Ack Vector covers them all) answers the batch and
+   * replies the application queued while the batch was handled carry it.
+   */
   readonly onBatchEnd = (): void => {
+    if (this.#encodeOwed) {
+      this.#encodeOwed = false
+      this.encode(now())
+    }
     this.sendPending()
   }
+
+  /** Packets of this batch were handled and not yet encoded (see `onBatchEnd`). */
+  #encodeOwed = false
 
   /** Sends everything the engine (or the listener) has queued, with what is pending. */
   flush(t: number): void {
