@@ -95,6 +95,8 @@ export class Handle {
   accepted = false
   /** A `send` waits for the endpoint's deferred flush (`Endpoint.afterSend`). */
   sendPending = false
+  /** Packets of the current receive batch wait to be answered (`Endpoint.onBatchEnd`). */
+  encodePending = false
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
@@ -199,7 +201,7 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
-      this.#encodeOwed = true
+      this.#owe(client)
       client.drainEvents()
       this.rearm(t)
       return
@@ -222,8 +224,9 @@ export class Endpoint {
     addresses.transportKey = peer.key
     listener.handleDatagram(t, bytes, addresses)
     const engine = listener.lastEngine
-    if (engine === undefined || !this.connections.has(engine)) this.encode(t)
-    else this.#encodeOwed = true
+    const handle = engine === undefined ? undefined : this.connections.get(engine)
+    if (handle === undefined) this.encode(t)
+    else this.#owe(handle)
     this.drainListener()
     this.#packetPeer = undefined
     if (engine !== undefined) this.connections.get(engine)?.drainEvents()
@@ -338,15 +341,29 @@ export class Endpoint {
    * replies the application queued while the batch was handled carry it.
    */
   readonly onBatchEnd = (): void => {
-    if (this.#encodeOwed) {
-      this.#encodeOwed = false
-      this.encode(now())
+    const owed = this.#owed
+    if (owed.length === 0) return this.sendPending()
+    const t = now()
+    this.flush(t)
+    // Sending may have freed room in a send queue ("writable") or finished a close.
+    for (let i = 0; i < owed.length; i++) {
+      const h = owed[i]!
+      h.encodePending = false
+      h.drainEvents()
     }
-    this.sendPending()
+    owed.length = 0
+    this.rearm(t)
+    this.collect()
   }
 
-  /** Packets of this batch were handled and not yet encoded (see `onBatchEnd`). */
-  #encodeOwed = false
+  /** Connections that handled packets of this batch whose answers are not encoded yet (see `onBatchEnd`). */
+  readonly #owed: Array<Handle> = []
+
+  #owe(handle: Handle): void {
+    if (handle.encodePending) return
+    handle.encodePending = true
+    this.#owed.push(handle)
+  }
 
   /** Sends everything the engine (or the listener) has queued, with what is pending. */
   flush(t: number): void {
