@@ -6,8 +6,9 @@
  * - every packet the transport receives goes to the engine (or the listener)
  *   owning its flow; packets for other ports are left alone (a raw socket sees
  *   every DCCP packet on the host);
- * - after every input — packet, timer, send, close — the driver drains, in
- *   the engine's order, the packets to send (`transmitInto`, straight into
+ * - after every input — packet (for an established connection: at the end of
+ *   its receive batch), timer, send, close — the driver drains, in the
+ *   engine's order, the packets to send (`transmitInto`, straight into
  *   the transport's native send area), the events (`pollEvent`, to the
  *   connection's queues and signals), then re-arms one timerfd at
  *   `pollTimeout`, or disarms it: no timer fires when nothing is due;
