@@ -6,8 +6,9 @@
  * - every packet the transport receives goes to the engine (or the listener)
  *   owning its flow; packets for other ports are left alone (a raw socket sees
  *   every DCCP packet on the host);
- * - after every input — packet, timer, send, close — the driver drains, in
- *   the engine's order, the packets to send (`transmitInto`, straight into
+ * - after every input — packet (for an established connection: at the end of
+ *   its receive batch), timer, send, close — the driver drains, in the
+ *   engine's order, the packets to send (`transmitInto`, straight into
  *   the transport's native send area), the events (`pollEvent`, to the
  *   connection's queues and signals), then re-arms one timerfd at
  *   `pollTimeout`, or disarms it: no timer fires when nothing is due;
@@ -95,6 +96,8 @@ export class Handle {
   accepted = false
   /** A `send` waits for the endpoint's deferred flush (`Endpoint.afterSend`). */
   sendPending = false
+  /** Packets of the current receive batch wait to be answered (`Endpoint.onBatchEnd`). */
+  encodePending = false
 
   constructor(engine: DccpEngine, peer: Peer, endpoint: Endpoint, capacity: number) {
     this.engine = engine
@@ -199,7 +202,7 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
-      this.encode(t)
+      this.#owe(client)
       client.drainEvents()
       this.rearm(t)
       return
@@ -222,7 +225,9 @@ export class Endpoint {
     addresses.transportKey = peer.key
     listener.handleDatagram(t, bytes, addresses)
     const engine = listener.lastEngine
-    this.encode(t)
+    const handle = engine === undefined ? undefined : this.connections.get(engine)
+    if (handle === undefined) this.encode(t)
+    else this.#owe(handle)
     this.drainListener()
     this.#packetPeer = undefined
     if (engine !== undefined) this.connections.get(engine)?.drainEvents()
@@ -330,9 +335,35 @@ export class Endpoint {
     this.collect()
   }
 
-  /** The end of a batch of received packets: what they caused leaves together. */
+  /**
+   * The end of a batch of received packets: what they caused leaves together.
+   * The packets of established connections are encoded only now, so that one
+   * acknowledgement (its Ack Vector covers them all) answers the batch and
+   * replies the application queued while the batch was handled carry it.
+   */
   readonly onBatchEnd = (): void => {
-    this.sendPending()
+    const owed = this.#owed
+    if (owed.length === 0) return this.sendPending()
+    const t = now()
+    this.flush(t)
+    // Sending may have freed room in a send queue ("writable") or finished a close.
+    for (let i = 0; i < owed.length; i++) {
+      const h = owed[i]!
+      h.encodePending = false
+      h.drainEvents()
+    }
+    owed.length = 0
+    this.rearm(t)
+    this.collect()
+  }
+
+  /** Connections that handled packets of this batch whose answers are not encoded yet (see `onBatchEnd`). */
+  readonly #owed: Array<Handle> = []
+
+  #owe(handle: Handle): void {
+    if (handle.encodePending) return
+    handle.encodePending = true
+    this.#owed.push(handle)
   }
 
   /** Sends everything the engine (or the listener) has queued, with what is pending. */
