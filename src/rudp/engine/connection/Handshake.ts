@@ -28,7 +28,7 @@ const retryReader = new Reader(new Uint8Array(0))
  * the attempt rather than leave it to time out).
  *
  * @since 0.2.0
- * @category receiving
+ * @category handshake
  */
 export function onRetry(c: ConnectionState, now: number, h: Header, bytes: Uint8Array): void {
   if (c.config.role !== "client" || c.state !== "handshake" || c.peer !== undefined || !h.dcidIs(c.localCid)) {
@@ -60,8 +60,12 @@ export function onRetry(c: ConnectionState, now: number, h: Header, bytes: Uint8
 }
 
 /**
+ * The peer's HELLO (or why its parameters did not decode): the first one gives
+ * the peer's parameters, id and (encrypted) the packet keys, or ends the
+ * handshake; every one fires `initial` or `handshake`.
+ *
  * @since 0.2.0
- * @category receiving
+ * @category handshake
  */
 export function onHello(c: ConnectionState, now: number, type: LongType, scid: Uint8Array, hello: Params | string): void {
   if (typeof hello === "string") {
@@ -131,7 +135,7 @@ function unauthenticated(c: ConnectionState, now: number, detail: string): void 
  * RFC 9001 §6.6: a confidentiality or integrity limit was reached; the connection ends, telling the peer (CLOSE code 5).
  *
  * @since 0.2.0
- * @category models
+ * @category handshake
  */
 export function aeadLimit(c: ConnectionState, now: number, detail: string): void {
   c.reason = { kind: "unauthenticated", detail }
@@ -148,8 +152,11 @@ function incompatible(c: ConnectionState, now: number, detail: string): void {
 }
 
 /**
+ * A version negotiation: only an answer to our own Initial counts; with no
+ * version in common the connection ends (incompatible).
+ *
  * @since 0.2.0
- * @category receiving
+ * @category handshake
  */
 export function onVersionNegotiation(c: ConnectionState, now: number, h: Header): void {
   // Only an answer to our own Initial counts: it names our id and the one we used.

@@ -15,8 +15,12 @@ import { sendsData } from "../State.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 
 /**
+ * An ACK frame: the newly acknowledged packets (an RTT sample from the
+ * largest, a delivery-rate sample, the congestion controller told), then loss
+ * detection; the probe count starts again.
+ *
  * @since 0.2.0
- * @category receiving
+ * @category recovery
  */
 export function onAck(c: ConnectionState, now: number, ack: AckFrame): void {
   const sent = c.sent
@@ -89,8 +93,12 @@ function packetAcked(c: ConnectionState, now: number, p: SentPacket): void {
 }
 
 /**
+ * RFC 9002 §6.1: packets sent before the largest acknowledged are lost by
+ * packet threshold or time threshold; the earliest time-threshold deadline of
+ * the rest becomes `lossTime`.
+ *
  * @since 0.2.0
- * @category models
+ * @category recovery
  */
 export function detectLost(c: ConnectionState, now: number): void {
   c.lossTime = 0
@@ -145,8 +153,11 @@ function packetLost(c: ConnectionState, p: SentPacket): void {
 }
 
 /**
+ * The probe timeout fired: during the handshake the HELLO goes again; after
+ * it, two probes carry the oldest unacknowledged Delivery data (or a PING).
+ *
  * @since 0.2.0
- * @category models
+ * @category recovery
  */
 export function onPto(c: ConnectionState): void {
   c.stats.ptoCount++
@@ -177,7 +188,7 @@ export function onPto(c: ConnectionState): void {
  * The crate's resend policy (opt-in): resend what the predicate says.
  *
  * @since 0.2.0
- * @category models
+ * @category recovery
  */
 export function resendScan(c: ConnectionState, now: number): void {
   const predicate = c.config.resend
