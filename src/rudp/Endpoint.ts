@@ -40,19 +40,23 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { randomFillSync } from "node:crypto"
 import * as observe from "../internal/observe.ts"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
-import { type Config as EngineConfig, type ConfigInput, makeConfig, type RandomSource } from "./engine/Config.ts"
+import type { Config as EngineConfig, ConfigInput, RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
-import { rudpGroup } from "./internal/metrics.ts"
+import { engineConfig } from "./internal/EndpointConfig.ts"
+import { endpointFigures, rudpGroup } from "./internal/metrics.ts"
+import { Written } from "./internal/Written.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
 import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
+
+/** @internal */
+export { engineConfig } from "./internal/EndpointConfig.ts"
 
 /**
  * @since 0.2.0
@@ -193,56 +197,6 @@ export interface Endpoint extends Sender {
   /** The reason the connection ended, once it did. */
   readonly closeReason: Effect.Effect<CloseReason | undefined>
   readonly stats: Effect.Effect<Stats>
-}
-
-const cryptoRandom: RandomSource = (() => {
-  const pool = new Uint32Array(64)
-  let at = pool.length
-  return () => {
-    if (at === pool.length) {
-      randomFillSync(pool)
-      at = 0
-    }
-    return pool[at++]!
-  }
-})()
-
-const millis = (v: Millis | undefined): number | undefined => v === undefined ? undefined : Duration.toMillis(v)
-
-/** @internal */
-export const engineConfig = (config: Config) =>
-  Effect.try({
-    try: () =>
-      makeConfig({
-        ...config,
-        maxAckDelay: millis(config.maxAckDelay),
-        idleTimeout: millis(config.idleTimeout),
-        heartbeat: millis(config.heartbeat),
-        initialRtt: millis(config.initialRtt),
-        closeTimeout: millis(config.closeTimeout),
-        fragmentTimeout: millis(config.fragmentTimeout),
-        resendScan: millis(config.resendScan),
-        random: config.random ?? cryptoRandom
-      }),
-    catch: (e) => rudpError("InvalidConfig", e instanceof Error ? e.message : String(e))
-  })
-
-/** The bytes written so far (`write`), grown as needed. */
-class Written {
-  buf = new Uint8Array(256)
-  length = 0
-  append(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + bytes.length))
-      next.set(this.buf.subarray(0, this.length))
-      this.buf = next
-    }
-    this.buf.set(bytes, this.length)
-    this.length += bytes.length
-  }
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.length)
-  }
 }
 
 /**
@@ -692,7 +646,7 @@ export const makeWith = <E>(
       }).pipe(Effect.ensuring(Effect.sync(() => alarm.pullIn(undefined))))
     )
 
-    if (config.metrics !== undefined) yield* RudpMetrics.publish(config.metrics, () => figuresOf(engine, driver))
+    if (config.metrics !== undefined) yield* RudpMetrics.publish(config.metrics, () => endpointFigures(engine, driver))
 
     // The handshake starts now.
     yield* drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))
@@ -729,32 +683,6 @@ export const makeWith = <E>(
     }
     return endpoint
   })
-
-/** An endpoint's figures for `RudpMetrics`. */
-const figuresOf = (engine: RudpEngine, driver: { readonly datagramsIn: number; readonly datagramsOut: number }): RudpMetrics.Figures => {
-  const s = engine.stats
-  const cc = engine.cc.stats()
-  const drops: Record<string, number> = { ...s.dropped }
-  for (const [k, v] of Object.entries(engine.inbox.drops)) drops[`inbox-${k}`] = v
-  return {
-    gauges: [
-      [RudpMetrics.rttMs, engine.rtt.samples > 0 ? engine.rtt.smoothed : Number.NaN],
-      [RudpMetrics.cwndBytes, engine.cc.window()],
-      [RudpMetrics.pacingRate, engine.cc.pacingRate() * 1000],
-      [RudpMetrics.deliveryRate, (cc["bottleneckBandwidth"] ?? 0) * 1000],
-      [RudpMetrics.bytesInFlight, engine.bytesInFlight],
-      [RudpMetrics.sendQueue, engine.outbox.queue.length],
-      [RudpMetrics.receiveQueue, engine.inbox.ready.length]
-    ],
-    counters: [
-      [RudpMetrics.lossesTotal, s.packetsLost],
-      [RudpMetrics.resendsTotal, s.retransmissions],
-      [RudpMetrics.datagramsInTotal, driver.datagramsIn],
-      [RudpMetrics.datagramsOutTotal, driver.datagramsOut]
-    ],
-    drops
-  }
-}
 
 /**
  * Options of `connect`.

@@ -8,6 +8,8 @@
 import type * as Context from "effect/Context"
 import * as observe from "../../internal/observe.ts"
 import * as Metrics from "../../Metrics.ts"
+import type { RudpEngine } from "../engine/Connection.ts"
+import * as RudpMetrics from "../RudpMetrics.ts"
 import type { Driver } from "./Driver.ts"
 
 const snake = (name: string): string => name.replace(/-/g, "_").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
@@ -57,4 +59,30 @@ export const rudpGroup = (context: Context.Context<never>, first: Driver<unknown
       ...messageReasons.map((r, i) => drop(`message_${snake(r)}`, 8 + packetReasons.length + i))
     ]
   })
+}
+
+/** An endpoint's figures for `RudpMetrics`. @internal */
+export const endpointFigures = (engine: RudpEngine, driver: { readonly datagramsIn: number; readonly datagramsOut: number }): RudpMetrics.Figures => {
+  const s = engine.stats
+  const cc = engine.cc.stats()
+  const drops: Record<string, number> = { ...s.dropped }
+  for (const [k, v] of Object.entries(engine.inbox.drops)) drops[`inbox-${k}`] = v
+  return {
+    gauges: [
+      [RudpMetrics.rttMs, engine.rtt.samples > 0 ? engine.rtt.smoothed : Number.NaN],
+      [RudpMetrics.cwndBytes, engine.cc.window()],
+      [RudpMetrics.pacingRate, engine.cc.pacingRate() * 1000],
+      [RudpMetrics.deliveryRate, (cc["bottleneckBandwidth"] ?? 0) * 1000],
+      [RudpMetrics.bytesInFlight, engine.bytesInFlight],
+      [RudpMetrics.sendQueue, engine.outbox.queue.length],
+      [RudpMetrics.receiveQueue, engine.inbox.ready.length]
+    ],
+    counters: [
+      [RudpMetrics.lossesTotal, s.packetsLost],
+      [RudpMetrics.resendsTotal, s.retransmissions],
+      [RudpMetrics.datagramsInTotal, driver.datagramsIn],
+      [RudpMetrics.datagramsOutTotal, driver.datagramsOut]
+    ],
+    drops
+  }
 }

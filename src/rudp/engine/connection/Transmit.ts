@@ -1,0 +1,342 @@
+/**
+ * Packet assembly: which packet goes out next (a version negotiation, the
+ * CLOSE, a HELLO, or a short packet of ACK, MAX_DATA, retransmissions, new
+ * messages, second copies and PING, in that order), how it is sealed (CRC-32,
+ * or the AEAD with header protection), and what is recorded of it for loss
+ * recovery. RFC 9000 §8.1's anti-amplification limit is checked first.
+ *
+ * @since 0.2.0
+ */
+import { type Writer } from "../Bytes.ts"
+import { FrameType, writeAck, writeClose, writeMaxData, writeMessage } from "../Frame.ts"
+import { MESSAGE_CHARGE } from "../Inbox.ts"
+import type { OutMessage } from "../Outbox.ts"
+import { type LongType, patchLength, seal, SUPPORTED_VERSIONS, TAG_BYTES, VERSION_1, writeLongHeader, writeShortHeader, writeVersionNegotiation } from "../Packet.ts"
+import { writeParams } from "../Params.ts"
+import type { SentPacket } from "../Recovery.ts"
+import { sendsData } from "../State.ts"
+import { pnLength } from "./ConnectionIds.ts"
+import type { ConnectionState } from "./ConnectionState.ts"
+import { aeadLimit, params } from "./Handshake.ts"
+
+/**
+ * RFC 9000 §8.1: before a server has proof of its peer's address, it sends at
+ * most this many times the bytes it received from it.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const AMPLIFICATION_FACTOR = 3
+
+/**
+ * Writes the next datagram into `buf` (at least the MTU long) and returns its
+ * length, or 0 when there is nothing to send now.
+ *
+ * @since 0.2.0
+ * @category sending
+ */
+export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Array): number {
+  // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us.
+  if (!c.addressValidated && c.stats.bytesSent + Math.min(buf.length, c.mtu) > AMPLIFICATION_FACTOR * c.stats.bytesReceived) {
+    c.stats.amplificationLimited++
+    return 0
+  }
+  // A graceful close whose data was all acknowledged sends its CLOSE now.
+  if (c.state === "flushing") c.checkFlushed(now)
+  if (c.versionNegotiationPending !== undefined) {
+    const w = c.writer.reset(buf, 0, buf.length)
+    const vn = c.versionNegotiationPending
+    const n = writeVersionNegotiation(w, vn.dcid, vn.scid, SUPPORTED_VERSIONS)
+    c.versionNegotiationPending = undefined
+    c.stats.versionNegotiations++
+    if (n > 0) return count(c, n)
+  }
+  if (c.closePending) return count(c, buildClose(c, now, buf))
+  const state = c.state
+  if (state === "closed" || state === "closing" || state === "draining") return 0
+  if (c.helloPending) return count(c, buildHello(c, now, buf))
+  if (!sendsData(state)) return 0
+  const n = buildShort(c, now, buf)
+  // Out of data with room in the window: rate samples from now on say little about the path.
+  if (n === 0 && c.outbox.queue.length === 0 && c.outbox.retransmit.length === 0 && c.bytesInFlight < c.cc.window()) {
+    c.deliveryRate.markAppLimited(c.bytesInFlight)
+  }
+  return count(c, n)
+}
+
+function count(c: ConnectionState, n: number): number {
+  if (n > 0) {
+    c.stats.datagramsSent++
+    c.stats.bytesSent += n
+  }
+  return n
+}
+
+/** Writes an ACK frame if one is owed; returns whether it did. */
+function writeAckIfDirty(c: ConnectionState, w: Writer, now: number, p: SentPacket): boolean {
+  if (!c.ackDirty) return false
+  const rs = c.received
+  if (!writeAck(w, rs.lo, rs.hi, c.ackFloor, now - c.largestReceivedAt)) return false
+  p.ackLargest = c.largestReceived
+  c.ackDirty = false
+  c.ackNow = false
+  c.unackedEliciting = 0
+  c.timers.clear("ack")
+  c.stats.acksSent++
+  return true
+}
+
+function buildClose(c: ConnectionState, now: number, buf: Uint8Array): number {
+  c.closePending = false
+  c.closeTransmitted = true
+  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  w.end -= c.shortTag
+  const pn = c.takePn()
+  let lengthAt = -1, pnOffset = -1, headerEnd = 0
+  if (c.peerCid !== undefined && c.peer !== undefined && c.confirmed) {
+    pnOffset = writeShortHeader(w, c.peerCid, pn, 4)
+    headerEnd = w.pos
+  } else {
+    lengthAt = writeLongHeader(w, c.answering ? "Handshake" : "Initial", VERSION_1, c.peerCid ?? c.initialDcid, c.localCid, c.token, pn, 4)
+    // A long packet needs a HELLO: send ours (the peer may not have it).
+    writeHello(c, w)
+  }
+  // What we received is acknowledged with the CLOSE: a peer closing gracefully waits for it.
+  if (c.ackDirty) {
+    const rs = c.received
+    writeAck(w, rs.lo, rs.hi, c.ackFloor, now - c.largestReceivedAt)
+  }
+  writeClose(w, c.closeCode, c.closeText)
+  if (!w.ok) return 0
+  if (lengthAt >= 0) patchLength(buf, lengthAt, w.pos + TAG_BYTES)
+  if (pnOffset >= 0) return protect(c, w, pnOffset, 4, headerEnd, pn)
+  return seal(buf, 0, w.pos, pn)
+}
+
+/** Seals a short packet: the CRC-32 tag, or (encrypted) the AEAD and header protection. */
+function protect(c: ConnectionState, w: Writer, pnOffset: number, pnLength: number, headerEnd: number, pn: number): number {
+  if (c.keys === undefined) return seal(w.buf, 0, w.pos, pn)
+  // The header-protection sample starts 4 bytes after the packet number: pad short payloads.
+  while (w.pos - pnOffset < 4) w.u8(FrameType.PADDING)
+  return c.keys.seal(w.buf, pnOffset, pnLength, headerEnd, w.pos, pn)
+}
+
+function writeHello(c: ConnectionState, w: Writer): void {
+  w.u8(FrameType.HELLO)
+  const lengthAt = w.pos
+  w.varintWithLength(0, 2)
+  const start = w.pos
+  writeParams(w, params(c))
+  const n = w.pos - start
+  w.buf[lengthAt] = 0x40 | ((n >>> 8) & 0x3f)
+  w.buf[lengthAt + 1] = n & 0xff
+}
+
+function buildHello(c: ConnectionState, now: number, buf: Uint8Array): number {
+  c.helloPending = false
+  const type: LongType = c.answering ? "Handshake" : "Initial"
+  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  w.end -= TAG_BYTES
+  const pn = c.takePn()
+  const p = c.sent.make()
+  p.pn = pn
+  const lengthAt = writeLongHeader(w, type, VERSION_1, c.peerCid ?? c.initialDcid, c.localCid, c.token, pn, 4)
+  writeHello(c, w)
+  writeAckIfDirty(c, w, now, p)
+  // Initials fill the datagram to 1200 bytes (or the MTU): a path that drops them is found at once.
+  if (type === "Initial") w.zeros(Math.max(0, Math.min(1200, c.config.mtu) - TAG_BYTES - w.pos))
+  if (!w.ok) return 0
+  patchLength(buf, lengthAt, w.pos + TAG_BYTES)
+  const n = seal(buf, 0, w.pos, pn)
+  p.hello = true
+  recordSent(c, now, p, n, true)
+  return n
+}
+
+/** What could go into a data packet now besides an ACK. */
+function hasContent(c: ConnectionState, now: number): boolean {
+  if (c.pingPending || c.maxDataPending || c.probes > 0 || c.outbox.retransmit.length > 0) return true
+  const head = c.outbox.queue.peek()
+  if (head === undefined) return false
+  if (!congestionAllows(c, now)) return false
+  return !(head.tier === "Delivery" && head.sentFragments === 0 && c.deliverySent >= c.peerMaxData)
+}
+
+function congestionAllows(c: ConnectionState, now: number): boolean {
+  const cc = c.cc
+  if (c.bytesInFlight + c.mtu > cc.window()) return false
+  const at = cc.nextSendTime(now, c.mtu)
+  if (at !== undefined && at > now) {
+    c.timers.setEarliest("pace", at)
+    return false
+  }
+  return true
+}
+
+function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
+  const content = hasContent(c, now)
+  const ackDue = c.ackDirty && (c.ackNow || (c.timers.get("ack") ?? Number.POSITIVE_INFINITY) <= now)
+  if (!content && !ackDue) return 0
+  const keys = c.keys
+  if (keys !== undefined) {
+    // RFC 9001 §6: new keys well before the confidentiality limit, once the peer has the current ones.
+    if (keys.maybeUpdate(c.largestAcked)) c.stats.keyUpdatesInitiated++
+    if (keys.exhausted) {
+      aeadLimit(c, now, `the sending key sealed ${keys.sealed} packets, the confidentiality limit, and could not be updated`)
+      return 0
+    }
+  }
+  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  w.end -= c.shortTag
+  const pn = c.takePn()
+  const p = c.sent.make()
+  p.pn = pn
+  const pnBytes = pnLength(pn, c.largestAcked)
+  const pnOffset = writeShortHeader(w, c.peerCid!, pn, pnBytes)
+  const headerEnd = w.pos
+  writeAckIfDirty(c, w, now, p)
+  let eliciting = writeMaxDataIfPending(c, w, p)
+  const probing = c.probes > 0
+  // Retransmissions first, then new messages, while they fit.
+  c.prev.clear()
+  // Second copies owed from earlier packets (those queued by this packet go in a later one).
+  const owed = c.redundant.length
+  if (writeRetransmissions(c, w, now, p, probing)) eliciting = true
+  if (writeNewMessages(c, w, now, p, probing)) eliciting = true
+  if (eliciting) writeSecondCopies(c, w, p, owed)
+  if (c.pingPending || (probing && !eliciting)) {
+    w.u8(FrameType.PING)
+    if (w.ok) {
+      c.pingPending = false
+      c.stats.pingsSent++
+      eliciting = true
+    }
+  }
+  if (w.pos === headerEnd || !w.ok) {
+    // Nothing fitted after all: give the packet number back.
+    c.nextPn--
+    c.sent.remove(p)
+    return 0
+  }
+  if (c.probes > 0 && eliciting) c.probes--
+  const n = protect(c, w, pnOffset, pnBytes, headerEnd, pn)
+  recordSent(c, now, p, n, eliciting)
+  return n
+}
+
+/** MAX_DATA, when the receive window was opened again; returns whether it went in. */
+function writeMaxDataIfPending(c: ConnectionState, w: Writer, p: SentPacket): boolean {
+  if (!c.maxDataPending) return false
+  const limit = c.inbox.maxData()
+  writeMaxData(w, limit)
+  if (!w.ok) return false
+  c.maxDataPending = false
+  c.maxDataSent = limit
+  p.maxData = limit
+  return true
+}
+
+/** Fragments queued for retransmission, while they fit (and the window allows); returns whether any went in. */
+function writeRetransmissions(c: ConnectionState, w: Writer, now: number, p: SentPacket, probing: boolean): boolean {
+  const o = c.outbox, prev = c.prev
+  const rq = c.redundant, rf = c.redundantFragment
+  let eliciting = false
+  while (o.retransmit.length > 0 && (probing || congestionAllows(c, now))) {
+    const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
+    if (m.isAcked(i)) {
+      o.retransmit.shift()
+      o.retransmitFragment.shift()
+      m.setQueued(i, false)
+      continue
+    }
+    if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+    o.retransmit.shift()
+    o.retransmitFragment.shift()
+    m.setQueued(i, false)
+    m.noteSent(i, now)
+    carry(p, m, i)
+    c.stats.retransmissions++
+    eliciting = true
+    // Nothing new waits (an application sending at its own pace): the retransmission goes twice, in
+    // this packet and the next, so that one more loss does not cost another round trip. A sender with
+    // a queue (a bulk transfer) sends it once: its bytes go to new data.
+    if (o.queue.length === 0 && rq.length < 64) {
+      rq.push(m)
+      rf.push(i)
+    }
+  }
+  return eliciting
+}
+
+/** New messages (their next fragments), while they fit and flow and congestion control allow; returns whether any went in. */
+function writeNewMessages(c: ConnectionState, w: Writer, now: number, p: SentPacket, probing: boolean): boolean {
+  const o = c.outbox, prev = c.prev
+  let eliciting = false
+  while (o.queue.length > 0 && (probing || congestionAllows(c, now))) {
+    const m = o.queue.peek()!
+    const i = m.sentFragments
+    const starting = i === 0 && m.tier === "Delivery"
+    if (starting && c.deliverySent >= c.peerMaxData) {
+      c.flowBlocked = true
+      break
+    }
+    if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+    if (starting) c.deliverySent += m.payload.length + MESSAGE_CHARGE
+    m.sentFragments++
+    m.noteSent(i, now)
+    if (m.tier === "Delivery") carry(p, m, i)
+    else p.lossy++
+    eliciting = true
+    if (m.sentFragments === m.fragCount) {
+      o.queue.shift()
+      o.queuedBytes -= m.payload.length
+    }
+  }
+  return eliciting
+}
+
+/**
+ * Second copies of earlier retransmissions (see `writeRetransmissions`) fill the room a packet that goes
+ * anyway has left: they never make a packet of their own, so they cost no datagram headers.
+ */
+function writeSecondCopies(c: ConnectionState, w: Writer, p: SentPacket, owed: number): void {
+  const rq = c.redundant, rf = c.redundantFragment, prev = c.prev
+  while (owed > 0) {
+    owed--
+    const m = rq.peek()!, i = rf.peek()!
+    if (!m.isAcked(i) && !m.isQueued(i)) {
+      if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
+      carry(p, m, i)
+      c.stats.redundantRetransmissions++
+    }
+    rq.shift()
+    rf.shift()
+  }
+}
+
+function carry(p: SentPacket, m: OutMessage, i: number): void {
+  p.messages[p.items] = m
+  p.fragments[p.items++] = i
+}
+
+function recordSent(c: ConnectionState, now: number, p: SentPacket, size: number, eliciting: boolean): void {
+  p.time = now
+  p.size = size
+  p.ackEliciting = eliciting
+  p.inFlight = eliciting
+  c.sent.push(p)
+  if (eliciting) {
+    c.deliveryRate.onSent(p, now, c.bytesInFlight)
+    c.bytesInFlight += size
+    c.ackElicitingInFlight++
+    // QUIC §10.1: sending an ack-eliciting packet restarts the idle timer if none was sent since the last receipt.
+    if (c.lastAckElicitingSent <= c.lastPacketAt) c.lastSendOrReceive = now
+    c.lastAckElicitingSent = now
+    c.cc.onPacketSent(now, size, c.bytesInFlight)
+  } else if (p.ackLargest < 0) {
+    // Neither eliciting nor an ACK: nothing will ever acknowledge it; forget it.
+    c.sent.remove(p)
+    return
+  }
+  c.afterInput(now)
+}

@@ -1,0 +1,46 @@
+/**
+ * An endpoint's configuration as the engine takes it: durations in
+ * milliseconds, the random source (a pool of `node:crypto` bytes unless the
+ * configuration gives one), and a bad value as a typed `InvalidConfig` error.
+ *
+ * Internal module: not part of the public API (not exported from the package index).
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { randomFillSync } from "node:crypto"
+import { makeConfig, type RandomSource } from "../engine/Config.ts"
+import type { Config } from "../Endpoint.ts"
+import { make as rudpError } from "../RudpError.ts"
+
+const cryptoRandom: RandomSource = (() => {
+  const pool = new Uint32Array(64)
+  let at = pool.length
+  return () => {
+    if (at === pool.length) {
+      randomFillSync(pool)
+      at = 0
+    }
+    return pool[at++]!
+  }
+})()
+
+const millis = (v: Duration.Input | undefined): number | undefined => v === undefined ? undefined : Duration.toMillis(v)
+
+/** @internal */
+export const engineConfig = (config: Config) =>
+  Effect.try({
+    try: () =>
+      makeConfig({
+        ...config,
+        maxAckDelay: millis(config.maxAckDelay),
+        idleTimeout: millis(config.idleTimeout),
+        heartbeat: millis(config.heartbeat),
+        initialRtt: millis(config.initialRtt),
+        closeTimeout: millis(config.closeTimeout),
+        fragmentTimeout: millis(config.fragmentTimeout),
+        resendScan: millis(config.resendScan),
+        random: config.random ?? cryptoRandom
+      }),
+    catch: (e) => rudpError("InvalidConfig", e instanceof Error ? e.message : String(e))
+  })
+
