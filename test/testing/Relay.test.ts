@@ -112,10 +112,15 @@ describe("lossy UDP relay (real sockets)", () => {
       // loop can deliver a burst late).
       assert.strictEqual(stats.sent, total)
       const serverPort = (server.localAddr() as { readonly port: number }).port
-      assert.strictEqual(arrivals.length + udpDrops(serverPort), stats.delivered)
+      const kernelDrops = udpDrops(serverPort)
+      assert.strictEqual(arrivals.length + kernelDrops, stats.delivered)
       const unique = new Set(arrivals).size
-      const measuredLoss = 1 - unique / total
-      const measuredDuplicates = (arrivals.length - unique) / unique
+      // Datagrams the server's socket dropped (a busy machine) were delivered by the
+      // relay but are not in `arrivals`: each may have been a first copy or a
+      // duplicate, so the measured rates lie in an interval that widens with them.
+      const lossHigh = 1 - unique / total, lossLow = 1 - (unique + kernelDrops) / total
+      const duplicatesHigh = (arrivals.length + kernelDrops - unique) / unique
+      const duplicatesLow = (arrivals.length - unique) / (unique + kernelDrops)
       // RFC 4737: a packet is reordered when it arrives after a higher sequence
       // number; second copies of duplicates are not counted.
       const seen = new Set<number>()
@@ -128,8 +133,10 @@ describe("lossy UDP relay (real sockets)", () => {
       }
       const measuredReorder = reordered / unique
       // Binomial tolerances: 10 000 packets give σ ≈ 0.3 % at 10 %, ≈ 0.22 % at 5 %.
-      assert.approximately(measuredLoss, loss, 0.015, `loss ${measuredLoss}`)
-      assert.approximately(measuredDuplicates, duplicate, 0.012, `duplicates ${measuredDuplicates}`)
+      const within = (low: number, high: number, expected: number, tolerance: number, what: string) =>
+        assert.isTrue(low <= expected + tolerance && high >= expected - tolerance, `${what} in [${low}, ${high}] (server socket drops: ${kernelDrops})`)
+      within(lossLow, lossHigh, loss, 0.015, "loss")
+      within(duplicatesLow, duplicatesHigh, duplicate, 0.012, "duplicates")
       assert.approximately(measuredReorder, reorder, 0.02, `reorder ${measuredReorder}`)
       assert.strictEqual(relay.stats().sendFailures, 0)
     }).pipe(Effect.provide(Reactor.layer)))
