@@ -282,6 +282,32 @@ describe("encryption through Endpoint", () => {
 describe("encryption on loopback", () => {
   checkFdLeaks()
 
+  it.live("an endpoint server tells a client at once why their encryption settings differ (Incompatible), and keeps no peer", () =>
+    Effect.gen(function*() {
+      // The idle timeout is far above the wait: a server that does not answer
+      // (as before this was fixed) makes the client wait it out, and the test time out.
+      const idleTimeout = 120_000
+      const cases: ReadonlyArray<readonly [string, EncryptionInput | undefined, EncryptionInput | undefined, string]> = [
+        ["different ciphers", { psk: PSK }, { psk: PSK, cipher: "chacha20-poly1305" }, "aes-256-gcm"],
+        ["the client does not encrypt", { psk: PSK }, undefined, "requires encryption"],
+        ["the server does not encrypt", undefined, { psk: PSK }, "does not encrypt"]
+      ]
+      for (const [name, serverEncryption, clientEncryption, detail] of cases) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const server = yield* EndpointServer.make("127.0.0.1:0", { idleTimeout, encryption: serverEncryption })
+          yield* Effect.forkScoped(server.run(() => Effect.never))
+          const exit = yield* Effect.exit(Effect.scoped(Effect.gen(function*() {
+            const client = yield* Endpoint.connect({ peer: server.localAddress, config: { drive: "reactor", idleTimeout, encryption: clientEncryption } })
+            yield* client.connected
+          })))
+          assert.strictEqual(failureOf(exit)?.kind, "Incompatible", name)
+          assert.include(failureOf(exit)?.detail ?? "", detail, name)
+          const stats = yield* server.stats
+          assert.strictEqual(stats.peers, 0, `${name}: the server keeps no peer`)
+        }))
+      }
+    }).pipe(Effect.provide(Reactor.layer)), 20_000)
+
   it.live("5,000 Delivery messages between encrypted endpoints on our UDP sockets, with key updates every 64 packets", () =>
     Effect.gen(function*() {
       const [ua, ub] = yield* UdpLike.loopbackPair()

@@ -488,7 +488,8 @@ export class Handshake {
     | { readonly unauthenticated: string }
   {
     if (peer.cipher !== CIPHER_ID[this.config.cipher]) {
-      return { incompatible: `the peer's cipher (${peer.cipher}) is not this end's ${this.config.cipher}` }
+      const theirs = Object.keys(CIPHER_ID).find((name) => CIPHER_ID[name as Cipher] === peer.cipher) ?? `cipher ${peer.cipher}`
+      return { incompatible: `the peer's cipher (${theirs}) is not this end's ${this.config.cipher}: configure the same \`cipher\` on both ends` }
     }
     const secret = this.#authSecret(peer.staticKey)
     if (typeof secret === "string") return { unauthenticated: secret }

@@ -118,6 +118,7 @@ export const TRANSITIONS: Readonly<Record<State, Partial<Record<Event, Transitio
     close: t("closed", "finish"),
     abort: t("closed", "finish"),
     "idle-timeout": t("closed", "finish"),
+    incompatible: t("closed", "send-close", "finish"),
     reject: t("closed", "send-close", "finish")
   },
   handshake: {
