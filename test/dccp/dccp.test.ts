@@ -141,6 +141,19 @@ describe("Dccp over udp: CCID preferences", () => {
       yield* Fiber.interrupt(servingA)
       yield* Fiber.interrupt(servingB)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("a client that requires a CCID the server does not offer fails at once, and the error says what to change", () =>
+    Effect.gen(function*() {
+      const only2 = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42], ccid: 2 })
+      const serving = yield* echo(only2)
+      const exit = yield* Effect.exit(Effect.scoped(Dccp.connect({ address: SocketAddress.format(only2.address), serviceCode: 42, ccid: 3 })))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
+      assert.strictEqual(error?.resetCode, 6)
+      assert.include(error?.detail ?? "", "no value in common")
+      assert.include(error?.detail ?? "", "`ccid`")
+      yield* Fiber.interrupt(serving)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
 
 describe("Dccp over udp: a receiver that falls behind", () => {

@@ -33,6 +33,11 @@ import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
 
+/** Reset code 6 (RFC 4340 §6.6.9): a feature negotiation marked Mandatory found no value both ends accept. */
+const MANDATORY_ERROR = 6
+const MANDATORY_DETAIL = "a mandatory feature negotiation failed (Reset: Mandatory Error): the two ends have no value in common — " +
+  "for the CCID, give `ccid` (or `txCcid`/`rxCcid`) a value the other end also lists"
+
 /** The error a close reason means for a connection's users. @internal */
 export const closeError = (reason: CloseReason, connected: boolean): DccpError.DccpError => {
   switch (reason.kind) {
@@ -43,11 +48,15 @@ export const closeError = (reason: CloseReason, connected: boolean): DccpError.D
         ? DccpError.make("ConnectionRefused", "no DCCP listener on the port (Reset: No Connection)", 3)
         : reason.code === 8
         ? DccpError.make("BadServiceCode", "the server does not offer this service code", 8)
+        : reason.code === MANDATORY_ERROR
+        ? DccpError.make("Reset", MANDATORY_DETAIL, reason.code)
         : DccpError.make("Reset", `the peer reset the connection (${DccpError.resetName(reason.code)})`, reason.code)
     case "aborted":
       return DccpError.make("Aborted", "the connection was aborted")
     case "protocol-error":
-      return DccpError.make("ProtocolError", `the peer violated the protocol (${DccpError.resetName(reason.code)})`, reason.code)
+      return reason.code === MANDATORY_ERROR
+        ? DccpError.make("ProtocolError", MANDATORY_DETAIL, reason.code)
+        : DccpError.make("ProtocolError", `the peer violated the protocol (${DccpError.resetName(reason.code)})`, reason.code)
     case "timeout":
       return DccpError.make("TimedOut", `no answer to the ${reason.phase === "request" ? "Request" : reason.phase === "respond" ? "Response" : "Close"} retransmissions`)
   }
