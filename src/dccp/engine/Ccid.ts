@@ -142,6 +142,19 @@ export type AckDecision =
   | { readonly kind: "by"; readonly at: number }
 
 /**
+ * The two decisions without a time, shared (a receiver returns them per packet without allocating).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const ACK_NONE: AckDecision = { kind: "none" }
+/**
+ * @since 0.2.0
+ * @category constants
+ */
+export const ACK_NOW: AckDecision = { kind: "now" }
+
+/**
  * What the receiver learns about one packet of the peer's half-connection.
  * Like {@link Feedback}, one reused object, valid only during the call.
  *

@@ -42,6 +42,7 @@ import type {
   OptionVerdict,
   ReceivedPacket
 } from "./Ccid.ts"
+import { ACK_NONE, ACK_NOW } from "./Ccid.ts"
 import { Feature } from "./Features.ts"
 import { AckState, decodeDataDropped, DropState } from "./Options.ts"
 import * as Seq from "./Seq.ts"
@@ -467,9 +468,6 @@ export class Ccid2Sender implements CcidSender {
   }
 }
 
-const NONE: AckDecision = { kind: "none" }
-const NOW: AckDecision = { kind: "now" }
-
 /**
  * The CCID 2 HC-receiver: acknowledge every Ack Ratio data packets
  * (RFC 4341 §6.1, RFC 4340 §11.3), immediately when something arrives out of
@@ -493,10 +491,10 @@ export class Ccid2Receiver implements CcidReceiver {
   }
 
   onPacketReceived(now: number, packet: ReceivedPacket): AckDecision {
-    if (!packet.carriesData) return NONE
+    if (!packet.carriesData) return ACK_NONE
     this.dataSinceAck++
     const ratio = Math.max(1, this.context.remoteAckRatio())
-    if (packet.outOfOrder || this.dataSinceAck >= ratio) return NOW
+    if (packet.outOfOrder || this.dataSinceAck >= ratio) return ACK_NOW
     this.by.at = now + this.config.delayedAckMs
     return this.by
   }

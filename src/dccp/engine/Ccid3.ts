@@ -40,6 +40,7 @@ import type {
   OptionVerdict,
   ReceivedPacket
 } from "./Ccid.ts"
+import { ACK_NONE, ACK_NOW } from "./Ccid.ts"
 import { Feature } from "./Features.ts"
 import { decodeLossIntervals, encodeLossIntervals, type LossIntervalRecord, LossHistory } from "./LossIntervals.ts"
 import { decodeDataDropped, DropState, type OptionWriter } from "./Options.ts"
@@ -522,9 +523,6 @@ export class Ccid3Sender implements CcidSender {
   }
 }
 
-const NONE: AckDecision = { kind: "none" }
-const NOW: AckDecision = { kind: "now" }
-
 /**
  * The CCID 3 HC-receiver.
  *
@@ -584,7 +582,7 @@ export class Ccid3Receiver implements CcidReceiver {
     const isData = packet.carriesData
     if (this.phase === "no-data") {
       this.loss.record(packet.seq, isData, packet.ccval, packet.ndpCount ?? 0, this.firstInterval)
-      if (!isData) return NONE
+      if (!isData) return ACK_NONE
       // RFC 5348 §6.3: feedback on the first data packet, with X_recv = 0.
       this.phase = "data"
       this.s = Math.max(1, packet.payloadBytes)
@@ -592,7 +590,7 @@ export class Ccid3Receiver implements CcidReceiver {
       this.lastDataCcval = this.lastFeedbackCcval = packet.ccval
       this.noteCounter(now, packet.ccval)
       this.due = "initial"
-      return NOW
+      return ACK_NOW
     }
     // The packet's bytes count in the receive rate before its arrival may
     // reveal a loss (and seed the first interval with that rate).
@@ -606,7 +604,7 @@ export class Ccid3Receiver implements CcidReceiver {
         this.bytesSinceFeedback -= packet.payloadBytes
         this.rateBytes -= packet.payloadBytes
       }
-      return NONE
+      return ACK_NONE
     }
     if (isData) {
       this.s = (9 * this.s + Math.max(1, packet.payloadBytes)) / 10
@@ -618,16 +616,16 @@ export class Ccid3Receiver implements CcidReceiver {
     if (outcome === "new-loss-event") {
       this.lastMean = this.loss.meanInterval()
       this.due = "loss"
-      return NOW
+      return ACK_NOW
     }
-    if (!isData) return NONE
+    if (!isData) return ACK_NONE
     // RFC 5348 §6.1: a rise of p calls for feedback at once.
     const mean = this.loss.meanInterval()
     const risen = mean !== undefined && this.lastMean !== undefined && mean < this.lastMean
     this.lastMean = mean
     if (risen) {
       this.due = "loss"
-      return NOW
+      return ACK_NOW
     }
     // RFC 4342 §10.3: once per RTT, when the window counter moved 4 past the
     // last feedback's; RFC 5348 §6.2: in any case once the RTT timer expired.
@@ -638,7 +636,7 @@ export class Ccid3Receiver implements CcidReceiver {
     // unheard and its nofeedback timer would cut the rate.
     if (((packet.ccval - this.lastFeedbackCcval) & 15) >= 4 || now >= this.lastFeedbackAt + this.r) {
       if (this.due === "none") this.due = "periodic"
-      return NOW
+      return ACK_NOW
     }
     // The RTT timer still runs for when data stops.
     this.by.at = this.lastFeedbackAt + this.r
