@@ -101,12 +101,9 @@ export class Payload {
       }
       if ((type & 0xe0) === FrameType.MESSAGE) {
         if (long) return "malformed"
-        const frame = this.messageFrames[this.messages] ?? (this.messageFrames[this.messages] = new MessageFrame())
+        const frame = this.#nextFrame()
         if (!readMessage(r, type, this.#prev, inbox.expected, frame)) return "malformed"
-        const c = inbox.deliveryCost(frame)
-        if (c < 0) return "flow-control"
-        this.cost += c
-        this.messages++
+        if (!this.#admit(inbox, frame)) return "flow-control"
         this.ackEliciting = true
         continue
       }
@@ -115,12 +112,9 @@ export class Payload {
         const count = readRunCount(r, this.#prev)
         if (count < 0) return "malformed"
         for (let i = 0; i < count; i++) {
-          const frame = this.messageFrames[this.messages] ?? (this.messageFrames[this.messages] = new MessageFrame())
+          const frame = this.#nextFrame()
           readRunMessage(r, this.#prev, inbox.expected, frame)
-          const c = inbox.deliveryCost(frame)
-          if (c < 0) return "flow-control"
-          this.cost += c
-          this.messages++
+          if (!this.#admit(inbox, frame)) return "flow-control"
         }
         this.ackEliciting = true
         continue
@@ -131,5 +125,19 @@ export class Payload {
     if (long && this.hello === undefined) return "malformed"
     if (this.cost > 0 && !inbox.fits(this.cost)) return "flow-control"
     return undefined
+  }
+
+  /** The reused frame for the next MESSAGE. */
+  #nextFrame(): MessageFrame {
+    return this.messageFrames[this.messages] ?? (this.messageFrames[this.messages] = new MessageFrame())
+  }
+
+  /** Counts a decoded message and its receive-window cost; `false` when the window cannot take it. */
+  #admit(inbox: Inbox, frame: MessageFrame): boolean {
+    const c = inbox.deliveryCost(frame)
+    if (c < 0) return false
+    this.cost += c
+    this.messages++
+    return true
   }
 }
