@@ -331,17 +331,7 @@ export class Endpoint {
   #sendScheduled = false
   readonly #afterSends = (): void => {
     this.#sendScheduled = false
-    const t = now()
-    this.flush(t)
-    const sent = this.#sent
-    for (let i = 0; i < sent.length; i++) {
-      const h = sent[i]!
-      h.sendPending = false
-      h.drainEvents()
-    }
-    sent.length = 0
-    this.rearm(t)
-    this.collect()
+    this.#flushAndSettle(this.#sent, "sendPending")
   }
 
   /**
@@ -351,17 +341,24 @@ export class Endpoint {
    * replies the application queued while the batch was handled carry it.
    */
   readonly onBatchEnd = (): void => {
-    const owed = this.#owed
-    if (owed.length === 0) return this.sendPending()
+    if (this.#owed.length === 0) return this.sendPending()
+    this.#flushAndSettle(this.#owed, "encodePending")
+  }
+
+  /**
+   * Sends what is due, then settles `handles` (clearing the flag that listed
+   * them): sending may have freed room in a send queue ("writable") or
+   * finished a close. Then re-arms the timer and collects finished connections.
+   */
+  #flushAndSettle(handles: Array<Handle>, listedBy: "sendPending" | "encodePending"): void {
     const t = now()
     this.flush(t)
-    // Sending may have freed room in a send queue ("writable") or finished a close.
-    for (let i = 0; i < owed.length; i++) {
-      const h = owed[i]!
-      h.encodePending = false
+    for (let i = 0; i < handles.length; i++) {
+      const h = handles[i]!
+      h[listedBy] = false
       h.drainEvents()
     }
-    owed.length = 0
+    handles.length = 0
     this.rearm(t)
     this.collect()
   }
