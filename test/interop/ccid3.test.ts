@@ -13,8 +13,6 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import { spawn } from "node:child_process"
-import { fileURLToPath } from "node:url"
 import * as Dccp from "../../src/dccp/Dccp.ts"
 import { lossEventRateValue } from "../../src/dccp/engine/Ccid3.ts"
 import { throughput } from "../../src/dccp/engine/Tfrc.ts"
@@ -23,7 +21,7 @@ import * as Impairment from "../../src/testing/Impairment.ts"
 import * as Relay from "../../src/testing/Relay.ts"
 import { checkFdLeaks } from "../util/fds.ts"
 import { capture } from "./capture.ts"
-import { GUEST4, GUEST6, HOST4, HOST6, kpeerClient, parseTfrc, serverConnection, serverConnections } from "./peer.ts"
+import { GUEST4, GUEST6, HOST4, HOST6, kpeerClient, parseTfrc, serverConnection, serverConnections, udpRelay } from "./peer.ts"
 
 const decoder = new TextDecoder()
 const tap = capture("ccid3")
@@ -188,31 +186,14 @@ describe("CCID 3 one way, CCID 2 the other", () => {
   }
 })
 
-/** Runs the harness's DCCP-UDP ↔ native relay for the Scope (we are already inside the netns). */
-const udpRelay = Effect.acquireRelease(
-  Effect.callback<ReturnType<typeof spawn>, Error>((resume) => {
-    const script = fileURLToPath(new URL("../../scripts/dccp-peer/host/dccp_udp_relay.py", import.meta.url))
-    const child = spawn("python3", [script, "--guest", GUEST4, "--local", HOST4, "--listen", "127.0.0.1:6521", "--server-udp", "127.0.0.1:6522", "--quiet"], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    child.stdout!.on("data", (d) => {
-      if (String(d).includes("relay: ready")) resume(Effect.succeed(child))
-    })
-    child.on("exit", (code) => resume(Effect.fail(new Error(`relay exited ${code}`))))
-  }),
-  (child) =>
-    Effect.callback<void>((resume) => {
-      child.on("close", () => resume(Effect.void))
-      child.kill("SIGTERM")
-    })
-)
+const relayToGuest = udpRelay(6521, 6522)
 
 describe("CCID 3 against Linux through a lossy path", () => {
   checkFdLeaks()
 
   it.live("5 % loss each way: both receivers measure p, each sender holds the other's Loss Event Rate, the kernel's X_calc is our equation's", () =>
     Effect.gen(function*() {
-      yield* udpRelay
+      yield* relayToGuest
       // Our Relay in front of the DCCP-UDP relay: lossless for the handshake, then 5 % each way.
       const lossy = yield* Relay.make({ target: "127.0.0.1:6521", seed: 13 })
       const setLoss = (loss: number) => {

@@ -12,12 +12,11 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
 import * as Dccp from "../../src/dccp/Dccp.ts"
 import type { DccpError } from "../../src/dccp/DccpError.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import { checkFdLeaks } from "../util/fds.ts"
-import { ctl, GUEST4, GUEST6, HOST4, HOST6, kpeerClient } from "./peer.ts"
+import { ctl, GUEST4, GUEST6, HOST4, HOST6, kpeerClient, udpRelay } from "./peer.ts"
 
 const decoder = new TextDecoder()
 
@@ -156,24 +155,7 @@ describe("Linux's DCCP client against our server (raw IP)", () => {
   }
 })
 
-/** Runs the harness's DCCP-UDP ↔ native relay for the Scope (we are already inside the netns). */
-const relay = Effect.acquireRelease(
-  Effect.callback<ReturnType<typeof spawn>, Error>((resume) => {
-    const script = fileURLToPath(new URL("../../scripts/dccp-peer/host/dccp_udp_relay.py", import.meta.url))
-    const child = spawn("python3", [script, "--guest", GUEST4, "--local", HOST4, "--listen", "127.0.0.1:6511", "--server-udp", "127.0.0.1:6512", "--quiet"], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    child.stdout!.on("data", (d) => {
-      if (String(d).includes("relay: ready")) resume(Effect.succeed(child))
-    })
-    child.on("exit", (code) => resume(Effect.fail(new Error(`relay exited ${code}`))))
-  }),
-  (child) =>
-    Effect.callback<void>((resume) => {
-      child.on("close", () => resume(Effect.void))
-      child.kill("SIGTERM")
-    })
-)
+const relay = udpRelay(6511, 6512)
 
 describe("DCCP-UDP (RFC 6773) through a translating relay to Linux's native DCCP", () => {
   checkFdLeaks()

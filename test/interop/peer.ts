@@ -5,7 +5,9 @@
  * namespace (`scripts/interop.sh`).
  */
 import * as Effect from "effect/Effect"
+import { spawn } from "node:child_process"
 import * as net from "node:net"
+import { fileURLToPath } from "node:url"
 
 export const HOST4 = process.env["MIO_DCCP_HOST4"] ?? "10.77.0.1"
 export const GUEST4 = process.env["MIO_DCCP_GUEST4"] ?? "10.77.0.2"
@@ -100,3 +102,26 @@ export const serverConnection = (port: number, peer: string, newerThan = 0): Eff
 export const serverConnections = (port: number, peer: string): Effect.Effect<Array<string>, Error> =>
   Effect.map(ctl("cat /run/kpeer/connections"), ({ output }) =>
     output.trim().split("\n").filter((l) => l.startsWith(`port=${port} peer=${peer}`)))
+
+/**
+ * Runs the harness's DCCP-UDP ↔ native relay for the Scope (we are already
+ * inside the netns): DCCP-UDP datagrams to 127.0.0.1:`listenPort` reach the
+ * guest's native DCCP, and the guest's answers come back from `serverUdpPort`.
+ */
+export const udpRelay = (listenPort: number, serverUdpPort: number) =>
+  Effect.acquireRelease(
+    Effect.callback<ReturnType<typeof spawn>, Error>((resume) => {
+      const script = fileURLToPath(new URL("../../scripts/dccp-peer/host/dccp_udp_relay.py", import.meta.url))
+      const args = [script, "--guest", GUEST4, "--local", HOST4, "--listen", `127.0.0.1:${listenPort}`, "--server-udp", `127.0.0.1:${serverUdpPort}`, "--quiet"]
+      const child = spawn("python3", args, { stdio: ["ignore", "pipe", "inherit"] })
+      child.stdout!.on("data", (d) => {
+        if (String(d).includes("relay: ready")) resume(Effect.succeed(child))
+      })
+      child.on("exit", (code) => resume(Effect.fail(new Error(`relay exited ${code}`))))
+    }),
+    (child) =>
+      Effect.callback<void>((resume) => {
+        child.on("close", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      })
+  )
