@@ -1,7 +1,8 @@
 /**
  * Reliable UDP over real sockets on loopback: our UDP sockets directly and
  * through the lossy `Relay` (5 % loss, 10 ms each way), 10,000 Delivery
- * messages all in order; the crate's README sequence user-driven; and what
+ * messages all in order; a thin stream repaired by bundled copies; the crate's
+ * README sequence user-driven; and what
  * interruption and a Scope closing mid-transfer leave behind (nothing: no fd,
  * no registration, and every message accepted before a graceful close
  * delivered). Every test checks for leaked file descriptors.
@@ -61,6 +62,27 @@ describe("reliable UDP on loopback", () => {
       assert.isAtLeast(tx.rtt!.min, 19, "the round trip includes the relay's 2 × 10 ms")
       yield* a.close
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 60_000)
+
+  it.live("a thin stream through the lossy Relay: lost packets are repaired by bundled copies, most without a resend", () =>
+    Effect.gen(function*() {
+      const server = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
+      const relay = yield* Relay.make({ target: server.localAddress, seed: 3, conditions: { loss: 0.1, latency: 5 } })
+      const b = yield* Endpoint.make(server, { drive: "reactor", role: "server", initialRtt: 30 })
+      const a = yield* Endpoint.connect({ peer: SocketAddress.format(relay.address), config: { drive: "reactor", initialRtt: 30 } })
+      yield* a.connected
+      // One message per millisecond: nothing is ever queued behind a packet.
+      const n = 400
+      const send = Effect.forEach(Array.from({ length: n }, (_, i) => i), (i) => Effect.andThen(a.sendPayload(Guarantee.Delivery, numbered(i, 100)), Effect.sleep(1)), { discard: true })
+      const receive = b.messages.pipe(Stream.map(numberOf), Stream.take(n), Stream.runCollect)
+      const [, got] = yield* Effect.all([send, receive], { concurrency: 2 })
+      assert.deepStrictEqual(got, Array.from({ length: n }, (_, i) => i), "every message once, in order")
+      const tx = yield* a.stats
+      const lost = relay.stats().forward.dropped["loss"] ?? 0
+      assert.isAbove(lost, 10, "the relay dropped datagrams on the way")
+      assert.isAbove(tx.stats.bundledCopies, n / 2, "messages rode again in the next packet")
+      assert.isBelow(tx.stats.retransmissions, lost / 2, `${tx.stats.retransmissions} resends for ${lost} lost datagrams`)
+      yield* a.close
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 30_000)
 
   it.live("the crate's README sequence, user-driven, on real sockets", () =>
     Effect.gen(function*() {

@@ -87,6 +87,15 @@ export interface ConfigInput {
   readonly maxAckDelay?: number | undefined
   /** Ack-eliciting packets received before an acknowledgement goes out at once (default 2). */
   readonly ackEvery?: number | undefined
+  /**
+   * Redundant bundling for thin streams (default `true`): a `Delivery`
+   * fragment sent while nothing else waits to be sent (an application sending
+   * at its own pace) goes again, as filler, in the next packet that leaves
+   * anyway — one lost packet then costs no round trip. It costs bytes (at
+   * most one more copy of such a fragment), never a packet; a queue behind
+   * the fragment (a bulk transfer) turns it off by itself.
+   */
+  readonly redundantBundling?: boolean | undefined
   /** Silence after which the peer is given up (default 10 s); the larger of both ends' values and 3 × PTO applies. */
   readonly idleTimeout?: number | undefined
   /** A PING goes out when nothing ack-eliciting was sent for this long (default 1 s). */
@@ -167,6 +176,7 @@ export interface Config {
   readonly congestionName: string
   readonly maxAckDelay: number
   readonly ackEvery: number
+  readonly redundantBundling: boolean
   readonly idleTimeout: number
   readonly heartbeat: number
   readonly initialRtt: number
@@ -217,6 +227,7 @@ export const defaults = {
   congestion: "bbr" as CongestionName,
   maxAckDelay: 5,
   ackEvery: 2,
+  redundantBundling: true,
   idleTimeout: 10_000,
   heartbeat: 1_000,
   initialRtt: 333,
@@ -258,6 +269,12 @@ const ms = (name: string, v: number | undefined, fallback: number, min: number, 
   if (typeof x !== "number" || !Number.isFinite(x) || x < min || x > max) {
     throw new RangeError(`${name} is a number of milliseconds from ${min} to ${max}, not ${shown(v)}`)
   }
+  return x
+}
+
+const bool = (name: string, v: boolean | undefined, fallback: boolean): boolean => {
+  const x = v === undefined ? fallback : v
+  if (typeof x !== "boolean") throw new RangeError(`${name} is true or false, not ${shown(v)}`)
   return x
 }
 
@@ -328,6 +345,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     ...congestionOf(input, mtu),
     maxAckDelay: ms("maxAckDelay", input.maxAckDelay, defaults.maxAckDelay, 0, 16384),
     ackEvery: int("ackEvery", input.ackEvery, defaults.ackEvery, 1, 1024),
+    redundantBundling: bool("redundantBundling", input.redundantBundling, defaults.redundantBundling),
     idleTimeout: ms("idleTimeout", input.idleTimeout, defaults.idleTimeout, 1, day),
     heartbeat: ms("heartbeat", input.heartbeat, defaults.heartbeat, 1, day),
     initialRtt: ms("initialRtt", input.initialRtt, defaults.initialRtt, 0.001, 60_000),

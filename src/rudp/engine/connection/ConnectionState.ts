@@ -161,9 +161,10 @@ export class ConnectionState {
   /** The largest message sent whole, and the fragment size of longer ones (for the datagram size in use). */
   maxWhole = 0
   fragSize = 0
-  /** Second copies of retransmissions owed (see `Transmit.ts`). */
+  /** Second copies owed (see `Transmit.ts`): the fragment, and whether it was a retransmission. */
   readonly redundant = new Deque<OutMessage>(8)
   readonly redundantFragment = new Deque<number>(8)
+  readonly redundantRetransmitted = new Deque<boolean>(8)
   /** Scratch of `onAck`: the packets one ACK frame newly acknowledged, and the sample for the controller. */
   readonly newlyAcked: Array<SentPacket> = []
   readonly ackSample: { -readonly [K in keyof AckSample]: AckSample[K] } = {

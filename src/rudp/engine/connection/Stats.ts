@@ -48,6 +48,8 @@ export interface EngineStats {
   retransmissions: number
   /** Second copies of retransmissions, sent when nothing new was waiting. */
   redundantRetransmissions: number
+  /** Second copies of new Delivery fragments bundled into a later packet, sent when nothing else was waiting (`redundantBundling`). */
+  bundledCopies: number
   /** Probe timeouts that fired. */
   ptoCount: number
   acksSent: number
@@ -103,6 +105,7 @@ export const newStats = (): EngineStats => ({
   lossyLost: 0,
   retransmissions: 0,
   redundantRetransmissions: 0,
+  bundledCopies: 0,
   ptoCount: 0,
   acksSent: 0,
   pingsSent: 0,

@@ -239,7 +239,6 @@ function writeMaxDataIfPending(c: ConnectionState, w: Writer, p: SentPacket): bo
 /** Fragments queued for retransmission, while they fit (and the window allows); returns whether any went in. */
 function writeRetransmissions(c: ConnectionState, w: Writer, now: number, p: SentPacket, probing: boolean): boolean {
   const o = c.outbox, prev = c.prev
-  const rq = c.redundant, rf = c.redundantFragment
   let eliciting = false
   while (o.retransmit.length > 0 && (probing || congestionAllows(c, now))) {
     const m = o.retransmit.peek()!, i = o.retransmitFragment.peek()!
@@ -260,17 +259,23 @@ function writeRetransmissions(c: ConnectionState, w: Writer, now: number, p: Sen
     // Nothing new waits (an application sending at its own pace): the retransmission goes twice, in
     // this packet and the next, so that one more loss does not cost another round trip. A sender with
     // a queue (a bulk transfer) sends it once: its bytes go to new data.
-    if (o.queue.length === 0 && rq.length < 64) {
-      rq.push(m)
-      rf.push(i)
-    }
+    if (o.queue.length === 0) oweSecondCopy(c, m, i, true)
   }
   return eliciting
+}
+
+/** Queues a second copy of fragment `i` of `m` for the next packet that goes anyway (at most 64 owed). */
+function oweSecondCopy(c: ConnectionState, m: OutMessage, i: number, retransmitted: boolean): void {
+  if (!c.config.redundantBundling || c.redundant.length >= 64) return
+  c.redundant.push(m)
+  c.redundantFragment.push(i)
+  c.redundantRetransmitted.push(retransmitted)
 }
 
 /** New messages (their next fragments), while they fit and flow and congestion control allow; returns whether any went in. */
 function writeNewMessages(c: ConnectionState, w: Writer, now: number, p: SentPacket, probing: boolean): boolean {
   const o = c.outbox, prev = c.prev
+  const first = p.items
   let eliciting = false
   while (o.queue.length > 0 && (probing || congestionAllows(c, now))) {
     const m = o.queue.peek()!
@@ -292,6 +297,9 @@ function writeNewMessages(c: ConnectionState, w: Writer, now: number, p: SentPac
       o.queuedBytes -= m.payload.length
     }
   }
+  // A thin stream (nothing waits behind what this packet carries): its new Delivery fragments go again in
+  // the next packet that leaves anyway, so one lost packet does not cost a round trip (redundant bundling).
+  if (o.queue.length === 0) for (let k = first; k < p.items; k++) oweSecondCopy(c, p.messages[k]!, p.fragments[k]!, false)
   return eliciting
 }
 
@@ -300,17 +308,19 @@ function writeNewMessages(c: ConnectionState, w: Writer, now: number, p: SentPac
  * anyway has left: they never make a packet of their own, so they cost no datagram headers.
  */
 function writeSecondCopies(c: ConnectionState, w: Writer, p: SentPacket, owed: number): void {
-  const rq = c.redundant, rf = c.redundantFragment, prev = c.prev
+  const rq = c.redundant, rf = c.redundantFragment, rr = c.redundantRetransmitted, prev = c.prev
   while (owed > 0) {
     owed--
     const m = rq.peek()!, i = rf.peek()!
     if (!m.isAcked(i) && !m.isQueued(i)) {
       if (!writeMessage(w, m, m.fragment(i), m.data(i), prev)) break
       carry(p, m, i)
-      c.stats.redundantRetransmissions++
+      if (rr.peek()!) c.stats.redundantRetransmissions++
+      else c.stats.bundledCopies++
     }
     rq.shift()
     rf.shift()
+    rr.shift()
   }
 }
 
