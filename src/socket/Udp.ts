@@ -8,7 +8,9 @@
  *   out of the batch buffer, since Effect lets consumers keep payloads) and
  *   parks on readiness only when the socket is empty. Every datagram arrives
  *   whole: the batch slots hold any UDP datagram, and with `maxDatagramSize`
- *   set a longer one is dropped and counted (`stats`, `onError`), never cut;
+ *   set a longer one is dropped and counted (`stats`, `onError`), never cut.
+ *   A `pull` gets a whole batch, not one datagram per wake-up
+ *   (`./internal/DatagramReceiver.ts`);
  * - a send goes out at once when the socket buffer has room; when it is full the
  *   send waits, in order, for writability; `writeAll` is `sendmmsg`;
  * - ICMP reports on a connected socket (`ConnectionRefused`, unreachable) are
