@@ -20,6 +20,17 @@ const sizeCases = (size: number): ReadonlyArray<Case> => {
       return p.result(120_000)
     })
   )
+  // The C floor: the same drain with recvmmsg(32) from C, in a process of its own.
+  const floor = perRun((ctx: RunContext) =>
+    withSession(async (s) => {
+      const p = s.spawn({
+        name: "udp_recv_cost",
+        program: { c: "udp_recv_cost", args: ["--size", size, "--k", 1000, "--rounds", ctx.quick ? 15 : 40, "--warm", 5] },
+        cpu: CPU
+      })
+      return p.result(120_000)
+    })
+  )
   const v = (name: string, key: string, ref = false): Variant => ({
     name,
     placement: "one process",
@@ -28,7 +39,8 @@ const sizeCases = (size: number): ReadonlyArray<Case> => {
   })
   const method =
     "One Node process pinned to CPU 0. Receive: 1,000 datagrams are queued on the socket (sendmmsg from the same process, untimed), " +
-    "then the time to take them all out, each copied into a fresh Uint8Array. Send: 1,000 datagrams to a connected loopback sink " +
+    "then the time to take them all out, each copied into a fresh Uint8Array (C: recvmmsg(32), each copied into a fresh malloc'd buffer, in a " +
+    "process of its own: native/udp_recv_cost.c). Send: 1,000 datagrams to a connected loopback sink " +
     "(drained untimed; the kernel's loopback delivery is part of the send). 40 rounds interleaved, the first 5 discarded; total time / datagrams."
   return [
     {
@@ -43,6 +55,14 @@ const sizeCases = (size: number): ReadonlyArray<Case> => {
         v("ours UdpSocket.recvBatch(32) + copy", "recv_batch_ns"),
         v("ours UdpSocket.recvFrom per datagram + copy", "recv_from_ns"),
         v("ours DatagramSocket reader.pull (Udp.make, park)", "recv_fiber_ns"),
+        {
+          name: "for scale: C recvmmsg(32) + copy (the kernel's floor)",
+          placement: "one process",
+          run: async (ctx): Promise<Sample> => {
+            const r = await floor(ctx)
+            return { value: field(r, "recv_c_ns"), extra: { recv_c_one_ns: field(r, "recv_c_one_ns") } }
+          }
+        },
         v("for scale: ours recv → WouldBlock (ns/call)", "recv_wouldblock_ns"),
         v("for scale: koffi getpid() (ns/call)", "koffi_getpid_ns")
       ]

@@ -8,7 +8,9 @@
  *   out of the batch buffer, since Effect lets consumers keep payloads) and
  *   parks on readiness only when the socket is empty. Every datagram arrives
  *   whole: the batch slots hold any UDP datagram, and with `maxDatagramSize`
- *   set a longer one is dropped and counted (`stats`, `onError`), never cut;
+ *   set a longer one is dropped and counted (`stats`, `onError`), never cut.
+ *   A `pull` gets a whole batch, not one datagram per wake-up
+ *   (`./internal/DatagramReceiver.ts`);
  * - a send goes out at once when the socket buffer has room; when it is full the
  *   send waits, in order, for writability; `writeAll` is `sendmmsg`;
  * - ICMP reports on a connected socket (`ConnectionRefused`, unreachable) are
@@ -29,8 +31,9 @@ import { type BatchOptions, checkBatchOptions } from "../net/internal/Batch.ts"
 import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
-import { Reactor } from "../reactor/Reactor.ts"
+import { Reactor, scheduledIo } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
+import { backingAddress, DatagramReceiver, oversizeError } from "./internal/DatagramReceiver.ts"
 import * as errors from "./internal/errors.ts"
 import * as metrics from "./internal/metrics.ts"
 
@@ -133,9 +136,6 @@ interface Pending {
 }
 
 const closedError = () => new DatagramSocket.DatagramSocketError({ reason: new DatagramSocket.DatagramSocketClosedError() })
-
-const backingAddress = (a: SocketAddress.SocketAddress): DatagramSocket.BackingAddress =>
-  SocketAddress.isInet(a) ? { host: NetAddress.formatHost(a), port: a.port } : { host: SocketAddress.format(a), port: 0 }
 
 const inputOf = (d: DatagramSocket.BackingAddress): string =>
   d.host.includes(":") ? `[${d.host}]:${d.port}` : `${d.host}:${d.port}`
@@ -257,12 +257,28 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
   const counts = { received: 0, droppedOversize: 0 }
   /** The metrics' view of the socket the current reader opened. */
   let counted: metrics.UdpSocketCounts | undefined
+  /** The receiver of the socket the current reader opened (readers are exclusive: one at a time). */
+  let receiver$: DatagramReceiver | undefined
   const slot = options?.maxDatagramSize
   const batch: BatchOptions | undefined = slot === undefined ? options?.batch : { ...options?.batch, bufferSize: slot }
-  const countDrops = (reader: DatagramSocket.Reader) =>
-    Effect.sync(() => {
-      if (counted !== undefined) counted.receiveBufferDropped = reader.dropped
-    })
+  /** The acquired reader, its `pull` handing over its socket's pending batch first (`DatagramReceiver.beforePull`). */
+  const batched = (reader: DatagramSocket.Reader): DatagramSocket.Reader => {
+    if (counted !== undefined) counted.receiveBufferDropped = reader.dropped
+    const receiver = receiver$
+    if (receiver === undefined) return reader
+    const pull = reader.pull
+    return {
+      pull: Effect.suspend(() => {
+        receiver.beforePull()
+        return pull
+      }),
+      get address() {
+        return reader.address
+      },
+      dropped: reader.dropped,
+      joinMulticast: reader.joinMulticast
+    }
+  }
   return Reactor.use((reactor) =>
     DatagramSocket.makeFromBackingSocket(
       (events) =>
@@ -291,40 +307,33 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
           yield* observe.joinScoped(metrics.udpGroup(yield* Effect.context<never>()), counted)
           const peerAddress = remote
 
-          // --- receive: drain with recvmmsg, park when empty --------------------------
-          let lastAddress: SocketAddress.SocketAddress | undefined
-          let lastBacking: DatagramSocket.BackingAddress = { host: "", port: 0 }
-          const receive = registration.readIo(() => {
-            const r = udp.recvBatch()
-            if (r === WouldBlock || r instanceof IoError) return r
-            for (const d of r) {
-              if (d.truncated) {
-                counts.droppedOversize++
-                events.onError(errors.datagramReadError(ioError(
-                  "MessageTooLarge",
-                  "recvmmsg",
-                  `a ${d.size}-byte datagram exceeds maxDatagramSize ${slot}; dropped`,
-                  SocketAddress.format(d.address)
-                )))
-                continue
-              }
-              if (d.address !== lastAddress) {
-                lastAddress = d.address
-                lastBacking = backingAddress(d.address)
-              }
-              counts.received++
-              events.onPacket(d.payload.slice(), lastBacking.host, lastBacking.port)
-            }
-            // Keep draining while batches come back full; yield to the caller otherwise.
-            return r.length
-          })
+          // --- receive: recvmmsg batches into the reader, a batch per wake-up (DatagramReceiver) ---
           // ICMP reports on a connected socket are about its peer: name it.
           const remoteName = options?.connect !== undefined && remote !== undefined ? SocketAddress.format(remote) : undefined
+          const named = (failure: IoError): IoError =>
+            remoteName === undefined || failure.address !== undefined ? failure : IoErrorModule.during(failure, failure.syscall, remoteName)
+          const receiver = new DatagramReceiver(udp, scheduledIo(registration), events, {
+            oversize: (d) => {
+              counts.droppedOversize++
+              events.onError(oversizeError(d, slot))
+            },
+            received: () => {
+              counts.received++
+            },
+            readFailed: (failure) => {
+              const e = named(failure)
+              if (ambient(e)) events.onError(errors.datagramReadError(e))
+              else events.onReadError(errors.datagramReadError(e))
+            }
+          })
+          receiver$ = receiver
+          // Keep draining while batches come back full; yield to the caller otherwise.
+          const receive = registration.readIo(() => receiver.receive())
           const receiveLoop: Effect.Effect<void> = Effect.matchEffect(receive, {
             onSuccess: () => receiveLoop,
             onFailure: (failure) => {
               if (failure.kind === "Closed") return Effect.void
-              const e = remoteName === undefined || failure.address !== undefined ? failure : IoErrorModule.during(failure, failure.syscall, remoteName)
+              const e = named(failure)
               if (ambient(e)) {
                 events.onError(errors.datagramReadError(e))
                 return receiveLoop
@@ -447,6 +456,7 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
                 return Effect.succeed(() => Effect.sync(() => void udp.leaveMulticast(group, iface)))
               }),
             close: () => {
+              receiver.close()
               registration.deregister()
               udp.close()
               for (const p of queue.splice(0)) p.done(closedError())
@@ -459,7 +469,7 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
         ...(options?.onError === undefined ? {} : { onError: options.onError })
       }
     ).pipe(Effect.map((socket): UdpDatagramSocket =>
-      Object.assign(DatagramSocket.make({ reader: Effect.tap(socket.reader, countDrops), writer: Effect.map(socket.writer, checkedWriter) }), {
+      Object.assign(DatagramSocket.make({ reader: Effect.map(socket.reader, batched), writer: Effect.map(socket.writer, checkedWriter) }), {
         stats: (): Stats => ({ ...counts })
       })
     )))

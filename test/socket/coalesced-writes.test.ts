@@ -109,6 +109,32 @@ describe("writes of one turn are coalesced", () => {
       assert.strictEqual(decoder.decode(yield* Fiber.join(received)), order.map(record).join(""))
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
+  it.live("text writes are encoded into the stage: UTF-8 whole, in order with byte writes, past a full stage", () =>
+    Effect.gen(function*() {
+      const { counts, peer, socket } = yield* countedSocket
+      const received = yield* Effect.forkChild(nodeReadAll(peer))
+      // 3- and 4-byte characters, ~12 KiB per line: six lines overflow the 64 KiB stage.
+      const line = (i: number) => `{"i":${i},"s":"${"é€😀".repeat(1200)}"}\n`
+      const expected: Array<string> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* socket.writer
+        yield* writer.write("first\n")
+        expected.push("first\n")
+        for (let i = 0; i < 8; i++) {
+          yield* writer.write(line(i))
+          expected.push(line(i))
+          if (i === 3) {
+            yield* writer.write(encoder.encode("bytes\n"))
+            expected.push("bytes\n")
+          }
+        }
+        assert.isAbove(counts.sends, 1, "the stage overflowed and left with the write that did not fit")
+        assert.isBelow(counts.sends, 5, "the lines were staged, not sent one by one")
+        yield* turn
+      }))
+      assert.strictEqual(decoder.decode(yield* Fiber.join(received)), expected.join(""))
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("a write too big to stage leaves at once, after what is staged, in order", () =>
     Effect.gen(function*() {
       const { counts, peer, socket } = yield* countedSocket

@@ -586,7 +586,35 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
 
   write(chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> {
     if (Socket.isCloseEvent(chunk)) return this.#close(chunk)
-    return Effect.suspend(() => this.#send(typeof chunk === "string" ? encoder.encode(chunk) : chunk))
+    return Effect.suspend(() => typeof chunk === "string" ? this.#sendText(chunk) : this.#send(chunk))
+  }
+
+  /**
+   * A text write: a write of the turn that would be staged is encoded straight
+   * into the stage (no intermediate bytes per write: Effect RPC's ndjson writes
+   * one string per request and response); any other goes as its UTF-8 bytes.
+   */
+  #sendText(text: string): Effect.Effect<void, Socket.SocketError> {
+    const conn = this.#socket.current
+    if (
+      this.#window && this.#queued === 0 && this.#failed === undefined && text.length <= COPY_MAX &&
+      conn !== undefined && conn.layer === undefined && conn.isOpen && conn.reads === this.#readsAtSend
+    ) {
+      if (this.#stageConn !== conn) {
+        this.flushStage()
+        this.#stageConn = conn
+      }
+      const staged = this.#staged
+      const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
+      const { read, written } = encoder.encodeInto(text, stage.subarray(staged))
+      if (read === text.length) {
+        if (staged === 0) conn.stager = this
+        this.#staged = staged + written
+        return Effect.void
+      }
+      // The stage cannot hold it: sent with what is staged, as bytes (what encodeInto wrote past `#staged` is ignored).
+    }
+    return this.#send(encoder.encode(text))
   }
 
   writeAll(chunks: NonEmptyReadonlyArray<Uint8Array | string>): Effect.Effect<void, Socket.SocketError> {
