@@ -43,7 +43,7 @@ import { type EngineInfo, engineInfo } from "./connection/Info.ts"
 import { detectLost, onAck, onPto, resendScan } from "./connection/LossRecovery.ts"
 import { authenticate, isAddressedHere, onUnsupportedVersion, recordReceipt, removeHeaderProtection } from "./connection/Receive.ts"
 import type { EngineStats } from "./connection/Stats.ts"
-import { pollTransmitInto } from "./connection/Transmit.ts"
+import { pollTransmitBatch, pollTransmitInto } from "./connection/Transmit.ts"
 
 export { type EngineOptions } from "./connection/ConnectionState.ts"
 export { CloseCode, type CloseReason, type EngineEvent, type SendResult } from "./connection/Events.ts"
@@ -588,6 +588,16 @@ export class RudpEngine {
    */
   pollTransmitInto(now: number, buf: Uint8Array): number {
     return pollTransmitInto(this.#c, now, buf)
+  }
+
+  /**
+   * Writes up to `bufs.length` datagrams, one into each of `bufs` (each at
+   * least the MTU long), their lengths into `lengths`; returns how many. Like
+   * repeated `pollTransmitInto`, but an encrypted batch computes the header
+   * protection of all its packets in one call.
+   */
+  pollTransmitBatch(now: number, bufs: ReadonlyArray<Uint8Array>, lengths: Array<number>): number {
+    return pollTransmitBatch(this.#c, now, bufs, lengths)
   }
 
   // =====================================================================================
