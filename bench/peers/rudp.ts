@@ -137,6 +137,7 @@ const rudpSend = (p: number) =>
       datagrams: s.stats.datagramsSent,
       msgs_per_datagram: sent / Math.max(1, s.stats.datagramsSent),
       datagrams_received: s.stats.datagramsReceived,
+      bundled_copies: s.stats.bundledCopies,
       retransmissions: s.stats.retransmissions,
       rtt_ms: s.rtt?.smoothed ?? Number.NaN,
       send_dropped: s.transport.sendDropped
