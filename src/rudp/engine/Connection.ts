@@ -590,12 +590,7 @@ export class RudpEngine {
     return pollTransmitInto(this.#c, now, buf)
   }
 
-  /**
-   * Writes up to `bufs.length` datagrams, one into each of `bufs` (each at
-   * least the MTU long), their lengths into `lengths`; returns how many. Like
-   * repeated `pollTransmitInto`, but an encrypted batch computes the header
-   * protection of all its packets in one call.
-   */
+  /** `pollTransmitInto` into each of `bufs` (lengths into `lengths`); returns how many. Encrypted: one header-protection call for all. */
   pollTransmitBatch(now: number, bufs: ReadonlyArray<Uint8Array>, lengths: Array<number>): number {
     return pollTransmitBatch(this.#c, now, bufs, lengths)
   }
