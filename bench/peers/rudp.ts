@@ -136,6 +136,8 @@ const rudpSend = (p: number) =>
       cpu_us_per_msg: cpu / sent,
       datagrams: s.stats.datagramsSent,
       msgs_per_datagram: sent / Math.max(1, s.stats.datagramsSent),
+      datagrams_received: s.stats.datagramsReceived,
+      bundled_copies: s.stats.bundledCopies,
       retransmissions: s.stats.retransmissions,
       rtt_ms: s.rtt?.smoothed ?? Number.NaN,
       send_dropped: s.transport.sendDropped

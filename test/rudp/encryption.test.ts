@@ -101,6 +101,53 @@ describe("encryption in the engine", () => {
   })
 })
 
+describe("header protection of a batch (one mask call for all its packets)", () => {
+  for (const cipher of ["aes-256-gcm", "chacha20-poly1305"] as const) {
+    it(`${cipher}: pollTransmitBatch gives the bytes pollTransmitInto gives, across a key update; the peer opens every packet`, () => {
+      // Two identical pairs (same seed): one drained in batches, one packet by packet.
+      const make = () => {
+        const e = { psk: PSK, cipher, keyUpdateAfter: 16 }
+        const pair = makePair({ seed: 43, conditions: { latency: 5 }, a: { encryption: e }, b: { encryption: e, role: "server" } })
+        pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+        return pair
+      }
+      const batched = make(), single = make()
+      const start = batched.net.now()
+      assert.strictEqual(single.net.now(), start)
+      const bufs = Array.from({ length: 8 }, () => new Uint8Array(1500)), lengths: Array<number> = []
+      const one = new Uint8Array(1500)
+      let packets = 0, messages = 0
+      for (let round = 0; round < 12; round++) {
+        // Time moves on (the pacer lets the next packets go); both pairs see the same times.
+        const now = start + 10 * round
+        for (let i = 0; i < 40; i++, messages++) {
+          batched.a.engine.send(now, numbered(messages, 100), "Delivery")
+          single.a.engine.send(now, numbered(messages, 100), "Delivery")
+        }
+        for (let n = batched.a.engine.pollTransmitBatch(now, bufs, lengths); n > 0; n = batched.a.engine.pollTransmitBatch(now, bufs, lengths)) {
+          for (let i = 0; i < n; i++, packets++) {
+            const len = single.a.engine.pollTransmitInto(now, one)
+            assert.deepStrictEqual(bufs[i]!.subarray(0, lengths[i]!), one.subarray(0, len), `packet ${packets}`)
+            batched.b.engine.handleDatagram(now, bufs[i]!.subarray(0, lengths[i]!))
+          }
+        }
+        assert.strictEqual(single.a.engine.pollTransmitInto(now, one), 0, "both drained")
+        // The peer's acknowledgements let the sender's window and key updates move on.
+        for (let n = batched.b.engine.pollTransmitInto(now, one); n > 0; n = batched.b.engine.pollTransmitInto(now, one)) {
+          batched.a.engine.handleDatagram(now, one.subarray(0, n))
+          single.a.engine.handleDatagram(now, one.subarray(0, n))
+        }
+      }
+      assert.isAtLeast(packets, 20)
+      assert.isAtLeast(batched.a.engine.stats.keyUpdatesInitiated, 1, "a batch spanned a key update")
+      assert.strictEqual(batched.b.engine.stats.dropped.tag, 0, "every batched packet opened")
+      let delivered = 0
+      while (batched.b.engine.pollMessage() !== undefined) delivered++
+      assert.strictEqual(delivered, messages)
+    })
+  }
+})
+
 describe("key update (RFC 9001 §6)", () => {
   const KEY_PHASE = 0x04
   const connected = (a: EncryptionInput, b: EncryptionInput, conditions?: Parameters<typeof makePair>[0]["conditions"]) => {

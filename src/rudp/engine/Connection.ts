@@ -43,7 +43,7 @@ import { type EngineInfo, engineInfo } from "./connection/Info.ts"
 import { detectLost, onAck, onPto, resendScan } from "./connection/LossRecovery.ts"
 import { authenticate, isAddressedHere, onUnsupportedVersion, recordReceipt, removeHeaderProtection } from "./connection/Receive.ts"
 import type { EngineStats } from "./connection/Stats.ts"
-import { pollTransmitInto } from "./connection/Transmit.ts"
+import { pollTransmitBatch, pollTransmitInto } from "./connection/Transmit.ts"
 
 export { type EngineOptions } from "./connection/ConnectionState.ts"
 export { CloseCode, type CloseReason, type EngineEvent, type SendResult } from "./connection/Events.ts"
@@ -588,6 +588,11 @@ export class RudpEngine {
    */
   pollTransmitInto(now: number, buf: Uint8Array): number {
     return pollTransmitInto(this.#c, now, buf)
+  }
+
+  /** `pollTransmitInto` into each of `bufs` (lengths into `lengths`); returns how many. Encrypted: one header-protection call for all. */
+  pollTransmitBatch(now: number, bufs: ReadonlyArray<Uint8Array>, lengths: Array<number>): number {
+    return pollTransmitBatch(this.#c, now, bufs, lengths)
   }
 
   // =====================================================================================

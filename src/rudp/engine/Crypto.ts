@@ -241,6 +241,11 @@ class DirectionKeys {
     return this.#hp.mask(sample)
   }
 
+  /** The masks of `count` samples laid end to end in `samples`: mask `i` at `16 × i` of the result. */
+  masks(samples: Uint8Array, count: number): Uint8Array {
+    return this.#hp.masks(samples, count)
+  }
+
   /** Seals `buf[payloadStart, payloadEnd)` in place, the tag after it, `buf[0, payloadStart)` as associated data. */
   seal(buf: Uint8Array, payloadStart: number, payloadEnd: number, pn: number): void {
     const c = createCipheriv(this.cipher as "aes-256-gcm", this.key, this.nonce(pn), this.#options)
@@ -285,6 +290,47 @@ class HeaderProtection {
     if (this.#ecb !== undefined) return this.#ecb.update(sample)
     return createCipheriv("chacha20", this.#hp, sample).update(this.#zeros)
   }
+
+  /**
+   * The masks of `count` 16-byte samples laid end to end: with AES, one ECB
+   * call for all of them (ECB encrypts each block alone, so mask `i` is the
+   * block at `16 × i`, as `mask` of that sample would give); ChaCha20 needs a
+   * cipher per sample (the sample is its counter and nonce).
+   */
+  masks(samples: Uint8Array, count: number): Uint8Array {
+    if (this.#ecb !== undefined) return this.#ecb.update(samples.subarray(0, count * SAMPLE_BYTES))
+    const out = new Uint8Array(count * SAMPLE_BYTES)
+    for (let i = 0; i < count; i++) out.set(this.mask(samples.subarray(i * SAMPLE_BYTES, (i + 1) * SAMPLE_BYTES)), i * SAMPLE_BYTES)
+    return out
+  }
+}
+
+/** Sealed packets whose header protection waits for the end of a batch (`PacketKeys.deferMasks`). */
+class PendingMasks {
+  readonly packets: Array<Uint8Array> = []
+  readonly pnOffsets: Array<number> = []
+  readonly pnLengths: Array<number> = []
+  samples = new Uint8Array(32 * SAMPLE_BYTES)
+  count = 0
+
+  add(buf: Uint8Array, pnOffset: number, pnLength: number): void {
+    const i = this.count++
+    if (this.samples.length < this.count * SAMPLE_BYTES) {
+      const grown = new Uint8Array(2 * this.samples.length)
+      grown.set(this.samples)
+      this.samples = grown
+    }
+    this.samples.set(buf.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_BYTES), i * SAMPLE_BYTES)
+    this.packets[i] = buf
+    this.pnOffsets[i] = pnOffset
+    this.pnLengths[i] = pnLength
+  }
+}
+
+/** Applies a header-protection mask (at `at` of `mask`) to a packet's first byte and packet number. */
+const applyMask = (buf: Uint8Array, pnOffset: number, pnLength: number, mask: Uint8Array, at: number): void => {
+  buf[0]! ^= mask[at]! & 0x1f
+  for (let i = 0; i < pnLength; i++) buf[pnOffset + i]! ^= mask[at + 1 + i]!
 }
 
 /**
@@ -313,6 +359,13 @@ export class PacketKeys {
   followed = 0
   /** Packets that failed authentication, over all keys. */
   failures = 0
+  /**
+   * While set, `seal` leaves the header unprotected and queues it: the
+   * sender's batch then protects every header at once (`protectHeaders`),
+   * before any of its datagrams leaves.
+   */
+  deferMasks = false
+  readonly #pending = new PendingMasks()
   readonly keyUpdateAfter: number
   readonly integrityLimit: number
   readonly confidentialityLimit: number
@@ -365,10 +418,24 @@ export class PacketKeys {
     this.sealed++
     if (this.sendPhaseStart < 0) this.sendPhaseStart = pn
     const end = payloadEnd + AEAD_TAG_BYTES
-    const mask = k.mask(buf.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_BYTES))
-    buf[0]! ^= mask[0]! & 0x1f
-    for (let i = 0; i < pnLength; i++) buf[pnOffset + i]! ^= mask[1 + i]!
+    // The sample (ciphertext from 4 bytes after the packet number's start) is not changed by the mask.
+    if (this.deferMasks) this.#pending.add(buf, pnOffset, pnLength)
+    else applyMask(buf, pnOffset, pnLength, k.mask(buf.subarray(pnOffset + 4, pnOffset + 4 + SAMPLE_BYTES)), 0)
     return end
+  }
+
+  /**
+   * Protects the headers `seal` deferred (`deferMasks`), with one call for
+   * all of their masks. The header-protection key outlives key updates, so
+   * one batch may span one.
+   */
+  protectHeaders(): void {
+    const p = this.#pending
+    if (p.count === 0) return
+    const masks = this.send.masks(p.samples, p.count)
+    for (let i = 0; i < p.count; i++) applyMask(p.packets[i]!, p.pnOffsets[i]!, p.pnLengths[i]!, masks, i * SAMPLE_BYTES)
+    p.packets.fill(EMPTY, 0, p.count)
+    p.count = 0
   }
 
   /**

@@ -257,21 +257,19 @@ export class Driver<E> {
 
   /** Fast path: sends everything the engine has, in batches. */
   flushSync(): void {
-    const fast = this.fast!, tx = this.#tx, out = this.#txOut, engine = this.engine
-    let n = 0
+    const fast = this.fast!, tx = this.#tx, out = this.#txOut, lengths = this.#txLengths, engine = this.engine
     const now = this.now()
     for (;;) {
-      const buf = tx[n]!
-      const len = engine.pollTransmitInto(now, buf)
-      if (len === 0) break
-      out[n++] = buf.subarray(0, len)
-      if (n === tx.length) {
-        this.#sendBatch(fast, n)
-        n = 0
-      }
+      const n = engine.pollTransmitBatch(now, tx, lengths)
+      if (n === 0) return
+      for (let i = 0; i < n; i++) out[i] = tx[i]!.subarray(0, lengths[i]!)
+      this.#sendBatch(fast, n)
+      if (n < tx.length) return
     }
-    if (n > 0) this.#sendBatch(fast, n)
   }
+
+  /** The lengths of the batch's datagrams. */
+  readonly #txLengths: Array<number> = []
 
   /** The datagrams of the batch being sent: views of `#tx`. */
   readonly #txOut: Array<Uint8Array> = []

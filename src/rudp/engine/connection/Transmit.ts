@@ -64,6 +64,34 @@ export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Arra
   return count(c, n)
 }
 
+/**
+ * Writes up to `bufs.length` datagrams, one into each of `bufs` (each at least
+ * the MTU long), their lengths into `lengths`; returns how many (0: nothing to
+ * send now). Encrypted, the header protection of the whole batch is computed
+ * in one call once its packets are sealed, before they are handed out.
+ *
+ * @since 0.2.0
+ * @category sending
+ */
+export function pollTransmitBatch(c: ConnectionState, now: number, bufs: ReadonlyArray<Uint8Array>, lengths: Array<number>): number {
+  const keys = c.keys
+  let n = 0
+  if (keys !== undefined) keys.deferMasks = true
+  try {
+    while (n < bufs.length) {
+      const len = pollTransmitInto(c, now, bufs[n]!)
+      if (len === 0) break
+      lengths[n++] = len
+    }
+  } finally {
+    if (keys !== undefined) {
+      keys.deferMasks = false
+      keys.protectHeaders()
+    }
+  }
+  return n
+}
+
 function count(c: ConnectionState, n: number): number {
   if (n > 0) {
     c.stats.datagramsSent++
