@@ -4,6 +4,9 @@
 # Diagnostic, not part of `npm run bench`.
 #
 #   bench/diag/heap-per-conn.sh <server: readiness|fiber|node> [connections]
+#
+# With KEEP=<dir> the two snapshots are copied there, for
+# bench/diag/heap-retainers.cjs (which objects are new, and what holds each).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 impl=$1 n=${2:-2000}
@@ -11,7 +14,7 @@ dir=$(mktemp -d)
 cd "$dir"
 taskset -c 0 node --heapsnapshot-signal=SIGUSR1 "$root/bench/.build/tcp_rtt.mjs" --role server --impl "$impl" >srv.out &
 spid=$!
-cleanup() { kill $spid 2>/dev/null || true; [ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() { kill $spid 2>/dev/null || true; [ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp "$dir"/*.heapsnapshot "$KEEP"/; rm -rf "$dir"; }
 trap cleanup EXIT
 for _ in $(seq 100); do [ -s srv.out ] && break; sleep 0.05; done
 port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' srv.out | head -1)

@@ -9,7 +9,11 @@
  * epoll set only when a fiber first waits on it), a `Connection`, the `Socket`
  * and the handler's fiber — started at once, inside the accept loop's turn,
  * with the run's context plus the raw stream service. No Scope, closure chain
- * or wrapper fiber of its own: the fiber's exit closes the connection.
+ * or wrapper fiber of its own: the handler's own Effect is the fiber's, and one
+ * observer on its exit closes the connection, forgets the fiber (`run` keeps a
+ * set of the live ones to interrupt when it ends) and logs a failure that is
+ * not an interruption. The accept span wraps the handler only when a tracer
+ * other than the native one is installed (decided once per `run`).
  *
  * Internal module: not part of the public API (not exported from the package index).
  */
@@ -73,9 +77,16 @@ export const listen = <S extends StreamSocket.StreamIo & metrics.Counted, L exte
   })
 
 /** A handler's failure is logged (an interruption is not: it is how `run` ends). */
-const logUnhandled = (cause: Cause.Cause<unknown>): Effect.Effect<void> =>
-  Cause.hasInterruptsOnly(cause) ? Effect.void : Effect.logError("Unhandled error in SocketServer", cause)
-const settled = { onFailure: logUnhandled, onSuccess: () => Effect.void }
+const logUnhandled = (cause: Cause.Cause<unknown>): Effect.Effect<void> => Effect.logError("Unhandled error in SocketServer", cause)
+
+/** The handler's Effect for `socket`; a handler that throws fails its fiber with the defect (as `Effect.suspend` would). */
+const handlerEffect = <A, E, R>(handler: (socket: Socket.Socket) => Effect.Effect<A, E, R>, socket: Socket.Socket): Effect.Effect<A, E, R> => {
+  try {
+    return handler(socket)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
 
 const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
   listener: Listener<S>,
@@ -98,9 +109,11 @@ const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
 
   const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>): Effect.Effect<never, SocketServer.SocketServerError, R> =>
     Effect.gen(function*() {
-      const runScope = yield* Scope.make()
       const context = Context.omit(Scope.Scope)(yield* Effect.context<R>()) as Context.Context<R>
-      const inRun = Fiber.runIn(runScope)
+      // The handler fibers running now: interrupted when `run` ends.
+      const live = new Set<Fiber.Fiber<unknown, unknown>>()
+      // Whether to wrap each handler in an accept span, decided once: the handlers run in `run`'s context.
+      const tracing = yield* observe.tracing
 
       /** Starts the handler of one accepted connection; its exit closes the connection. */
       const serve = (stream: S, peer: SocketAddress.SocketAddress): void => {
@@ -119,18 +132,21 @@ const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
         const conn = new StreamSocket.Connection(stream, reg, peer)
         // The stream counts in the metrics while its connection lives.
         accepted.add(stream)
-        const end = () => {
+        const socket = StreamSocket.accepted(conn, options.reader)
+        const effect = handlerEffect(handler, socket)
+        const fiber = Effect.runForkWith(Context.add(context, options.service, stream))(tracing ? traced(peer)(effect) : effect)
+        // The fiber's exit closes the connection and logs a failure other than an interruption.
+        const end = (exit: Exit.Exit<unknown, unknown>) => {
+          live.delete(fiber)
           accepted.end(stream)
           conn.close()
+          if (exit._tag === "Failure" && !Cause.hasInterruptsOnly(exit.cause)) Effect.runForkWith(context)(logUnhandled(exit.cause))
         }
-        const socket = StreamSocket.accepted(conn, options.reader)
-        const fiber = Effect.runForkWith(Context.add(context, options.service, stream))(
-          Effect.matchCauseEffect(traced(peer)(Effect.suspend(() => handler(socket))), settled)
-        )
-        if (fiber.pollUnsafe() !== undefined) end()
+        const exit = fiber.pollUnsafe()
+        if (exit !== undefined) end(exit)
         else {
+          live.add(fiber)
           fiber.addObserver(end)
-          inRun(fiber)
         }
       }
 
@@ -151,7 +167,7 @@ const make = <S extends StreamSocket.StreamIo & metrics.Counted>(
             serve(a[0], a[1])
           }
         })
-      return yield* acceptAll.pipe(Effect.ensuring(Scope.close(runScope, Exit.void)))
+      return yield* acceptAll.pipe(Effect.ensuring(Effect.suspend(() => Fiber.interruptAll(Array.from(live)))))
     }) as Effect.Effect<never, SocketServer.SocketServerError, R>
 
   return SocketServer.SocketServer.of({ address, run })

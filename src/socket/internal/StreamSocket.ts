@@ -23,6 +23,7 @@
  * Internal module: not part of the public API (not exported from the package index).
  */
 import type { NonEmptyReadonlyArray } from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
@@ -321,9 +322,13 @@ class StreamSocket implements Socket.Socket {
   #attach(conn: Connection, scope: Scope.Scope): Effect.Effect<Socket.Reader> {
     this.current = conn
     this.#connected?.openUnsafe()
+    const reader = new StreamReader(conn, this.#options, scope, this.#options?.tlsServer ?? !this.reconnects)
     return Effect.as(
-      Scope.addFinalizer(scope, Effect.sync(() => this.#release(conn))),
-      new StreamReader(conn, this.#options, scope, this.#options?.tlsServer ?? !this.reconnects)
+      Scope.addFinalizerExit(scope, () => {
+        this.#release(conn)
+        return Effect.void
+      }),
+      reader
     )
   }
 
@@ -336,18 +341,21 @@ class StreamSocket implements Socket.Socket {
     conn.close()
   }
 
+  /** Each acquisition adds the writer's one finalizer to its Scope (no resource is acquired: the writer is the socket's). */
   get writer(): Effect.Effect<Socket.Writer, never, Scope.Scope> {
-    return Effect.acquireRelease(
-      Effect.sync((): StreamWriter => this.#writer ??= new StreamWriter(this)),
-      (writer) =>
-        writer.release(Effect.suspend(() => {
-          const conn = this.current
-          if (conn === undefined || !conn.isOpen) return Effect.void
-          if (conn.layer !== undefined) return conn.layer.endWrite
-          conn.stream.shutdown("write")
-          return Effect.void
-        }))
-    )
+    return Effect.flatMap(Effect.scope, (scope) => {
+      const writer = this.#writer ??= new StreamWriter(this)
+      return Effect.as(Scope.addFinalizerExit(scope, writer.finalizer), writer)
+    })
+  }
+
+  /** Ends the write side of the current connection (the writer's Scope was released). */
+  endWrite(): Effect.Effect<void> {
+    const conn = this.current
+    if (conn === undefined || !conn.isOpen) return Effect.void
+    if (conn.layer !== undefined) return conn.layer.endWrite
+    conn.stream.shutdown("write")
+    return Effect.void
   }
 }
 
@@ -437,10 +445,12 @@ class StreamReader implements Socket.Reader, tls.ReaderConfig {
 
   /** Waits for the next read readiness, then pulls. */
   get #parked(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> {
-    return this.#afterReadable ??= Effect.flatMap(
-      Effect.catch(this.conn.io!.awaitRead, (e) => this.#fail(e)),
-      () => this.pull
-    )
+    const io = this.conn.io!
+    // One continuation for both outcomes; a failed wait means the registration closed (`io.closed`).
+    return this.#afterReadable ??= Effect.matchCauseEffect(io.awaitRead, {
+      onSuccess: (_) => this.pull,
+      onFailure: (cause) => io.closed !== undefined ? this.#fail(io.closed) : Effect.failCause(Cause.map(cause, (e) => errors.readError(this.conn.at(e))))
+    })
   }
 
   #step(): Effect.Effect<NonEmptyReadonlyArray<Uint8Array>, Socket.SocketError> {
@@ -582,6 +592,12 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
 
   constructor(socket: StreamSocket) {
     this.#socket = socket
+  }
+
+  #finalizer: (() => Effect.Effect<void>) | undefined = undefined
+  /** What releasing a writer Scope runs: sends what is staged, then ends the write side. */
+  get finalizer(): () => Effect.Effect<void> {
+    return this.#finalizer ??= () => this.release(Effect.suspend(() => this.#socket.endWrite()))
   }
 
   write(chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> {
