@@ -353,12 +353,15 @@ export class Endpoint {
   #flushAndSettle(handles: Array<Handle>, listedBy: "sendPending" | "encodePending"): void {
     const t = now()
     this.flush(t)
-    for (let i = 0; i < handles.length; i++) {
+    // Only the handles listed now: a fiber resumed by `drainEvents` may send at
+    // once and list its handle again, for the next flush; that entry stays.
+    const settled = handles.length
+    for (let i = 0; i < settled; i++) {
       const h = handles[i]!
       h[listedBy] = false
       h.drainEvents()
     }
-    handles.length = 0
+    handles.splice(0, settled)
     this.rearm(t)
     this.collect()
   }
