@@ -341,8 +341,11 @@ export class Endpoint {
    * replies the application queued while the batch was handled carry it.
    */
   readonly onBatchEnd = (): void => {
-    if (this.#owed.length === 0) return this.sendPending()
-    this.#flushAndSettle(this.#owed, "encodePending")
+    const owed = this.#owed
+    if (owed.length === 0) return this.sendPending()
+    // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
+    for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    this.#flushAndSettle(owed, "encodePending")
   }
 
   /**
@@ -372,6 +375,7 @@ export class Endpoint {
   #owe(handle: Handle): void {
     if (handle.encodePending) return
     handle.encodePending = true
+    handle.inbox.hold()
     this.#owed.push(handle)
   }
 
