@@ -127,8 +127,8 @@ const rateCase = (size: number): Case => {
     method:
       "The sender sends as fast as it can for 1 s (quick: 0.3 s), one datagram per call; the receiver counts datagrams / (last − first " +
       "arrival); loss_pct compares with what the sender transmitted. Receiver on CPU 0, sender on CPU 1, park reactor, default socket " +
-      "buffers. DCCP: socket.send waits while the send queue (5 datagrams, Linux's tx_qlen) is full, so CCID 2's window paces the " +
-      "sender; socket.recv at the receiver. cwnd (packets), rtt_ms (CCID 2's smoothed RTT), loss_events and lost_packets are the " +
+      "buffers. DCCP: socket.send waits while the send queue (5 datagrams, Linux's tx_qlen: what CCID 2's window holds back) is " +
+      "full, so CCID 2's window paces the sender; socket.recv at the receiver. cwnd (packets), rtt_ms (CCID 2's smoothed RTT), loss_events and lost_packets are the " +
       "sender's info() at the end. Plain UDP: Udp.make DatagramSocket, writer.write per datagram (unpaced), reader.pull; " +
       "receive_dropped: datagrams the receiver's queue (DCCP's or the DatagramSocket's, 1024) dropped.",
     variants: [

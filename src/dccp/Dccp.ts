@@ -443,6 +443,8 @@ const makeSocket = (handle: Handle, transportKind: "udp" | "raw", role: "client"
         return Effect.fail(DccpError.make("InvalidInput", `datagram is a Uint8Array or a string, not ${check.show(datagram)}`))
       }
       const bytes = typeof datagram === "string" ? encoder.encode(datagram) : datagram
+      // The queue holds what the CCID has not taken yet: let it take what it can first.
+      if (engine.sendQueueFull) endpoint.makeRoom(handle)
       const r = engine.send(performance.now(), bytes)
       switch (r) {
         case "queued":

@@ -2,7 +2,8 @@
  * A connection's receive queue (src/dccp/internal/Inbox.ts): buffered
  * datagrams first, a waiting fiber resumed inline by the datagram it gets, the
  * capacity, and the two ways it ends (a graceful close ends a stream of the
- * datagrams, anything else fails it) — each after what was buffered.
+ * datagrams, anything else fails it) — each after what was buffered; held
+ * during a receive batch, a waiting fiber is resumed once for the whole batch.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -78,5 +79,61 @@ describe("DCCP Inbox", () => {
       other.end(closed, true)
       const all = yield* Stream.runCollect(Stream.fromPull(Effect.succeed(other.pull)))
       assert.deepStrictEqual(Array.from(all, (x) => x[0]), [1, 2])
+    }))
+
+  it.effect("held: datagrams are buffered while a fiber waits; release resumes it once and it takes the batch in order", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox(8)
+      const got: Array<number> = []
+      let resumes = 0
+      const reader = Effect.gen(function*() {
+        for (;;) {
+          const waited = inbox.size === 0
+          const x = yield* inbox.take
+          if (waited) resumes++
+          got.push(x[0]!)
+        }
+      })
+      const fiber = yield* Effect.forkChild(reader)
+      yield* Effect.yieldNow
+      inbox.hold()
+      for (let i = 1; i <= 5; i++) assert.isTrue(inbox.offer(d(i)))
+      assert.deepStrictEqual(got, [], "nothing handed out while held")
+      inbox.release()
+      // Inline, within release: one resume, every datagram, in order.
+      assert.deepStrictEqual(got, [1, 2, 3, 4, 5])
+      assert.strictEqual(resumes, 1)
+      // Released: the next datagram is handed over at once again.
+      inbox.offer(d(6))
+      assert.deepStrictEqual(got, [1, 2, 3, 4, 5, 6])
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("held and full with a fiber waiting: it takes what is buffered instead of a datagram being dropped", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox(2)
+      const got: Array<number> = []
+      const fiber = yield* Effect.forkChild(Effect.forever(Effect.map(inbox.take, (x) => void got.push(x[0]!)), { disableYield: true }))
+      yield* Effect.yieldNow
+      inbox.hold()
+      for (let i = 1; i <= 5; i++) assert.isTrue(inbox.offer(d(i)), `datagram ${i} taken`)
+      inbox.release()
+      assert.deepStrictEqual(got, [1, 2, 3, 4, 5])
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("held, then ended: the waiting fiber gets what was held before the end", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox(4)
+      const got: Array<number> = []
+      const fiber = yield* Effect.forkChild(Effect.exit(Effect.forever(Effect.map(inbox.take, (x) => void got.push(x[0]!)), { disableYield: true })))
+      yield* Effect.yieldNow
+      inbox.hold()
+      inbox.offer(d(1))
+      inbox.offer(d(2))
+      const reset = DccpError.make("Reset", "reset", 2)
+      inbox.end(reset, false)
+      assert.deepStrictEqual(got, [1, 2])
+      assert.deepStrictEqual(yield* Fiber.join(fiber), Exit.fail(reset))
     }))
 })

@@ -498,6 +498,11 @@ export class DccpEngine {
     this.stats.dataPacketsDelivered--
   }
 
+  /** The send queue holds `txQueueLength` datagrams: `send` would answer "queue-full". */
+  get sendQueueFull(): boolean {
+    return this.queue.isFull
+  }
+
   /** The next event for the application, or `undefined`. */
   pollEvent(): ConnectionEvent | undefined {
     return this.delivery.poll()

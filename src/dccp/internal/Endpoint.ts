@@ -341,8 +341,11 @@ export class Endpoint {
    * replies the application queued while the batch was handled carry it.
    */
   readonly onBatchEnd = (): void => {
-    if (this.#owed.length === 0) return this.sendPending()
-    this.#flushAndSettle(this.#owed, "encodePending")
+    const owed = this.#owed
+    if (owed.length === 0) return this.sendPending()
+    // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
+    for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    this.#flushAndSettle(owed, "encodePending")
   }
 
   /**
@@ -353,12 +356,15 @@ export class Endpoint {
   #flushAndSettle(handles: Array<Handle>, listedBy: "sendPending" | "encodePending"): void {
     const t = now()
     this.flush(t)
-    for (let i = 0; i < handles.length; i++) {
+    // Only the handles listed now: a fiber resumed by `drainEvents` may send at
+    // once and list its handle again, for the next flush; that entry stays.
+    const settled = handles.length
+    for (let i = 0; i < settled; i++) {
       const h = handles[i]!
       h[listedBy] = false
       h.drainEvents()
     }
-    handles.length = 0
+    handles.splice(0, settled)
     this.rearm(t)
     this.collect()
   }
@@ -369,6 +375,7 @@ export class Endpoint {
   #owe(handle: Handle): void {
     if (handle.encodePending) return
     handle.encodePending = true
+    handle.inbox.hold()
     this.#owed.push(handle)
   }
 
@@ -386,16 +393,41 @@ export class Endpoint {
    */
   encode(t: number): void {
     const client = this.client
+    if (client !== undefined) return void this.#fill(t, client)
+    if (this.listener !== undefined) this.#fill(t, undefined)
+  }
+
+  /**
+   * Makes room in `handle`'s full send queue before a `send`: what its CCID
+   * lets go now is encoded into the send area at once, to leave with the
+   * batch. Linux hands a datagram to the CCID in `sendmsg` itself, so its
+   * `tx_qlen` counts only the datagrams the CCID holds back; without this the
+   * driver's deferred flush would count as well, and every batch would carry
+   * at most `txQueueLength` datagrams. Only this connection is encoded (a
+   * listener's other connections wait for the flush).
+   */
+  makeRoom(handle: Handle): void {
+    if (this.#fill(performance.now(), handle)) this.afterSend(handle)
+  }
+
+  /**
+   * `encode` from `handle`'s engine alone, or (`undefined`) from the client's
+   * engine or the listener's. Returns whether it encoded a packet.
+   */
+  #fill(t: number, handle: Handle | undefined): boolean {
     const listener = this.listener
-    if (client === undefined && listener === undefined) return
     const transport = this.transport
     const offsets = this.#offsets, lengths = this.#lengths, peers = this.#peers
-    const bound = client !== undefined ? client.engine.maxPacketSize : listener!.maxPacketSize
+    const bound = handle !== undefined ? handle.engine.maxPacketSize : listener!.maxPacketSize
     if (this.#count === 0) this.#area = transport.sendArea()
     if (this.#area.length < bound) {
+      // Packets larger than the send area: the flush sends them one by one.
+      if (handle !== undefined && handle !== this.client) return false
       this.sendPending()
-      return this.#flushOneByOne(t)
+      this.#flushOneByOne(t)
+      return false
     }
+    let encoded = false
     for (;;) {
       if (this.#count === SEND_BATCH || this.#area.length - this.#used < bound) {
         this.sendPending()
@@ -404,16 +436,17 @@ export class Endpoint {
       const used = this.#used
       let length: number
       let peer: Peer | undefined
-      if (client !== undefined) {
-        length = client.engine.transmitInto(t, this.#area, used)
-        peer = client.peer
+      if (handle !== undefined) {
+        length = handle.engine.transmitInto(t, this.#area, used)
+        peer = handle.peer
       } else {
         length = listener!.transmitInto(t, this.#area, used)
         if (length !== 0) peer = this.#peerOf(listener!.transmitPath?.transportKey)
       }
-      if (length === 0) return
+      if (length === 0) return encoded
       // A packet whose peer is gone (a half-open connection's) is dropped.
       if (peer === undefined) continue
+      encoded = true
       const count = this.#count
       offsets[count] = used
       lengths[count] = length

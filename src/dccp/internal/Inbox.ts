@@ -7,6 +7,11 @@
  * resumption on the scheduler instead: one more turn of Node's event loop (and
  * one more `epoll_pwait`) for every datagram a waiting fiber receives.
  *
+ * While the driver handles a batch of received packets the inbox is held
+ * (`hold`): datagrams are buffered even when a fiber waits, and `release` at
+ * the batch's end resumes the fiber once, to take the whole batch without
+ * waiting again, instead of once per datagram.
+ *
  * @internal
  */
 import * as Cause from "effect/Cause"
@@ -25,6 +30,8 @@ export class Inbox {
   #end: DccpError.DccpError | undefined = undefined
   /** The end was a graceful close: a stream of the datagrams ends instead of failing. */
   #graceful = false
+  /** Buffering for `release` even while a fiber waits (see `hold`). */
+  #held = false
 
   constructor(capacity: number) {
     this.capacity = capacity
@@ -38,19 +45,41 @@ export class Inbox {
   /** Hands `datagram` to a waiting fiber, or keeps it; false when full or ended. */
   offer(datagram: Uint8Array): boolean {
     if (this.#end !== undefined) return false
-    const waiter = this.#waiters.shift()
-    if (waiter !== undefined) {
-      waiter(Effect.succeed(datagram))
-      return true
+    // Held and full with a fiber waiting: it takes what is buffered now, rather than a datagram being dropped.
+    if (this.#held && this.size >= this.capacity) this.#handOut()
+    if (!this.#held) {
+      const waiter = this.#waiters.shift()
+      if (waiter !== undefined) {
+        waiter(Effect.succeed(datagram))
+        return true
+      }
     }
     if (this.size >= this.capacity) return false
     this.#items.push(datagram)
     return true
   }
 
+  /** Buffers what `offer` gets, even while a fiber waits, until `release`. */
+  hold(): void {
+    this.#held = true
+  }
+
+  /** Ends `hold`: waiting fibers take what was buffered (each resumed inline, once). */
+  release(): void {
+    this.#held = false
+    this.#handOut()
+  }
+
+  /** Resumes waiting fibers with buffered datagrams, in order; each takes the rest it wants without waiting. */
+  #handOut(): void {
+    while (this.size > 0 && this.#waiters.length > 0) this.#waiters.shift()!(Effect.succeed(this.#shift()))
+  }
+
   /** No more datagrams: `take` fails with `error` once the buffer is empty. */
   end(error: DccpError.DccpError, graceful: boolean): void {
     if (this.#end !== undefined) return
+    // What was held goes to the waiting fibers before they hear the end.
+    this.release()
     this.#end = error
     this.#graceful = graceful
     const waiters = this.#waiters.splice(0)
