@@ -5,32 +5,22 @@
  * run (bench/peers/udp_cost.ts) measures every variant; the variants are its figures.
  */
 import { type Case, field, perRun, type RunContext, type Sample, type Variant } from "../lib/bench.ts"
-import { withSession } from "../lib/proc.ts"
+import { type Program, withSession } from "../lib/proc.ts"
 
 const CPU = "0"
 
 const sizeCases = (size: number): ReadonlyArray<Case> => {
-  const job = perRun((ctx: RunContext) =>
-    withSession(async (s) => {
-      const p = s.spawn({
-        name: "udp_cost",
-        program: { peer: "udp_cost", args: ["--size", size, "--k", 1000, "--rounds", ctx.quick ? 15 : 40, "--warm", 5] },
-        cpu: CPU
+  /** One process measuring `size` B datagrams: our peer, or a C program. */
+  const measured = (program: (args: ReadonlyArray<string | number>) => Program, name: string) =>
+    perRun((ctx: RunContext) =>
+      withSession(async (s) => {
+        const args = ["--size", size, "--k", 1000, "--rounds", ctx.quick ? 15 : 40, "--warm", 5]
+        return s.spawn({ name, program: program(args), cpu: CPU }).result(120_000)
       })
-      return p.result(120_000)
-    })
-  )
+    )
+  const job = measured((args) => ({ peer: "udp_cost", args }), "udp_cost")
   // The C floor: the same drain with recvmmsg(32) from C, in a process of its own.
-  const floor = perRun((ctx: RunContext) =>
-    withSession(async (s) => {
-      const p = s.spawn({
-        name: "udp_recv_cost",
-        program: { c: "udp_recv_cost", args: ["--size", size, "--k", 1000, "--rounds", ctx.quick ? 15 : 40, "--warm", 5] },
-        cpu: CPU
-      })
-      return p.result(120_000)
-    })
-  )
+  const floor = measured((args) => ({ c: "udp_recv_cost", args }), "udp_recv_cost")
   const v = (name: string, key: string, ref = false): Variant => ({
     name,
     placement: "one process",
