@@ -69,8 +69,16 @@ export interface ConfigInput {
   readonly mtu?: number | undefined
   /** Largest message (default 64 KiB; up to 16 MiB). Longer messages are fragmented to the MTU. */
   readonly maxMessageSize?: number | undefined
-  /** Receive window for `Delivery` payload advertised to the peer (default 1 MiB). */
+  /** Receive window for `Delivery` payload advertised to the peer at first (default 1 MiB). */
   readonly receiveWindow?: number | undefined
+  /**
+   * How far the receive window may grow (default 16 MiB, and at least
+   * `receiveWindow`). A window update due again within two round trips of the
+   * last one means the window, not the reader, holds the peer back: the window
+   * doubles, up to this (Chromium QUIC's flow-control auto-tuning). It grows
+   * only while the application reads as fast as data arrives.
+   */
+  readonly maxReceiveWindow?: number | undefined
   /** Bytes of messages waiting to be sent before `send` refuses (default 1 MiB; one message is always accepted into an empty queue). */
   readonly sendQueueBytes?: number | undefined
   /** Messages waiting to be sent before `send` refuses (default 65,536). */
@@ -169,6 +177,7 @@ export interface Config {
   readonly mtu: number
   readonly maxMessageSize: number
   readonly receiveWindow: number
+  readonly maxReceiveWindow: number
   readonly sendQueueBytes: number
   readonly sendQueueMessages: number
   /** Makes the controller of a connection. */
@@ -221,6 +230,7 @@ export const defaults = {
   mtu: 1200,
   maxMessageSize: 64 * 1024,
   receiveWindow: 1024 * 1024,
+  maxReceiveWindow: 16 * 1024 * 1024,
   sendQueueBytes: 1024 * 1024,
   sendQueueMessages: 65536,
   window: 1024 * 1024,
@@ -306,6 +316,12 @@ const encryptionOf = (e: EncryptionInput | undefined, role: "client" | "server")
   throw new RangeError("encryption is { psk } or { privateKey, peerPublicKey? }: neither psk nor privateKey was given")
 }
 
+const receiveWindowsOf = (input: ConfigInput, mtu: number): { receiveWindow: number; maxReceiveWindow: number } => {
+  const receiveWindow = int("receiveWindow", input.receiveWindow, defaults.receiveWindow, mtu, 2 ** 40)
+  const fallback = Math.max(defaults.maxReceiveWindow, receiveWindow)
+  return { receiveWindow, maxReceiveWindow: int("maxReceiveWindow", input.maxReceiveWindow, fallback, receiveWindow, 2 ** 40) }
+}
+
 const congestionOf = (input: ConfigInput, mtu: number): { congestion: CongestionFactory; congestionName: string } => {
   const window = int("window", input.window, defaults.window, 2 * mtu, 2 ** 40)
   const c = input.congestion === undefined ? defaults.congestion : input.congestion
@@ -339,7 +355,7 @@ export const makeConfig = (input: ConfigInput): Config => {
     role,
     mtu,
     maxMessageSize: int("maxMessageSize", input.maxMessageSize, defaults.maxMessageSize, 1, MAX_MESSAGE_SIZE),
-    receiveWindow: int("receiveWindow", input.receiveWindow, defaults.receiveWindow, mtu, 2 ** 40),
+    ...receiveWindowsOf(input, mtu),
     sendQueueBytes: int("sendQueueBytes", input.sendQueueBytes, defaults.sendQueueBytes, 1, 2 ** 40),
     sendQueueMessages: int("sendQueueMessages", input.sendQueueMessages, defaults.sendQueueMessages, 1, 2 ** 30),
     ...congestionOf(input, mtu),

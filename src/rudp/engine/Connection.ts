@@ -527,7 +527,7 @@ export class RudpEngine {
     const m = c.inbox.poll()
     if (m !== undefined && m.guarantee === "Delivery" && sendsData(c.state)) {
       // Open the window again once a quarter of it was read.
-      if (c.inbox.maxData() - c.maxDataSent >= c.config.receiveWindow / 4) c.maxDataPending = true
+      if (c.inbox.maxData() - c.maxDataSent >= c.inbox.window / 4) c.maxDataPending = true
     }
     return m
   }

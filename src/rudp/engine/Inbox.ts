@@ -156,12 +156,22 @@ export class Inbox {
   readyLossy = 0
   /** Delivery bytes (with charges) the application has taken: the receive window's base. */
   consumed = 0
+  /** The receive window now: `limits.receiveWindow` at first, grown by `growWindow`. */
+  window: number
   readonly released = { None: 0, Order: 0, Delivery: 0 }
   readonly drops: InboxDrops = { duplicate: 0, lateOrder: 0, lateFragment: 0, lossyOverflow: 0, fragmentTimeout: 0, fragmentMismatch: 0 }
   readonly #arena = new Arena()
 
   constructor(limits: InboxLimits) {
     this.limits = limits
+    this.window = limits.receiveWindow
+  }
+
+  /** Doubles the receive window, up to `max`; whether it grew. */
+  growWindow(max: number): boolean {
+    if (this.window >= max) return false
+    this.window = Math.min(2 * this.window, max)
+    return true
   }
 
   /** The peer's first ids, from its HELLO. */
@@ -175,7 +185,7 @@ export class Inbox {
 
   /** The largest Delivery bytes (cumulative, with charges) the sender may have sent. */
   maxData(): number {
-    return this.consumed + this.limits.receiveWindow
+    return this.consumed + this.window
   }
 
   /** Whether Delivery id `d` was received before (released, waiting). */
@@ -189,7 +199,7 @@ export class Inbox {
    */
   deliveryCost(frame: MessageFrame): number {
     if (frame.tier !== "Delivery" || this.isDuplicate(frame.d)) return 0
-    if (frame.d - this.prefix > (this.limits.receiveWindow + this.limits.maxMessageSize) / MESSAGE_CHARGE + 1) return -1
+    if (frame.d - this.prefix > (this.window + this.limits.maxMessageSize) / MESSAGE_CHARGE + 1) return -1
     if (frame.fragment) {
       if (frame.total > this.limits.maxMessageSize) return -1
       const r = this.reassembly.get(frame.f)
@@ -202,7 +212,7 @@ export class Inbox {
 
   /** Whether `cost` more Delivery bytes fit (the window plus one message of slack). */
   fits(cost: number): boolean {
-    return this.deliveryHeld + cost <= this.limits.receiveWindow + this.limits.maxMessageSize + MESSAGE_CHARGE
+    return this.deliveryHeld + cost <= this.window + this.limits.maxMessageSize + MESSAGE_CHARGE
   }
 
   /** Takes one decoded MESSAGE frame (whose data is only valid during the call). */

@@ -144,6 +144,8 @@ export class ConnectionState {
   /** Ranges at or below this were reported in an ACK the peer acknowledged. */
   ackFloor = 0
   maxDataSent = 0
+  /** When the last MAX_DATA went out (the receive window's auto-tuning). */
+  lastMaxDataAt = Number.NEGATIVE_INFINITY
   maxDataPending = false
 
   // --- output -------------------------------------------------------------------------

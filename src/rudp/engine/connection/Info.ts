@@ -32,7 +32,7 @@ export interface EngineInfo {
   /** Messages released and not yet read, and messages waiting for earlier Delivery ones. */
   readonly received: { readonly ready: number; readonly waiting: number; readonly fragments: number }
   /** Flow control: what the peer allows us, what we used, what we allow it. */
-  readonly flow: { readonly peerMaxData: number; readonly sent: number; readonly maxData: number; readonly blocked: boolean }
+  readonly flow: { readonly peerMaxData: number; readonly sent: number; readonly maxData: number; readonly window: number; readonly blocked: boolean }
   readonly mtu: number
   readonly maxMessageSize: number
   /** Whether packets are sealed with an AEAD (encryption negotiated). */
@@ -60,7 +60,7 @@ export function engineInfo(c: ConnectionState): EngineInfo {
     unacked: o.unacked.size,
     retransmitQueue: o.retransmit.length,
     received: { ready: c.inbox.ready.length, waiting: c.inbox.waitingCount(), fragments: c.inbox.reassembly.size },
-    flow: { peerMaxData: c.peerMaxData, sent: c.deliverySent, maxData: c.maxDataSent, blocked: c.flowBlocked },
+    flow: { peerMaxData: c.peerMaxData, sent: c.deliverySent, maxData: c.maxDataSent, window: c.inbox.window, blocked: c.flowBlocked },
     mtu: c.mtu,
     maxMessageSize: c.maxMessageSize,
     encrypted: c.keys !== undefined,

@@ -50,6 +50,8 @@ export interface EngineStats {
   redundantRetransmissions: number
   /** Second copies of new Delivery fragments bundled into a later packet, sent when nothing else was waiting (`redundantBundling`). */
   bundledCopies: number
+  /** Times the receive window doubled (`maxReceiveWindow`). */
+  receiveWindowGrowths: number
   /** Probe timeouts that fired. */
   ptoCount: number
   acksSent: number
@@ -106,6 +108,7 @@ export const newStats = (): EngineStats => ({
   retransmissions: 0,
   redundantRetransmissions: 0,
   bundledCopies: 0,
+  receiveWindowGrowths: 0,
   ptoCount: 0,
   acksSent: 0,
   pingsSent: 0,

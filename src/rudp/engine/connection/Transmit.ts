@@ -223,7 +223,7 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
   const pnOffset = writeShortHeader(w, c.peerCid!, pn, pnBytes)
   const headerEnd = w.pos
   writeAckIfDirty(c, w, now, p)
-  let eliciting = writeMaxDataIfPending(c, w, p)
+  let eliciting = writeMaxDataIfPending(c, w, p, now)
   const probing = c.probes > 0
   // Retransmissions first, then new messages, while they fit.
   c.prev.clear()
@@ -252,14 +252,20 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
   return n
 }
 
-/** MAX_DATA, when the receive window was opened again; returns whether it went in. */
-function writeMaxDataIfPending(c: ConnectionState, w: Writer, p: SentPacket): boolean {
+/**
+ * MAX_DATA, when the receive window was opened again; returns whether it went in. An update due
+ * within two round trips of the last one doubles the window first (up to `maxReceiveWindow`): the
+ * application reads as fast as the peer sends, and the window is what holds the peer back.
+ */
+function writeMaxDataIfPending(c: ConnectionState, w: Writer, p: SentPacket, now: number): boolean {
   if (!c.maxDataPending) return false
+  if (now - c.lastMaxDataAt < 2 * c.rtt.smoothed && c.inbox.growWindow(c.config.maxReceiveWindow)) c.stats.receiveWindowGrowths++
   const limit = c.inbox.maxData()
   writeMaxData(w, limit)
   if (!w.ok) return false
   c.maxDataPending = false
   c.maxDataSent = limit
+  c.lastMaxDataAt = now
   p.maxData = limit
   return true
 }
