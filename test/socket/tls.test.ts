@@ -38,18 +38,24 @@ const secret = (pem: string) => Redacted.make(pem)
 const serverOptions = (): Socket.TlsUpgradeOptions => ({ key: secret(pki.server.key), cert: pki.server.cert })
 const portOf = (address: NetAddress.SocketAddress) => (address as NetAddress.InetAddressV4).port
 
-/** A node:tls server on loopback until the Scope closes; `onSecure` gets each connection. */
-const nodeTlsServer = (options: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void) =>
+/** `server` listening on a loopback port until the Scope closes; the port. */
+const onLoopback = (make: () => net.Server) =>
   Effect.acquireRelease(
     Effect.promise(() =>
-      new Promise<tls.Server>((resolve) => {
-        const server = tls.createServer(options, onSecure)
-        server.on("tlsClientError", () => {})
+      new Promise<net.Server>((resolve) => {
+        const server = make()
         server.listen(0, "127.0.0.1", () => resolve(server))
       })
     ),
     (server) => Effect.promise(() => new Promise<void>((resolve) => server.close(() => resolve())))
   ).pipe(Effect.map((server) => (server.address() as net.AddressInfo).port))
+
+/** A node:tls server on loopback until the Scope closes; `onSecure` gets each connection. */
+const nodeTlsServer = (options: tls.TlsOptions, onSecure: (s: tls.TLSSocket) => void) =>
+  onLoopback(() => tls.createServer(options, onSecure).on("tlsClientError", () => {}))
+
+/** A node:net server on loopback until the Scope closes; `onConnection` gets each raw connection. */
+const nodeNetServer = (onConnection: (raw: net.Socket) => void) => onLoopback(() => net.createServer(onConnection))
 
 /** A node:tls client: connects, writes `send`, collects what comes back until the server ends. */
 const nodeTlsClient = (options: tls.ConnectionOptions, send: string) =>
@@ -288,24 +294,16 @@ describe("TLS upgrade", () => {
     it.live("tlsServer: true makes a dialling socket answer the handshake (reverse roles)", () =>
       Effect.gen(function*() {
         // node:net accepts and then starts the TLS handshake as its client.
-        const result = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            new Promise<{ port: number; server: net.Server; got: Promise<string> }>((resolve) => {
-              let done!: (s: string) => void
-              const got = new Promise<string>((r) => (done = r))
-              const server = net.createServer((raw) => {
-                const c = tls.connect({ socket: raw, ca: pki.ca.cert, servername: "localhost" }, () => c.write("from the TLS client"))
-                let s = ""
-                c.on("data", (d: Buffer) => (s += d.toString()))
-                c.on("end", () => done(s))
-                c.on("error", (e) => done(`error: ${e.message}`))
-              })
-              server.listen(0, "127.0.0.1", () => resolve({ port: (server.address() as net.AddressInfo).port, server, got }))
-            })
-          ),
-          ({ server }) => Effect.promise(() => new Promise<void>((r) => server.close(() => r())))
-        )
-        const socket = yield* Tcp.connect(`127.0.0.1:${result.port}`, { tlsServer: true })
+        let done!: (s: string) => void
+        const got = new Promise<string>((r) => (done = r))
+        const port = yield* nodeNetServer((raw) => {
+          const c = tls.connect({ socket: raw, ca: pki.ca.cert, servername: "localhost" }, () => c.write("from the TLS client"))
+          let s = ""
+          c.on("data", (d: Buffer) => (s += d.toString()))
+          c.on("end", () => done(s))
+          c.on("error", (e) => done(`error: ${e.message}`))
+        })
+        const socket = yield* Tcp.connect(`127.0.0.1:${port}`, { tlsServer: true })
         yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* socket.reader
           const writer = yield* socket.writer
@@ -314,7 +312,7 @@ describe("TLS upgrade", () => {
           const got = yield* readUntil(reader.pull, "client")
           yield* writer.write(got.toUpperCase())
         }))
-        assert.strictEqual(yield* Effect.promise(() => result.got), "FROM THE TLS CLIENT")
+        assert.strictEqual(yield* Effect.promise(() => got), "FROM THE TLS CLIENT")
       }).pipe(Effect.provide(Reactor.layer)))
   })
 
@@ -374,27 +372,19 @@ describe("TLS upgrade", () => {
 
     it.live("our client STARTTLS → a node:net server that switches to node:tls", () =>
       Effect.gen(function*() {
-        const port = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            new Promise<net.Server>((resolve) => {
-              const server = net.createServer((raw) => {
-                raw.once("data", (d: Buffer) => {
-                  if (d.toString() !== "STARTTLS\r\n") {
-                    raw.destroy()
-                    return
-                  }
-                  raw.write("GO\r\n", () => {
-                    const s = new tls.TLSSocket(raw, { isServer: true, key: pki.server.key, cert: pki.server.cert })
-                    s.on("data", (x: Buffer) => s.end(`you said ${x.toString()}`))
-                    s.on("error", () => {})
-                  })
-                })
-              })
-              server.listen(0, "127.0.0.1", () => resolve(server))
+        const port = yield* nodeNetServer((raw) => {
+          raw.once("data", (d: Buffer) => {
+            if (d.toString() !== "STARTTLS\r\n") {
+              raw.destroy()
+              return
+            }
+            raw.write("GO\r\n", () => {
+              const s = new tls.TLSSocket(raw, { isServer: true, key: pki.server.key, cert: pki.server.cert })
+              s.on("data", (x: Buffer) => s.end(`you said ${x.toString()}`))
+              s.on("error", () => {})
             })
-          ),
-          (server) => Effect.promise(() => new Promise<void>((r) => server.close(() => r())))
-        ).pipe(Effect.map((s) => (s.address() as net.AddressInfo).port))
+          })
+        })
         const socket = yield* Tcp.connect(`127.0.0.1:${port}`)
         const got = yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* socket.reader
@@ -414,34 +404,26 @@ describe("TLS upgrade", () => {
       }).pipe(Effect.provide(Reactor.layer)))
     it.live("plaintext staged in the upgrade's turn leaves before the ClientHello (pipelined STARTTLS)", () =>
       Effect.gen(function*() {
-        const port = yield* Effect.acquireRelease(
-          Effect.promise(() =>
-            new Promise<net.Server>((resolve) => {
-              const server = net.createServer((raw) => {
-                let seen = Buffer.alloc(0)
-                const onData = (d: Buffer) => {
-                  seen = Buffer.concat([seen, d])
-                  const end = seen.indexOf("\r\n")
-                  if (end < 0) return
-                  raw.off("data", onData)
-                  raw.pause()
-                  if (seen.subarray(0, end).toString() !== "STARTTLS") {
-                    raw.destroy()
-                    return
-                  }
-                  // What followed the line is the start of the handshake.
-                  raw.unshift(seen.subarray(end + 2))
-                  const s = new tls.TLSSocket(raw, { isServer: true, key: pki.server.key, cert: pki.server.cert })
-                  s.on("data", (x: Buffer) => s.end(`you said ${x.toString()}`))
-                  s.on("error", () => {})
-                }
-                raw.on("data", onData)
-              })
-              server.listen(0, "127.0.0.1", () => resolve(server))
-            })
-          ),
-          (server) => Effect.promise(() => new Promise<void>((r) => server.close(() => r())))
-        ).pipe(Effect.map((s) => (s.address() as net.AddressInfo).port))
+        const port = yield* nodeNetServer((raw) => {
+          let seen = Buffer.alloc(0)
+          const onData = (d: Buffer) => {
+            seen = Buffer.concat([seen, d])
+            const end = seen.indexOf("\r\n")
+            if (end < 0) return
+            raw.off("data", onData)
+            raw.pause()
+            if (seen.subarray(0, end).toString() !== "STARTTLS") {
+              raw.destroy()
+              return
+            }
+            // What followed the line is the start of the handshake.
+            raw.unshift(seen.subarray(end + 2))
+            const s = new tls.TLSSocket(raw, { isServer: true, key: pki.server.key, cert: pki.server.cert })
+            s.on("data", (x: Buffer) => s.end(`you said ${x.toString()}`))
+            s.on("error", () => {})
+          }
+          raw.on("data", onData)
+        })
         const socket = yield* Tcp.connect(`127.0.0.1:${port}`)
         const got = yield* Effect.scoped(Effect.gen(function*() {
           const reader = yield* socket.reader
