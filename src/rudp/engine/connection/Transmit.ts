@@ -259,10 +259,16 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
  */
 function writeMaxDataIfPending(c: ConnectionState, w: Writer, p: SentPacket, now: number): boolean {
   if (!c.maxDataPending) return false
-  if (now - c.lastMaxDataAt < 2 * c.rtt.smoothed && c.inbox.growWindow(c.config.maxReceiveWindow)) c.stats.receiveWindowGrowths++
+  const window = c.inbox.window
+  const grew = now - c.lastMaxDataAt < 2 * c.rtt.smoothed && c.inbox.growWindow(c.config.maxReceiveWindow)
   const limit = c.inbox.maxData()
   writeMaxData(w, limit)
-  if (!w.ok) return false
+  if (!w.ok) {
+    // It goes in a later packet: grow then, once per update sent.
+    c.inbox.window = window
+    return false
+  }
+  if (grew) c.stats.receiveWindowGrowths++
   c.maxDataPending = false
   c.maxDataSent = limit
   c.lastMaxDataAt = now
