@@ -616,16 +616,11 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
       this.#window && this.#queued === 0 && this.#failed === undefined && text.length <= COPY_MAX &&
       conn !== undefined && conn.layer === undefined && conn.isOpen && conn.reads === this.#readsAtSend
     ) {
-      if (this.#stageConn !== conn) {
-        this.flushStage()
-        this.#stageConn = conn
-      }
+      this.#stageFor(conn)
       const staged = this.#staged
-      const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
-      const { read, written } = encoder.encodeInto(text, stage.subarray(staged))
+      const { read, written } = encoder.encodeInto(text, this.#takeStage().subarray(staged))
       if (read === text.length) {
-        if (staged === 0) conn.stager = this
-        this.#staged = staged + written
+        this.#setStaged(conn, staged + written)
         return Effect.void
       }
       // The stage cannot hold it: sent with what is staged, as bytes (what encodeInto wrote past `#staged` is ignored).
@@ -696,22 +691,18 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
    * keeps its latency; the writes that follow it in the turn are staged).
    */
   #gather(conn: Connection, bufs: ReadonlyArray<Uint8Array>, answer: boolean): Effect.Effect<void, Socket.SocketError> {
-    if (this.#stageConn !== conn) {
-      this.flushStage()
-      this.#stageConn = conn
-    }
+    this.#stageFor(conn)
     const n = total(bufs)
     const staged = this.#staged
     if (answer) this.#readsAtSend = conn.reads
     else if (n <= COPY_MAX && staged + n <= STAGE_SIZE) {
-      if (staged === 0) conn.stager = this
-      const stage = this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
+      const stage = this.#takeStage()
       let at = staged
       for (let i = 0; i < bufs.length; i++) {
         stage.set(bufs[i]!, at)
         at += bufs[i]!.length
       }
-      this.#staged = at
+      this.#setStaged(conn, at)
       return Effect.void
     }
     if (staged === 0) return this.#settle(conn, bufs, writeSome(conn, bufs))
@@ -722,6 +713,24 @@ class StreamWriter implements Socket.Writer, TurnEnd, Stager {
     // Not taken whole: the lock's writer holds the stage's bytes now.
     if (r === WouldBlock || (typeof r === "number" && r < staged + n)) this.#stage = undefined
     return this.#settle(conn, all, r)
+  }
+
+  /** The stage now collects writes to `conn`: what was staged for another connection is sent first. */
+  #stageFor(conn: Connection): void {
+    if (this.#stageConn === conn) return
+    this.flushStage()
+    this.#stageConn = conn
+  }
+
+  /** The stage's buffer (from the pool on first use). */
+  #takeStage(): Uint8Array {
+    return this.#stage ??= stagePool.pop() ?? new Uint8Array(STAGE_SIZE)
+  }
+
+  /** The stage holds `at` bytes for `conn`; the first staged bytes make this writer `conn`'s stager. */
+  #setStaged(conn: Connection, at: number): void {
+    if (this.#staged === 0) conn.stager = this
+    this.#staged = at
   }
 
   /** The turn ended: send what is staged, close the window, give the stage back. */
