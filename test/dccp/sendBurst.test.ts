@@ -55,27 +55,22 @@ const burst = (from: Dccp.DccpSocket, to: Dccp.DccpSocket, warmup: number) =>
 describe("Dccp over udp: a burst of sends within the congestion window", () => {
   checkFdLeaks()
 
-  it.live("client to server: no send of the burst waits for room in the send queue", () =>
-    Effect.gen(function*() {
-      const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42] })
-      const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42 })
-      const accepted = yield* server.accept
-      const r = yield* burst(client, accepted, 1000)
-      assert.strictEqual(r.refused, 0, "sends that found the queue full")
-      // The last few wait in the queue for the flush when the fiber yields.
-      assert.isAtLeast(r.sent, BURST - 5, "the burst went to the CCID as it was sent")
-    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
-
-  it.live("server to client: the same for a listener's connection", () =>
-    Effect.gen(function*() {
-      const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42] })
-      const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42 })
-      const accepted = yield* server.accept
-      const r = yield* burst(accepted, client, 1000)
-      assert.strictEqual(r.refused, 0, "sends that found the queue full")
-      // The last few wait in the queue for the flush when the fiber yields.
-      assert.isAtLeast(r.sent, BURST - 5, "the burst went to the CCID as it was sent")
-    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+  const directions = [
+    { title: "client to server: no send of the burst waits for room in the send queue", fromClient: true },
+    { title: "server to client: the same for a listener's connection", fromClient: false }
+  ]
+  for (const { fromClient, title } of directions) {
+    it.live(title, () =>
+      Effect.gen(function*() {
+        const server = yield* Dccp.listen({ address: "127.0.0.1:0", serviceCodes: [42] })
+        const client = yield* Dccp.connect({ address: SocketAddress.format(server.address), serviceCode: 42 })
+        const accepted = yield* server.accept
+        const r = yield* (fromClient ? burst(client, accepted, 1000) : burst(accepted, client, 1000))
+        assert.strictEqual(r.refused, 0, "sends that found the queue full")
+        // The last few wait in the queue for the flush when the fiber yields.
+        assert.isAtLeast(r.sent, BURST - 5, "the burst went to the CCID as it was sent")
+      }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+  }
 
   it.live("a queue the CCID holds back still refuses: a burst past a closed window waits, and every datagram arrives", () =>
     Effect.gen(function*() {
