@@ -28,6 +28,9 @@ import { aeadLimit, params } from "./Handshake.ts"
  */
 export const AMPLIFICATION_FACTOR = 3
 
+/** Below this many bytes of room no packet is worth building (a short header, an ACK and the AEAD tag fit). */
+const MIN_PACKET = 64
+
 /**
  * Writes the next datagram into `buf` (at least the MTU long) and returns its
  * length, or 0 when there is nothing to send now.
@@ -36,10 +39,16 @@ export const AMPLIFICATION_FACTOR = 3
  * @category sending
  */
 export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Array): number {
-  // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us.
-  if (!c.addressValidated && c.stats.bytesSent + Math.min(buf.length, c.mtu) > AMPLIFICATION_FACTOR * c.stats.bytesReceived) {
-    c.stats.amplificationLimited++
-    return 0
+  let room = Math.min(buf.length, c.mtu)
+  // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us. The limit
+  // bounds the bytes of the packet as built, not the largest packet the datagram size allows: a
+  // Handshake answer of a few hundred bytes goes at once even when the MTU is larger than 3 × the Initial.
+  if (!c.addressValidated) {
+    room = Math.min(room, AMPLIFICATION_FACTOR * c.stats.bytesReceived - c.stats.bytesSent)
+    if (room < MIN_PACKET) {
+      c.stats.amplificationLimited++
+      return 0
+    }
   }
   // A graceful close whose data was all acknowledged sends its CLOSE now.
   if (c.state === "flushing") c.checkFlushed(now)
@@ -51,12 +60,12 @@ export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Arra
     c.stats.versionNegotiations++
     if (n > 0) return count(c, n)
   }
-  if (c.closePending) return count(c, buildClose(c, now, buf))
+  if (c.closePending) return count(c, buildClose(c, now, buf, room))
   const state = c.state
   if (state === "closed" || state === "closing" || state === "draining") return 0
-  if (c.helloPending) return count(c, buildHello(c, now, buf))
+  if (c.helloPending) return count(c, buildHello(c, now, buf, room))
   if (!sendsData(state)) return 0
-  const n = buildShort(c, now, buf)
+  const n = buildShort(c, now, buf, room)
   // Out of data with room in the window: rate samples from now on say little about the path.
   if (n === 0 && c.outbox.queue.length === 0 && c.outbox.retransmit.length === 0 && c.bytesInFlight < c.cc.window()) {
     c.deliveryRate.markAppLimited(c.bytesInFlight)
@@ -114,10 +123,10 @@ function writeAckIfDirty(c: ConnectionState, w: Writer, now: number, p: SentPack
   return true
 }
 
-function buildClose(c: ConnectionState, now: number, buf: Uint8Array): number {
+function buildClose(c: ConnectionState, now: number, buf: Uint8Array, room: number): number {
   c.closePending = false
   c.closeTransmitted = true
-  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  const w = c.writer.reset(buf, 0, room)
   w.end -= c.shortTag
   const pn = c.takePn()
   let lengthAt = -1, pnOffset = -1, headerEnd = 0
@@ -160,10 +169,10 @@ function writeHello(c: ConnectionState, w: Writer): void {
   w.buf[lengthAt + 1] = n & 0xff
 }
 
-function buildHello(c: ConnectionState, now: number, buf: Uint8Array): number {
+function buildHello(c: ConnectionState, now: number, buf: Uint8Array, room: number): number {
   c.helloPending = false
   const type: LongType = c.answering ? "Handshake" : "Initial"
-  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  const w = c.writer.reset(buf, 0, room)
   w.end -= TAG_BYTES
   const pn = c.takePn()
   const p = c.sent.make()
@@ -173,7 +182,14 @@ function buildHello(c: ConnectionState, now: number, buf: Uint8Array): number {
   writeAckIfDirty(c, w, now, p)
   // Initials fill the datagram to 1200 bytes (or the MTU): a path that drops them is found at once.
   if (type === "Initial") w.zeros(Math.max(0, Math.min(1200, c.config.mtu) - TAG_BYTES - w.pos))
-  if (!w.ok) return 0
+  if (!w.ok) {
+    // It did not fit what the amplification limit leaves: it goes when the peer has sent more.
+    c.helloPending = true
+    c.nextPn--
+    c.sent.remove(p)
+    c.stats.amplificationLimited++
+    return 0
+  }
   patchLength(buf, lengthAt, w.pos + TAG_BYTES)
   const n = seal(buf, 0, w.pos, pn)
   p.hello = true
@@ -201,7 +217,7 @@ function congestionAllows(c: ConnectionState, now: number): boolean {
   return true
 }
 
-function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
+function buildShort(c: ConnectionState, now: number, buf: Uint8Array, room: number): number {
   const content = hasContent(c, now)
   const ackDue = c.ackDirty && (c.ackNow || (c.timers.get("ack") ?? Number.POSITIVE_INFINITY) <= now)
   if (!content && !ackDue) return 0
@@ -214,7 +230,7 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array): number {
       return 0
     }
   }
-  const w = c.writer.reset(buf, 0, Math.min(buf.length, c.mtu))
+  const w = c.writer.reset(buf, 0, room)
   w.end -= c.shortTag
   const pn = c.takePn()
   const p = c.sent.make()
