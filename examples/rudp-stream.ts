@@ -10,7 +10,7 @@
  * side `endpoint.messages` is decoded and filtered like any Stream. It runs unchanged
  *
  * 1. over effect-mio/testing's `SimNet` (Effect's `DatagramSocket` from `MemoryDatagram`, through
- *    `Rudp.fromDatagrams`), with 10 % loss, in virtual time; and
+ *    `Rudp.fromDatagrams`), with 10 % loss on an Ethernet-size path (1,472-byte datagrams), in virtual time; and
  * 2. over our UDP sockets on loopback.
  */
 import { Effect, Fiber, Schema, Stream } from "effect"
@@ -61,7 +61,7 @@ export const overSimNet = Effect.gen(function*() {
   const fiber = yield* Effect.forkChild(run)
   while (fiber.pollUnsafe() === undefined) yield* net.advance("1 millis")
   return yield* Fiber.join(fiber)
-}).pipe(Effect.provide(SimNet.layer({ seed: 4, latency: "10 millis", jitter: "2 millis", loss: 0.1 })), Effect.provide(TestClock.layer({ warningDelay: "30 seconds" })))
+}).pipe(Effect.provide(SimNet.layer({ seed: 4, latency: "10 millis", jitter: "2 millis", loss: 0.1, mtu: 1472 })), Effect.provide(TestClock.layer({ warningDelay: "30 seconds" })))
 
 /** The pipeline over our UDP sockets on loopback. */
 export const overUdp = Effect.scoped(Effect.gen(function*() {

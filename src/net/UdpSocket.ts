@@ -156,6 +156,35 @@ export class UdpSocket extends DatagramBase {
   leaveMulticast(group: string | NetAddress.IpAddress, iface?: MulticastInterface): IoError.IoError | undefined {
     return this.#membership(group, iface, false)
   }
+  /**
+   * Path MTU discovery of the socket (`IP_MTU_DISCOVER`, and `IPV6_MTU_DISCOVER`
+   * on an IPv6 socket): `"do"` sets Don't Fragment and refuses (`MessageTooLarge`)
+   * a datagram over the path MTU the kernel knows; `"probe"` sets Don't Fragment
+   * and ignores that knowledge, refusing only what the interface cannot carry —
+   * a datagram too large for the path is then lost, never fragmented (what a
+   * protocol probing sizes itself, RFC 8899, wants).
+   *
+   * @since 0.2.0
+   */
+  setPathMtuDiscovery(mode: "do" | "probe"): IoError.IoError | undefined {
+    if (mode !== "do" && mode !== "probe") return IoError.make("InvalidInput", "setsockopt", `path MTU discovery is "do" or "probe", not ${check.show(mode)}`)
+    const v4 = mode === "do" ? C.IP_PMTUDISC_DO : C.IP_PMTUDISC_PROBE
+    if (this.domain !== C.AF_INET6) return this.setIntOpt(C.IPPROTO_IP, C.IP_MTU_DISCOVER, v4, "IP_MTU_DISCOVER", 0, 5)
+    const e = this.setIntOpt(C.IPPROTO_IPV6, C.IPV6_MTU_DISCOVER, mode === "do" ? C.IPV6_PMTUDISC_DO : C.IPV6_PMTUDISC_PROBE, "IPV6_MTU_DISCOVER", 0, 5)
+    // IPv4 peers of a dual-stack socket (mapped addresses) follow the IPv4 option.
+    this.setIntOpt(C.IPPROTO_IP, C.IP_MTU_DISCOVER, v4, "IP_MTU_DISCOVER", 0, 5)
+    return e
+  }
+  /**
+   * The path MTU the kernel knows for the connected peer (`IP_MTU` / `IPV6_MTU`):
+   * IP packet bytes, headers included (loopback: 65,536; Ethernet: 1,500).
+   * A socket that is not connected answers `NotConnected`.
+   *
+   * @since 0.2.0
+   */
+  pathMtu(): number | IoError.IoError {
+    return this.domain === C.AF_INET6 ? this.getIntOpt(C.IPPROTO_IPV6, C.IPV6_MTU) : this.getIntOpt(C.IPPROTO_IP, C.IP_MTU)
+  }
   /** `IP_MULTICAST_LOOP` / `IPV6_MULTICAST_LOOP`, by the socket's family. @since 0.1.0 */
   setMulticastLoop(on: boolean): IoError.IoError | undefined {
     return this.domain === C.AF_INET6

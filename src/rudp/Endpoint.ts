@@ -210,6 +210,20 @@ export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Ef
   makeWith(udp, config, (now, cfg) => new RudpEngine(now, cfg))
 
 /**
+ * The configuration as the socket allows it: `mtu` must fit what the socket
+ * receives whole (else a typed error naming it: the peer would send datagrams
+ * this end truncates), and `maxMtu` — what this end announces — comes down to it.
+ */
+const fitToSocket = <E>(cfg: EngineConfig, udp: UdpLike.UdpLike<E>): EngineConfig | RudpError => {
+  if (!UdpLike.hasFastPath(udp)) return cfg
+  const receives = udp[UdpLike.FastPathId].maxDatagram
+  if (cfg.mtu > receives) {
+    return rudpError("InvalidConfig", `mtu ${cfg.mtu} is larger than the datagrams this socket receives whole (${receives} bytes): raise the UdpLike's maxDatagram or lower mtu`)
+  }
+  return cfg.maxMtu > receives ? { ...cfg, maxMtu: receives } : cfg
+}
+
+/**
  * A peer of an endpoint server: the server's one driver fiber feeds its
  * engine, runs its timers and sends its output; the endpoint forks no fibers.
  *
@@ -239,7 +253,8 @@ export const makeWith = <E>(
 ): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   Effect.gen(function*() {
     // A server validated its configuration once; its peers share the engine configuration.
-    const cfg = hosted !== undefined ? hosted.driver.engine.config : yield* engineConfig(config)
+    const cfg = hosted !== undefined ? hosted.driver.engine.config : fitToSocket(yield* engineConfig(config), udp)
+    if (cfg instanceof RudpError) return yield* Effect.fail(cfg)
     const drive = config.drive ?? "user"
     if (drive !== "user" && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `drive is "user" or "reactor", not ${String(drive)}`))
     const newSetUnsent = config.newSetUnsent ?? "fail"
@@ -704,7 +719,7 @@ export interface ConnectOptions extends UdpLike.ConnectOptions {
  */
 export const connect = (options: ConnectOptions): Effect.Effect<Endpoint, RudpError, Reactor | Scope.Scope> =>
   Effect.flatMap(
-    Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.mtu }), (e: IoError) =>
+    Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.maxMtu ?? Math.max(options.config?.mtu ?? 0, UdpLike.DEFAULT_MAX_DATAGRAM) }), (e: IoError) =>
       new RudpError({ kind: "Transport", detail: e.message, cause: e })),
     (udp) => make(udp, options.config)
   )

@@ -208,7 +208,7 @@ export const make = (
       UdpSocket.bind(address as SocketAddress.Input, {
         recvBufferSize: 8 * 1024 * 1024,
         sendBufferSize: 8 * 1024 * 1024,
-        batch: { size: SERVER_BATCH, bufferSize: Math.max(2048, o.engineConfig.mtu) }
+        batch: { size: SERVER_BATCH, bufferSize: Math.max(2048, o.engineConfig.maxMtu) }
       }),
       (e: IoError) => transport(e)
     )
@@ -275,7 +275,10 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
         [FastPathId]: {
           sendMany: send,
           recvMany: () => 0,
-          stats: () => ({ sendDropped: 0, truncated: 0, refused: 0 })
+          stats: () => ({ sendDropped: 0, truncated: 0, refused: 0 }),
+          // The server's socket is not connected: no route to ask; its peers discover the path by probing alone.
+          maxDatagram: cfg.maxMtu,
+          pathLimit: () => undefined
         },
         send: (payload) =>
           Effect.suspend(() => {

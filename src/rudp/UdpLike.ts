@@ -58,8 +58,12 @@ export interface FastPath<E> {
    * call) to `onDatagram`; returns how many, or the error.
    */
   readonly recvMany: (onDatagram: (bytes: Uint8Array) => void) => number | E
-  /** Counters: datagrams dropped at send (socket buffer full), truncated at receive, ICMP refusals. */
+  /** Counters: datagrams dropped at send (socket buffer full, or larger than the interface carries), truncated at receive, ICMP refusals. */
   readonly stats: () => { readonly sendDropped: number; readonly truncated: number; readonly refused: number }
+  /** The largest datagram received whole (the receive slots' size): an endpoint announces it and never sets its `mtu` above it. */
+  readonly maxDatagram: number
+  /** The largest UDP payload the route to the peer carries (its path MTU less IP and UDP headers), once connected; else `undefined`. */
+  readonly pathLimit: () => number | undefined
 }
 
 /**
@@ -89,6 +93,21 @@ export const hasFastPath = <E>(u: UdpLike<E>): u is FastUdpLike<E> => FastPathId
 export const BATCH = 32
 
 /**
+ * The receive slot of our sockets when no `maxDatagram` is given: the default
+ * `maxMtu` of an endpoint (8,952), so path MTU discovery can reach it.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_MAX_DATAGRAM = 8952
+
+/** IPv4 + UDP headers, IPv6 + UDP headers. */
+const IPV4_UDP_HEADERS = 28
+const IPV6_UDP_HEADERS = 48
+
+const slotOf = (maxDatagram: number | undefined): number => Math.max(2048, maxDatagram ?? DEFAULT_MAX_DATAGRAM)
+
+/**
  * The connected `UdpLike` of a UDP socket the caller owns (already connected to
  * the peer), driven by the `Reactor` in context for the Scope's lifetime.
  *
@@ -96,22 +115,36 @@ export const BATCH = 32
  * or gone) surfaces on a connected socket as `ConnectionRefused`; it is counted
  * and otherwise ignored, as a lost datagram would be: the endpoint's timers
  * decide when the peer is gone. A datagram longer than the socket's batch
- * slots (`batch.bufferSize`, default 2048) is dropped as truncated.
+ * slots is dropped as truncated: `maxDatagram` says how long they are (the
+ * socket's `batch.bufferSize`; default 65,507, the size of a socket made
+ * without one). The socket gets Don't Fragment (`setPathMtuDiscovery("probe")`):
+ * an endpoint's path MTU probes are lost when too large, never fragmented.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const fromUdpSocket = (socket: UdpSocket.UdpSocket): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
-  make(socket, undefined)
+export const fromUdpSocket = (
+  socket: UdpSocket.UdpSocket,
+  options?: { readonly maxDatagram?: number | undefined }
+): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> => make(socket, undefined, options?.maxDatagram ?? 65507)
 
 const make = (
   socket: UdpSocket.UdpSocket,
   /** Set for a socket that connects to its first sender (`listen`). */
-  learn: { peer: SocketAddress.SocketAddress | undefined; foreign: number } | undefined
+  learn: { peer: SocketAddress.SocketAddress | undefined; foreign: number } | undefined,
+  maxDatagram: number
 ): Effect.Effect<FastUdpLike<IoError>, IoError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const registration = yield* reactor.register(socket)
+    // Best effort: a socket family without the option still works, with the kernel's fragmentation.
+    socket.setPathMtuDiscovery("probe")
+    const headers = (socket.localAddr() as { _tag?: string })._tag === "InetAddressV6" ? IPV6_UDP_HEADERS : IPV4_UDP_HEADERS
+    const pathLimit = (): number | undefined => {
+      if (learn !== undefined && learn.peer === undefined) return undefined
+      const mtu = socket.pathMtu()
+      return typeof mtu === "number" && mtu > headers ? mtu - headers : undefined
+    }
     let sendDropped = 0, truncated = 0, refused = 0
     /**
      * `listen`: connects to the first sender; `false` for a datagram from anyone
@@ -141,7 +174,8 @@ const make = (
     const sendOne = (payload: Uint8Array): IoError | undefined => {
       const r = socket.send(payload)
       if (typeof r === "number") return undefined
-      if (r === WouldBlock) {
+      // Larger than the interface carries (a path MTU probe): lost, as the path would lose it.
+      if (r === WouldBlock || r.kind === "MessageTooLarge") {
         sendDropped++
         return undefined
       }
@@ -163,7 +197,7 @@ const make = (
           const r = socket.sendBatch(batch)
           if (typeof r === "number") {
             if (r < n) sendDropped += n - r
-          } else if (r === WouldBlock) sendDropped += n
+          } else if (r === WouldBlock || r.kind === "MessageTooLarge") sendDropped += n
           else if (r.kind === "ConnectionRefused") refused++
           else return r
           at += n
@@ -197,7 +231,9 @@ const make = (
           if (batch.length < BATCH) return total
         }
       },
-      stats: () => ({ sendDropped, truncated, refused })
+      stats: () => ({ sendDropped, truncated, refused }),
+      maxDatagram,
+      pathLimit
     }
     const self: FastUdpLike<IoError> = {
       [FastPathId]: fast,
@@ -274,12 +310,12 @@ export const listen = (options: ListenOptions): Effect.Effect<
     const socket = yield* UdpSocket.bind(options.bind, {
       recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
       sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
-      batch: { size: BATCH, bufferSize: Math.max(2048, options.maxDatagram ?? 2048) }
+      batch: { size: BATCH, bufferSize: slotOf(options.maxDatagram) }
     })
     const localAddress = socket.localAddr()
     if (localAddress instanceof IoError) return yield* Effect.fail(localAddress)
     const learn = { peer: undefined as SocketAddress.SocketAddress | undefined, foreign: 0 }
-    const udp = yield* make(socket, learn)
+    const udp = yield* make(socket, learn, slotOf(options.maxDatagram))
     return { ...udp, socket, localAddress, peer: () => learn.peer, foreign: () => learn.foreign }
   })
 
@@ -294,7 +330,7 @@ export interface ConnectOptions {
   readonly peer: SocketAddress.Input
   /** The local address (default: the wildcard of the peer's family, port 0). */
   readonly bind?: SocketAddress.Input | undefined
-  /** Largest datagram to receive (default 2048; raise it with the endpoint's `mtu`). */
+  /** Largest datagram to receive (default 8,952, an endpoint's default `maxMtu`; at least 2,048). */
   readonly maxDatagram?: number | undefined
   /** `SO_RCVBUF` / `SO_SNDBUF` (default 4 MiB each, capped by the system's maximum). */
   readonly recvBufferSize?: number | undefined
@@ -315,11 +351,11 @@ export const connect = (options: ConnectOptions): Effect.Effect<FastUdpLike<IoEr
     const socket = yield* UdpSocket.bind(options.bind ?? (peer._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0"), {
       recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
       sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
-      batch: { size: BATCH, bufferSize: Math.max(2048, options.maxDatagram ?? 2048) }
+      batch: { size: BATCH, bufferSize: slotOf(options.maxDatagram) }
     })
     const e = socket.connect(peer)
     if (e !== undefined) return yield* Effect.fail(e)
-    const udp = yield* fromUdpSocket(socket)
+    const udp = yield* make(socket, undefined, slotOf(options.maxDatagram))
     return { ...udp, socket }
   })
 
@@ -336,7 +372,7 @@ export const loopbackPair = (options?: { readonly maxDatagram?: number | undefin
   Reactor | Scope.Scope
 > =>
   Effect.gen(function*() {
-    const batch = { size: BATCH, bufferSize: Math.max(2048, options?.maxDatagram ?? 2048) }
+    const batch = { size: BATCH, bufferSize: slotOf(options?.maxDatagram) }
     const sizes = { recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024, batch }
     const a = yield* UdpSocket.bind("127.0.0.1:0", sizes)
     const b = yield* UdpSocket.bind("127.0.0.1:0", sizes)
@@ -347,7 +383,7 @@ export const loopbackPair = (options?: { readonly maxDatagram?: number | undefin
     if (ea !== undefined) return yield* Effect.fail(ea)
     const eb = b.connect(addrA)
     if (eb !== undefined) return yield* Effect.fail(eb)
-    const ua = yield* fromUdpSocket(a)
-    const ub = yield* fromUdpSocket(b)
+    const ua = yield* make(a, undefined, batch.bufferSize)
+    const ub = yield* make(b, undefined, batch.bufferSize)
     return [{ ...ua, socket: a }, { ...ub, socket: b }] as const
   })

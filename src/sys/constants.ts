@@ -149,6 +149,7 @@ export const IP_RECVERR = 11
 export const IP_MTU_DISCOVER = 10
 export const IP_MTU = 14
 export const IP_PMTUDISC_DO = 2
+export const IP_PMTUDISC_PROBE = 3
 export const IP_MULTICAST_IF = 32
 export const IP_MULTICAST_TTL = 33
 export const IP_MULTICAST_LOOP = 34
@@ -167,6 +168,7 @@ export const IPV6_RECVERR = 25
 export const IPV6_V6ONLY = 26
 export const IPV6_TCLASS = 67
 export const IPV6_PMTUDISC_DO = 2
+export const IPV6_PMTUDISC_PROBE = 3
 
 export const SOL_UDP = 17
 export const UDP_SEGMENT = 103

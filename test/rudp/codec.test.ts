@@ -333,6 +333,7 @@ describe("transport parameters", () => {
     maxAckDelay: 5,
     idleTimeout: 10_000,
     maxDatagram: 1200,
+    baseDatagram: 1200,
     initialSet: 7,
     initialDelivery: 2 ** 40,
     initialFragment: 0,

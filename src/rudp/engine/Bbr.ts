@@ -61,8 +61,9 @@ const MODE_CODE: Readonly<Record<BbrMode, number>> = { startup: 0, drain: 1, "pr
  * @since 0.2.0
  * @category constructors
  */
-export const bbr: CongestionFactory = (mtu, initialRtt) => {
-  const minCwnd = 4 * mtu
+export const bbr: CongestionFactory = (initialMtu, initialRtt) => {
+  let mtu = initialMtu
+  let minCwnd = 4 * mtu
   let mode: BbrMode = "startup"
   let cwnd = initialWindow(mtu)
   let pacingGain = HIGH_GAIN
@@ -257,6 +258,14 @@ export const bbr: CongestionFactory = (mtu, initialRtt) => {
       mode: MODE_CODE[mode],
       pacingGain,
       round
-    })
+    }),
+    // Path MTU discovery: the floors counted in datagrams follow the size (the window itself is in bytes).
+    setMtu: (m) => {
+      mtu = m
+      minCwnd = 4 * m
+      if (cwnd < minCwnd) cwnd = minCwnd
+      pacer.setMtu(m)
+      repace()
+    }
   }
 }

@@ -65,8 +65,18 @@ export type CongestionName = "bbr" | "aimd" | "none"
 export interface ConfigInput {
   /** `"client"` sends its HELLO at once (both ends of a pair may be clients); `"server"` waits for one. Default `"client"`. */
   readonly role?: "client" | "server" | undefined
-  /** Largest datagram sent or accepted (default 1200; 256–65507). */
+  /**
+   * The datagram size the path is known to carry (default 1200; 256–65507): the connection starts with
+   * it (the smaller of both ends' is used) and never goes below it. Path MTU discovery raises the size in
+   * use from there, up to `maxMtu`.
+   */
   readonly mtu?: number | undefined
+  /**
+   * The largest datagram path MTU discovery may reach, and the largest this end receives (its HELLO's
+   * `maxDatagram`): default 8,952 (a 9,000-byte jumbo frame less IPv6 and UDP headers), at least `mtu`.
+   * `maxMtu: mtu` turns discovery off. The driver lowers it to what the socket receives and the route allows.
+   */
+  readonly maxMtu?: number | undefined
   /** Largest message (default 64 KiB; up to 16 MiB). Longer messages are fragmented to the MTU. */
   readonly maxMessageSize?: number | undefined
   /** Receive window for `Delivery` payload advertised to the peer at first (default 1 MiB). */
@@ -175,6 +185,7 @@ export interface EncryptionTuning {
 export interface Config {
   readonly role: "client" | "server"
   readonly mtu: number
+  readonly maxMtu: number
   readonly maxMessageSize: number
   readonly receiveWindow: number
   readonly maxReceiveWindow: number
@@ -228,6 +239,7 @@ export const MAX_DATAGRAM = 65507
  */
 export const defaults = {
   mtu: 1200,
+  maxMtu: 8952,
   maxMessageSize: 64 * 1024,
   receiveWindow: 1024 * 1024,
   maxReceiveWindow: 16 * 1024 * 1024,
@@ -354,6 +366,7 @@ export const makeConfig = (input: ConfigInput): Config => {
   return {
     role,
     mtu,
+    maxMtu: int("maxMtu", input.maxMtu, Math.max(mtu, defaults.maxMtu), mtu, MAX_DATAGRAM),
     maxMessageSize: int("maxMessageSize", input.maxMessageSize, defaults.maxMessageSize, 1, MAX_MESSAGE_SIZE),
     ...receiveWindowsOf(input, mtu),
     sendQueueBytes: int("sendQueueBytes", input.sendQueueBytes, defaults.sendQueueBytes, 1, 2 ** 40),

@@ -83,6 +83,12 @@ export interface CongestionController {
   onPacketsLost(now: number, bytes: number, lastLostSentAt: number, persistent: boolean): void
   /** Numbers for `stats` (cwnd, pacing rate, …). */
   stats(): Readonly<Record<string, number>>
+  /**
+   * Path MTU discovery changed the datagram size in use: windows and bursts
+   * counted in datagrams follow it. Optional for a factory of one's own (it
+   * then keeps the size it was made with).
+   */
+  setMtu?(mtu: number): void
 }
 
 /**
@@ -128,7 +134,7 @@ export class Pacer {
   #last = Number.NaN
   #rate = 0
   #capacity: number
-  readonly #mtu: number
+  #mtu: number
 
   constructor(mtu: number, initialBurst: number) {
     this.#mtu = mtu
@@ -144,6 +150,12 @@ export class Pacer {
 
   get rate(): number {
     return this.#rate
+  }
+
+  /** The datagram size changed: the smallest burst follows it. */
+  setMtu(mtu: number): void {
+    this.#mtu = mtu
+    this.setRate(this.#rate)
   }
 
   /** The largest burst the bucket allows now. */
@@ -200,6 +212,7 @@ export const fixedWindow = (window: number): CongestionFactory => (mtu, initialR
     onPacketSent: (now, bytes) => pacer.onSent(now, bytes),
     onAck: (_now, sample) => update(sample.rtt.smoothed),
     onPacketsLost: () => {},
-    stats: () => ({ cwnd: window, pacingRate: pacer.rate, pacingBurst: pacer.burst })
+    stats: () => ({ cwnd: window, pacingRate: pacer.rate, pacingBurst: pacer.burst }),
+    setMtu: (mtu) => pacer.setMtu(mtu)
   }
 }

@@ -172,6 +172,19 @@ export class RudpEngine {
     return this.#c.mtu
   }
 
+  /**
+   * What the local route allows, in UDP payload bytes (the driver reads the
+   * interface's or the route's MTU): path MTU discovery never goes above it,
+   * and a size in use above it comes down at once (never below the base).
+   */
+  setPathLimit(now: number, bytes: number): void {
+    const c = this.#c
+    if (!(bytes > 0) || bytes >= c.pathLimit) return
+    c.pathLimit = bytes
+    if (c.peer !== undefined && c.pmtu.setLimit(now, c.mtuLimit)) c.mtuChanged()
+    c.afterInput(now)
+  }
+
   // =====================================================================================
   // State machine
   // =====================================================================================
@@ -229,7 +242,7 @@ export class RudpEngine {
         c.timers.set("close", now + 3 * c.ptoBase())
         return
       case "quiesce":
-        for (const name of ["ack", "loss", "pto", "heartbeat", "linger", "fragment", "resend", "pace"] as const) c.timers.clear(name)
+        for (const name of ["ack", "loss", "pto", "heartbeat", "linger", "fragment", "resend", "pace", "pmtu"] as const) c.timers.clear(name)
         c.helloPending = false
         c.pingPending = false
         c.maxDataPending = false
@@ -355,6 +368,7 @@ export class RudpEngine {
     }
     if (t.take("ack", now)) c.ackNow = c.ackDirty
     t.take("pace", now)
+    if (t.take("pmtu", now)) c.pmtu.tick(now)
     c.afterInput(now)
   }
 
@@ -483,6 +497,9 @@ export class RudpEngine {
     // The heartbeat re-arms once its PING went out.
     if (sendsData(c.state) && !c.pingPending) t.set("heartbeat", c.lastAckElicitingSent + c.heartbeat())
     else t.clear("heartbeat")
+    // A completed (or fallen back) path MTU search starts again later; pollTransmit sends its probes.
+    if (c.state === "established" && c.pmtu.phase === "done") t.set("pmtu", c.pmtu.nextSearchAt)
+    else t.clear("pmtu")
     // A refused sender may try again.
     if (c.blockedSize >= 0) {
       const o = c.outbox
@@ -574,7 +591,7 @@ export class RudpEngine {
    */
   pollTransmit(now: number): Uint8Array | undefined {
     const c = this.#c
-    const buf = c.scratch ??= new Uint8Array(Math.max(c.config.mtu, 1200))
+    const buf = c.scratch ??= new Uint8Array(Math.max(c.config.maxMtu, 1200))
     const n = this.pollTransmitInto(now, buf)
     return n === 0 ? undefined : buf.slice(0, n)
   }

@@ -33,8 +33,9 @@ export const LOSS_REDUCTION = 0.5
  * @since 0.2.0
  * @category constructors
  */
-export const newReno: CongestionFactory = (mtu, initialRtt) => {
-  const minWindow = 2 * mtu
+export const newReno: CongestionFactory = (initialMtu, initialRtt) => {
+  let mtu = initialMtu
+  let minWindow = 2 * mtu
   let cwnd = initialWindow(mtu)
   let ssthresh = Number.POSITIVE_INFINITY
   let recoveryStart = Number.NEGATIVE_INFINITY
@@ -87,6 +88,15 @@ export const newReno: CongestionFactory = (mtu, initialRtt) => {
       pacingBurst: pacer.burst,
       congestionEvents,
       persistentCongestion: persistentEvents
-    })
+    }),
+    // RFC 9002 §7.2: the minimum window follows the datagram size; the window never sits below it.
+    setMtu: (m) => {
+      mtu = m
+      minWindow = 2 * m
+      if (cwnd < minWindow) cwnd = minWindow
+      if (ssthresh < minWindow) ssthresh = minWindow
+      pacer.setMtu(m)
+      repace()
+    }
   }
 }

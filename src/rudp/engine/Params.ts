@@ -10,9 +10,10 @@
  * | 0x02 | initialMaxData | varint: its receive window for Delivery payload (bytes) |
  * | 0x03 | maxAckDelay | varint: milliseconds it may hold an acknowledgement |
  * | 0x04 | idleTimeout | varint: milliseconds of silence after which it gives the peer up |
- * | 0x05 | maxDatagram | varint: the largest datagram it accepts (bytes) |
+ * | 0x05 | maxDatagram | varint: the largest datagram it receives (bytes): the bound of path MTU discovery |
  * | 0x06 | initialIds | three varints: its first set id, Delivery id and fragment id |
  * | 0x07 | heartbeat | varint: milliseconds between its keep-alive PINGs |
+ * | 0x08 | baseDatagram | varint: its configured `mtu`, the size it knows its path carries (absent: `maxDatagram`) |
  * | 0x20 | ephemeral X25519 public key (32 bytes; encryption) |
  * | 0x21 | cipher: 1 ChaCha20-Poly1305, 2 AES-256-GCM (varint; encryption) |
  * | 0x22 | HMAC-SHA-256 of the ephemeral key and cipher under the authentication secret (32 bytes) |
@@ -38,6 +39,8 @@ export interface Params {
   readonly initialDelivery: number
   readonly initialFragment: number
   readonly heartbeat: number
+  /** The peer's configured datagram size, known to be safe (the base of path MTU discovery). */
+  readonly baseDatagram: number
   /** Encryption: the key share, cipher, HELLO MAC and (key-pair mode) static key; absent without encryption. */
   readonly crypto?: CryptoParams | undefined
 }
@@ -69,6 +72,7 @@ export const ParamId = {
   maxDatagram: 0x05,
   initialIds: 0x06,
   heartbeat: 0x07,
+  baseDatagram: 0x08,
   ephemeralKey: 0x20,
   cipher: 0x21,
   helloMac: 0x22,
@@ -99,6 +103,7 @@ export const writeParams = (w: Writer, p: Params): void => {
   w.varint(p.initialDelivery)
   w.varint(p.initialFragment)
   one(w, ParamId.heartbeat, p.heartbeat)
+  one(w, ParamId.baseDatagram, p.baseDatagram)
   const c = p.crypto
   if (c !== undefined) {
     bytes(w, ParamId.ephemeralKey, c.ephemeral)
@@ -134,7 +139,7 @@ const sub = new Reader(new Uint8Array(0))
  */
 export const readParams = (r: Reader, end: number): Params | string => {
   const seen = new Set<number>()
-  let maxMessageSize = -1, initialMaxData = -1, maxAckDelay = -1, idleTimeout = -1, maxDatagram = -1, heartbeat = -1
+  let maxMessageSize = -1, initialMaxData = -1, maxAckDelay = -1, idleTimeout = -1, maxDatagram = -1, heartbeat = -1, baseDatagram = -1
   let initialSet = -1, initialDelivery = -1, initialFragment = -1
   let ephemeral: Uint8Array | undefined, cipher = -1, mac: Uint8Array | undefined, staticKey: Uint8Array | undefined
   while (r.pos < end && r.ok) {
@@ -168,6 +173,9 @@ export const readParams = (r: Reader, end: number): Params | string => {
       case ParamId.heartbeat:
         heartbeat = v.varint()
         break
+      case ParamId.baseDatagram:
+        baseDatagram = v.varint()
+        break
       case ParamId.ephemeralKey:
         ephemeral = v.bytes(32).slice()
         break
@@ -196,9 +204,12 @@ export const readParams = (r: Reader, end: number): Params | string => {
   if (initialSet < 0 || initialDelivery < 0 || initialFragment < 0) return "initialIds missing"
   if (Math.max(initialSet, initialDelivery, initialFragment) > MAX_INITIAL_ID) return "initialIds too large"
   if (heartbeat < 1) return "heartbeat missing"
+  // A peer that does not send it (an earlier build) meant its maxDatagram as its configured size.
+  if (baseDatagram < 0) baseDatagram = maxDatagram
+  if (baseDatagram < MIN_DATAGRAM || baseDatagram > maxDatagram) return `baseDatagram under ${MIN_DATAGRAM} or over maxDatagram`
   const some = ephemeral !== undefined || cipher >= 0 || mac !== undefined || staticKey !== undefined
   if (some && (ephemeral === undefined || cipher < 0 || mac === undefined)) return "encryption parameters incomplete"
-  const base = { maxMessageSize, initialMaxData, maxAckDelay, idleTimeout, maxDatagram, initialSet, initialDelivery, initialFragment, heartbeat }
+  const base = { maxMessageSize, initialMaxData, maxAckDelay, idleTimeout, maxDatagram, initialSet, initialDelivery, initialFragment, heartbeat, baseDatagram }
   return some ? { ...base, crypto: { ephemeral: ephemeral!, cipher, mac: mac!, staticKey } } : base
 }
 

@@ -106,6 +106,8 @@ export class SentPacket {
   lossy = 0
   hello = false
   close = false
+  /** A path MTU probe (RFC 9000 §14.4: its loss says nothing about congestion). */
+  probe = false
   /** The MAX_DATA value carried, or −1. */
   maxData = -1
   /** The largest packet number an ACK frame in it acknowledged, or −1. */
@@ -124,6 +126,7 @@ export class SentPacket {
     this.lossy = 0
     this.hello = false
     this.close = false
+    this.probe = false
     this.maxData = -1
     this.ackLargest = -1
     this.ackEliciting = false

@@ -12,7 +12,8 @@
  * - `close`: the end of the closing or draining period (3 × PTO);
  * - `fragment`: the oldest incomplete None/Order reassembly expires;
  * - `resend`: the scan of the opt-in resend predicate (the crate's policy);
- * - `pace`: a congestion controller's pacing delay (part 2).
+ * - `pace`: a congestion controller's pacing delay (part 2);
+ * - `pmtu`: path MTU discovery searches again (after `RAISE_INTERVAL`, or a black hole's cooldown).
  *
  * @since 0.2.0
  */
@@ -21,7 +22,7 @@
  * @since 0.2.0
  * @category models
  */
-export type TimerName = "ack" | "loss" | "pto" | "idle" | "heartbeat" | "linger" | "close" | "fragment" | "resend" | "pace"
+export type TimerName = "ack" | "loss" | "pto" | "idle" | "heartbeat" | "linger" | "close" | "fragment" | "resend" | "pace" | "pmtu"
 
 /**
  * All timers, in the order expired ones are handled.
@@ -38,6 +39,7 @@ export const TIMER_NAMES: ReadonlyArray<TimerName> = [
   "resend",
   "fragment",
   "heartbeat",
+  "pmtu",
   "pace",
   "ack"
 ]

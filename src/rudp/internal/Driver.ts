@@ -188,7 +188,9 @@ export class Driver<E> {
     this.fast = hasFastPath(udp) ? udp[FastPathId] : undefined
     // The fast path's datagrams are copied by the kernel during the synchronous send: its
     // buffers are shared by every driver of the process (a server has thousands).
-    this.#tx = this.fast === undefined ? [new Uint8Array(Math.max(engine.config.mtu, 1200))] : sharedTx(Math.max(engine.config.mtu, 1200))
+    // Each as long as the largest datagram path MTU discovery may reach.
+    const size = Math.max(engine.config.maxMtu, 1200)
+    this.#tx = this.fast === undefined ? [new Uint8Array(size)] : sharedTx(size)
   }
 
   /** Milliseconds of monotonic time (`clockMillis`). */
@@ -306,10 +308,14 @@ export class Driver<E> {
 
   #onEvent(e: EngineEvent): void {
     switch (e.type) {
-      case "connected":
+      case "connected": {
         this.connected = true
+        // The socket is connected now (a `listen` socket connects to its first sender): its route bounds discovery.
+        const limit = this.fast?.pathLimit()
+        if (limit !== undefined) this.engine.setPathLimit(this.now(), limit)
         this.progress.notify()
         return
+      }
       case "writable":
         this.writable.notify()
         return

@@ -65,6 +65,8 @@ export const fromUdpSocket = (
   Effect.gen(function*() {
     const reactor = yield* Reactor
     const registration = yield* Effect.mapError(reactor.register(socket), transport)
+    // Don't Fragment: a path MTU probe too large for the path is lost, never fragmented (best effort).
+    socket.setPathMtuDiscovery("probe")
     const local = socket.localAddr()
     if (local instanceof IoError) return yield* Effect.fail(transport(local))
     let sendDropped = 0, gsoSends = 0, truncated = 0
@@ -77,7 +79,8 @@ export const fromUdpSocket = (
         if (r < n) sendDropped += n - r
         return undefined
       }
-      if (r === WouldBlock) {
+      // A datagram larger than the interface carries (a path MTU probe) is lost, as the path would lose it.
+      if (r === WouldBlock || r.kind === "MessageTooLarge") {
         sendDropped += n
         return undefined
       }
@@ -106,7 +109,7 @@ export const fromUdpSocket = (
         if (r < count) sendDropped += count - r
         return undefined
       }
-      if (r === WouldBlock) {
+      if (r === WouldBlock || r.kind === "MessageTooLarge") {
         sendDropped += count
         return undefined
       }

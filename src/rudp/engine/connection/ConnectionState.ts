@@ -21,6 +21,7 @@ import { Inbox } from "../Inbox.ts"
 import { type OutMessage, Outbox } from "../Outbox.ts"
 import { Header, shortHeaderMax, TAG_BYTES } from "../Packet.ts"
 import type { Params } from "../Params.ts"
+import { PathMtu } from "../PathMtu.ts"
 import { Payload } from "../Payload.ts"
 import { RangeSet } from "../RangeSet.ts"
 import { RttEstimator, type SentPacket, SentPackets } from "../Recovery.ts"
@@ -123,6 +124,10 @@ export class ConnectionState {
   /** The congestion controller (and pacer) of this connection. */
   readonly cc: CongestionController
   readonly deliveryRate = new DeliveryRate()
+  /** Path MTU discovery: the datagram size in use. */
+  readonly pmtu: PathMtu
+  /** What the local route allows (the driver's `setPathLimit`), or `Infinity`. */
+  pathLimit = Number.POSITIVE_INFINITY
   nextPn: number
   largestAcked = -1
   bytesInFlight = 0
@@ -202,6 +207,7 @@ export class ConnectionState {
     this.sent = new SentPackets(config.initialPacket)
     this.rtt = new RttEstimator(config.initialRtt)
     this.cc = config.congestion(config.mtu, config.initialRtt)
+    this.pmtu = new PathMtu(config.mtu, config.mtu)
     this.inbox = new Inbox({
       maxMessageSize: config.maxMessageSize,
       receiveWindow: config.receiveWindow,
@@ -217,9 +223,25 @@ export class ConnectionState {
     this.timers.set("idle", now + config.idleTimeout)
   }
 
-  /** The datagram size in use. */
+  /** The datagram size in use (path MTU discovery's; the base until the handshake is done). */
   get mtu(): number {
-    return this.peer === undefined ? this.config.mtu : Math.min(this.config.mtu, this.peer.maxDatagram)
+    return this.pmtu.current
+  }
+
+  /** The size both ends know their path carries: the smaller of both configured `mtu`s. Fragments are cut for it. */
+  get baseMtu(): number {
+    return this.peer === undefined ? this.config.mtu : Math.min(this.config.mtu, this.peer.baseDatagram)
+  }
+
+  /** The bound of path MTU discovery: this end's `maxMtu`, what the peer receives, what the route allows. */
+  get mtuLimit(): number {
+    const peer = this.peer === undefined ? this.config.mtu : this.peer.maxDatagram
+    return Math.min(this.config.maxMtu, peer, this.pathLimit)
+  }
+
+  /** The datagram size in use changed: the congestion controller and pacer count in it. */
+  mtuChanged(): void {
+    this.cc.setMtu?.(this.pmtu.current)
   }
 
   /** The largest message the connection carries now. */
@@ -262,7 +284,8 @@ export class ConnectionState {
 
   computeFragmentSizes(): void {
     const header = shortHeaderMax(this.peerCid?.length ?? this.config.cidLength) + this.shortTag
-    const mtu = this.mtu
+    // Cut for the base, not the size in use: after a fallback every fragment still fits a datagram.
+    const mtu = this.baseMtu
     this.maxWhole = mtu - header - (MESSAGE_HEADER_MAX - 24)
     this.fragSize = mtu - header - MESSAGE_HEADER_MAX
   }

@@ -87,6 +87,9 @@ export function onHello(c: ConnectionState, now: number, type: LongType, scid: U
     c.peerMaxData = hello.initialMaxData
     c.inbox.start(hello.initialSet, hello.initialDelivery, hello.initialFragment)
     fitQueuedToPeer(c, hello)
+    // Path MTU discovery starts from the base both ends know, toward what both allow.
+    c.pmtu.start(now, c.baseMtu, c.mtuLimit)
+    c.mtuChanged()
   }
   if (type === "Initial") {
     c.answering = true
@@ -117,7 +120,7 @@ function fitQueuedToPeer(c: ConnectionState, peer: Params): void {
       c.emit({ type: "dropped", id: m.id, reason: "too-large" })
       continue
     }
-    if (peer.maxDatagram < c.config.mtu) m.layout(maxWhole, fragSize, c.takeF)
+    if (c.baseMtu < c.config.mtu) m.layout(maxWhole, fragSize, c.takeF)
     o.queue.push(m)
   }
 }
@@ -181,7 +184,8 @@ export function params(c: ConnectionState): Params {
     initialMaxData: config.receiveWindow,
     maxAckDelay: Math.ceil(config.maxAckDelay),
     idleTimeout: Math.ceil(config.idleTimeout),
-    maxDatagram: config.mtu,
+    maxDatagram: config.maxMtu,
+    baseDatagram: config.mtu,
     initialSet: config.initialSet,
     initialDelivery: config.initialDelivery,
     initialFragment: config.initialFragment,

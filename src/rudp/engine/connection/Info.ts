@@ -6,6 +6,7 @@
  * @since 0.2.0
  */
 import type { Guarantee } from "../../Guarantee.ts"
+import type { PathMtuPhase } from "../PathMtu.ts"
 import type { State } from "../State.ts"
 import type { ConnectionState } from "./ConnectionState.ts"
 import type { EngineStats } from "./Stats.ts"
@@ -33,7 +34,10 @@ export interface EngineInfo {
   readonly received: { readonly ready: number; readonly waiting: number; readonly fragments: number }
   /** Flow control: what the peer allows us, what we used, what we allow it. */
   readonly flow: { readonly peerMaxData: number; readonly sent: number; readonly maxData: number; readonly window: number; readonly blocked: boolean }
+  /** The datagram size in use (path MTU discovery raises it from the base). */
   readonly mtu: number
+  /** Path MTU discovery: the base (both ends' `mtu`), the bound (`maxMtu`, the peer's, the route's) and where the search stands. */
+  readonly pmtu: { readonly base: number; readonly limit: number; readonly phase: PathMtuPhase; readonly probing: number }
   readonly maxMessageSize: number
   /** Whether packets are sealed with an AEAD (encryption negotiated). */
   readonly encrypted: boolean
@@ -62,6 +66,7 @@ export function engineInfo(c: ConnectionState): EngineInfo {
     received: { ready: c.inbox.ready.length, waiting: c.inbox.waitingCount(), fragments: c.inbox.reassembly.size },
     flow: { peerMaxData: c.peerMaxData, sent: c.deliverySent, maxData: c.maxDataSent, window: c.inbox.window, blocked: c.flowBlocked },
     mtu: c.mtu,
+    pmtu: { base: c.pmtu.base, limit: c.pmtu.limit, phase: c.pmtu.phase, probing: c.pmtu.probeSize },
     maxMessageSize: c.maxMessageSize,
     encrypted: c.keys !== undefined,
     congestion: { ...c.cc.stats(), delivered: c.deliveryRate.delivered },

@@ -84,6 +84,13 @@ function packetAcked(c: ConnectionState, now: number, p: SentPacket): void {
     if (m.ack(p.fragments[i]!) && m.done) o.unacked.settled()
   }
   if (p.ackLargest >= c.ackFloor) c.ackFloor = p.ackLargest + 1
+  // Path MTU discovery: a probe acknowledged raises the size in use; a large packet acknowledged is no black hole.
+  if (p.probe) {
+    if (c.pmtu.onProbeAcked(now, p.size)) {
+      c.stats.mtuIncreases++
+      c.mtuChanged()
+    }
+  } else if (p.ackEliciting && p.size > c.pmtu.base) c.pmtu.onLargeAcked(p.time)
   const hello = p.hello
   c.sent.remove(p)
   if (hello && !c.confirmed) {
@@ -119,6 +126,15 @@ export function detectLost(c: ConnectionState, now: number): void {
     }
     // The same expression as the timer's deadline, so that a due timer always finds its loss.
     if (p.time + delay <= now || largest >= pn + PACKET_THRESHOLD) {
+      if (p.probe) {
+        // RFC 9000 §14.4: a lost probe says the size is too large, not that the path is congested.
+        const size = p.size
+        packetLost(c, p)
+        c.stats.mtuProbesLost++
+        c.pmtu.onProbeLost(now, size)
+        continue
+      }
+      if (p.ackEliciting && p.size > c.pmtu.base && c.pmtu.onLargeLost(now, p.time)) blackHole(c)
       if (p.inFlight) lostBytes += p.size
       lastLost = p.time
       if (p.ackEliciting) {
@@ -139,8 +155,14 @@ export function detectLost(c: ConnectionState, now: number): void {
   }
 }
 
+/** Packets larger than the base stopped getting through: back to the base (what they carried is requeued, and fits). */
+function blackHole(c: ConnectionState): void {
+  c.stats.mtuBlackHoles++
+  c.mtuChanged()
+}
+
 function packetLost(c: ConnectionState, p: SentPacket): void {
-  if (p.ackEliciting) c.stats.packetsLost++
+  if (p.ackEliciting && !p.probe) c.stats.packetsLost++
   if (p.inFlight) c.bytesInFlight -= p.size
   if (p.ackEliciting) c.ackElicitingInFlight--
   c.stats.lossyLost += p.lossy

@@ -71,6 +71,11 @@ export interface EngineStats {
   keyUpdatesFollowed: number
   /** Encryption: packets that failed authentication, over all keys (the integrity limit counts these). */
   authenticationFailures: number
+  /** Path MTU discovery: probes sent and lost, raises of the datagram size, falls back to the base (black holes). */
+  mtuProbesSent: number
+  mtuProbesLost: number
+  mtuIncreases: number
+  mtuBlackHoles: number
 }
 
 /**
@@ -119,5 +124,9 @@ export const newStats = (): EngineStats => ({
   amplificationLimited: 0,
   keyUpdatesInitiated: 0,
   keyUpdatesFollowed: 0,
-  authenticationFailures: 0
+  authenticationFailures: 0,
+  mtuProbesSent: 0,
+  mtuProbesLost: 0,
+  mtuIncreases: 0,
+  mtuBlackHoles: 0
 })

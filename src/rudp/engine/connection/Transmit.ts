@@ -31,6 +31,9 @@ export const AMPLIFICATION_FACTOR = 3
 /** Below this many bytes of room no packet is worth building (a short header, an ACK and the AEAD tag fit). */
 const MIN_PACKET = 64
 
+/** A short header, an ACK frame and the AEAD tag, about (for `nextPacketSize`). */
+const PACKET_OVERHEAD = 64
+
 /**
  * Writes the next datagram into `buf` (at least the MTU long) and returns its
  * length, or 0 when there is nothing to send now.
@@ -39,17 +42,18 @@ const MIN_PACKET = 64
  * @category sending
  */
 export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Array): number {
-  let room = Math.min(buf.length, c.mtu)
+  let space = buf.length
   // RFC 9000 §8.1: to an address not yet proven, at most three times what it sent us. The limit
   // bounds the bytes of the packet as built, not the largest packet the datagram size allows: a
   // Handshake answer of a few hundred bytes goes at once even when the MTU is larger than 3 × the Initial.
   if (!c.addressValidated) {
-    room = Math.min(room, AMPLIFICATION_FACTOR * c.stats.bytesReceived - c.stats.bytesSent)
-    if (room < MIN_PACKET) {
+    space = Math.min(space, AMPLIFICATION_FACTOR * c.stats.bytesReceived - c.stats.bytesSent)
+    if (space < MIN_PACKET) {
       c.stats.amplificationLimited++
       return 0
     }
   }
+  const room = Math.min(space, c.mtu)
   // A graceful close whose data was all acknowledged sends its CLOSE now.
   if (c.state === "flushing") c.checkFlushed(now)
   if (c.versionNegotiationPending !== undefined) {
@@ -65,7 +69,16 @@ export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Arra
   if (state === "closed" || state === "closing" || state === "draining") return 0
   if (c.helloPending) return count(c, buildHello(c, now, buf, room))
   if (!sendsData(state)) return 0
-  const n = buildShort(c, now, buf, room)
+  if (state === "established") {
+    const probe = c.pmtu.probeDue(now)
+    // A path MTU probe goes when the window has room for it (RFC 9000 §14.4); else data goes first.
+    if (probe > 0 && probe <= space && c.bytesInFlight + probe <= c.cc.window()) {
+      const n = buildProbe(c, now, buf, probe)
+      if (n > 0) return count(c, n)
+    }
+  }
+  // RFC 9002 §6.2.4 probes go at the base size: after a black hole they still get through.
+  const n = buildShort(c, now, buf, c.probes > 0 ? Math.min(room, c.pmtu.base) : room)
   // Out of data with room in the window: rate samples from now on say little about the path.
   if (n === 0 && c.outbox.queue.length === 0 && c.outbox.retransmit.length === 0 && c.bytesInFlight < c.cc.window()) {
     c.deliveryRate.markAppLimited(c.bytesInFlight)
@@ -197,6 +210,47 @@ function buildHello(c: ConnectionState, now: number, buf: Uint8Array, room: numb
   return n
 }
 
+/**
+ * A path MTU probe (RFC 9000 §14.4): a short packet of exactly `size` bytes, a PING padded with PADDING.
+ * Its loss is not congestion (`LossRecovery`), and it carries nothing that would need resending.
+ */
+function buildProbe(c: ConnectionState, now: number, buf: Uint8Array, size: number): number {
+  const w = c.writer.reset(buf, 0, size)
+  w.end -= c.shortTag
+  const pn = c.takePn()
+  const p = c.sent.make()
+  p.pn = pn
+  const pnBytes = pnLength(pn, c.largestAcked)
+  const pnOffset = writeShortHeader(w, c.peerCid!, pn, pnBytes)
+  const headerEnd = w.pos
+  w.u8(FrameType.PING)
+  w.zeros(w.end - w.pos)
+  if (!w.ok) {
+    c.nextPn--
+    c.sent.remove(p)
+    return 0
+  }
+  p.probe = true
+  c.pmtu.onProbeSent()
+  c.stats.mtuProbesSent++
+  const n = protect(c, w, pnOffset, pnBytes, headerEnd, pn)
+  recordSent(c, now, p, n, true)
+  return n
+}
+
+/**
+ * The room the window and the pacer must have for the next data packet: a full datagram at the base size
+ * (as before discovery), and above it no more than what is queued — a few small messages need not wait for
+ * room for a 9,000-byte datagram they would not fill.
+ */
+function nextPacketSize(c: ConnectionState): number {
+  const base = c.pmtu.base, mtu = c.mtu
+  if (mtu <= base) return mtu
+  const o = c.outbox
+  if (o.retransmit.length > 0) return mtu
+  return Math.max(base, Math.min(mtu, o.queuedBytes + 4 * o.queue.length + PACKET_OVERHEAD))
+}
+
 /** What could go into a data packet now besides an ACK. */
 function hasContent(c: ConnectionState, now: number): boolean {
   if (c.pingPending || c.maxDataPending || c.probes > 0 || c.outbox.retransmit.length > 0) return true
@@ -208,8 +262,9 @@ function hasContent(c: ConnectionState, now: number): boolean {
 
 function congestionAllows(c: ConnectionState, now: number): boolean {
   const cc = c.cc
-  if (c.bytesInFlight + c.mtu > cc.window()) return false
-  const at = cc.nextSendTime(now, c.mtu)
+  const size = nextPacketSize(c)
+  if (c.bytesInFlight + size > cc.window()) return false
+  const at = cc.nextSendTime(now, size)
   if (at !== undefined && at > now) {
     c.timers.setEarliest("pace", at)
     return false
