@@ -8,12 +8,15 @@
  *
  * Clients send to `relay.address`; each client address gets its own upstream
  * socket connected to `target`, so replies find their way back (like a NAT).
- * All clients share the path's two links. Delivery times are kept with a
+ * All clients share the path's two links. The `mtu` condition drops a datagram
+ * longer than it (counted as `mtu`), as a path of that MTU does with Don't
+ * Fragment set: `mtu: 1472` is an Ethernet path for IPv4 UDP payloads, and
+ * what path MTU discovery through the relay must find. Delivery times are kept with a
  * timerfd; the sockets and the timer are driven by the `Reactor`. A datagram
  * that cannot be sent when due (socket buffer full) is dropped and counted.
  *
  *     npm run relay -- --to 127.0.0.1:7001 --listen 127.0.0.1:7000 \
- *       --loss 5% --delay 10ms --jitter 2ms --reorder 1% --duplicate 0.5% --seed 7
+ *       --loss 5% --delay 10ms --jitter 2ms --reorder 1% --duplicate 0.5% --mtu 1472 --seed 7
  *
  * @since 0.1.0
  */
