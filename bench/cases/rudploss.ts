@@ -28,6 +28,12 @@ const WORKLOADS: Readonly<Record<Workload, { readonly count: number; readonly si
 
 const PSK = "52756470206c6f73732062656e63686d61726b20707368206b6579"
 
+/**
+ * The relay's path MTU in UDP payload bytes: an Ethernet path (1,500 less IPv4 and UDP headers). Longer
+ * datagrams are dropped, so path MTU discovery meets what a network has, not loopback's 64 KiB.
+ */
+const PATH_MTU = 1472
+
 const enetSkip = existsSync(path.join(NATIVE, "enet_peer")) ? undefined : "native/enet_peer was not built (libenet-dev missing: scripts/ensure-bench-tools.sh)"
 const kcpSkip = hasPackage("node-kcp") && existsSync(path.join(path.dirname(NATIVE), "..", "node_modules", "node-kcp", "build", "Release", "kcp.node"))
   ? undefined
@@ -52,7 +58,7 @@ export const lossRun = (impl: Impl, w: Workload, loss: number, seed: number): Pr
   withSession(async (s: Session) => {
     const receiver = s.spawn({ name: `${impl} receiver`, program: programs(impl, w, undefined) })
     const port = await receiver.ready()
-    const relay = s.spawn({ name: "relay", program: { peer: "rudploss", args: ["--role", "relay", "--target", port, "--loss", loss, "--delay-ms", 10, "--seed", seed] } })
+    const relay = s.spawn({ name: "relay", program: { peer: "rudploss", args: ["--role", "relay", "--target", port, "--loss", loss, "--delay-ms", 10, "--seed", seed, "--mtu", PATH_MTU] } })
     const relayPort = await relay.ready()
     s.spawn({ name: `${impl} sender`, program: programs(impl, w, relayPort) })
     const r = await receiver.result(WORKLOADS[w].capMs + 30_000)
@@ -84,7 +90,7 @@ const headline: Readonly<Record<Workload, { readonly key: string; readonly unit:
 
 const METHOD =
   "Three processes, unpinned on the 2 vCPUs: the receiver, the relay (bench/peers/rudploss.ts --role relay: src/testing/Relay.ts, " +
-  "10 ms one-way delay and Bernoulli loss in each direction, the row's seed), the sender. Each message is reliable and ordered and " +
+  "10 ms one-way delay and Bernoulli loss in each direction, the row's seed, an Ethernet-size path: datagrams over 1,472 bytes dropped), the sender. Each message is reliable and ordered and " +
   "carries its offered time (µs of CLOCK_MONOTONIC, read by all three programs); latency = delivery − offered. Completion = first " +
   "offer to last delivery; a run is cut at 12 s (bulk 15 s), done = 0 then. fwd/rev wire ratio = bytes that entered the lossy path " +
   "(IPv4 + UDP headers included, retransmissions and acknowledgements included) / delivered payload. Ours: Endpoint (reactor-driven, " +
@@ -194,7 +200,7 @@ const encryptedRate = (cipher: "chacha20-poly1305" | "aes-256-gcm" | undefined) 
     const got = await receiver.result(10_000)
     return {
       value: field(got, "per_s"),
-      extra: { recv_cpu_us_per_msg: field(got, "cpu_us_per_msg"), send_cpu_us_per_msg: field(sent, "cpu_us_per_msg"), msgs_per_datagram: field(sent, "msgs_per_datagram") }
+      extra: { recv_cpu_us_per_msg: field(got, "cpu_us_per_msg"), send_cpu_us_per_msg: field(sent, "cpu_us_per_msg"), msgs_per_datagram: field(sent, "msgs_per_datagram"), mtu: field(sent, "mtu") }
     }
   })
 
@@ -206,7 +212,8 @@ const encryptionCase: Case = {
   better: "higher",
   method:
     "bench/peers/rudp.ts as in the rudp-rate-100 case (receiver on CPU 0, sender on CPU 1, reactor-driven endpoints, sendPayload in " +
-    "a loop, grouped into 1,200-byte datagrams), without and with encryption: { psk } (X25519 handshake, AES-256-GCM — the default, with key updates — and header " +
+    "a loop, grouped into datagrams of the size path MTU discovery finds: 8,952 bytes on loopback with the defaults), without and with " +
+    "encryption: { psk } (X25519 handshake, AES-256-GCM — the default, with key updates — and header " +
     "protection on every packet; ChaCha20-Poly1305 as a second variant).",
   variants: [
     { name: "ours RUDP, encryption off", ref: true, run: encryptedRate(undefined) },

@@ -140,7 +140,8 @@ const rudpSend = (p: number) =>
       bundled_copies: s.stats.bundledCopies,
       retransmissions: s.stats.retransmissions,
       rtt_ms: s.rtt?.smoothed ?? Number.NaN,
-      send_dropped: s.transport.sendDropped
+      send_dropped: s.transport.sendDropped,
+      mtu: s.mtu
     })
     // The measurement is over; leave without waiting for a graceful close.
     process.exit(0)

@@ -10,7 +10,7 @@
  *       "max_ms","out_of_order","bytes", …}
  *   --role send  --impl ours|kcp --port P --workload burst|paced|bulk --count N --size S
  *       [--rate 2000] [--psk hex] [--congestion bbr|aimd|none]: sends, then runs until stopped
- *   --role relay --target P --loss L --delay-ms D --seed S [--resolution-ms 0.25]: `Relay`
+ *   --role relay --target P --loss L --delay-ms D --seed S [--mtu N] [--resolution-ms 0.25]: `Relay`
  *       (src/testing/Relay.ts; deliveries due within 0.25 ms leave on one timer expiry);
  *       on "stop" prints the bytes and datagrams each direction carried
  *   --role blast-recv | blast-send --port P [--secs 1] [--size 1024]: plain UDP through
@@ -254,7 +254,8 @@ const kcpSend = (port: number): void => {
 const relay = Effect.gen(function*() {
   const r = yield* Relay.make({
     target: `${HOST}:${num("target")}`,
-    conditions: { loss: num("loss", 0), latency: `${num("delay-ms", 10)} millis` },
+    // `--mtu N`: datagrams longer than N are dropped, as on a path of that MTU (0: no limit).
+    conditions: { loss: num("loss", 0), latency: `${num("delay-ms", 10)} millis`, ...(num("mtu", 0) > 0 ? { mtu: num("mtu", 0) } : {}) },
     seed: num("seed", 1),
     resolutionMs: num("resolution-ms", 0.25)
   })

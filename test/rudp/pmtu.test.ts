@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { makeConfig } from "../../src/rudp/engine/Config.ts"
-import { BLACK_HOLE_COOLDOWN, RAISE_INTERVAL, SEARCH_PRECISION } from "../../src/rudp/engine/PathMtu.ts"
+import { BLACK_HOLE_COOLDOWN, COMMON_MTU, RAISE_INTERVAL, SEARCH_PRECISION } from "../../src/rudp/engine/PathMtu.ts"
 import * as Impairment from "../../src/testing/Impairment.ts"
 import type { ConditionsInput } from "../../src/testing/Impairment.ts"
 import { makePair, numbered, numberOf, type Pair } from "./harness.ts"
@@ -50,15 +50,26 @@ const setPathMtu = (pair: Pair, mtu: number) => {
   }
 }
 
-/** Runs virtual time until discovery has settled (or `limitMs` passes). */
-const settle = (pair: Pair, limitMs = 30_000) => {
-  const until = pair.net.now() + limitMs
-  pair.runUntil(() => pair.a.engine.info().pmtu.phase === "done" || pair.net.now() > until, until + 1000)
+/**
+ * Sends traffic (probes are paid for by it) until `a`'s discovery has settled — and `b`'s, with `both`,
+ * sending both ways — or `rounds` batches of 200 × 100 B went. Returns `a`'s info.
+ */
+const settle = (pair: Pair, both = false, rounds = 100) => {
+  const done = () => pair.a.engine.info().pmtu.phase === "done" && (!both || pair.b.engine.info().pmtu.phase === "done")
+  for (let i = 0; i < rounds && !done(); i++) {
+    const [ra, rb] = [pair.a.received.length, pair.b.received.length]
+    for (let k = 0; k < 200; k++) {
+      pair.send(pair.a, numbered(k, 100), "Delivery")
+      if (both) pair.send(pair.b, numbered(k, 100), "Delivery")
+    }
+    pair.runUntil(() => pair.b.received.length >= rb + 200 && (!both || pair.a.received.length >= ra + 200), pair.net.now() + 60_000)
+  }
+  assert.isTrue(done(), "discovery settled")
   return pair.a.engine.info()
 }
 
 describe("path MTU discovery (RFC 8899 / RFC 9000 §14.3)", () => {
-  for (const path of [1472, 4000, 1250]) {
+  for (const path of [1472, 1400, 1250]) {
     it(`a path that drops datagrams over ${path} bytes: discovery settles within ${SEARCH_PRECISION} bytes of it, and nothing else is lost`, () => {
       const pair = makePair({ seed: 3, conditions: { latency: 5, mtu: path }, b: { role: "server" } })
       pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
@@ -84,6 +95,37 @@ describe("path MTU discovery (RFC 8899 / RFC 9000 §14.3)", () => {
     })
   }
 
+  it("a path that carries the common size (1,472) but not the bound: stays at 1,472 after three lost probes of the bound", () => {
+    const pair = makePair({ seed: 11, conditions: { latency: 5, mtu: 4000 }, b: { role: "server" } })
+    pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+    const info = settle(pair)
+    assert.strictEqual(info.mtu, COMMON_MTU)
+    assert.strictEqual(pair.a.engine.stats.mtuProbesSent, 4, "1,472 once, the bound three times")
+    assert.strictEqual(pair.a.engine.stats.mtuProbesLost, 3)
+  })
+
+  it("an unlimited path: the common size, then the bound, both taken at once", () => {
+    const pair = makePair({ seed: 12, conditions: { latency: 5 }, b: { role: "server" } })
+    pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+    const info = settle(pair)
+    assert.strictEqual(info.mtu, 8952)
+    assert.strictEqual(pair.a.engine.stats.mtuProbesSent, 2)
+    assert.strictEqual(pair.a.engine.stats.mtuProbesLost, 0)
+  })
+
+  it("probing is paid for by traffic: a quiet connection sends no probe; a busy one spends at most 1/32 of its bytes on them", () => {
+    const pair = makePair({ seed: 13, conditions: { latency: 5, mtu: 1300 }, b: { role: "server" } })
+    pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
+    const t = pair.net.now()
+    pair.runUntil(() => pair.net.now() > t + 5000)
+    assert.strictEqual(pair.a.engine.stats.mtuProbesSent, 0, "heartbeats do not pay for a probe of 1,472 bytes")
+    const before = pair.a.engine.stats.bytesSent
+    settle(pair)
+    const s = pair.a.engine.stats
+    // Each probe is at most the common size here (the bound 8,952 is never tried below it).
+    assert.isAtMost(s.mtuProbesSent * COMMON_MTU, (s.bytesSent - before) / 32 + COMMON_MTU)
+  })
+
   it("probe losses are not congestion: NewReno's window is never cut by them", () => {
     const pair = makePair({ seed: 4, conditions: { latency: 5, mtu: 1400 }, a: { congestion: "aimd" }, b: { role: "server" } })
     pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
@@ -95,11 +137,10 @@ describe("path MTU discovery (RFC 8899 / RFC 9000 §14.3)", () => {
   it("the bound is the smallest of this end's maxMtu and the peer's (what it receives)", () => {
     const pair = makePair({ seed: 5, conditions: { latency: 2 }, b: { role: "server", maxMtu: 3000 } })
     pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
-    pair.runUntil(() => pair.a.engine.info().pmtu.phase === "done" && pair.b.engine.info().pmtu.phase === "done")
-    const info = pair.a.engine.info()
+    const info = settle(pair, true)
     assert.strictEqual(info.pmtu.limit, 3000)
-    assert.strictEqual(info.mtu, 3000, "the first probe is the bound itself, and it went through")
-    assert.strictEqual(pair.a.engine.stats.mtuProbesSent, 1)
+    assert.strictEqual(info.mtu, 3000, "the common size, then the bound, went through")
+    assert.strictEqual(pair.a.engine.stats.mtuProbesSent, 2)
     assert.strictEqual(pair.b.engine.info().mtu, 3000, "the server found the same bound")
   })
 
@@ -128,7 +169,7 @@ describe("path MTU discovery (RFC 8899 / RFC 9000 §14.3)", () => {
   it("a black hole (the path shrinks under a transfer): back to the base, nothing lost for good; later the search finds the new size", () => {
     const pair = makePair({ seed: 8, conditions: { latency: 5, mtu: 4000 }, b: { role: "server" } })
     pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
-    assert.isAbove(settle(pair).mtu, 4000 - SEARCH_PRECISION)
+    assert.strictEqual(settle(pair).mtu, COMMON_MTU)
     const before = pair.b.received.length
     for (let i = 0; i < 4000; i++) pair.send(pair.a, numbered(i, 100), "Delivery")
     pair.pump()
@@ -148,15 +189,15 @@ describe("path MTU discovery (RFC 8899 / RFC 9000 §14.3)", () => {
   })
 
   it("a path that grows: the search starts again after RAISE_INTERVAL and finds the larger size", () => {
-    const pair = makePair({ seed: 9, conditions: { latency: 5, mtu: 1472 }, b: { role: "server" } })
+    const pair = makePair({ seed: 9, conditions: { latency: 5, mtu: 1400 }, b: { role: "server" } })
     pair.runUntil(() => pair.a.engine.isConnected && pair.b.engine.isConnected)
-    assert.isAtMost(settle(pair).mtu, 1472)
-    setPathMtu(pair, 6000)
+    assert.isAtMost(settle(pair).mtu, 1400)
+    setPathMtu(pair, 9000)
     const t = pair.net.now()
     pair.runUntil(() => pair.net.now() > t + RAISE_INTERVAL + 1000, t + RAISE_INTERVAL + 5000)
+    assert.strictEqual(pair.a.engine.info().pmtu.phase, "searching")
     const info = settle(pair)
-    assert.isAbove(info.mtu, 6000 - SEARCH_PRECISION)
-    assert.isAtMost(info.mtu, 6000)
+    assert.strictEqual(info.mtu, 8952, "the common size, then the bound")
     assert.strictEqual(pair.a.engine.stats.mtuBlackHoles, 0)
   })
 

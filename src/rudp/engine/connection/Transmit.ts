@@ -74,7 +74,7 @@ export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Arra
     // A path MTU probe goes when the window has room for it (RFC 9000 §14.4); else data goes first.
     if (probe > 0 && probe <= space && c.bytesInFlight + probe <= c.cc.window()) {
       const n = buildProbe(c, now, buf, probe)
-      if (n > 0) return count(c, n)
+      if (n > 0) return count(c, n, true)
     }
   }
   // RFC 9002 §6.2.4 probes go at the base size: after a black hole they still get through.
@@ -114,10 +114,12 @@ export function pollTransmitBatch(c: ConnectionState, now: number, bufs: Readonl
   return n
 }
 
-function count(c: ConnectionState, n: number): number {
+/** Counts a datagram sent; all but probes pay toward the next path MTU probe. */
+function count(c: ConnectionState, n: number, probe = false): number {
   if (n > 0) {
     c.stats.datagramsSent++
     c.stats.bytesSent += n
+    if (!probe) c.pmtu.onSent(n)
   }
   return n
 }
@@ -231,7 +233,7 @@ function buildProbe(c: ConnectionState, now: number, buf: Uint8Array, size: numb
     return 0
   }
   p.probe = true
-  c.pmtu.onProbeSent()
+  c.pmtu.onProbeSent(size)
   c.stats.mtuProbesSent++
   const n = protect(c, w, pnOffset, pnBytes, headerEnd, pn)
   recordSent(c, now, p, n, true)
