@@ -41,6 +41,13 @@ export const rttMs: Metric.Gauge<number> = gauge("rtt_ms", "Smoothed round-trip 
  */
 export const cwndBytes: Metric.Gauge<number> = gauge("cwnd_bytes", "Congestion window (bytes)")
 /**
+ * The datagram size in use (bytes): the base, raised by path MTU discovery.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const mtuBytes: Metric.Gauge<number> = gauge("mtu_bytes", "Datagram size in use, found by path MTU discovery (bytes)")
+/**
  * Pacing rate (bytes per second).
  *
  * @since 0.2.0

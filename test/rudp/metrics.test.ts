@@ -34,6 +34,7 @@ describe("RudpMetrics", () => {
       assert.isAbove(stats.stats.packetsLost, 0, "the 10 % loss took packets")
       assert.approximately(yield* gaugeOf(RudpMetrics.rttMs, "sender"), stats.rtt!.smoothed, 5)
       assert.isAbove(yield* gaugeOf(RudpMetrics.cwndBytes, "sender"), 0)
+      assert.isAtLeast(yield* gaugeOf(RudpMetrics.mtuBytes, "sender"), 1200)
       assert.isAbove(yield* gaugeOf(RudpMetrics.pacingRate, "sender"), 0)
       assert.isAbove(yield* gaugeOf(RudpMetrics.deliveryRate, "sender"), 0)
       assert.strictEqual(yield* countOf(RudpMetrics.lossesTotal, { endpoint: "sender" }), stats.stats.packetsLost)

@@ -71,6 +71,7 @@ export const endpointFigures = (engine: RudpEngine, driver: { readonly datagrams
     gauges: [
       [RudpMetrics.rttMs, engine.rtt.samples > 0 ? engine.rtt.smoothed : Number.NaN],
       [RudpMetrics.cwndBytes, engine.cc.window()],
+      [RudpMetrics.mtuBytes, engine.mtu],
       [RudpMetrics.pacingRate, engine.cc.pacingRate() * 1000],
       [RudpMetrics.deliveryRate, (cc["bottleneckBandwidth"] ?? 0) * 1000],
       [RudpMetrics.bytesInFlight, engine.bytesInFlight],

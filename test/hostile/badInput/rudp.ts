@@ -1,6 +1,7 @@
 /**
  * Bad inputs of reliable UDP's part 2 options: congestion control,
- * encryption (keys are described, never shown), and the endpoint server's
+ * encryption (keys are described, never shown), path MTU discovery's
+ * `maxMtu`, and the endpoint server's
  * options. Each is a `RudpError` of kind `InvalidConfig` naming the option
  * and the value (kind `InvalidInput` for a bad address, through the socket's
  * `IoError`).
@@ -54,7 +55,9 @@ const badEncryption: ReadonlyArray<readonly [unknown, string]> = [
 const endpointCases: Array<Case<RudpFixture>> = [
   ...each<RudpFixture>("Endpoint.make congestion", "congestion", ["cubic", 42, null, {}], (f, v) => endpoint(f, { congestion: v }), C),
   ...eachNaming<RudpFixture>("Endpoint.make encryption", "encryption", badEncryption, (f, v) => endpoint(f, { encryption: v }), C),
-  ...each<RudpFixture>("Endpoint.make window", "window", [0, -1, 1.5, "1M"], (f, v) => endpoint(f, { congestion: "none", window: v }), C)
+  ...each<RudpFixture>("Endpoint.make window", "window", [0, -1, 1.5, "1M"], (f, v) => endpoint(f, { congestion: "none", window: v }), C),
+  // Path MTU discovery's bound: an integer from mtu (1,200) to 65,507.
+  ...each<RudpFixture>("Endpoint.make maxMtu", "maxMtu", [1199, 65_508, 0, -1, 1500.5, "9000", null], (f, v) => endpoint(f, { maxMtu: v }), C)
 ]
 
 const serverCases: Array<Case<RudpFixture>> = [
