@@ -48,7 +48,7 @@ import type { Config as EngineConfig, ConfigInput, RandomSource } from "./engine
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
 import type { Guarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
-import { engineConfig } from "./internal/EndpointConfig.ts"
+import { engineConfig, fitToSocket } from "./internal/EndpointConfig.ts"
 import { endpointFigures, rudpGroup } from "./internal/metrics.ts"
 import { Written } from "./internal/Written.ts"
 import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
@@ -208,20 +208,6 @@ export interface Endpoint extends Sender {
  */
 export const make = <E>(udp: UdpLike.UdpLike<E>, config: Config = {}): Effect.Effect<Endpoint, RudpError, Scope.Scope> =>
   makeWith(udp, config, (now, cfg) => new RudpEngine(now, cfg))
-
-/**
- * The configuration as the socket allows it: `mtu` must fit what the socket
- * receives whole (else a typed error naming it: the peer would send datagrams
- * this end truncates), and `maxMtu` — what this end announces — comes down to it.
- */
-const fitToSocket = <E>(cfg: EngineConfig, udp: UdpLike.UdpLike<E>): EngineConfig | RudpError => {
-  if (!UdpLike.hasFastPath(udp)) return cfg
-  const receives = udp[UdpLike.FastPathId].maxDatagram
-  if (cfg.mtu > receives) {
-    return rudpError("InvalidConfig", `mtu ${cfg.mtu} is larger than the datagrams this socket receives whole (${receives} bytes): raise the UdpLike's maxDatagram or lower mtu`)
-  }
-  return cfg.maxMtu > receives ? { ...cfg, maxMtu: receives } : cfg
-}
 
 /**
  * A peer of an endpoint server: the server's one driver fiber feeds its

@@ -9,7 +9,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import { IoError } from "../../src/IoError.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
+import * as UdpSocket from "../../src/net/UdpSocket.ts"
 import * as Reactor from "../../src/reactor/Reactor.ts"
 import * as Endpoint from "../../src/rudp/Endpoint.ts"
 import * as Guarantee from "../../src/rudp/Guarantee.ts"
@@ -39,6 +41,24 @@ const untilSettled = (a: Endpoint.Endpoint, b: Endpoint.Endpoint, rounds = 200) 
 
 describe("datagram sizes on loopback", () => {
   checkFdLeaks()
+
+  it.live("the route's limit: IP_MTU of a connected socket less the IPv4 and UDP headers; Don't Fragment set", () =>
+    Effect.gen(function*() {
+      const server = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
+      assert.isUndefined(server[UdpLike.FastPathId].pathLimit(), "not connected yet: no route to ask")
+      const client = yield* UdpLike.connect({ peer: SocketAddress.format(server.localAddress) })
+      const mtu = client.socket.pathMtu()
+      assert.isNumber(mtu)
+      assert.isAtLeast(mtu as number, 1500, "loopback's MTU")
+      assert.strictEqual(client[UdpLike.FastPathId].pathLimit(), (mtu as number) - 28)
+      assert.strictEqual(client[UdpLike.FastPathId].maxDatagram, UdpLike.DEFAULT_MAX_DATAGRAM)
+      const unconnected = yield* UdpSocket.bind("127.0.0.1:0")
+      const e = unconnected.pathMtu()
+      assert.instanceOf(e, IoError)
+      assert.strictEqual((e as IoError).kind, "NotConnected")
+      assert.isUndefined(unconnected.setPathMtuDiscovery("do"))
+      assert.strictEqual(unconnected.setPathMtuDiscovery("sometimes" as "do")?.kind, "InvalidInput")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
   it.live("mtu 8192 on both ends (UdpLike.listen maxDatagram 8192): connected without a retransmitted Initial", () =>
     Effect.gen(function*() {

@@ -8,9 +8,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomFillSync } from "node:crypto"
-import { makeConfig, type RandomSource } from "../engine/Config.ts"
+import { type Config as EngineConfig, makeConfig, type RandomSource } from "../engine/Config.ts"
 import type { Config } from "../Endpoint.ts"
-import { make as rudpError } from "../RudpError.ts"
+import { make as rudpError, type RudpError } from "../RudpError.ts"
+import * as UdpLike from "../UdpLike.ts"
 
 const cryptoRandom: RandomSource = (() => {
   const pool = new Uint32Array(64)
@@ -44,3 +45,18 @@ export const engineConfig = (config: Config) =>
     catch: (e) => rudpError("InvalidConfig", e instanceof Error ? e.message : String(e))
   })
 
+/**
+ * The configuration as the socket allows it: `mtu` must fit what the socket
+ * receives whole (else a typed error naming it: the peer would send datagrams
+ * this end truncates), and `maxMtu` — what this end announces — comes down to it.
+ *
+ * @internal
+ */
+export const fitToSocket = <E>(cfg: EngineConfig, udp: UdpLike.UdpLike<E>): EngineConfig | RudpError => {
+  if (!UdpLike.hasFastPath(udp)) return cfg
+  const receives = udp[UdpLike.FastPathId].maxDatagram
+  if (cfg.mtu > receives) {
+    return rudpError("InvalidConfig", `mtu ${cfg.mtu} is larger than the datagrams this socket receives whole (${receives} bytes): raise the UdpLike's maxDatagram or lower mtu`)
+  }
+  return cfg.maxMtu > receives ? { ...cfg, maxMtu: receives } : cfg
+}

@@ -69,7 +69,8 @@ export function pollTransmitInto(c: ConnectionState, now: number, buf: Uint8Arra
   if (state === "closed" || state === "closing" || state === "draining") return 0
   if (c.helloPending) return count(c, buildHello(c, now, buf, room))
   if (!sendsData(state)) return 0
-  if (state === "established") {
+  // (A key past its confidentiality limit seals nothing more: buildShort ends the connection.)
+  if (state === "established" && c.keys?.exhausted !== true) {
     const probe = c.pmtu.probeDue(now)
     // A path MTU probe goes when the window has room for it (RFC 9000 §14.4); else data goes first.
     if (probe > 0 && probe <= space && c.bytesInFlight + probe <= c.cc.window()) {
