@@ -7,7 +7,7 @@
  *
  * @since 0.2.0
  */
-import { type Writer } from "../Bytes.ts"
+import type { Writer } from "../Bytes.ts"
 import { FrameType, writeAck, writeClose, writeMaxData, writeMessage } from "../Frame.ts"
 import { MESSAGE_CHARGE } from "../Inbox.ts"
 import type { OutMessage } from "../Outbox.ts"
@@ -201,10 +201,8 @@ function buildHello(c: ConnectionState, now: number, buf: Uint8Array, room: numb
   if (!w.ok) {
     // It did not fit what the amplification limit leaves: it goes when the peer has sent more.
     c.helloPending = true
-    c.nextPn--
-    c.sent.remove(p)
     c.stats.amplificationLimited++
-    return 0
+    return giveBack(c, p)
   }
   patchLength(buf, lengthAt, w.pos + TAG_BYTES)
   const n = seal(buf, 0, w.pos, pn)
@@ -213,26 +211,41 @@ function buildHello(c: ConnectionState, now: number, buf: Uint8Array, room: numb
   return n
 }
 
-/**
- * A path MTU probe (RFC 9000 §14.4): a short packet of exactly `size` bytes, a PING padded with PADDING.
- * Its loss is not congestion (`LossRecovery`), and it carries nothing that would need resending.
- */
-function buildProbe(c: ConnectionState, now: number, buf: Uint8Array, size: number): number {
+/** The short packet `openShort` began: its number, record and header offsets (one at a time, so no object per packet). */
+const opened = { pn: 0, p: undefined as unknown as SentPacket, pnBytes: 0, pnOffset: 0, headerEnd: 0 }
+
+/** Begins a short packet of at most `size` bytes in `buf` (the tag's room kept): returns the writer at its first frame. */
+function openShort(c: ConnectionState, buf: Uint8Array, size: number): Writer {
   const w = c.writer.reset(buf, 0, size)
   w.end -= c.shortTag
   const pn = c.takePn()
   const p = c.sent.make()
   p.pn = pn
-  const pnBytes = pnLength(pn, c.largestAcked)
-  const pnOffset = writeShortHeader(w, c.peerCid!, pn, pnBytes)
-  const headerEnd = w.pos
+  opened.pn = pn
+  opened.p = p
+  opened.pnBytes = pnLength(pn, c.largestAcked)
+  opened.pnOffset = writeShortHeader(w, c.peerCid!, pn, opened.pnBytes)
+  opened.headerEnd = w.pos
+  return w
+}
+
+/** A packet begun and not sent: its number and record go back; returns 0 (nothing to send). */
+function giveBack(c: ConnectionState, p: SentPacket): number {
+  c.nextPn--
+  c.sent.remove(p)
+  return 0
+}
+
+/**
+ * A path MTU probe (RFC 9000 §14.4): a short packet of exactly `size` bytes, a PING padded with PADDING.
+ * Its loss is not congestion (`LossRecovery`), and it carries nothing that would need resending.
+ */
+function buildProbe(c: ConnectionState, now: number, buf: Uint8Array, size: number): number {
+  const w = openShort(c, buf, size)
+  const { pn, p, pnBytes, pnOffset, headerEnd } = opened
   w.u8(FrameType.PING)
   w.zeros(w.end - w.pos)
-  if (!w.ok) {
-    c.nextPn--
-    c.sent.remove(p)
-    return 0
-  }
+  if (!w.ok) return giveBack(c, p)
   p.probe = true
   c.pmtu.onProbeSent(size)
   c.stats.mtuProbesSent++
@@ -288,14 +301,8 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array, room: numb
       return 0
     }
   }
-  const w = c.writer.reset(buf, 0, room)
-  w.end -= c.shortTag
-  const pn = c.takePn()
-  const p = c.sent.make()
-  p.pn = pn
-  const pnBytes = pnLength(pn, c.largestAcked)
-  const pnOffset = writeShortHeader(w, c.peerCid!, pn, pnBytes)
-  const headerEnd = w.pos
+  const w = openShort(c, buf, room)
+  const { pn, p, pnBytes, pnOffset, headerEnd } = opened
   writeAckIfDirty(c, w, now, p)
   let eliciting = writeMaxDataIfPending(c, w, p, now)
   const probing = c.probes > 0
@@ -314,12 +321,8 @@ function buildShort(c: ConnectionState, now: number, buf: Uint8Array, room: numb
       eliciting = true
     }
   }
-  if (w.pos === headerEnd || !w.ok) {
-    // Nothing fitted after all: give the packet number back.
-    c.nextPn--
-    c.sent.remove(p)
-    return 0
-  }
+  // Nothing fitted after all: give the packet number back.
+  if (w.pos === headerEnd || !w.ok) return giveBack(c, p)
   if (c.probes > 0 && eliciting) c.probes--
   const n = protect(c, w, pnOffset, pnBytes, headerEnd, pn)
   recordSent(c, now, p, n, eliciting)
