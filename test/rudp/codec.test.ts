@@ -4,7 +4,7 @@
  * frames in each of their forms, transport parameters.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { decodeTruncated, MAX_VARINT, Reader, Writer } from "../../src/rudp/engine/Bytes.ts"
+import { decodeTruncated, MAX_VARINT, Reader, varintLength, Writer } from "../../src/rudp/engine/Bytes.ts"
 import { FrameType, MessageFrame, Previous, readMessage, readRunCount, readRunMessage, writeMessage } from "../../src/rudp/engine/Frame.ts"
 import type { Guarantee } from "../../src/rudp/Guarantee.ts"
 import { Inbox } from "../../src/rudp/engine/Inbox.ts"
@@ -363,5 +363,30 @@ describe("transport parameters", () => {
     w.varint(1)
     w.varint(5)
     assert.strictEqual(readParams(new Reader(buf, 0, w.pos), w.pos), "parameter 1 given twice")
+  })
+
+  it("baseDatagram (0x08): absent means maxDatagram (an earlier build's mtu); under 256 or over maxDatagram is refused", () => {
+    const encode = (p: typeof params, drop08: boolean) => {
+      const buf = new Uint8Array(200)
+      const w = new Writer(buf)
+      writeParams(w, p)
+      const bytes = buf.subarray(0, w.pos)
+      if (!drop08) return bytes
+      // What an earlier build wrote: the same parameters without the 0x08 triple (id, length, value).
+      const t = new Writer(new Uint8Array(8))
+      t.varint(0x08)
+      t.varint(varintLength(p.baseDatagram))
+      t.varint(p.baseDatagram)
+      const triple = Buffer.from(t.buf.subarray(0, t.pos))
+      const at = Buffer.from(bytes).indexOf(triple)
+      assert.isAtLeast(at, 0)
+      return Uint8Array.of(...bytes.subarray(0, at), ...bytes.subarray(at + triple.length))
+    }
+    const read = (b: Uint8Array) => readParams(new Reader(b, 0, b.length), b.length)
+    const old = read(encode({ ...params, maxDatagram: 1400, baseDatagram: 1400 }, true))
+    assert.strictEqual(typeof old === "string" ? old : old.baseDatagram, 1400)
+    assert.deepStrictEqual(read(encode({ ...params, maxDatagram: 8952, baseDatagram: 1200 }, false)), { ...params, maxDatagram: 8952, baseDatagram: 1200 })
+    assert.strictEqual(read(encode({ ...params, baseDatagram: 100 }, false)), "baseDatagram under 256 or over maxDatagram")
+    assert.strictEqual(read(encode({ ...params, maxDatagram: 1200, baseDatagram: 1500 }, false)), "baseDatagram under 256 or over maxDatagram")
   })
 })
