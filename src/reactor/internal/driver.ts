@@ -157,8 +157,9 @@ export class ScheduledIo {
   stickyRead = 0
   stickyWrite = 0
   closed: IoError.IoError | undefined = undefined
-  readonly readers = new Waiters()
-  readonly writers = new Waiters()
+  /** The fibers parked on each direction, made at the first park (a slot a listener owns never needs them). */
+  readers: Waiters | undefined = undefined
+  writers: Waiters | undefined = undefined
   /** Called on each event instead of (or besides) waking fibers; set by `Driver.listen`. */
   listener: ReadinessListener | undefined = undefined
   #awaitRead: Effect.Effect<void, IoError.IoError> | undefined = undefined
@@ -207,7 +208,7 @@ export class ScheduledIo {
         return undefined
       }
     }
-    ;(dir === READ ? this.readers : this.writers).add(resume, Fiber.getCurrent()!)
+    ;(dir === READ ? this.readers ??= new Waiters() : this.writers ??= new Waiters()).add(resume, Fiber.getCurrent()!)
     this.driver.parked(1)
     return dir === READ
       ? this.#cancelRead ??= Effect.sync(() => this.#cancel(READ))
@@ -216,12 +217,13 @@ export class ScheduledIo {
 
   /** The parked fiber running this was interrupted: drop its entry. */
   #cancel(dir: Direction): void {
-    if ((dir === READ ? this.readers : this.writers).remove(Fiber.getCurrent())) this.driver.parked(-1)
+    if ((dir === READ ? this.readers : this.writers)?.remove(Fiber.getCurrent()) === true) this.driver.parked(-1)
   }
 
   /** Resumes every fiber parked on `dir`, with success or `error`, in the order they parked. */
   wake(dir: Direction, error: IoError.IoError | undefined): void {
     const waiters = dir === READ ? this.readers : this.writers
+    if (waiters === undefined) return
     const n = waiters.size
     if (n === 0) return
     this.driver.parked(-n)
@@ -464,11 +466,11 @@ export class Driver {
     if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.stickyWrite = 1
     if (flags & READ_EVENTS) {
       io.readyRead = 1
-      if (io.readers.resume !== undefined) this.#queueWake(io, token, READ)
+      if (io.readers?.resume !== undefined) this.#queueWake(io, token, READ)
     }
     if (flags & WRITE_EVENTS) {
       io.readyWrite = 1
-      if (io.writers.resume !== undefined) this.#queueWake(io, token, WRITE)
+      if (io.writers?.resume !== undefined) this.#queueWake(io, token, WRITE)
     }
     if (io.listener !== undefined) this.#queueWake(io, token, LISTENER)
   }
