@@ -65,8 +65,12 @@ export type CloseReason =
 export interface Connection<Stream> {
   /** The raw stream, for socket options and addresses. Close it only with `close()`. */
   readonly stream: Stream
-  /** The peer's address, as `accept` reported it. */
-  readonly remoteAddress: SocketAddress.SocketAddress
+  /**
+   * The peer's address, asked of the kernel (`getpeername`) at each use — a
+   * connection keeps no copy; keep it in your state if you use it often.
+   * `undefined` once the connection is closed.
+   */
+  readonly remoteAddress: SocketAddress.SocketAddress | undefined
   /** `false` once the connection closed (`close` was called or is being called). */
   readonly isOpen: boolean
   /** Bytes written and not yet taken by the kernel (0 for a connection keeping up). */

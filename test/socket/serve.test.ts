@@ -99,8 +99,10 @@ describe("Tcp.serve", () => {
 
   it.live("state from open, bytes in stream order, a greeting written in open", () =>
     Effect.gen(function*() {
+      let peer: unknown
       const server = yield* Tcp.serve("127.0.0.1:0", {
         open: (conn) => {
+          peer = conn.remoteAddress
           conn.write("hi\n")
           return { total: 0 }
         },
@@ -111,6 +113,7 @@ describe("Tcp.serve", () => {
       })
       const c = yield* Effect.promise(() => dial(portOf(server)))
       assert.strictEqual((yield* Effect.promise(() => readBytes(c, 3))).toString(), "hi\n")
+      assert.strictEqual((peer as { port: number }).port, c.localPort)
       c.write(Buffer.alloc(100_000, 1))
       assert.strictEqual((yield* Effect.promise(() => readBytes(c, 7))).toString(), "100000\n")
       c.destroy()

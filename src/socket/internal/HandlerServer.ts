@@ -34,6 +34,11 @@ import * as metrics from "./metrics.ts"
 import type { Listener } from "./StreamServer.ts"
 import type { StreamIo } from "./StreamSocket.ts"
 
+/** What the server needs of an accepted stream. @internal */
+export interface Served extends StreamIo, metrics.Counted {
+  peerAddr(): SocketAddress.SocketAddress | IoError
+}
+
 /** How the server treats its connections (from `Tcp.serve` / `Unix.serve`). @internal */
 export interface ServeConfig<S> {
   /** Prepares an accepted stream (socket options); an error closes it. */
@@ -66,7 +71,7 @@ export const checkHandler = (h: unknown): string | undefined => {
 }
 
 const END: Handler.CloseReason = { _tag: "End" }
-const CLOSED: Handler.CloseReason = { _tag: "Closed" }
+const CLOSED_BY_HANDLER: Handler.CloseReason = { _tag: "Closed" }
 const SERVER_CLOSED: Handler.CloseReason = { _tag: "ServerClosed" }
 const deregistered = ioError("Closed", "serve", "the connection was closed")
 const encoder = new TextEncoder()
@@ -85,7 +90,7 @@ const readBuffer = (size: number): Uint8Array => {
  *
  * @internal
  */
-export const serve = <S extends StreamIo & metrics.Counted, L extends Listener<S> & IoSource, State, E, R>(
+export const serve = <S extends Served, L extends Listener<S> & IoSource, State, E, R>(
   bind: Effect.Effect<L, IoError, Scope.Scope>,
   handler: Handler.Handler<State, E, R, S>,
   options: Handler.ServeOptions | undefined,
@@ -108,7 +113,7 @@ export const serve = <S extends StreamIo & metrics.Counted, L extends Listener<S
   })
 
 /** The server: the listener's readiness listener, and what its connections share. */
-class HandlerServer<S extends StreamIo & metrics.Counted, State, E, R> implements ReadinessListener {
+class HandlerServer<S extends Served, State, E, R> implements ReadinessListener {
   readonly reactor: Reactor.Reactor
   readonly listener: Listener<S> & IoSource
   readonly handler: Handler.Handler<State, E, R, S>
@@ -172,18 +177,19 @@ class HandlerServer<S extends StreamIo & metrics.Counted, State, E, R> implement
         }, 100)
         return
       }
-      this.open(a[0], a[1])
+      // The peer's address is asked of the kernel when wanted (`remoteAddress`), not kept.
+      this.open(a[0])
     }
   }
 
-  open(stream: S, peer: SocketAddress.SocketAddress): void {
+  open(stream: S): void {
     const e = this.config.prepare?.(stream)
     if (e !== undefined) {
       stream.close()
       this.log(Effect.logDebug("effect-mio: could not prepare an accepted connection", e))
       return
     }
-    const conn = new HandlerConnection<S, State>(this as HandlerServer<S, State, unknown, unknown>, stream, peer)
+    const conn = new HandlerConnection<S, State>(this as HandlerServer<S, State, unknown, unknown>, stream)
     const io = Reactor.listenUnscoped(this.reactor, stream.fd, conn)
     if (io instanceof IoError) {
       stream.close()
@@ -265,57 +271,83 @@ class HandlerServer<S extends StreamIo & metrics.Counted, State, E, R> implement
   }
 }
 
-/** One connection: the handler's `Connection`, and the listener of its driver slot. */
-class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements Handler.Connection<S>, ReadinessListener {
+/** Bytes the kernel did not take yet: `buf[start, end)`. */
+interface SendBuffer {
+  buf: Uint8Array
+  start: number
+  end: number
+}
+
+// A connection's state bits (one field: an idle connection is small).
+const CLOSED = 1
+/** `open` returned (a close inside it is reported after it). */
+const OPENED = 2
+/** An Effect that `data` returned runs: reads pause. */
+const BUSY = 4
+/** The send buffer reached the high-water mark: reads pause until it is empty. */
+const PAUSED = 8
+/** `end()` was called: FIN after the buffered bytes. */
+const ENDING = 16
+/** The peer ended: close once the buffered bytes are out. */
+const PEER_ENDED = 32
+/** What stops reads. */
+const NO_READS = CLOSED | BUSY | PAUSED | PEER_ENDED
+
+/** The reason of a connection closed inside `open`, reported once `open` returns (rare: no field for it). */
+const closedInOpen = new WeakMap<object, Handler.CloseReason>()
+
+/**
+ * One connection: the handler's `Connection`, and the listener of its driver
+ * slot. Eight fields; the send buffer exists only while bytes wait in it.
+ */
+class HandlerConnection<S extends Served, State> implements Handler.Connection<S>, ReadinessListener {
   readonly server: HandlerServer<S, State, unknown, unknown>
   readonly stream: S
-  readonly remoteAddress: SocketAddress.SocketAddress
   io!: ScheduledIo
   state: State = undefined as State
   prev: HandlerConnection<S, State> | undefined = undefined
   next: HandlerConnection<S, State> | undefined = undefined
-  /** Bytes the kernel did not take yet: `sendBuf[sendStart, sendEnd)`; no buffer while none. */
-  sendBuf: Uint8Array | undefined = undefined
-  sendStart = 0
-  sendEnd = 0
-  closed = false
-  /** `open` returned (until then a close is reported after it). */
-  #opened = false
-  #reason: Handler.CloseReason | undefined = undefined
-  /** An Effect that `data` returned runs: reads pause. */
-  busy = false
-  /** The send buffer reached the high-water mark: reads pause until it is empty. */
-  paused = false
-  /** `end()` was called: FIN after the buffered bytes. */
-  ending = false
-  /** The peer ended: close once the buffered bytes are out. */
-  peerEnded = false
+  send: SendBuffer | undefined = undefined
+  flags = 0
 
-  constructor(server: HandlerServer<S, State, unknown, unknown>, stream: S, peer: SocketAddress.SocketAddress) {
+  constructor(server: HandlerServer<S, State, unknown, unknown>, stream: S) {
     this.server = server
     this.stream = stream
-    this.remoteAddress = peer
+  }
+
+  get closed(): boolean {
+    return (this.flags & CLOSED) !== 0
   }
 
   get isOpen(): boolean {
-    return !this.closed
+    return (this.flags & CLOSED) === 0
+  }
+
+  get remoteAddress(): SocketAddress.SocketAddress | undefined {
+    const a = this.stream.peerAddr()
+    return a instanceof IoError ? undefined : a
   }
 
   get pendingBytes(): number {
-    return this.sendEnd - this.sendStart
+    const send = this.send
+    return send === undefined ? 0 : send.end - send.start
   }
 
   /** `open` returned: a close that happened inside it is reported now. */
   opened(): void {
-    this.#opened = true
-    if (this.#reason !== undefined) this.#report(this.#reason)
+    this.flags |= OPENED
+    const reason = closedInOpen.get(this)
+    if (reason !== undefined) {
+      closedInOpen.delete(this)
+      this.#report(reason)
+    }
   }
 
   /** The driver saw an event (or closed the slot under us). */
   ready(io: ScheduledIo): void {
-    if (this.closed) return
+    if ((this.flags & CLOSED) !== 0) return
     if (io.closed !== undefined) return this.closeWith({ _tag: "Error", error: io.closed })
-    if (this.sendEnd > this.sendStart && io.readyWrite === 1) this.#flush()
+    if (this.send !== undefined && io.readyWrite === 1) this.#flush(this.send)
     this.#readLoop()
   }
 
@@ -329,7 +361,7 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
     const io = this.io
     const buf = server.buf
     let reads = 0
-    while (!this.closed && !this.busy && !this.paused && !this.peerEnded && io.readyRead === 1) {
+    while ((this.flags & NO_READS) === 0 && io.readyRead === 1) {
       const r = this.stream.read(buf)
       if (r === WouldBlock) {
         io.clear(READ)
@@ -365,7 +397,7 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
   /** Runs an Effect that `data` returned, its reads paused until it completes. */
   #run(effect: Effect.Effect<void, unknown, unknown>): void {
     const server = this.server
-    this.busy = true
+    this.flags |= BUSY
     const fiber = Effect.runForkWith(server.context)(effect)
     const exit = fiber.pollUnsafe()
     if (exit !== undefined) return this.#settle(exit, false)
@@ -377,12 +409,12 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
   }
 
   #settle(exit: Exit.Exit<void, unknown>, resume: boolean): void {
-    this.busy = false
+    this.flags &= ~BUSY
     if (exit._tag === "Failure") {
       if (Cause.hasInterruptsOnly(exit.cause)) return this.closeWith({ _tag: "HandlerFailed", cause: exit.cause })
       return this.fail(exit.cause)
     }
-    if (resume && !this.closed) this.#readLoop()
+    if (resume && (this.flags & CLOSED) === 0) this.#readLoop()
   }
 
   /** A callback failed: logged, and the connection closes with `HandlerFailed`. */
@@ -392,10 +424,10 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
   }
 
   write(data: Uint8Array | string): boolean {
-    if (this.closed || this.ending) return false
+    if ((this.flags & (CLOSED | ENDING)) !== 0) return false
     const bytes = typeof data === "string" ? encoder.encode(data) : data
-    if (this.sendEnd > this.sendStart) return this.#buffer(bytes, 0)
-    if (bytes.length === 0) return !this.paused
+    if (this.send !== undefined) return this.#buffer(bytes, 0)
+    if (bytes.length === 0) return true
     const r = this.stream.write(bytes)
     if (r === bytes.length) return true
     if (r instanceof IoError) {
@@ -410,72 +442,73 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
   /** Copies `bytes[from..]` behind what is buffered (the buffer is made, compacted or grown as needed). */
   #buffer(bytes: Uint8Array, from: number): boolean {
     const n = bytes.length - from
-    const pending = this.sendEnd - this.sendStart
+    const send = this.send
+    const pending = send === undefined ? 0 : send.end - send.start
     const limit = this.server.maxSendBuffer
     if (pending + n > limit) {
       this.closeWith({ _tag: "SendBufferOverflow", limit })
       return false
     }
-    let buf = this.sendBuf
-    if (buf === undefined) {
-      buf = this.sendBuf = new Uint8Array(Math.min(limit, Math.max(4 * KiB, n)))
-      this.sendStart = this.sendEnd = 0
-    } else if (this.sendEnd + n > buf.length) {
-      const grown = pending + n > buf.length ? new Uint8Array(Math.min(limit, Math.max(buf.length * 2, pending + n))) : buf
-      grown.set(buf.subarray(this.sendStart, this.sendEnd), 0)
-      buf = this.sendBuf = grown
-      this.sendStart = 0
-      this.sendEnd = pending
+    let to: SendBuffer
+    if (send === undefined) to = this.send = { buf: new Uint8Array(Math.min(limit, Math.max(4 * KiB, n))), start: 0, end: 0 }
+    else {
+      to = send
+      if (send.end + n > send.buf.length) {
+        const old = send.buf
+        const grown = pending + n > old.length ? new Uint8Array(Math.min(limit, Math.max(old.length * 2, pending + n))) : old
+        grown.set(old.subarray(send.start, send.end), 0)
+        send.buf = grown
+        send.start = 0
+        send.end = pending
+      }
     }
-    buf.set(from === 0 ? bytes : bytes.subarray(from), this.sendEnd)
-    this.sendEnd += n
-    if (this.sendEnd - this.sendStart >= this.server.highWaterMark) this.paused = true
-    return !this.paused
+    to.buf.set(from === 0 ? bytes : bytes.subarray(from), to.end)
+    to.end += n
+    if (to.end - to.start >= this.server.highWaterMark) this.flags |= PAUSED
+    return (this.flags & PAUSED) === 0
   }
 
   /** Writable: sends what is buffered; once empty, frees the buffer and resumes what waited on it. */
-  #flush(): void {
-    const buf = this.sendBuf!
-    const r = this.stream.write(buf.subarray(this.sendStart, this.sendEnd))
+  #flush(send: SendBuffer): void {
+    const r = this.stream.write(send.buf.subarray(send.start, send.end))
     if (r instanceof IoError) return this.closeWith({ _tag: "Error", error: r })
-    if (r !== WouldBlock) this.sendStart += r
-    if (this.sendStart < this.sendEnd) {
+    if (r !== WouldBlock) send.start += r
+    if (send.start < send.end) {
       this.io.clear(WRITE)
       return
     }
-    this.sendBuf = undefined
-    this.sendStart = this.sendEnd = 0
-    this.paused = false
-    if (this.ending) this.#shutdownWrite()
-    else if (this.peerEnded) this.closeWith(END)
+    this.send = undefined
+    this.flags &= ~PAUSED
+    if ((this.flags & ENDING) !== 0) this.#shutdownWrite()
+    else if ((this.flags & PEER_ENDED) !== 0) this.closeWith(END)
   }
 
   end(): void {
-    if (this.closed || this.ending) return
-    this.ending = true
-    if (this.sendEnd === this.sendStart) this.#shutdownWrite()
+    if ((this.flags & (CLOSED | ENDING)) !== 0) return
+    this.flags |= ENDING
+    if (this.send === undefined) this.#shutdownWrite()
   }
 
   #shutdownWrite(): void {
     const e = this.stream.shutdown("write")
     if (e !== undefined) return this.closeWith({ _tag: "Error", error: e })
-    if (this.peerEnded) this.closeWith(END)
+    if ((this.flags & PEER_ENDED) !== 0) this.closeWith(END)
   }
 
   /** The peer ended its side: close too (as Node's `net` does by default), after what is buffered. */
   #peerEnd(): void {
-    this.peerEnded = true
-    if (this.sendEnd === this.sendStart) this.closeWith(END)
+    this.flags |= PEER_ENDED
+    if (this.send === undefined) this.closeWith(END)
   }
 
   close(): void {
-    this.closeWith(CLOSED)
+    this.closeWith(CLOSED_BY_HANDLER)
   }
 
   /** Closes the connection (slot first, then the fd) and reports `reason` once. Idempotent. */
   closeWith(reason: Handler.CloseReason): void {
-    if (this.closed) return
-    this.closed = true
+    if ((this.flags & CLOSED) !== 0) return
+    this.flags |= CLOSED
     const server = this.server
     server.unlink(this)
     const io = this.io
@@ -485,10 +518,9 @@ class HandlerConnection<S extends StreamIo & metrics.Counted, State> implements 
     }
     server.accepted.end(this.stream)
     this.stream.close()
-    this.sendBuf = undefined
-    this.sendStart = this.sendEnd = 0
-    if (this.#opened) this.#report(reason)
-    else this.#reason = reason
+    this.send = undefined
+    if ((this.flags & OPENED) !== 0) this.#report(reason)
+    else closedInOpen.set(this, reason)
   }
 
   #report(reason: Handler.CloseReason): void {
