@@ -229,6 +229,13 @@ class HandlerServer<S extends Served, State, E, R> implements ReadinessListener 
     this.count--
   }
 
+  #view: Uint8Array | undefined = undefined
+  /** The first `n` bytes of the read buffer: the last such view, when it has that length (steady traffic allocates none). */
+  view(n: number): Uint8Array {
+    const v = this.#view
+    return v !== undefined && v.length === n ? v : (this.#view = this.buf.subarray(0, n))
+  }
+
   /** Reads again for `conn` in the next turn (it used its reads, or a read could not start now). */
   again(conn: HandlerConnection<S, State>): void {
     this.#again.push(conn)
@@ -369,7 +376,7 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
       }
       if (typeof r !== "number") return this.closeWith({ _tag: "Error", error: r })
       if (r === 0) return this.#peerEnd()
-      this.#deliver(r === buf.length ? buf : buf.subarray(0, r))
+      this.#deliver(r === buf.length ? buf : server.view(r))
       // A short read emptied the socket: its next data is a new edge (an end seen already stays ready).
       if (r < buf.length) io.clear(READ)
       else if (++reads === server.maxReads) {
