@@ -119,6 +119,23 @@ describe("Tcp.serve", () => {
       c.destroy()
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
+  it.live("a connection that keeps the buffer full yields after maxReadsPerEvent reads and goes on in order", () =>
+    Effect.gen(function*() {
+      const total = 2 * 1024 * 1024
+      const server = yield* Tcp.serve("127.0.0.1:0", {
+        open: () => ({ at: 0, bad: -1 }),
+        data: (conn, state, bytes) => {
+          for (let i = 0; i < bytes.length; i++) if (state.bad < 0 && bytes[i] !== (state.at + i) % 251) state.bad = state.at + i
+          state.at += bytes.length
+          if (state.at === total) conn.write(`${state.bad}`)
+        }
+      }, { readSize: 1024, maxReadsPerEvent: 1 })
+      const c = yield* Effect.promise(() => dial(portOf(server)))
+      c.write(Buffer.from(Array.from({ length: total }, (_, i) => i % 251)))
+      assert.strictEqual((yield* Effect.promise(() => readBytes(c, 2))).toString(), "-1")
+      c.destroy()
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("a reader that stops: writes buffer past the high-water mark, reads pause, all bytes arrive in order once it reads", () =>
     Effect.gen(function*() {
       const block = 1024 * 1024

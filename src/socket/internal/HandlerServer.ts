@@ -76,6 +76,12 @@ const SERVER_CLOSED: Handler.CloseReason = { _tag: "ServerClosed" }
 const deregistered = ioError("Closed", "serve", "the connection was closed")
 const encoder = new TextEncoder()
 
+/**
+ * `Handler.data` calls running now, of any server (servers of one `readSize`
+ * share a buffer): a read that would start inside one waits for the next turn.
+ */
+let inData = 0
+
 /** Read buffers shared by every handler server, one per size: a view of one is valid until the next read. */
 const readBuffers = new Map<number, Uint8Array>()
 const readBuffer = (size: number): Uint8Array => {
@@ -130,8 +136,6 @@ class HandlerServer<S extends Served, State, E, R> implements ReadinessListener 
   count = 0
   /** Fibers of Effects that `data` returned and that are still running. */
   readonly fibers = new Set<Fiber.Fiber<void, E>>()
-  /** Inside `Handler.data`: the shared buffer is in use, so a read that would start now waits for the next turn. */
-  inData = 0
   #again: Array<HandlerConnection<S, State>> = []
   #againScheduled = false
   #retry: ReturnType<typeof setTimeout> | undefined = undefined
@@ -361,7 +365,7 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
   /** Reads until the socket is empty (or reads pause, or the per-event budget is spent), handing each read to `data`. */
   #readLoop(): void {
     const server = this.server
-    if (server.inData > 0) {
+    if (inData > 0) {
       server.again(this)
       return
     }
@@ -389,14 +393,14 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
   #deliver(bytes: Uint8Array): void {
     const server = this.server
     let r: unknown
-    server.inData++
+    inData++
     try {
       r = server.handler.data(this, this.state, bytes)
     } catch (defect) {
-      server.inData--
+      inData--
       return this.fail(Cause.die(defect))
     }
-    server.inData--
+    inData--
     // A callback typed `void` may return anything (`(c, s, b) => c.write(b)` returns a boolean): only an Effect runs.
     if (r !== undefined && Effect.isEffect(r)) this.#run(r as Effect.Effect<void, unknown, unknown>)
   }
