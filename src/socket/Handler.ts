@@ -85,6 +85,13 @@ export interface Connection<Stream> {
    * `SendBufferOverflow`. `data` may be reused as soon as `write` returns.
    */
   write(data: Uint8Array | string): boolean
+  /**
+   * Completes once nothing is buffered (at once when nothing is), or once the
+   * connection closed — check `isOpen` after. For an Effect that `data`
+   * returned and that writes more than `maxSendBuffer` in all: write, wait
+   * here, write on.
+   */
+  readonly drained: Effect.Effect<void>
   /** Sends what is buffered, then ends the write side (FIN); the connection closes when the peer ends too. */
   end(): void
   /** Closes now: buffered bytes are dropped, `close` is called with `Closed`. Idempotent. */

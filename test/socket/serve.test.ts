@@ -256,6 +256,32 @@ describe("Tcp.serve", () => {
       assert.strictEqual(server.connections(), 0)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 30_000)
 
+  it.live("an Effect that waits on drained between writes sends more than maxSendBuffer to a slow reader", () =>
+    Effect.gen(function*() {
+      const block = 256 * 1024, blocks = 6
+      let reason: string | undefined
+      let waits = 0
+      const server = yield* Tcp.serve("127.0.0.1:0", {
+        data: (conn) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < blocks; i++) {
+              conn.write(new Uint8Array(block).fill(i))
+              if (conn.pendingBytes > 0) waits++
+              yield* conn.drained
+            }
+          }),
+        close: (_c, _s, r) => void (reason = r._tag)
+      }, { maxSendBuffer: block, connection: { sendBufferSize: 16 * 1024 } })
+      const c = yield* Effect.promise(() => dial(portOf(server)))
+      c.write("go")
+      const got = yield* Effect.promise(() => readBytes(c, blocks * block))
+      assert.strictEqual(got.length, blocks * block)
+      for (let i = 0; i < blocks; i++) assert.isTrue(got.subarray(i * block, (i + 1) * block).every((x) => x === i))
+      assert.isAbove(waits, 0)
+      assert.isUndefined(reason)
+      c.destroy()
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("writes past maxSendBuffer close the connection with SendBufferOverflow", () =>
     Effect.gen(function*() {
       let reason: Handler.CloseReason | undefined

@@ -304,6 +304,9 @@ const PEER_ENDED = 32
 /** What stops reads. */
 const NO_READS = CLOSED | BUSY | PAUSED | PEER_ENDED
 
+/** Fibers waiting in `drained` for a connection's send buffer to empty (rare: no field for them). */
+const drainWaiters = new WeakMap<object, Array<(effect: Effect.Effect<void>) => void>>()
+
 /** The reason of a connection closed inside `open`, reported once `open` returns (rare: no field for it). */
 const closedInOpen = new WeakMap<object, Handler.CloseReason>()
 
@@ -342,6 +345,27 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
   get pendingBytes(): number {
     const send = this.send
     return send === undefined ? 0 : send.end - send.start
+  }
+
+  get drained(): Effect.Effect<void> {
+    return Effect.callback<void>((resume) => {
+      if (this.send === undefined || (this.flags & CLOSED) !== 0) return resume(Effect.void)
+      let waiters = drainWaiters.get(this)
+      if (waiters === undefined) drainWaiters.set(this, waiters = [])
+      waiters.push(resume)
+      return Effect.sync(() => {
+        const i = waiters.indexOf(resume)
+        if (i >= 0) waiters.splice(i, 1)
+      })
+    })
+  }
+
+  /** The send buffer emptied or the connection closed: resumes the fibers waiting in `drained`. */
+  #wakeDrained(): void {
+    const waiters = drainWaiters.get(this)
+    if (waiters === undefined) return
+    drainWaiters.delete(this)
+    for (const resume of waiters) resume(Effect.void)
   }
 
   /** `open` returned: a close that happened inside it is reported now. */
@@ -490,6 +514,7 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
     }
     this.send = undefined
     this.flags &= ~PAUSED
+    this.#wakeDrained()
     if ((this.flags & ENDING) !== 0) this.#shutdownWrite()
     else if ((this.flags & PEER_ENDED) !== 0) this.closeWith(END)
   }
@@ -530,6 +555,7 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
     server.accepted.end(this.stream)
     this.stream.close()
     this.send = undefined
+    this.#wakeDrained()
     if ((this.flags & OPENED) !== 0) this.#report(reason)
     else closedInOpen.set(this, reason)
   }
