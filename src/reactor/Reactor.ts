@@ -28,7 +28,7 @@ import * as Poll from "../poll/Poll.ts"
 import type { WouldBlock } from "../WouldBlock.ts"
 import * as IdleStrategy from "./IdleStrategy.ts"
 import { doIo } from "./internal/doIo.ts"
-import { type Direction, Driver, READ, type ReadinessListener, type ScheduledIo, WRITE } from "./internal/driver.ts"
+import { type Direction, Driver, READ, type ScheduledIo, WRITE } from "./internal/driver.ts"
 import { reactorGroup } from "./internal/metrics.ts"
 
 /**
@@ -189,24 +189,21 @@ export const registerUnscoped = (reactor: Reactor, source: IoSource, lazy: boole
 }
 
 /**
- * Registers `fd` outside any Scope and gives its events to `listener` instead
- * of parked fibers (the fiber-less handlers of `Tcp.serve`). The caller
- * deregisters the slot (`io.driver.unlisten(io)`, then
- * `io.driver.deregister(io, error)`) before it closes the fd; closing the
- * Reactor's Scope deregisters it and calls `listener.ready` once more.
+ * A driver slot for `fd` outside any Scope and without close hooks, for a
+ * `ReadinessListener` to own (the fiber-less handlers of `Tcp.serve`): the
+ * caller installs the listener with `io.driver.listen(io, listener)` — which
+ * puts a `lazy` slot's fd in the epoll set — and removes the slot
+ * (`io.driver.unlisten(io)`, then `io.driver.deregister(io, error)`) before it
+ * closes the fd. Closing the Reactor's Scope deregisters it and calls the
+ * listener once more.
  *
  * @internal
  */
-export const listenUnscoped = (reactor: Reactor, fd: number, listener: ReadinessListener): ScheduledIo | IoError.IoError => {
+export const slotUnscoped = (reactor: Reactor, fd: number, lazy: boolean): ScheduledIo | IoError.IoError => {
   const driver = drivers.get(reactor)
   if (driver === undefined) return IoError.make("Unsupported", "register", "the reactor was not made by Reactor.make")
   if (fd < 0) return IoError.closed("register")
-  const io = driver.register(fd, false)
-  if (io instanceof IoError.IoError) return io
-  const e = driver.listen(io, listener)
-  if (e === undefined) return io
-  driver.deregister(io, closedError)
-  return e
+  return driver.register(fd, lazy)
 }
 
 /**

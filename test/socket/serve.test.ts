@@ -136,6 +136,31 @@ describe("Tcp.serve", () => {
       c.destroy()
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 
+  it.live("a connection closed in open is reported once open returned, and its client sees the close", () =>
+    Effect.gen(function*() {
+      const reasons: Array<string> = []
+      const server = yield* Tcp.serve("127.0.0.1:0", {
+        open: (conn) => {
+          conn.write("bye")
+          const before = reasons.length
+          conn.close()
+          // Reported after open returns, with the state it returns.
+          if (reasons.length !== before) throw new Error("close reported inside open")
+          return "state"
+        },
+        data: () => assert.fail("no data on a closed connection"),
+        close: (_c, state, r) => reasons.push(`${state} ${r._tag}`)
+      })
+      for (let i = 0; i < 3; i++) {
+        const c = yield* Effect.promise(() => dial(portOf(server)))
+        assert.strictEqual((yield* Effect.promise(() => readBytes(c, 3))).toString(), "bye")
+        c.resume()
+        yield* Effect.promise(() => closed(c))
+      }
+      assert.deepStrictEqual(reasons, ["state Closed", "state Closed", "state Closed"])
+      assert.strictEqual(server.connections(), 0)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("a reader that stops: writes buffer past the high-water mark, reads pause, all bytes arrive in order once it reads", () =>
     Effect.gen(function*() {
       const block = 1024 * 1024

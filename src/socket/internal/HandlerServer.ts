@@ -110,8 +110,13 @@ export const serve = <S extends Served, L extends Listener<S> & IoSource, State,
     if (local instanceof IoError) return yield* Effect.fail(errors.serverOpenError(local))
     const accepted = metrics.streamGroup(context as Context.Context<never>, config.transport).accept
     const server = new HandlerServer<S, State, E, R>(reactor, listener, handler, options, config, context, accepted)
-    const io = Reactor.listenUnscoped(reactor, listener.fd, server)
+    const io = Reactor.slotUnscoped(reactor, listener.fd, false)
     if (io instanceof IoError) return yield* Effect.fail(errors.serverOpenError(io))
+    const e = io.driver.listen(io, server)
+    if (e !== undefined) {
+      io.driver.deregister(io, deregistered)
+      return yield* Effect.fail(errors.serverOpenError(e))
+    }
     server.io = io
     // Added after the listener's own finalizer, so it runs first: the slot goes before the fd closes.
     yield* Effect.addFinalizer(() => server.shutdown())
@@ -194,12 +199,10 @@ class HandlerServer<S extends Served, State, E, R> implements ReadinessListener 
       return
     }
     const conn = new HandlerConnection<S, State>(this as HandlerServer<S, State, unknown, unknown>, stream)
-    const io = Reactor.listenUnscoped(this.reactor, stream.fd, conn)
-    if (io instanceof IoError) {
-      stream.close()
-      this.log(Effect.logDebug("effect-mio: could not register an accepted connection", io))
-      return
-    }
+    // A lazy slot: the fd joins the epoll set only once `open` returned with the connection still open
+    // (a connection closed in `open` costs no epoll_ctl).
+    const io = Reactor.slotUnscoped(this.reactor, stream.fd, true)
+    if (io instanceof IoError) return this.#refuse(stream, io)
     conn.io = io
     this.link(conn)
     this.accepted.add(stream)
@@ -213,7 +216,16 @@ class HandlerServer<S extends Served, State, E, R> implements ReadinessListener 
         return
       }
     }
+    if (conn.isOpen) {
+      const e = io.driver.listen(io, conn)
+      if (e !== undefined) conn.closeWith({ _tag: "Error", error: e })
+    }
     conn.opened()
+  }
+
+  #refuse(stream: S, e: IoError): void {
+    stream.close()
+    this.log(Effect.logDebug("effect-mio: could not register an accepted connection", e))
   }
 
   link(conn: HandlerConnection<S, State>): void {
