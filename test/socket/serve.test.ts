@@ -393,7 +393,7 @@ describe("Unix.serve", () => {
     Effect.gen(function*() {
       const path = join(tmpdir(), `effect-mio-serve-${process.pid}.sock`)
       yield* Effect.gen(function*() {
-        yield* Unix.serve(path, { data: (conn, _, bytes) => void conn.write(bytes) })
+        yield* Unix.serve(path, { data: (conn, _, bytes) => void conn.write(bytes) }, { maxReadsPerEvent: 4, highWaterMark: 4096 })
         const c = yield* Effect.promise(() => dial(path))
         c.write("over unix")
         assert.strictEqual((yield* Effect.promise(() => readBytes(c, 9))).toString(), "over unix")
