@@ -68,6 +68,8 @@ export * as IdleStrategy from "./reactor/IdleStrategy.ts"
 export * as Reactor from "./reactor/Reactor.ts"
 
 // --- floor 5: effect/socket adapters ----------------------------------------------
+/** @since 0.2.0 */
+export * as Handler from "./socket/Handler.ts"
 /** @since 0.1.0 */
 export * as Tcp from "./socket/Tcp.ts"
 /** @since 0.2.0 */

@@ -35,6 +35,8 @@ export const cases: ReadonlyArray<Case> = [
       v("C client -> ours readiness (TcpListener + Poll.pollBlocking, opt-in)", { peer: "accept_server", args: ["--impl", "readiness", "--strategy", "block"] }),
       v("C client -> ours fiber (effect/socket SocketServer, park)", { peer: "accept_server", args: ["--impl", "fiber"] }),
       v("C client -> ours fiber, block strategy (opt-in)", { peer: "accept_server", args: ["--impl", "fiber", "--strategy", "block"] }),
+      v("C client -> ours readiness-driven handler (Tcp.serve, park)", { peer: "accept_server", args: ["--impl", "serve"] }),
+      v("C client -> ours readiness-driven handler (Tcp.serve), block strategy (opt-in)", { peer: "accept_server", args: ["--impl", "serve", "--strategy", "block"] }),
       v("C client -> Node net server", { peer: "accept_server", args: ["--impl", "node"] }),
       { ...v("C client -> Effect NodeSocketServer", { peer: "accept_server", args: ["--impl", "nodesocket"] }), skip: platformNodeSkip }
     ]

@@ -87,6 +87,8 @@ export const cases: ReadonlyArray<Case> = [
       v("ours fiber echo server (effect/socket SocketServer, park)", ours("fiber")),
       v("ours fiber echo server, block strategy (opt-in)", ours("fiber", [], "block")),
       v("ours fiber echo server, reader chunkSize 1 KiB", ours("fiber", ["--chunk", 1024])),
+      v("ours readiness-driven handler (Tcp.serve, park)", ours("serve")),
+      v("ours readiness-driven handler (Tcp.serve), block strategy (opt-in)", ours("serve", [], "block")),
       v("Node net echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "node"], nodeArgs: ["--expose-gc"] }),
       {
         ...v("Effect NodeSocketServer echo server", { peer: "tcp_rtt", args: ["--role", "server", "--impl", "nodesocket"], nodeArgs: ["--expose-gc"] }),

@@ -87,6 +87,8 @@ export const cases: ReadonlyArray<Case> = [
       { name: "ours readiness client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("readiness"), SAME, false) },
       { name: "C epoll client -> ours fiber server, park", placement: SAME.label, run: rtt(ours("fiber"), C_EPOLL, SAME, false) },
       { name: "ours fiber client, park -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber"), SAME, false) },
+      { name: "C epoll client -> ours readiness-driven handler (Tcp.serve), park", placement: SAME.label, run: rtt(ours("serve"), C_EPOLL, SAME, false) },
+      { name: "ours fiber client <-> ours readiness-driven handler (Tcp.serve), park", placement: SAME.label, run: rtt(ours("serve"), ours("fiber"), SAME, false) },
       { name: "ours readiness client, pollBlocking -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("readiness", "block"), SAME, false) },
       { name: "ours fiber client, block strategy -> C epoll server", placement: SAME.label, run: rtt(C_EPOLL, ours("fiber", "block"), SAME, false) },
       both("Node net <-> Node net", NODE, SAME),

@@ -6,6 +6,7 @@
  *                     (`--strategy block`: wait with Poll.pollBlocking instead)
  *          fiber      effect/socket SocketServer (Tcp.listen) whose handler returns at once
  *                     (`--strategy park|spin|backoff|block`: the reactor's idle strategy)
+ *          serve      the readiness-driven handler (Tcp.serve) whose `open` closes the connection
  *          node       node:net, socket.destroy() on 'connection'
  *          nodesocket Effect's NodeSocketServer (@effect/platform-node) whose handler acquires the
  *                     reader and releases it (which closes the connection; a handler that does
@@ -54,7 +55,14 @@ const fiber = Effect.gen(function*() {
   return yield* server.run(() => Effect.void)
 })
 
+const serve = Effect.gen(function*() {
+  const server = yield* Tcp.serve(`${HOST}:0`, { open: (conn) => conn.close(), data: () => {} }, { backlog: BACKLOG })
+  emit({ ready: true, port: (server.address as { port: number }).port })
+  return yield* Effect.never
+})
+
 if (impl === "readiness") runMain(Effect.scoped(readiness))
+else if (impl === "serve") runMain(serve.pipe(Effect.scoped, Effect.provide(reactorLayer(strategy))))
 else if (impl === "fiber") runMain(fiber.pipe(Effect.scoped, Effect.provide(reactorLayer(strategy))))
 else if (impl === "node") {
   const server = net.createServer((s) => s.destroy())

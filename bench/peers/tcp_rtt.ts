@@ -9,6 +9,8 @@
  *                      `--strategy spin` busy-loops on `poll.pollNow(events)`
  *          reactor     `Reactor.register` + `Registration.readIo(read)`, direct writes
  *          fiber       effect/socket: `Tcp.connect` → `Socket`, `Tcp.listen` → `SocketServer`
+ *          serve       (server) the readiness-driven handler: `Tcp.serve` with a `data` callback that
+ *                      writes back what it got (the client is the fiber one)
  *          node        node:net (noDelay)
  *          nodesocket  Effect's NodeSocket / NodeSocketServer (@effect/platform-node)
  *   --strategy park|spin|backoff  (the reactor's idle strategy)
@@ -230,6 +232,14 @@ const fiberServer = Effect.flatMap(
 )
 const fiberClient = (p: number) => Effect.flatMap(Tcp.connect(`${HOST}:${p}`), socketClient)
 
+// --- readiness-driven handler (Tcp.serve) -----------------------------------------------------
+
+const serveServer = Effect.gen(function*() {
+  const server = yield* Tcp.serve(`${HOST}:0`, { data: (conn, _, bytes) => void conn.write(bytes) }, { backlog: 4096 })
+  emit({ ready: true, port: (server.address as { port: number }).port })
+  return yield* Effect.never
+})
+
 // --- Effect's NodeSocket (optional package) ------------------------------------------------
 
 const platformNode = async (): Promise<{ NodeSocket: any; NodeSocketServer: any }> => {
@@ -294,6 +304,8 @@ const main = async (): Promise<void> => {
         return runMain(withReactor(reactorServer))
       case "fiber":
         return runMain(withReactor(fiberServer))
+      case "serve":
+        return runMain(withReactor(serveServer))
       case "node":
         return nodeServer()
       case "nodesocket": {
@@ -309,6 +321,7 @@ const main = async (): Promise<void> => {
       case "reactor":
         return runMain(withReactor(reactorClient(p)))
       case "fiber":
+      case "serve":
         return runMain(withReactor(fiberClient(p)))
       case "node":
         return nodeClient(p)

@@ -189,6 +189,24 @@ export const registerUnscoped = (reactor: Reactor, source: IoSource, lazy: boole
 }
 
 /**
+ * A driver slot for `fd` outside any Scope and without close hooks, for a
+ * `ReadinessListener` to own (the fiber-less handlers of `Tcp.serve`): the
+ * caller installs the listener with `io.driver.listen(io, listener)` — which
+ * puts a `lazy` slot's fd in the epoll set — and removes the slot
+ * (`io.driver.unlisten(io)`, then `io.driver.deregister(io, error)`) before it
+ * closes the fd. Closing the Reactor's Scope deregisters it and calls the
+ * listener once more.
+ *
+ * @internal
+ */
+export const slotUnscoped = (reactor: Reactor, fd: number, lazy: boolean): ScheduledIo | IoError.IoError => {
+  const driver = drivers.get(reactor)
+  if (driver === undefined) return IoError.make("Unsupported", "register", "the reactor was not made by Reactor.make")
+  if (fd < 0) return IoError.closed("register")
+  return driver.register(fd, lazy)
+}
+
+/**
  * Builds a reactor with the given idle strategy; its driver and epoll instance
  * live until the Scope closes. A strategy with a bad count or budget (or an
  * unknown tag) fails with kind `InvalidInput` naming it, before anything opens.

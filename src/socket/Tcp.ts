@@ -27,7 +27,9 @@ import * as TcpListener from "../net/TcpListener.ts"
 import * as TcpStream from "../net/TcpStream.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import { Reactor } from "../reactor/Reactor.ts"
+import type * as Handler from "./Handler.ts"
 import * as errors from "./internal/errors.ts"
+import * as HandlerServer from "./internal/HandlerServer.ts"
 import * as metrics from "./internal/metrics.ts"
 import * as StreamServer from "./internal/StreamServer.ts"
 import * as StreamSocket from "./internal/StreamSocket.ts"
@@ -168,6 +170,58 @@ export const listen: (
   })
   return server
 })
+
+/**
+ * Options of `serve`: the listener's, the handler server's, and the socket
+ * options every accepted connection gets.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ServeOptions extends TcpListener.ListenOptions, Handler.ServeOptions {
+  /** Options for every accepted connection (default: `nodelay: true`). */
+  readonly connection?: ListenOptions["connection"]
+}
+
+/**
+ * Serves `handler` on `address` until the Scope closes: a fiber-less server
+ * whose per-connection callbacks run on readiness, inside the reactor's turn
+ * (see the `Handler` module). For many connections at a low cost each — no
+ * fiber, `Queue` or read buffer per idle connection; use `listen` for Effect's
+ * `SocketServer` interface. Closing the Scope stops accepting, closes every
+ * connection (`ServerClosed`) and interrupts the Effects still running.
+ *
+ * A bad option or handler fails with `SocketServerOpenError` (cause: `IoError`
+ * kind `InvalidInput` naming it).
+ *
+ * @example
+ * ```ts
+ * // An echo server.
+ * const server = yield* Tcp.serve("127.0.0.1:7000", { data: (conn, _, bytes) => void conn.write(bytes) })
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const serve = <State, E = never, R = never>(
+  address: SocketAddress.Input,
+  handler: Handler.Handler<State, E, R, TcpStream.TcpStream>,
+  options?: ServeOptions
+): Effect.Effect<Handler.Server, SocketServer.SocketServerError, Reactor | Scope.Scope | R> =>
+  Effect.suspend(() => {
+    const bad = HandlerServer.checkHandler(handler) ?? HandlerServer.checkServeOptions(options) ??
+      TcpStream.checkConnectOptions(options?.connection, "connection.")
+    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "serve", bad)))
+    const { nodelay, ...perConnection } = withNodelay(options?.connection)
+    const bind = Effect.tap(TcpListener.bind(address, options), (listener) => {
+      const e = listener.setNodelay(nodelay === true)
+      return e === undefined ? Effect.void : Effect.fail(e)
+    })
+    return HandlerServer.serve(bind, handler, options, {
+      prepare: Object.keys(perConnection).length === 0 ? undefined : (stream) => TcpStream.applyOptions(stream, perConnection),
+      transport: "tcp"
+    })
+  })
 
 /**
  * `listen` as a Layer of Effect's `SocketServer` service.

@@ -23,7 +23,9 @@ import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UnixListener from "../net/UnixListener.ts"
 import * as UnixStream from "../net/UnixStream.ts"
 import { Reactor } from "../reactor/Reactor.ts"
+import type * as Handler from "./Handler.ts"
 import * as errors from "./internal/errors.ts"
+import * as HandlerServer from "./internal/HandlerServer.ts"
 import * as metrics from "./internal/metrics.ts"
 import * as StreamServer from "./internal/StreamServer.ts"
 import * as StreamSocket from "./internal/StreamSocket.ts"
@@ -123,6 +125,34 @@ export const listen: (
   yield* Effect.annotateCurrentSpan({ "network.transport": "unix", "server.address": path.startsWith("\0") ? `@${path.slice(1)}` : path })
   return server
 })
+
+/**
+ * Options of `serve`: the listener's and the handler server's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ServeOptions extends UnixListener.ListenOptions, Handler.ServeOptions {}
+
+/**
+ * Serves `handler` on a path or abstract name until the Scope closes (a path it
+ * bound is unlinked then): the fiber-less server of `Tcp.serve`, for Unix
+ * stream sockets. A bad option or handler fails with `SocketServerOpenError`
+ * (cause: `IoError` kind `InvalidInput`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const serve = <State, E = never, R = never>(
+  address: SocketAddress.Input,
+  handler: Handler.Handler<State, E, R, UnixStream.UnixStream>,
+  options?: ServeOptions
+): Effect.Effect<Handler.Server, SocketServer.SocketServerError, Reactor | Scope.Scope | R> =>
+  Effect.suspend(() => {
+    const bad = HandlerServer.checkHandler(handler) ?? HandlerServer.checkServeOptions(options)
+    if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "serve", bad)))
+    return HandlerServer.serve(UnixListener.bind(address, options), handler, options, { transport: "unix" })
+  })
 
 /**
  * `listen` as a Layer of Effect's `SocketServer` service.

@@ -38,6 +38,21 @@ export const READ = 0
 export const WRITE = 1
 /** @internal */
 export type Direction = typeof READ | typeof WRITE
+/** A wake-up for a source's listener rather than its parked fibers. */
+const LISTENER = 2
+
+/**
+ * Code that owns a source's readiness instead of fibers (the fiber-less
+ * connection handlers of `Tcp.serve`): the driver calls `ready` from its
+ * delivery, after recording the event's readiness bits, and once more when the
+ * registration is closed under it (`io.closed` is set then). `ready` must not
+ * throw.
+ *
+ * @internal
+ */
+export interface ReadinessListener {
+  ready(io: ScheduledIo): void
+}
 
 type Resume = (effect: Effect.Effect<void, IoError.IoError>) => void
 type AnyFiber = Fiber.Fiber<unknown, unknown>
@@ -142,8 +157,11 @@ export class ScheduledIo {
   stickyRead = 0
   stickyWrite = 0
   closed: IoError.IoError | undefined = undefined
-  readonly readers = new Waiters()
-  readonly writers = new Waiters()
+  /** The fibers parked on each direction, made at the first park (a slot a listener owns never needs them). */
+  readers: Waiters | undefined = undefined
+  writers: Waiters | undefined = undefined
+  /** Called on each event instead of (or besides) waking fibers; set by `Driver.listen`. */
+  listener: ReadinessListener | undefined = undefined
   #awaitRead: Effect.Effect<void, IoError.IoError> | undefined = undefined
   #awaitWrite: Effect.Effect<void, IoError.IoError> | undefined = undefined
   #cancelRead: Effect.Effect<void> | undefined = undefined
@@ -190,7 +208,7 @@ export class ScheduledIo {
         return undefined
       }
     }
-    ;(dir === READ ? this.readers : this.writers).add(resume, Fiber.getCurrent()!)
+    ;(dir === READ ? this.readers ??= new Waiters() : this.writers ??= new Waiters()).add(resume, Fiber.getCurrent()!)
     this.driver.parked(1)
     return dir === READ
       ? this.#cancelRead ??= Effect.sync(() => this.#cancel(READ))
@@ -199,12 +217,13 @@ export class ScheduledIo {
 
   /** The parked fiber running this was interrupted: drop its entry. */
   #cancel(dir: Direction): void {
-    if ((dir === READ ? this.readers : this.writers).remove(Fiber.getCurrent())) this.driver.parked(-1)
+    if ((dir === READ ? this.readers : this.writers)?.remove(Fiber.getCurrent()) === true) this.driver.parked(-1)
   }
 
   /** Resumes every fiber parked on `dir`, with success or `error`, in the order they parked. */
   wake(dir: Direction, error: IoError.IoError | undefined): void {
     const waiters = dir === READ ? this.readers : this.writers
+    if (waiters === undefined) return
     const n = waiters.size
     if (n === 0) return
     this.driver.parked(-n)
@@ -251,7 +270,7 @@ export class Driver {
    */
   readonly #wakeIo: Array<ScheduledIo> = []
   readonly #wakeToken: Array<number> = []
-  readonly #wakeDir: Array<Direction> = []
+  readonly #wakeDir: Array<Direction | typeof LISTENER> = []
   #wakeLen = 0
   #wakePos = 0
   /** Events dispatched since creation (for tests and metrics). */
@@ -336,6 +355,34 @@ export class Driver {
     }
     io.wake(READ, error)
     io.wake(WRITE, error)
+    const listener = io.listener
+    if (listener !== undefined) {
+      this.unlisten(io)
+      listener.ready(io)
+    }
+  }
+
+  /**
+   * Gives `io`'s events to `listener` from now on (joining the epoll set if it
+   * has not yet). A listener counts as one waiter while installed: it keeps the
+   * driver watching, as a parked fiber does.
+   */
+  listen(io: ScheduledIo, listener: ReadinessListener): IoError.IoError | undefined {
+    if (io.closed !== undefined) return io.closed
+    if (!io.added) {
+      const e = this.add(io)
+      if (e !== undefined) return e
+    }
+    if (io.listener === undefined) this.parked(1)
+    io.listener = listener
+    return undefined
+  }
+
+  /** Removes `io`'s listener, if any (it is not called again). */
+  unlisten(io: ScheduledIo): void {
+    if (io.listener === undefined) return
+    io.listener = undefined
+    this.parked(-1)
   }
 
   /** Accounts for parked fibers and arms the wait when the first one parks. */
@@ -419,15 +466,16 @@ export class Driver {
     if (flags & (C.EPOLLHUP | C.EPOLLERR)) io.stickyWrite = 1
     if (flags & READ_EVENTS) {
       io.readyRead = 1
-      if (io.readers.resume !== undefined) this.#queueWake(io, token, READ)
+      if (io.readers?.resume !== undefined) this.#queueWake(io, token, READ)
     }
     if (flags & WRITE_EVENTS) {
       io.readyWrite = 1
-      if (io.writers.resume !== undefined) this.#queueWake(io, token, WRITE)
+      if (io.writers?.resume !== undefined) this.#queueWake(io, token, WRITE)
     }
+    if (io.listener !== undefined) this.#queueWake(io, token, LISTENER)
   }
 
-  #queueWake(io: ScheduledIo, token: number, dir: Direction): void {
+  #queueWake(io: ScheduledIo, token: number, dir: Direction | typeof LISTENER): void {
     const k = this.#wakeLen++
     this.#wakeIo[k] = io
     this.#wakeToken[k] = token
@@ -444,7 +492,10 @@ export class Driver {
       const k = this.#wakePos++
       const io = this.#wakeIo[k]!
       // The slot may have been deregistered (its waiters already failed) or reused since.
-      if (io.token === this.#wakeToken[k] && io.closed === undefined) io.wake(this.#wakeDir[k]!, undefined)
+      if (io.token !== this.#wakeToken[k] || io.closed !== undefined) continue
+      const dir = this.#wakeDir[k]!
+      if (dir !== LISTENER) io.wake(dir, undefined)
+      else io.listener?.ready(io)
     }
     this.#wakePos = this.#wakeLen = 0
   }
