@@ -267,13 +267,15 @@ export const runMessagingBodies = (name: string, target: Effect.Effect<Target, n
 
     test("heartbeats keep a connection alive; a silent peer is dead (TimedOut)", (t) =>
       Effect.gen(function*() {
-        const heartbeat = { interval: 50, make: (): Message => ({ _tag: "Beat" }), timeout: 400 }
+        // A timeout of 20 intervals: a loaded machine stalling a process for a few hundred ms must not
+        // make the beating client look dead.
+        const heartbeat = { interval: 50, make: (): Message => ({ _tag: "Beat" }), timeout: 1000 }
         const server = Protocol.make<Message, Message>({ heartbeat, deliver: (m) => m._tag !== "Beat" })
         const svc = yield* echo(t, { protocol: server })
         const beating = Protocol.make<Message, Message>({ heartbeat, deliver: (m) => m._tag !== "Beat" })
         const alive = yield* t.connect(svc, { protocol: beating })
         const silent = yield* t.connect(svc, { receive: "background" })
-        // the silent client never sends: the service declares it dead after 400 ms
+        // the silent client never sends: the service declares it dead after 1 s
         const silentEnd = yield* Effect.forkScoped(Effect.exit(Effect.forever(silent.recv)))
         while (silentEnd.pollUnsafe() === undefined) yield* t.sleep(50)
         const silentExit = yield* Fiber.join(silentEnd)

@@ -158,9 +158,10 @@ describe("reactor", () => {
           const slept = Date.now() - start
           clearInterval(interval)
           // 30 ticks on an idle machine; under heavy load (other processes on both
-          // cores) fewer, but a loop the strategy starved would fire none.
+          // cores) fewer, but a loop the strategy starved would fire none, and the
+          // sleep, a timer of that loop, would not end.
           assert.isAtLeast(ticks, 8, `setInterval fired ${ticks} times in 300 ms`)
-          assert.isBelow(slept, 450, `Effect.sleep(300) took ${slept} ms`)
+          assert.isBelow(slept, 1000, `Effect.sleep(300) took ${slept} ms`)
           expectOk(tx.write(bytes("done")))
           assert.strictEqual(yield* Fiber.join(fiber), "done")
         }).pipe(Effect.provide(layer)))
