@@ -33,6 +33,9 @@ import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
 
+/** Schedules the deferred send flush (`Endpoint.afterSend`) as a microtask. */
+const resolved = Promise.resolve()
+
 /** Reset code 6 (RFC 4340 §6.6.9): a feature negotiation marked Mandatory found no value both ends accept. */
 const MANDATORY_ERROR = 6
 const MANDATORY_DETAIL = "a mandatory feature negotiation failed (Reset: Mandatory Error): the two ends have no value in common — " +
@@ -318,13 +321,18 @@ export class Endpoint {
    * a batch of received packets) takes them along earlier.
    */
   afterSend(handle: Handle): void {
+    // A reply sent by a fiber the end of a receive batch resumed (`onBatchEnd`)
+    // leaves with that batch's acknowledgement, in the flush that follows.
+    if (handle.encodePending && this.#answering) return
     if (!handle.sendPending) {
       handle.sendPending = true
       this.#sent.push(handle)
     }
     if (this.#sendScheduled) return
     this.#sendScheduled = true
-    queueMicrotask(this.#afterSends)
+    // A promise reaction, not `queueMicrotask`: the same microtask queue, without
+    // the async_hooks resource Node makes for every `queueMicrotask` call.
+    void resolved.then(this.#afterSends)
   }
 
   readonly #sent: Array<Handle> = []
@@ -344,7 +352,12 @@ export class Endpoint {
     const owed = this.#owed
     if (owed.length === 0) return this.sendPending()
     // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
-    for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    this.#answering = true
+    try {
+      for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    } finally {
+      this.#answering = false
+    }
     this.#flushAndSettle(owed, "encodePending")
   }
 
@@ -368,6 +381,9 @@ export class Endpoint {
     this.rearm(t)
     this.collect()
   }
+
+  /** `onBatchEnd` is resuming the fibers waiting for the batch's datagrams; their sends leave in its flush. */
+  #answering = false
 
   /** Connections that handled packets of this batch whose answers are not encoded yet (see `onBatchEnd`). */
   readonly #owed: Array<Handle> = []
