@@ -347,8 +347,16 @@ export class Endpoint {
    * The packets of established connections are encoded only now, so that one
    * acknowledgement (its Ack Vector covers them all) answers the batch and
    * replies the application queued while the batch was handled carry it.
+   * Answers whether packets left, so that the receive loop looks for the
+   * peer's immediate answer before it parks (`drained`).
    */
-  readonly onBatchEnd = (): void => {
+  readonly onBatchEnd = (): boolean => {
+    const before = this.#packetsSent
+    this.#answerBatch()
+    return this.#packetsSent !== before
+  }
+
+  #answerBatch(): void {
     const owed = this.#owed
     if (owed.length === 0) return this.sendPending()
     // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
@@ -478,6 +486,7 @@ export class Endpoint {
     if (count === 0) return
     this.#count = 0
     this.#used = 0
+    this.#packetsSent += count
     this.transport.sendPacked(this.#offsets, this.#lengths, this.#peers, count)
   }
 
@@ -485,15 +494,23 @@ export class Endpoint {
   #flushOneByOne(t: number): void {
     if (this.client !== undefined) {
       const peer = this.client.peer
-      for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) this.transport.send(b, peer)
+      for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) {
+        this.#packetsSent++
+        this.transport.send(b, peer)
+      }
       return
     }
     const listener = this.listener!
     for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
       const peer = this.#peerOf(x.path.transportKey)
-      if (peer !== undefined) this.transport.send(x.bytes, peer)
+      if (peer === undefined) continue
+      this.#packetsSent++
+      this.transport.send(x.bytes, peer)
     }
   }
+
+  /** Packets handed to the transport (`onBatchEnd` tells the receive loop whether a batch sent any). */
+  #packetsSent = 0
 
   /** The batch being built in the transport's send area: `#count` packets, `#used` bytes. */
   #area: Uint8Array = new Uint8Array(0)

@@ -53,12 +53,14 @@ export interface Transport {
    * Receives forever, handing each DCCP packet (a view valid during the call) to
    * `onPacket` with its peer and the local IP it was sent to, and ICMP reports
    * for the socket's peer (port or host unreachable) to `onUnreachable`;
-   * `onBatchEnd` after each batch of packets (one `recvmmsg`).
+   * `onBatchEnd` after each batch of packets (one `recvmmsg`), answering
+   * whether handling the batch sent packets (the loop then reads again at
+   * once: see `drained`).
    */
   readonly receive: (
     onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void,
     onUnreachable: (error: IoError) => void,
-    onBatchEnd?: () => void
+    onBatchEnd?: () => boolean
   ) => Effect.Effect<never, IoError>
   /**
    * The peer a `Peer.key` of this transport names (the listener keeps keys, not
@@ -116,6 +118,41 @@ export const SEND_BATCH = RECV_BATCH
  * the same way). A full batch is followed by another try at once: datagrams may
  * still be queued, and no new event would come for them.
  *
+ * So is a batch whose handling sent packets (`answered`, see `AnswerRetries`):
+ * a peer on the same host often answers them while `sendto` runs (the kernel
+ * switches to it on the same core), and taking that answer at once saves the
+ * loop parking, an `epoll_wait` and a fiber resumption.
+ *
  * @internal
  */
-export const drained = (received: number): number | WouldBlock => received < RECV_BATCH ? WouldBlock : received
+export const drained = (received: number, answered = false): number | WouldBlock =>
+  received < RECV_BATCH && !answered ? WouldBlock : received
+
+/**
+ * Bounds the immediate retries of a receive loop whose batches keep sending
+ * packets (`drained`'s `answered`): after `MAX` in a row it waits for
+ * readiness again, so that a peer answering at once forever does not keep
+ * the loop from Node's event loop. Nothing is missed by waiting: a datagram
+ * that arrives after the last `recvmmsg` raises a readiness event.
+ *
+ * @internal
+ */
+export class AnswerRetries {
+  static readonly MAX = 8
+  #streak = 0
+
+  /** After a batch: whether to try again at once, given that its handling sent packets (`sent`). */
+  retry(sent: boolean): boolean {
+    if (sent && this.#streak < AnswerRetries.MAX) {
+      this.#streak++
+      return true
+    }
+    this.#streak = 0
+    return false
+  }
+
+  /** The socket was found empty: the next batch starts a new streak. */
+  reset(): void {
+    this.#streak = 0
+  }
+}
