@@ -8,7 +8,8 @@
  *
  * A batch whose handling sent packets is followed by another try at once (a
  * peer on the same host often answers while `sendto` runs), at most
- * `AnswerRetries.MAX` times in a row before the loop waits for readiness.
+ * `AnswerRetries.MAX` times in a row before the loop waits for readiness, and
+ * only while such tries keep finding data often enough to pay for themselves.
  *
  * Sending: packets the driver builds in the socket's native send area leave
  * with one `sendmmsg` (`sendPacked`); a closed socket hands out scratch memory
@@ -70,13 +71,40 @@ describe("DCCP-UDP transport: reading again after a batch that sent", () => {
 
   it("a streak of answered batches is bounded, and a batch that sent nothing ends it", () => {
     const retries = new AnswerRetries()
-    for (let i = 0; i < AnswerRetries.MAX; i++) assert.isTrue(retries.retry(true), `retry ${i + 1}`)
+    for (let i = 0; i < AnswerRetries.MAX; i++) {
+      assert.isTrue(retries.retry(true), `retry ${i + 1}`)
+      retries.found()
+    }
     assert.isFalse(retries.retry(true), "the streak is over: wait for readiness")
     assert.isTrue(retries.retry(true), "a new streak")
     assert.isFalse(retries.retry(false), "nothing sent: wait")
     assert.isTrue(retries.retry(true))
-    retries.reset()
-    for (let i = 0; i < AnswerRetries.MAX; i++) assert.isTrue(retries.retry(true), `after reset, retry ${i + 1}`)
+    retries.empty()
+    for (let i = 0; i < AnswerRetries.MAX; i++) {
+      assert.isTrue(retries.retry(true), `after an empty read, retry ${i + 1}`)
+      retries.found()
+    }
+  })
+
+  it("tries that keep finding nothing turn themselves off but for a probe now and then, and hits turn them on again", () => {
+    const retries = new AnswerRetries()
+    // A remote peer: every try finds the socket empty.
+    let tries = 0
+    for (let i = 0; i < 1000; i++) {
+      if (retries.retry(true)) {
+        tries++
+        retries.empty()
+      }
+    }
+    assert.isAtMost(tries, AnswerRetries.CREDIT / 2 + Math.ceil(1000 / AnswerRetries.PROBE), `tries: ${tries}`)
+    assert.isAtLeast(tries, AnswerRetries.CREDIT / 2, `tries: ${tries}`)
+    // A peer that answers: the probes find data and earn the credit back.
+    let probes = 0
+    while (!retries.retry(true)) probes++
+    assert.isBelow(probes, AnswerRetries.PROBE, "a probe comes within PROBE answered batches")
+    retries.found()
+    retries.empty()
+    assert.isTrue(retries.retry(true), "credit earned by the hit")
   })
 
   it.live("an answer that arrives while the batch is answered is read without a readiness event, up to the bound, and nothing is lost", () =>

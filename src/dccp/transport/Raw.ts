@@ -147,8 +147,9 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
         return Effect.forever(
           registration.readIo(() => {
             const batch = raw.recvBatch(RECV_BATCH)
-            if (batch === WouldBlock) retries.reset()
+            if (batch === WouldBlock) retries.empty()
             if (batch === WouldBlock || batch instanceof IoError) return batch
+            retries.found()
             for (const d of batch) {
               if (d.truncated) {
                 malformed++

@@ -119,7 +119,7 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
           registration.readIo(() => {
             const batch = udp.recvBatch(RECV_BATCH)
             if (batch === WouldBlock) {
-              retries.reset()
+              retries.empty()
               return WouldBlock
             }
             if (batch instanceof IoError) {
@@ -131,6 +131,7 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               }
               return batch
             }
+            retries.found()
             for (const d of batch) {
               // The batch slots hold any UDP datagram; a cut one is never handed on.
               if (d.truncated) truncated++
