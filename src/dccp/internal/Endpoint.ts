@@ -27,11 +27,16 @@ import type { Timer } from "../../poll/Timer.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connection.ts"
 import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
+import { PACKET_TYPE_CODE } from "../engine/Packet.ts"
 import * as DccpError from "../DccpError.ts"
 import { type Peer, SEND_BATCH, type Transport } from "../transport/Transport.ts"
 import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
+
+/** The type codes of the packets that carry data (RFC 4340 §5.1), read from an encoded header's byte 8. */
+const DATA = PACKET_TYPE_CODE.Data
+const DATA_ACK = PACKET_TYPE_CODE.DataAck
 
 /** Schedules the deferred send flush (`Endpoint.afterSend`) as a microtask. */
 const resolved = Promise.resolve()
@@ -347,13 +352,14 @@ export class Endpoint {
    * The packets of established connections are encoded only now, so that one
    * acknowledgement (its Ack Vector covers them all) answers the batch and
    * replies the application queued while the batch was handled carry it.
-   * Answers whether packets left, so that the receive loop looks for the
-   * peer's immediate answer before it parks (`drained`).
+   * Answers whether data packets left (a reply, which the peer may answer at
+   * once; a bare acknowledgement asks for nothing), so that the receive loop
+   * looks for that answer before it parks (`drained`).
    */
   readonly onBatchEnd = (): boolean => {
-    const before = this.#packetsSent
+    const before = this.#dataSent
     this.#answerBatch()
-    return this.#packetsSent !== before
+    return this.#dataSent !== before
   }
 
   #answerBatch(): void {
@@ -471,6 +477,8 @@ export class Endpoint {
       // A packet whose peer is gone (a half-open connection's) is dropped.
       if (peer === undefined) continue
       encoded = true
+      const typeCode = (this.#area[used + 8]! >>> 1) & 0x0f
+      if (typeCode === DATA || typeCode === DATA_ACK) this.#dataSent++
       const count = this.#count
       offsets[count] = used
       lengths[count] = length
@@ -486,7 +494,6 @@ export class Endpoint {
     if (count === 0) return
     this.#count = 0
     this.#used = 0
-    this.#packetsSent += count
     this.transport.sendPacked(this.#offsets, this.#lengths, this.#peers, count)
   }
 
@@ -494,23 +501,18 @@ export class Endpoint {
   #flushOneByOne(t: number): void {
     if (this.client !== undefined) {
       const peer = this.client.peer
-      for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) {
-        this.#packetsSent++
-        this.transport.send(b, peer)
-      }
+      for (let b = this.client.engine.pollTransmit(t); b !== undefined; b = this.client.engine.pollTransmit(t)) this.transport.send(b, peer)
       return
     }
     const listener = this.listener!
     for (let x = listener.pollTransmit(t); x !== undefined; x = listener.pollTransmit(t)) {
       const peer = this.#peerOf(x.path.transportKey)
-      if (peer === undefined) continue
-      this.#packetsSent++
-      this.transport.send(x.bytes, peer)
+      if (peer !== undefined) this.transport.send(x.bytes, peer)
     }
   }
 
-  /** Packets handed to the transport (`onBatchEnd` tells the receive loop whether a batch sent any). */
-  #packetsSent = 0
+  /** Data and DataAck packets encoded (`onBatchEnd` tells the receive loop whether a batch's answer carried data). */
+  #dataSent = 0
 
   /** The batch being built in the transport's send area: `#count` packets, `#used` bytes. */
   #area: Uint8Array = new Uint8Array(0)
