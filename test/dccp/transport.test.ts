@@ -6,6 +6,11 @@
  * batch would strand the datagrams still queued, since no new edge comes for
  * them.
  *
+ * A batch whose handling sent packets is followed by another try at once (a
+ * peer on the same host often answers while `sendto` runs), at most
+ * `AnswerRetries.MAX` times in a row before the loop waits for readiness, and
+ * only while such tries keep finding data often enough to pay for themselves.
+ *
  * Sending: packets the driver builds in the socket's native send area leave
  * with one `sendmmsg` (`sendPacked`); a closed socket hands out scratch memory
  * instead of the freed area.
@@ -14,7 +19,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { IoError } from "../../src/IoError.ts"
-import { RECV_BATCH } from "../../src/dccp/transport/Transport.ts"
+import { AnswerRetries, RECV_BATCH } from "../../src/dccp/transport/Transport.ts"
 import * as UdpTransport from "../../src/dccp/transport/Udp.ts"
 import * as SocketAddress from "../../src/net/SocketAddress.ts"
 import * as UdpSocket from "../../src/net/UdpSocket.ts"
@@ -57,6 +62,81 @@ describe("DCCP-UDP transport: receive loop", () => {
       assert.strictEqual(sender.sendTo(Uint8Array.of(0xff, 0xff, 0, 0), to), 4)
       yield* until(() => seen.length === burst + 1, () => "the datagram sent after the loop parked")
       assert.strictEqual(seen[burst], 0xffff)
+      yield* Fiber.interrupt(loop)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("DCCP-UDP transport: reading again after a batch that sent", () => {
+  checkFdLeaks()
+
+  it("a streak of answered batches is bounded, and a batch that sent nothing ends it", () => {
+    const retries = new AnswerRetries()
+    for (let i = 0; i < AnswerRetries.MAX; i++) {
+      assert.isTrue(retries.retry(true), `retry ${i + 1}`)
+      retries.found()
+    }
+    assert.isFalse(retries.retry(true), "the streak is over: wait for readiness")
+    assert.isTrue(retries.retry(true), "a new streak")
+    assert.isFalse(retries.retry(false), "nothing sent: wait")
+    assert.isTrue(retries.retry(true))
+    retries.empty()
+    for (let i = 0; i < AnswerRetries.MAX; i++) {
+      assert.isTrue(retries.retry(true), `after an empty read, retry ${i + 1}`)
+      retries.found()
+    }
+  })
+
+  it("tries that keep finding nothing turn themselves off but for a probe now and then, and hits turn them on again", () => {
+    const retries = new AnswerRetries()
+    // A remote peer: every try finds the socket empty.
+    let tries = 0
+    for (let i = 0; i < 1000; i++) {
+      if (retries.retry(true)) {
+        tries++
+        retries.empty()
+      }
+    }
+    assert.isAtMost(tries, AnswerRetries.CREDIT / 2 + Math.ceil(1000 / AnswerRetries.PROBE), `tries: ${tries}`)
+    assert.isAtLeast(tries, AnswerRetries.CREDIT / 2, `tries: ${tries}`)
+    // A peer that answers: the probes find data and earn the credit back.
+    let probes = 0
+    while (!retries.retry(true)) probes++
+    assert.isBelow(probes, AnswerRetries.PROBE, "a probe comes within PROBE answered batches")
+    retries.found()
+    retries.empty()
+    assert.isTrue(retries.retry(true), "credit earned by the hit")
+  })
+
+  it.live("an answer that arrives while the batch is answered is read without a readiness event, up to the bound, and nothing is lost", () =>
+    Effect.gen(function*() {
+      const reactor = yield* Reactor.Reactor
+      const transport = yield* UdpTransport.make({ bind: "127.0.0.1:0" })
+      const to = SocketAddress.format(transport.localAddress)
+      // The "peer": loopback delivers a datagram into the transport's socket within sendto.
+      const peer = yield* UdpSocket.bind("127.0.0.1:0")
+      const total = 2 * AnswerRetries.MAX + 4
+      const seen: Array<number> = []
+      /** Readiness events the reactor had dispatched when each batch ended. */
+      const eventsAt: Array<number> = []
+      const loop = yield* Effect.forkChild(transport.receive(
+        (bytes) => void seen.push(bytes[0]!),
+        () => {},
+        () => {
+          eventsAt.push(reactor.stats().dispatched)
+          const next = seen.length
+          if (next >= total) return false
+          assert.strictEqual(peer.sendTo(Uint8Array.of(next, 0, 0, 0), to), 4)
+          return true
+        }
+      ))
+      assert.strictEqual(peer.sendTo(Uint8Array.of(0, 0, 0, 0), to), 4)
+      yield* until(() => seen.length >= total, () => `${total} datagrams (saw ${seen.length})`)
+      assert.deepStrictEqual(seen, Array.from({ length: total }, (_, i) => i), "every answer, in order")
+      // The first batch and the MAX answers after it were read on one readiness event …
+      const first = eventsAt.slice(0, AnswerRetries.MAX + 1)
+      assert.deepStrictEqual(first, first.map(() => eventsAt[0]), `events at each batch end: ${eventsAt.join(",")}`)
+      // … then the loop waited: the next answer came with a new event.
+      assert.isAbove(eventsAt[AnswerRetries.MAX + 1]!, eventsAt[0]!, `events at each batch end: ${eventsAt.join(",")}`)
       yield* Fiber.interrupt(loop)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })

@@ -44,7 +44,8 @@ import { Timestamps } from "./connection/Timestamps.ts"
 import { Feature, FeatureNegotiation } from "./Features.ts"
 import { DropState, type OptionFailure, OptionWriter, parseOptions } from "./Options.ts"
 import {
-  decodePacket,
+  decodePacketInto,
+  emptyPacket,
   encodePacketInto,
   fixedHeaderLength,
   hasAck,
@@ -160,6 +161,12 @@ interface Acknowledgeable {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
+/** The actions of a reaction that performs none. */
+const NO_ACTIONS: ReadonlyArray<Action> = []
+
+/** The admitted-packet record's value before its first packet. */
+const IGNORE: Reaction = { kind: "ignore" }
+
 const NO_BYTES = new Uint8Array(0)
 /** Where `pollTransmit` encodes before copying out (grown to the largest `maxPacketSize`). */
 let pollBuffer = new Uint8Array(2048)
@@ -234,6 +241,11 @@ export class DccpEngine {
   private outAt = 0
   private largestMtu: number
   private readonly received: ReceivedOptions = emptyReceivedOptions()
+  /** The packet `handleDatagram` decodes into (read during the call only). */
+  private readonly packetScratch = emptyPacket()
+  /** What steps 1–7 and step 8 pass on, one record each, rewritten for every packet. */
+  private readonly admittedScratch: Mutable<Admitted> = { p: this.packetScratch, reaction: IGNORE, seq: 0, ack: undefined }
+  private readonly acknowledgeableScratch: Mutable<Acknowledgeable> = { received: this.received, outcome: "new", outOfOrder: false }
   private readonly feedbackScratch: Mutable<Feedback> = {
     type: "Ack",
     seq: 0,
@@ -754,12 +766,12 @@ export class DccpEngine {
    * only; over UDP the UDP checksum protects the datagram, RFC 6773).
    */
   private checkHeader(bytes: Uint8Array, checksumVerified: boolean): Packet | undefined {
-    const decoded = decodePacket(bytes)
-    if (!decoded.ok) {
-      this.stats.droppedHeader[decoded.error]++
+    const p = this.packetScratch
+    const error = decodePacketInto(bytes, p)
+    if (error !== undefined) {
+      this.stats.droppedHeader[error]++
       return undefined
     }
-    const p = decoded.packet
     if (!checksumVerified && this.config.encapsulation === "ip") {
       if (!verifyDccpChecksum(incomingPseudoHeader(this.path), p.bytes, p.coverage)) {
         this.stats.droppedChecksum++
@@ -807,9 +819,12 @@ export class DccpEngine {
       this.stats.droppedShortSequence++
       return undefined
     }
-    const seq = p.extended ? p.seq : Seq.extendShort(this.gsr!, p.seq)
-    const ack = p.ack === undefined ? undefined : p.extended ? p.ack : Seq.extendShort(this.gss, p.ack)
-    return { p, reaction, seq, ack }
+    const admitted = this.admittedScratch
+    admitted.p = p
+    admitted.reaction = reaction
+    admitted.seq = p.extended ? p.seq : Seq.extendShort(this.gsr!, p.seq)
+    admitted.ack = p.ack === undefined ? undefined : p.extended ? p.ack : Seq.extendShort(this.gss, p.ack)
+    return admitted
   }
 
   /**
@@ -911,7 +926,11 @@ export class DccpEngine {
       this.timestamps.responseReceived(now, received.timestampEcho, this.retransmissions)
     }
     if (this.stateValue === "RESPOND" && p.type !== "Request") this.timestamps.answered(now)
-    return { received, outcome, outOfOrder }
+    const acknowledgeable = this.acknowledgeableScratch
+    acknowledgeable.received = received
+    acknowledgeable.outcome = outcome
+    acknowledgeable.outOfOrder = outOfOrder
+    return acknowledgeable
   }
 
   /**
@@ -921,9 +940,9 @@ export class DccpEngine {
    * once.
    */
   private processByState(now: number, { p, reaction, seq, ack }: Admitted, { received, outcome, outOfOrder }: Acknowledgeable): void {
-    const actions = reaction.kind === "process" ? reaction.actions : []
+    const actions = reaction.kind === "process" ? reaction.actions : NO_ACTIONS
     const next = reaction.kind === "process" ? reaction.next : this.stateValue
-    for (const action of actions) this.perform(action, p, seq, received, outcome)
+    for (let i = 0; i < actions.length; i++) this.perform(actions[i]!, p, seq, received, outcome)
     if (next !== this.stateValue) this.setState(next, now, p.type)
     if (this.stateValue === "CLOSED" || this.stateValue === "TIMEWAIT") return
     // A packet older than the receive history may have been delivered already:

@@ -27,7 +27,7 @@ import type { ConnectionConfig, Path } from "./Config.ts"
 import { incomingPseudoHeader, maxPacketBytes, outgoingPseudoHeader } from "./Config.ts"
 import { DccpEngine, type TransitionObserver } from "./Connection.ts"
 import { MAX_COOKIE_OPTIONS, openCookie, sealCookie } from "./Cookie.ts"
-import { decodePacket, encodePacket, type HeaderError, PACKET_TYPE_CODE, type Packet, ResetCode } from "./Packet.ts"
+import { decodePacket, decodePacketInto, emptyPacket, encodePacket, type HeaderError, PACKET_TYPE_CODE, type Packet, ResetCode } from "./Packet.ts"
 import { OptionType, OptionWriter, parseOptions } from "./Options.ts"
 import { randomIss } from "./Random.ts"
 import * as Seq from "./Seq.ts"
@@ -244,6 +244,8 @@ export class DccpListener {
   private readonly events: Array<ListenerEvent> = []
   private accepting = true
   private clock = -Infinity
+  /** The packet `handleDatagram` decodes into (an established connection reads it during the call only). */
+  private readonly packetScratch = emptyPacket()
 
   /** Throws `RangeError` for an invalid service code list (a programming error, not network input). */
   constructor(config: ListenerConfig) {
@@ -284,13 +286,14 @@ export class DccpListener {
     this.lastEngine = undefined
     this.stats.datagramsReceived++
     // Step 1: Check header basics.
-    const decoded = decodePacket(bytes)
-    if (!decoded.ok) {
+    const scratch = this.packetScratch
+    const error = decodePacketInto(bytes, scratch)
+    if (error !== undefined) {
       this.stats.droppedHeader++
-      this.headerErrors[decoded.error] = (this.headerErrors[decoded.error] ?? 0) + 1
+      this.headerErrors[error] = (this.headerErrors[error] ?? 0) + 1
       return
     }
-    const p = decoded.packet
+    let p: Packet = scratch
     if (p.destinationPort !== this.config.port) {
       this.stats.droppedWrongPort++
       return
@@ -312,6 +315,8 @@ export class DccpListener {
       this.afterChild(child)
       return
     }
+    // No connection yet: what follows may keep the packet, so it gets its own record.
+    p = { ...scratch }
     const path: Path = {
       family: addresses.family,
       localAddress: addresses.localAddress,

@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import type { Mutable } from "effect/Types"
 import { coverageLength, type PseudoHeader, writeDccpChecksumAt } from "./Checksum.ts"
 
 /**
@@ -234,21 +235,63 @@ const write32 = (b: Uint8Array, o: number, v: number): void => {
  * @category decoding
  */
 export const decodePacket = (bytes: Uint8Array): DecodeResult => {
-  if (bytes.length < 12) return { ok: false, error: "too-short" }
+  const packet = emptyPacket()
+  const error = decodePacketInto(bytes, packet)
+  return error === undefined ? { ok: true, packet } : { ok: false, error }
+}
+
+/**
+ * A packet record for `decodePacketInto` to fill.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const emptyPacket = (): Mutable<Packet> => ({
+  type: "Data",
+  sourcePort: 0,
+  destinationPort: 0,
+  dataOffset: 0,
+  ccval: 0,
+  cscov: 0,
+  checksum: 0,
+  extended: false,
+  seq: 0,
+  ack: undefined,
+  serviceCode: undefined,
+  resetCode: undefined,
+  resetData: undefined,
+  options: NONE,
+  payload: NONE,
+  coverage: 0,
+  bytes: NONE
+})
+
+/**
+ * `decodePacket` into a record the caller reuses (`emptyPacket`): the header
+ * checks of step 1, then every field of `out` rewritten. Returns the error,
+ * or `undefined` when `out` holds the packet (its `options`, `payload` and
+ * `bytes` are views of `bytes`). A driver decoding one packet at a time
+ * allocates no record per packet.
+ *
+ * @since 0.2.0
+ * @category decoding
+ */
+export const decodePacketInto = (bytes: Uint8Array, out: Mutable<Packet>): HeaderError | undefined => {
+  if (bytes.length < 12) return "too-short"
   const typeByte = bytes[8]!
   const typeCode = (typeByte >>> 1) & 0x0f
   const extended = (typeByte & 1) === 1
-  if (extended && bytes.length < 16) return { ok: false, error: "too-short" }
+  if (extended && bytes.length < 16) return "too-short"
   const type = PACKET_TYPES[typeCode]
-  if (type === undefined) return { ok: false, error: "unknown-type" }
-  if (!extended && !allowsShortSeq(type)) return { ok: false, error: "short-seq-for-type" }
+  if (type === undefined) return "unknown-type"
+  if (!extended && !allowsShortSeq(type)) return "short-seq-for-type"
   const dataOffset = bytes[4]! * 4
   const fixed = fixedHeaderLength(type, extended)
-  if (dataOffset < fixed) return { ok: false, error: "data-offset-too-small" }
-  if (dataOffset > bytes.length) return { ok: false, error: "data-offset-too-large" }
+  if (dataOffset < fixed) return "data-offset-too-small"
+  if (dataOffset > bytes.length) return "data-offset-too-large"
   const cscov = bytes[5]! & 0x0f
   const coverage = coverageLength(dataOffset, cscov, bytes.length)
-  if (coverage === undefined) return { ok: false, error: "cscov-too-large" }
+  if (coverage === undefined) return "cscov-too-large"
 
   let offset = extended ? 10 : 9
   const seq = extended ? read48(bytes, offset) : read24(bytes, offset)
@@ -268,28 +311,24 @@ export const decodePacket = (bytes: Uint8Array): DecodeResult => {
     resetCode = bytes[offset]!
     resetData = bytes.subarray(offset + 1, offset + 4)
   }
-  return {
-    ok: true,
-    packet: {
-      type,
-      sourcePort: (bytes[0]! << 8) | bytes[1]!,
-      destinationPort: (bytes[2]! << 8) | bytes[3]!,
-      dataOffset,
-      ccval: bytes[5]! >>> 4,
-      cscov,
-      checksum: (bytes[6]! << 8) | bytes[7]!,
-      extended,
-      seq,
-      ack,
-      serviceCode,
-      resetCode,
-      resetData,
-      options: bytes.subarray(fixed, dataOffset),
-      payload: bytes.subarray(dataOffset),
-      coverage,
-      bytes
-    }
-  }
+  out.type = type
+  out.sourcePort = (bytes[0]! << 8) | bytes[1]!
+  out.destinationPort = (bytes[2]! << 8) | bytes[3]!
+  out.dataOffset = dataOffset
+  out.ccval = bytes[5]! >>> 4
+  out.cscov = cscov
+  out.checksum = (bytes[6]! << 8) | bytes[7]!
+  out.extended = extended
+  out.seq = seq
+  out.ack = ack
+  out.serviceCode = serviceCode
+  out.resetCode = resetCode
+  out.resetData = resetData
+  out.options = fixed === dataOffset ? NONE : bytes.subarray(fixed, dataOffset)
+  out.payload = dataOffset === bytes.length ? NONE : bytes.subarray(dataOffset)
+  out.coverage = coverage
+  out.bytes = bytes
+  return undefined
 }
 
 /**

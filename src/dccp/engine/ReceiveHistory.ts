@@ -50,6 +50,8 @@ export class ReceiveHistory {
   private drops = 0
   /** Where `ackVectorCells` writes (an Ack Vector option area holds at most 1020 bytes). */
   private readonly cells = new Uint8Array(1020)
+  /** `ackVectorCells`' views of `cells`, by length. */
+  private readonly cellViews: Array<Uint8Array | undefined> = []
 
   constructor(maxTracked = 16384, maxRecords = 1024) {
     this.maxTracked = maxTracked
@@ -191,7 +193,7 @@ export class ReceiveHistory {
       }
       // Emit the pending run as cells of at most 64 packets.
       while (runLength > 0) {
-        if (n >= limit) return this.cells.subarray(0, n)
+        if (n >= limit) return this.#cellsView(n)
         const k = Math.min(runLength, 64)
         this.cells[n++] = (runState << 6) | (k - 1)
         runLength -= k
@@ -199,7 +201,14 @@ export class ReceiveHistory {
       runState = state
       runLength = 1
     }
-    return this.cells.subarray(0, n)
+    return this.#cellsView(n)
+  }
+
+  /** The first `n` cells, as a view made once per length: an acknowledgement allocates none. */
+  #cellsView(n: number): Uint8Array {
+    const views = this.cellViews
+    while (views.length <= n) views.push(undefined)
+    return views[n] ??= this.cells.subarray(0, n)
   }
 
   /**

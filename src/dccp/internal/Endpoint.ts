@@ -27,11 +27,19 @@ import type { Timer } from "../../poll/Timer.ts"
 import type { Registration } from "../../reactor/Reactor.ts"
 import type { CloseReason, ConnectionEvent, DccpEngine } from "../engine/Connection.ts"
 import { type DccpListener, noConnectionReset } from "../engine/Listener.ts"
+import { PACKET_TYPE_CODE } from "../engine/Packet.ts"
 import * as DccpError from "../DccpError.ts"
 import { type Peer, SEND_BATCH, type Transport } from "../transport/Transport.ts"
 import { Inbox } from "./Inbox.ts"
 
 const now = (): number => performance.now()
+
+/** The type codes of the packets that carry data (RFC 4340 §5.1), read from an encoded header's byte 8. */
+const DATA = PACKET_TYPE_CODE.Data
+const DATA_ACK = PACKET_TYPE_CODE.DataAck
+
+/** Schedules the deferred send flush (`Endpoint.afterSend`) as a microtask. */
+const resolved = Promise.resolve()
 
 /** Reset code 6 (RFC 4340 §6.6.9): a feature negotiation marked Mandatory found no value both ends accept. */
 const MANDATORY_ERROR = 6
@@ -318,13 +326,18 @@ export class Endpoint {
    * a batch of received packets) takes them along earlier.
    */
   afterSend(handle: Handle): void {
+    // A reply sent by a fiber the end of a receive batch resumed (`onBatchEnd`)
+    // leaves with that batch's acknowledgement, in the flush that follows.
+    if (handle.encodePending && this.#answering) return
     if (!handle.sendPending) {
       handle.sendPending = true
       this.#sent.push(handle)
     }
     if (this.#sendScheduled) return
     this.#sendScheduled = true
-    queueMicrotask(this.#afterSends)
+    // A promise reaction, not `queueMicrotask`: the same microtask queue, without
+    // the async_hooks resource Node makes for every `queueMicrotask` call.
+    void resolved.then(this.#afterSends)
   }
 
   readonly #sent: Array<Handle> = []
@@ -339,12 +352,26 @@ export class Endpoint {
    * The packets of established connections are encoded only now, so that one
    * acknowledgement (its Ack Vector covers them all) answers the batch and
    * replies the application queued while the batch was handled carry it.
+   * Answers whether data packets left (a reply, which the peer may answer at
+   * once; a bare acknowledgement asks for nothing), so that the receive loop
+   * looks for that answer before it parks (`drained`).
    */
-  readonly onBatchEnd = (): void => {
+  readonly onBatchEnd = (): boolean => {
+    const before = this.#dataSent
+    this.#answerBatch()
+    return this.#dataSent !== before
+  }
+
+  #answerBatch(): void {
     const owed = this.#owed
     if (owed.length === 0) return this.sendPending()
     // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
-    for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    this.#answering = true
+    try {
+      for (let i = 0; i < owed.length; i++) owed[i]!.inbox.release()
+    } finally {
+      this.#answering = false
+    }
     this.#flushAndSettle(owed, "encodePending")
   }
 
@@ -368,6 +395,9 @@ export class Endpoint {
     this.rearm(t)
     this.collect()
   }
+
+  /** `onBatchEnd` is resuming the fibers waiting for the batch's datagrams; their sends leave in its flush. */
+  #answering = false
 
   /** Connections that handled packets of this batch whose answers are not encoded yet (see `onBatchEnd`). */
   readonly #owed: Array<Handle> = []
@@ -447,6 +477,8 @@ export class Endpoint {
       // A packet whose peer is gone (a half-open connection's) is dropped.
       if (peer === undefined) continue
       encoded = true
+      const typeCode = (this.#area[used + 8]! >>> 1) & 0x0f
+      if (typeCode === DATA || typeCode === DATA_ACK) this.#dataSent++
       const count = this.#count
       offsets[count] = used
       lengths[count] = length
@@ -478,6 +510,9 @@ export class Endpoint {
       if (peer !== undefined) this.transport.send(x.bytes, peer)
     }
   }
+
+  /** Data and DataAck packets encoded (`onBatchEnd` tells the receive loop whether a batch's answer carried data). */
+  #dataSent = 0
 
   /** The batch being built in the transport's send area: `#count` packets, `#used` bytes. */
   #area: Uint8Array = new Uint8Array(0)

@@ -23,7 +23,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
+import { AnswerRetries, drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
 import { addressesOf, ipBytes } from "./Udp.ts"
 
 /**
@@ -142,11 +142,14 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
         return sent
       },
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
-      receive: (onPacket, _onUnreachable, onBatchEnd) =>
-        Effect.forever(
+      receive: (onPacket, _onUnreachable, onBatchEnd) => {
+        const retries = new AnswerRetries()
+        return Effect.forever(
           registration.readIo(() => {
             const batch = raw.recvBatch(RECV_BATCH)
+            if (batch === WouldBlock) retries.empty()
             if (batch === WouldBlock || batch instanceof IoError) return batch
+            retries.found()
             for (const d of batch) {
               if (d.truncated) {
                 malformed++
@@ -156,11 +159,11 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
               if (v6) onPacket(d.payload, peer, boundIp)
               else onIpv4(d.payload, peer, onPacket)
             }
-            onBatchEnd?.()
-            return drained(batch.length)
+            return drained(batch.length, retries.retry(onBatchEnd?.() === true))
           }),
           { disableYield: true }
-        ),
+        )
+      },
       peerFor: (key) => {
         const a = SocketAddress.parse(key.includes(":") ? `[${key}]:0` : `${key}:0`)
         return a instanceof IoError || familyOf(a) !== options.family ? undefined : peerOf(a)

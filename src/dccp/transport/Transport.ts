@@ -53,12 +53,14 @@ export interface Transport {
    * Receives forever, handing each DCCP packet (a view valid during the call) to
    * `onPacket` with its peer and the local IP it was sent to, and ICMP reports
    * for the socket's peer (port or host unreachable) to `onUnreachable`;
-   * `onBatchEnd` after each batch of packets (one `recvmmsg`).
+   * `onBatchEnd` after each batch of packets (one `recvmmsg`), answering
+   * whether handling the batch sent packets (the loop then reads again at
+   * once: see `drained`).
    */
   readonly receive: (
     onPacket: (bytes: Uint8Array, peer: Peer, localIp: Uint8Array) => void,
     onUnreachable: (error: IoError) => void,
-    onBatchEnd?: () => void
+    onBatchEnd?: () => boolean
   ) => Effect.Effect<never, IoError>
   /**
    * The peer a `Peer.key` of this transport names (the listener keeps keys, not
@@ -116,6 +118,70 @@ export const SEND_BATCH = RECV_BATCH
  * the same way). A full batch is followed by another try at once: datagrams may
  * still be queued, and no new event would come for them.
  *
+ * So is a batch whose handling sent packets (`answered`, see `AnswerRetries`):
+ * a peer on the same host often answers them while `sendto` runs (the kernel
+ * switches to it on the same core), and taking that answer at once saves the
+ * loop parking, an `epoll_wait` and a fiber resumption.
+ *
  * @internal
  */
-export const drained = (received: number): number | WouldBlock => received < RECV_BATCH ? WouldBlock : received
+export const drained = (received: number, answered = false): number | WouldBlock =>
+  received < RECV_BATCH && !answered ? WouldBlock : received
+
+/**
+ * Decides whether a receive loop reads again at once after a batch whose
+ * handling sent packets (`drained`'s `answered`), and keeps that bounded and
+ * worth its cost:
+ *
+ * - at most `MAX` such tries in a row, then the loop waits for readiness, so
+ *   a peer answering at once forever does not keep it from Node's event loop
+ *   (nothing is missed by waiting: a datagram that arrives after the last
+ *   `recvmmsg` raises a readiness event);
+ * - a try that finds the socket empty costs one `recvmmsg` (~1 µs); one that
+ *   finds the answer saves the park, an `epoll_wait` and a fiber resumption
+ *   (several µs). So the tries earn credit: a hit adds `HIT`, a miss takes
+ *   one, and without credit the loop only probes every `PROBE`th answered
+ *   batch. A peer on the same host (answers within our `sendto` some 40 % of
+ *   the time) or a stream of data keeps the tries on; a remote peer, whose
+ *   answer never comes that fast, turns them off at the cost of a probe now
+ *   and then.
+ *
+ * @internal
+ */
+export class AnswerRetries {
+  static readonly MAX = 8
+  static readonly HIT = 3
+  static readonly CREDIT = 32
+  static readonly PROBE = 32
+  #streak = 0
+  #credit = AnswerRetries.CREDIT / 2
+  #skipped = 0
+  /** The last batch was followed by a try: the next read tells whether it found anything. */
+  #trying = false
+
+  /** After a batch: whether to try again at once, given that its handling sent packets (`sent`). */
+  retry(sent: boolean): boolean {
+    this.#trying = false
+    if (!sent || this.#streak >= AnswerRetries.MAX) {
+      this.#streak = 0
+      return false
+    }
+    if (this.#credit <= 0 && ++this.#skipped % AnswerRetries.PROBE !== 0) return false
+    this.#streak++
+    this.#trying = true
+    return true
+  }
+
+  /** A read found datagrams. */
+  found(): void {
+    if (this.#trying) this.#credit = Math.min(AnswerRetries.CREDIT, this.#credit + AnswerRetries.HIT)
+    this.#trying = false
+  }
+
+  /** A read found the socket empty: the next batch starts a new streak. */
+  empty(): void {
+    if (this.#trying) this.#credit = Math.max(0, this.#credit - 1)
+    this.#trying = false
+    this.#streak = 0
+  }
+}

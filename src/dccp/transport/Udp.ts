@@ -20,7 +20,7 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, SEND_BATCH, type Transport } from "./Transport.ts"
+import { AnswerRetries, drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, SEND_BATCH, type Transport } from "./Transport.ts"
 
 /**
  * @since 0.1.0
@@ -113,11 +113,15 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
         sendFailures += count - sent
         return sent
       },
-      receive: (onPacket, onUnreachable, onBatchEnd) =>
-        Effect.forever(
+      receive: (onPacket, onUnreachable, onBatchEnd) => {
+        const retries = new AnswerRetries()
+        return Effect.forever(
           registration.readIo(() => {
             const batch = udp.recvBatch(RECV_BATCH)
-            if (batch === WouldBlock) return WouldBlock
+            if (batch === WouldBlock) {
+              retries.empty()
+              return WouldBlock
+            }
             if (batch instanceof IoError) {
               // An ICMP report on the connected socket (nobody at the server's UDP
               // port, no route): RFC 6773 maps it to the DCCP connections behind it.
@@ -127,16 +131,17 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               }
               return batch
             }
+            retries.found()
             for (const d of batch) {
               // The batch slots hold any UDP datagram; a cut one is never handed on.
               if (d.truncated) truncated++
               else onPacket(d.payload, peerOf(d.address), localIp)
             }
-            onBatchEnd?.()
-            return drained(batch.length)
+            return drained(batch.length, retries.retry(onBatchEnd?.() === true))
           }),
           { disableYield: true }
-        ),
+        )
+      },
       peerFor: (key) => {
         const a = SocketAddress.parse(key)
         return a instanceof IoError || familyOf(a) !== family ? undefined : peerOf(a)

@@ -1,6 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import {
   decodePacket,
+  decodePacketInto,
+  emptyPacket,
   encodedLength,
   encodePacket,
   encodePacketInto,
@@ -194,5 +196,41 @@ describe("encodePacketInto", () => {
       assert.deepStrictEqual([...out.subarray(0, 5), ...out.subarray(5 + expected.length)], new Array(9).fill(0xff))
     }
     assert.throws(() => encodePacketInto(new Uint8Array(20), 4, cases[0]!, pseudo), RangeError)
+  })
+})
+
+describe("decodePacketInto", () => {
+  it("rewrites every field of a reused record: a packet after another keeps nothing of it, and errors match decodePacket", () => {
+    const record = emptyPacket()
+    const reset = encodePacket({
+      type: "Reset",
+      sourcePort: 1,
+      destinationPort: 2,
+      seq: 7,
+      ack: 6,
+      resetCode: ResetCode.Closed,
+      resetData: [1, 2, 3],
+      options: Uint8Array.of(41, 6, 1, 2, 3, 4, 0, 0)
+    })
+    const data = encodePacket({ type: "Data", sourcePort: 3, destinationPort: 4, seq: 9, short: true, payload: Uint8Array.of(5, 6) })
+    for (const bytes of [reset, data, reset]) {
+      assert.isUndefined(decodePacketInto(bytes, record))
+      const fresh = decodePacket(bytes)
+      assert.isTrue(fresh.ok)
+      if (!fresh.ok) return
+      assert.deepStrictEqual({ ...record }, { ...fresh.packet })
+    }
+    // A Data packet after the Reset: no reset fields, no options, the payload only.
+    assert.isUndefined(decodePacketInto(data, record))
+    assert.isUndefined(record.resetCode)
+    assert.isUndefined(record.ack)
+    assert.strictEqual(record.options.length, 0)
+    assert.deepStrictEqual([...record.payload], [5, 6])
+    for (const bad of [new Uint8Array(11), Uint8Array.of(0, 1, 0, 2, 1, 0, 0, 0, 2 * 15 + 1, 0, 0, 0, 0, 0, 0, 0)]) {
+      const fresh = decodePacket(bad)
+      assert.isFalse(fresh.ok)
+      if (fresh.ok) return
+      assert.strictEqual(decodePacketInto(bad, record), fresh.error)
+    }
   })
 })
