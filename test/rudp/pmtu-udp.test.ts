@@ -111,6 +111,20 @@ describe("datagram sizes on loopback", () => {
       assert.strictEqual(end.transport.truncated + (yield* b.stats).transport.truncated, 0)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 60_000)
 
+  it.live("an mtu larger than the route carries is InvalidConfig, naming mtu and the route's limit (Don't Fragment would refuse every base datagram)", () =>
+    Effect.gen(function*() {
+      const client = yield* UdpLike.connect({ peer: "127.0.0.1:9" })
+      // Loopback's route carries 65,507 bytes: the socket, as on an Ethernet route of 1,500 (checked by hand in a
+      // network namespace whose loopback has mtu 1500), reports 1,472 bytes of UDP payload.
+      const fast = client[UdpLike.FastPathId]
+      const ethernet: UdpLike.FastUdpLike<IoError> = { ...client, [UdpLike.FastPathId]: { ...fast, pathLimit: () => 1472 } }
+      const e = yield* Effect.flip(Endpoint.make(ethernet, { drive: "reactor", mtu: 2000 }))
+      assert.strictEqual(e.kind, "InvalidConfig")
+      assert.include(e.detail, "mtu 2000")
+      assert.include(e.detail, "1472")
+      yield* Endpoint.make(ethernet, { drive: "reactor", mtu: 1472 })
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("an mtu larger than the socket receives whole is InvalidConfig, naming mtu; maxMtu comes down to it", () =>
     Effect.gen(function*() {
       const server = yield* UdpLike.listen({ bind: "127.0.0.1:0", maxDatagram: 2048 })

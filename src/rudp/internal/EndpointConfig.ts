@@ -54,9 +54,17 @@ export const engineConfig = (config: Config) =>
  */
 export const fitToSocket = <E>(cfg: EngineConfig, udp: UdpLike.UdpLike<E>): EngineConfig | RudpError => {
   if (!UdpLike.hasFastPath(udp)) return cfg
-  const receives = udp[UdpLike.FastPathId].maxDatagram
+  const fast = udp[UdpLike.FastPathId]
+  const receives = fast.maxDatagram
   if (cfg.mtu > receives) {
     return rudpError("InvalidConfig", `mtu ${cfg.mtu} is larger than the datagrams this socket receives whole (${receives} bytes): raise the UdpLike's maxDatagram or lower mtu`)
+  }
+  // A connected socket knows its route: with Don't Fragment set (for path MTU
+  // probes), a base datagram the route cannot carry would be refused by the
+  // kernel on every send, the handshake's first.
+  const route = fast.pathLimit()
+  if (route !== undefined && cfg.mtu > route) {
+    return rudpError("InvalidConfig", `mtu ${cfg.mtu} is larger than the route to the peer carries (${route} bytes of UDP payload): lower mtu (path MTU discovery finds larger sizes by itself, up to maxMtu)`)
   }
   return cfg.maxMtu > receives ? { ...cfg, maxMtu: receives } : cfg
 }
