@@ -131,6 +131,32 @@ export const connect = (
   })
 
 /**
+ * The listener of `listen` and `serve`, and how they prepare an accepted
+ * stream: TCP_NODELAY goes on the listener, which every accepted stream
+ * inherits (Linux); the other connection options, if any, are set per
+ * connection.
+ */
+const listenerWithConnectionOptions = (
+  address: SocketAddress.Input,
+  options: TcpListener.ListenOptions & { readonly connection?: ListenOptions["connection"] } | undefined
+): {
+  readonly bind: Effect.Effect<TcpListener.TcpListener, IoError, Scope.Scope>
+  readonly prepare: ((stream: TcpStream.TcpStream) => IoError | undefined) | undefined
+} => {
+  const { nodelay, ...perConnection } = withNodelay(options?.connection)
+  const bind = nodelay
+    ? Effect.tap(TcpListener.bind(address, options), (listener) => {
+      const e = listener.setNodelay(true)
+      return e === undefined ? Effect.void : Effect.fail(e)
+    })
+    : TcpListener.bind(address, options)
+  return {
+    bind,
+    prepare: Object.keys(perConnection).length === 0 ? undefined : (stream) => TcpStream.applyOptions(stream, perConnection)
+  }
+}
+
+/**
  * A TCP `SocketServer` listening on `address` until the Scope closes. A bad
  * option — `connection.*` included, which every accepted stream gets — fails
  * with `SocketServerOpenError` (cause: `IoError` kind `InvalidInput`).
@@ -147,19 +173,10 @@ export const listen: (
   const bad = check.object("options", options) ?? StreamSocket.checkReaderOptions(options) ??
     TcpStream.checkConnectOptions(options?.connection, "connection.")
   if (bad !== undefined) return yield* Effect.fail(errors.serverOpenError(ioError("InvalidInput", "listen", bad)))
-  const conn = withNodelay(options?.connection)
-  // TCP_NODELAY goes on the listener, which every accepted stream inherits
-  // (Linux); the other options, if any, are set per connection.
-  const { nodelay, ...perConnection } = conn
-  const bind = nodelay
-    ? Effect.tap(TcpListener.bind(address, options), (listener) => {
-      const e = listener.setNodelay(true)
-      return e === undefined ? Effect.void : Effect.fail(e)
-    })
-    : TcpListener.bind(address, options)
+  const { bind, prepare } = listenerWithConnectionOptions(address, options)
   const server = yield* StreamServer.listen(bind, {
     toAddress: (local) => local as NetAddress.InetAddress,
-    prepare: Object.keys(perConnection).length === 0 ? undefined : (stream) => TcpStream.applyOptions(stream, perConnection),
+    prepare,
     service: TcpConnection,
     reader: options,
     transport: "tcp"
@@ -212,15 +229,8 @@ export const serve = <State, E = never, R = never>(
     const bad = HandlerServer.checkHandler(handler) ?? HandlerServer.checkServeOptions(options) ??
       TcpStream.checkConnectOptions(options?.connection, "connection.")
     if (bad !== undefined) return Effect.fail(errors.serverOpenError(ioError("InvalidInput", "serve", bad)))
-    const { nodelay, ...perConnection } = withNodelay(options?.connection)
-    const bind = Effect.tap(TcpListener.bind(address, options), (listener) => {
-      const e = listener.setNodelay(nodelay === true)
-      return e === undefined ? Effect.void : Effect.fail(e)
-    })
-    return HandlerServer.serve(bind, handler, options, {
-      prepare: Object.keys(perConnection).length === 0 ? undefined : (stream) => TcpStream.applyOptions(stream, perConnection),
-      transport: "tcp"
-    })
+    const { bind, prepare } = listenerWithConnectionOptions(address, options)
+    return HandlerServer.serve(bind, handler, options, { prepare, transport: "tcp" })
   })
 
 /**
