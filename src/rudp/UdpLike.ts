@@ -25,6 +25,7 @@ import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
+import { sendAll } from "./internal/SendBatch.ts"
 
 /**
  * @since 0.2.0
@@ -193,11 +194,8 @@ const make = (
         while (at < count) {
           const n = Math.min(BATCH, count - at)
           for (let i = 0; i < n; i++) outgoing[i]!.payload = datagrams[at + i]!
-          const batch = n === outgoing.length ? outgoing : outgoing.slice(0, n)
-          const r = socket.sendBatch(batch)
-          if (typeof r === "number") {
-            if (r < n) sendDropped += n - r
-          } else if (r === WouldBlock || r.kind === "MessageTooLarge") sendDropped += n
+          const r = sendAll(socket, outgoing, n)
+          if (typeof r === "number") sendDropped += r
           else if (r.kind === "ConnectionRefused") refused++
           else return r
           at += n

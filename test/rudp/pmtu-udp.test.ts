@@ -111,6 +111,21 @@ describe("datagram sizes on loopback", () => {
       assert.strictEqual(end.transport.truncated + (yield* b.stats).transport.truncated, 0)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)), 60_000)
 
+  it.live("a datagram the socket refuses as too large is the only one lost of its batch: the ones behind it still go", () =>
+    Effect.gen(function*() {
+      const [ua, ub] = yield* UdpLike.loopbackPair()
+      const sent = [new Uint8Array(100).fill(1), new Uint8Array(70_000), new Uint8Array(100).fill(2), new Uint8Array(100).fill(3)]
+      assert.isUndefined(ua[UdpLike.FastPathId].sendMany(sent, sent.length))
+      assert.strictEqual(ua[UdpLike.FastPathId].stats().sendDropped, 1, "only the oversize datagram")
+      const got: Array<number> = []
+      for (let tries = 0; got.length < 3 && tries < 100; tries++) {
+        const n = ub[UdpLike.FastPathId].recvMany((bytes) => void got.push(bytes[0]!))
+        assert.isNumber(n)
+        if (got.length < 3) yield* Effect.sleep(5)
+      }
+      assert.deepStrictEqual(got, [1, 2, 3])
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
   it.live("an mtu larger than the route carries is InvalidConfig, naming mtu and the route's limit (Don't Fragment would refuse every base datagram)", () =>
     Effect.gen(function*() {
       const client = yield* UdpLike.connect({ peer: "127.0.0.1:9" })

@@ -22,6 +22,7 @@ import { make as rudpError, type RudpError, transport } from "../RudpError.ts"
 import { Deque } from "../engine/Deque.ts"
 import { BATCH } from "../UdpLike.ts"
 import { Signal } from "./Driver.ts"
+import { sendAll } from "./SendBatch.ts"
 
 /** @internal */
 export interface ServerTransport<A> {
@@ -73,15 +74,9 @@ export const fromUdpSocket = (
     const outgoing: Array<{ payload: Uint8Array; address: SocketAddress.SocketAddress }> = []
     let gsoBuffer = new Uint8Array(0)
     const sendBatch = (n: number): RudpError | undefined => {
-      const batch = n === outgoing.length ? outgoing : outgoing.slice(0, n)
-      const r = socket.sendBatch(batch)
+      const r = sendAll(socket, outgoing, n)
       if (typeof r === "number") {
-        if (r < n) sendDropped += n - r
-        return undefined
-      }
-      // A datagram larger than the interface carries (a path MTU probe) is lost, as the path would lose it.
-      if (r === WouldBlock || r.kind === "MessageTooLarge") {
-        sendDropped += n
+        sendDropped += r
         return undefined
       }
       // An ICMP error for an earlier datagram to some peer: that peer's timers decide.
