@@ -130,48 +130,42 @@ const steadyRate = (impl: Impl, size: number) => async (ctx: RunContext): Promis
   }
 }
 
-const steadyRateCase = (size: number): Case => {
-  const v = (name: string, impl: Impl, ref = false): Variant => ({ name, placement: CROSS.label, ref, run: steadyRate(impl, size) })
-  return {
-    id: `dccp-rate-${size}-steady`,
-    group: "dccp",
-    title: `DCCP-UDP one-way rate ${size} B, steady state (3 s, the first second left out), vs our plain UDP (datagrams/s received)`,
-    unit: "dgram/s",
-    better: "higher",
-    method:
-      `As dccp-rate-${size}, but the sender runs 3 s (quick: 1 s) and the value is the receiver's datagrams per second over its ` +
-      `${STEADY_BIN_MS} ms bins after the first ${STEADY_SKIP_MS} ms (quick: 300 ms) from its first arrival, for both variants: ` +
-      "the rate once the JIT has compiled each path and CCID 2 has left slow start. whole_run_per_s is the whole run's rate, warm-up " +
-      "included; cov the coefficient of variation of the steady bins. The 1-s case above stays the issue's reading; this one says " +
-      "what the cold start costs.",
-    variants: [
-      v("ours plain UDP fiber (DatagramSocket write per datagram, park)", "fiber", true),
-      v("ours DCCP-UDP, CCID 2 (socket.send / socket.recv, park)", "dccp")
-    ]
-  }
-}
+/** Plain UDP (the reference) and DCCP, one way, each measured by `run`. */
+const oneWayVariants = (run: (impl: Impl, size: number) => (ctx: RunContext) => Promise<Sample>, size: number): Array<Variant> => [
+  { name: "ours plain UDP fiber (DatagramSocket write per datagram, park)", placement: CROSS.label, ref: true, run: run("fiber", size) },
+  { name: "ours DCCP-UDP, CCID 2 (socket.send / socket.recv, park)", placement: CROSS.label, ref: false, run: run("dccp", size) }
+]
 
-const rateCase = (size: number): Case => {
-  const v = (name: string, impl: Impl, ref = false): Variant => ({ name, placement: CROSS.label, ref, run: rate(impl, size) })
-  return {
-    id: `dccp-rate-${size}`,
-    group: "dccp",
-    title: `DCCP-UDP one-way rate ${size} B, 1 s, vs our plain UDP (datagrams/s received)`,
-    unit: "dgram/s",
-    better: "higher",
-    method:
-      "The sender sends as fast as it can for 1 s (quick: 0.3 s), one datagram per call; the receiver counts datagrams / (last − first " +
-      "arrival); loss_pct compares with what the sender transmitted. Receiver on CPU 0, sender on CPU 1, park reactor, default socket " +
-      "buffers. DCCP: socket.send waits while the send queue (5 datagrams, Linux's tx_qlen: what CCID 2's window holds back) is " +
-      "full, so CCID 2's window paces the sender; socket.recv at the receiver. cwnd (packets), rtt_ms (CCID 2's smoothed RTT), loss_events and lost_packets are the " +
-      "sender's info() at the end. Plain UDP: Udp.make DatagramSocket, writer.write per datagram (unpaced), reader.pull; " +
-      "receive_dropped: datagrams the receiver's queue (DCCP's or the DatagramSocket's, 1024) dropped.",
-    variants: [
-      v("ours plain UDP fiber (DatagramSocket write per datagram, park)", "fiber", true),
-      v("ours DCCP-UDP, CCID 2 (socket.send / socket.recv, park)", "dccp")
-    ]
-  }
-}
+const steadyRateCase = (size: number): Case => ({
+  id: `dccp-rate-${size}-steady`,
+  group: "dccp",
+  title: `DCCP-UDP one-way rate ${size} B, steady state (3 s, the first second left out), vs our plain UDP (datagrams/s received)`,
+  unit: "dgram/s",
+  better: "higher",
+  method:
+    `As dccp-rate-${size}, but the sender runs 3 s (quick: 1 s) and the value is the receiver's datagrams per second over its ` +
+    `${STEADY_BIN_MS} ms bins after the first ${STEADY_SKIP_MS} ms (quick: 300 ms) from its first arrival, for both variants: ` +
+    "the rate once the JIT has compiled each path and CCID 2 has left slow start. whole_run_per_s is the whole run's rate, warm-up " +
+    "included; cov the coefficient of variation of the steady bins. The 1-s case above stays the issue's reading; this one says " +
+    "what the cold start costs.",
+  variants: oneWayVariants(steadyRate, size)
+})
+
+const rateCase = (size: number): Case => ({
+  id: `dccp-rate-${size}`,
+  group: "dccp",
+  title: `DCCP-UDP one-way rate ${size} B, 1 s, vs our plain UDP (datagrams/s received)`,
+  unit: "dgram/s",
+  better: "higher",
+  method:
+    "The sender sends as fast as it can for 1 s (quick: 0.3 s), one datagram per call; the receiver counts datagrams / (last − first " +
+    "arrival); loss_pct compares with what the sender transmitted. Receiver on CPU 0, sender on CPU 1, park reactor, default socket " +
+    "buffers. DCCP: socket.send waits while the send queue (5 datagrams, Linux's tx_qlen: what CCID 2's window holds back) is " +
+    "full, so CCID 2's window paces the sender; socket.recv at the receiver. cwnd (packets), rtt_ms (CCID 2's smoothed RTT), loss_events and lost_packets are the " +
+    "sender's info() at the end. Plain UDP: Udp.make DatagramSocket, writer.write per datagram (unpaced), reader.pull; " +
+    "receive_dropped: datagrams the receiver's queue (DCCP's or the DatagramSocket's, 1024) dropped.",
+  variants: oneWayVariants(rate, size)
+})
 
 // --- goodput through the relay -----------------------------------------------------------------------
 
