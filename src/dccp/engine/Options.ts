@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import type { PacketType } from "./Packet.ts"
+import { PrefixViews } from "./PrefixViews.ts"
 import * as Seq from "./Seq.ts"
 
 /**
@@ -291,8 +292,8 @@ export const MAX_OPTION_VALUE = 253
  */
 export class OptionWriter {
   private readonly buffer = new Uint8Array(MAX_HEADER_BYTES)
-  /** `padded`'s views of `buffer`, by length in 4-byte words. */
-  private readonly views: Array<Uint8Array | undefined> = []
+  /** `padded`'s views of `buffer` (padded lengths are multiples of 4). */
+  private readonly views = new PrefixViews(this.buffer, 4)
   private used = 0
   private budget: number
 
@@ -446,9 +447,7 @@ export class OptionWriter {
     // At most 3 bytes: a loop costs less than `fill`'s builtin call.
     for (let i = this.used; i < end; i++) b[i] = 0
     // One view per padded length, made once: a packet's options allocate nothing.
-    const views = this.views, words = end >> 2
-    while (views.length <= words) views.push(undefined)
-    return views[words] ??= b.subarray(0, end)
+    return this.views.of(end)
   }
 
   /** The option bytes, padded with Padding options to a multiple of 4, as a new array. */

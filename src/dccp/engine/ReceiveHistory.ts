@@ -15,6 +15,7 @@
  * @since 0.1.0
  */
 import { AckState, encodeDataDropped } from "./Options.ts"
+import { PrefixViews } from "./PrefixViews.ts"
 import * as Seq from "./Seq.ts"
 
 const STATE_MASK = 0x03
@@ -50,8 +51,8 @@ export class ReceiveHistory {
   private drops = 0
   /** Where `ackVectorCells` writes (an Ack Vector option area holds at most 1020 bytes). */
   private readonly cells = new Uint8Array(1020)
-  /** `ackVectorCells`' views of `cells`, by length. */
-  private readonly cellViews: Array<Uint8Array | undefined> = []
+  /** `ackVectorCells`' views of `cells`: an acknowledgement allocates none. */
+  private readonly cellViews = new PrefixViews(this.cells)
 
   constructor(maxTracked = 16384, maxRecords = 1024) {
     this.maxTracked = maxTracked
@@ -193,7 +194,7 @@ export class ReceiveHistory {
       }
       // Emit the pending run as cells of at most 64 packets.
       while (runLength > 0) {
-        if (n >= limit) return this.#cellsView(n)
+        if (n >= limit) return this.cellViews.of(n)
         const k = Math.min(runLength, 64)
         this.cells[n++] = (runState << 6) | (k - 1)
         runLength -= k
@@ -201,15 +202,9 @@ export class ReceiveHistory {
       runState = state
       runLength = 1
     }
-    return this.#cellsView(n)
+    return this.cellViews.of(n)
   }
 
-  /** The first `n` cells, as a view made once per length: an acknowledgement allocates none. */
-  #cellsView(n: number): Uint8Array {
-    const views = this.cellViews
-    while (views.length <= n) views.push(undefined)
-    return views[n] ??= this.cells.subarray(0, n)
-  }
 
   /**
    * Data Dropped blocks anchored at `anchor`, newest first, ending with the
