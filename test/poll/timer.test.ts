@@ -46,7 +46,10 @@ describe("timer", () => {
       const poll = yield* Poll.make()
       const events = Events.withCapacity(4)
       const timer = yield* Timer.make(poll.registry, T)
-      yield* timer.set("5 millis", "5 millis")
+      // The period is long next to the two back-to-back reads, so a pause
+      // between them (GC, a loaded CI machine) does not let the next expiry
+      // land in between; with 5 ms it did once under load.
+      yield* timer.set("10 millis", "50 millis")
       for (let i = 0; i < 3; i++) {
         yield* expectEvents(poll, events, [{ token: T, readiness: ["readable"] }])
         assert.isAtLeast(expectOk(timer.read()), 1)
