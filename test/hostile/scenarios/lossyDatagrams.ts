@@ -51,17 +51,24 @@ const figures = (path: string, t: D.Tally, networkDuplicated: number, start: num
   elapsedMs: performance.now() - start
 })
 
-/** Waits until `done()` or until `quietMs` pass with no new datagram. */
+/**
+ * Waits until `done()` or until `quietMs` pass with no new datagram — counted
+ * in 5 ms turns of this fiber as well as in wall time, so a process starved
+ * for longer than `quietMs` (a loaded CI machine) still gives the receiving
+ * fibers their turns to drain what arrived meanwhile before it gives up.
+ */
 const settle = (progress: () => number, done: () => boolean, quietMs: number) =>
   Effect.gen(function*() {
-    let last = progress(), since = performance.now()
+    const quietTurns = Math.ceil(quietMs / 5)
+    let last = progress(), since = performance.now(), idleTurns = 0
     while (!done()) {
       yield* Effect.sleep(5)
       const now = progress()
       if (now !== last) {
         last = now
         since = performance.now()
-      } else if (performance.now() - since > quietMs) return
+        idleTurns = 0
+      } else if (++idleTurns >= quietTurns && performance.now() - since > quietMs) return
     }
   })
 
