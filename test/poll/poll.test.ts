@@ -493,7 +493,10 @@ describe("poll (effect-mio)", () => {
     assert.deepStrictEqual(r.pollNow.events, r.pollNow.events.map(() => r.iterations), "every pollNow returned the event")
     assert.deepStrictEqual(r.poll.events, r.poll.events.map(() => r.iterations), "every poll returned the event")
     assert.strictEqual(r.pollNow.otherGcs, 0, "no GC ran during the measured rounds")
-    assert.isBelow(Math.min(...r.pollNow.allocated), 4096, `pollNow allocated: ${r.pollNow.allocated.join(", ")} bytes`)
-    assert.isBelow(Math.min(...r.poll.retained), 4096, `poll retained: ${r.poll.retained.join(", ")} bytes`)
+    // One allocation per iteration would add ≥ 1.6 MB to a round; the bound leaves room for what
+    // the JIT and a loaded machine's runtime put on the heap now and then (4.4 KB seen under load).
+    const bound = 64 * 1024
+    assert.isBelow(Math.min(...r.pollNow.allocated), bound, `pollNow allocated: ${r.pollNow.allocated.join(", ")} bytes`)
+    assert.isBelow(Math.min(...r.poll.retained), bound, `poll retained: ${r.poll.retained.join(", ")} bytes`)
   })
 })
