@@ -67,6 +67,7 @@ import * as ReactorModule from "../reactor/Reactor.ts"
 import type { Callback } from "./Callback.ts"
 import * as ConId from "./ConId.ts"
 import { Connection, type Transport } from "./internal/Connection.ts"
+import { clientProblem } from "./internal/options.ts"
 import * as transport from "./internal/transport.ts"
 import * as MessagingError from "./MessagingError.ts"
 import type { Protocol } from "./Protocol.ts"
@@ -185,6 +186,12 @@ export interface SocketOptions<S, R> extends CommonOptions<S, R> {
   readonly peer?: string | undefined
 }
 
+/** The name for an error about options that may be wrong themselves. */
+const shownName = (options: unknown): string => {
+  const name = (options as { name?: unknown } | null | undefined)?.name
+  return typeof name === "string" ? name : "clt"
+}
+
 const DEFAULT_TIMEOUT = Duration.seconds(5)
 
 const shownAddress = (input: SocketAddress.Input): string | undefined => {
@@ -210,6 +217,8 @@ export const connect: {
   <S, R>(options: AddressOptions<S, R>): Effect.Effect<Clt<S, R>, MessagingError.MessagingError, Reactor | Scope.Scope>
 } = <S, R>(options: SocketOptions<S, R> | AddressOptions<S, R>): Effect.Effect<Clt<S, R>, MessagingError.MessagingError, any> =>
   Effect.gen(function*() {
+    const problem = clientProblem(options)
+    if (problem !== undefined) return yield* MessagingError.make("InvalidInput", ConId.initiator(shownName(options)), problem)
     const name = options.name ?? "clt"
     const parent = yield* Effect.scope
     const clock = yield* Clock.Clock
@@ -252,7 +261,7 @@ export const connect: {
 
     const background = options.receive === "background" || options.protocol?.sendReply !== undefined ||
       options.protocol?.heartbeat?.timeout !== undefined
-    const inbox = background ? yield* Queue.bounded<R, MessagingError.MessagingError | Cause.Done>(Math.max(1, options.inbox ?? 1024)) : undefined
+    const inbox = background ? yield* Queue.bounded<R, MessagingError.MessagingError | Cause.Done>(options.inbox ?? 1024) : undefined
     const released = Deferred.makeUnsafe<void, MessagingError.MessagingError>()
 
     yield* Effect.forkIn(conn.keepAlive, scope)
@@ -284,8 +293,8 @@ export const connect: {
     yield* Effect.forkIn(supervise, parent, { startImmediately: true })
     return makeClt(conn, inbox, released)
   }).pipe(observe.span("Clt.connect", "client", () => ({
-    "effect_mio.clt": options.name ?? "clt",
-    ...("address" in options ? observe.addressAttributes("server", shownAddress(options.address)) : {})
+    "effect_mio.clt": shownName(options),
+    ...(typeof options === "object" && options !== null && "address" in options ? observe.addressAttributes("server", shownAddress(options.address)) : {})
   })))
 
 const makeClt = <S, R>(

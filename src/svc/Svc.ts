@@ -54,6 +54,7 @@ import * as ConId from "../clt/ConId.ts"
 import { Connection } from "../clt/internal/Connection.ts"
 import * as transport from "../clt/internal/transport.ts"
 import * as MessagingError from "../clt/MessagingError.ts"
+import { serviceProblem } from "../clt/internal/options.ts"
 import type { Protocol } from "../clt/Protocol.ts"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
@@ -231,12 +232,17 @@ export const bind: {
   <S, R>(options: AddressOptions<S, R>): Effect.Effect<Svc<S, R>, MessagingError.MessagingError, Reactor | Scope.Scope>
 } = <S, R>(options: ServerOptions<S, R> | AddressOptions<S, R>): Effect.Effect<Svc<S, R>, MessagingError.MessagingError, any> =>
   Effect.gen(function*() {
+    const problem = serviceProblem(options)
+    if (problem !== undefined) {
+      const name = (options as { name?: unknown } | null | undefined)?.name
+      return yield* MessagingError.make("InvalidInput", typeof name === "string" ? name : "svc", problem)
+    }
     const name = options.name ?? "svc"
     const ours = !("server" in options)
     const server = "server" in options ? options.server : yield* listen(options as AddressOptions<unknown, unknown>)
-    const maxConnections = Math.max(1, Math.floor(options.maxConnections ?? 128))
+    const maxConnections = options.maxConnections ?? 128
     const clock = yield* Clock.Clock
-    const inbox = yield* Queue.bounded<Received<R>, Cause.Done>(Math.max(1, options.inbox ?? 1024))
+    const inbox = yield* Queue.bounded<Received<R>, Cause.Done>(options.inbox ?? 1024)
     yield* Effect.addFinalizer(() => Queue.end(inbox))
     const open = new Map<ConId.ConId, Connection<S, R>>()
     const ids = yield* SubscriptionRef.make<ReadonlyArray<ConId.ConId>>([])

@@ -1,0 +1,85 @@
+/**
+ * Clt and Svc as a user meets them (docs/messaging.md), through the package's
+ * entry point only: options from untyped JavaScript, a connection closed from
+ * this side, host names. Each case is a defect a user saw; the test failed
+ * before its fix.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { Binary, Clt, Codec, Framer, MessagingError, Reactor, Svc } from "effect-mio"
+import { checkFdLeaks } from "../util/fds.ts"
+
+const Quote = Binary.tagged("Quote", "Q", { symbol: Binary.ascii(8), price: Binary.u32() })
+const codec = Codec.binary(Quote.schema, Quote)
+const framer = Framer.lengthPrefixed({ width: 2 })
+const quote = { _tag: "Quote", symbol: "AAPL", price: 1 } as const
+/** What a caller from untyped JavaScript can pass. */
+const untyped = (o: unknown): any => o
+
+const invalid = (e: MessagingError.MessagingError, ...named: ReadonlyArray<string>) => {
+  assert.strictEqual(e.kind, "InvalidInput", e.message)
+  for (const n of named) assert.include(e.detail, n)
+}
+
+describe("user: Clt and Svc options", () => {
+  checkFdLeaks()
+
+  // Before: inbox NaN made Queue.bounded(NaN), and the first message never reached recv (a hang);
+  // maxConnections -1, NaN or "x" were silently replaced; a missing framer was a TypeError defect.
+  it.live("a bad Svc option is InvalidInput naming it, and nothing is left open", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<[Record<string, unknown>, string, string]> = [
+        [{ inbox: Number.NaN }, "inbox", "NaN"],
+        [{ inbox: 0 }, "inbox", "0"],
+        [{ inbox: -3 }, "inbox", "-3"],
+        [{ maxConnections: -1 }, "maxConnections", "-1"],
+        [{ maxConnections: Number.NaN }, "maxConnections", "NaN"],
+        [{ maxConnections: "x" }, "maxConnections", "\"x\""],
+        [{ backlog: 1.5 }, "backlog", "1.5"],
+        [{ wait: "bogus" }, "wait", "\"bogus\""],
+        [{ framer: undefined }, "framer", "undefined"],
+        [{ codec: 42 }, "codec", "42"],
+        [{ name: 7 }, "name", "7"]
+      ]
+      for (const [bad, option, shown] of cases) {
+        const e = yield* Effect.flip(Svc.bind(untyped({ address: "127.0.0.1:0", codec, framer, ...bad })))
+        invalid(e, option, shown)
+      }
+      invalid(yield* Effect.flip(Svc.bind(untyped(null))), "options")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("a bad Clt option is InvalidInput naming it, before anything is dialed", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer })
+      const cases: ReadonlyArray<[Record<string, unknown>, string, string]> = [
+        [{ inbox: Number.NaN, receive: "background" }, "inbox", "NaN"],
+        [{ inbox: -1 }, "inbox", "-1"],
+        [{ timeout: "soon" }, "timeout", "\"soon\""],
+        [{ timeout: -1 }, "timeout", "-1"],
+        [{ timeout: Number.NaN }, "timeout", "NaN"],
+        [{ receive: "bogus" }, "receive", "\"bogus\""],
+        [{ wait: "bogus" }, "wait", "\"bogus\""],
+        [{ retry: "often" }, "retry", "\"often\""],
+        [{ framer: undefined }, "framer", "undefined"],
+        [{ codec: undefined }, "codec", "undefined"]
+      ]
+      for (const [bad, option, shown] of cases) {
+        const e = yield* Effect.flip(Clt.connect(untyped({ address: svc.address, codec, framer, ...bad })))
+        invalid(e, option, shown)
+      }
+      assert.strictEqual((yield* svc.stats).accepted, 0, "no bad Clt reached the service")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("the smallest inbox (1) still carries every message in order", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer, inbox: 1 })
+      const clt = yield* Clt.connect({ address: svc.address, codec, framer, inbox: 1, receive: "background" })
+      yield* clt.sendAll(Array.from({ length: 20 }, (_, i) => ({ ...quote, price: i })))
+      for (let i = 0; i < 20; i++) {
+        const { from, message } = yield* svc.recv
+        assert.strictEqual(message.price, i)
+        yield* svc.send(from, message)
+      }
+      for (let i = 0; i < 20; i++) assert.strictEqual((yield* clt.recv).price, i)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
