@@ -123,7 +123,7 @@ export interface Svc<in S, out R> {
   readonly name: string
   /** Where it listens. */
   readonly address: NetAddress.SocketAddress
-  /** Sends to one connection (`NotConnected` if it has gone). */
+  /** Sends to one connection (`NotConnected` if it has gone, or `disconnect` was called for it). */
   readonly send: (to: ConId.ConId, message: S) => Effect.Effect<void, MessagingError.MessagingError>
   /** Sends messages to one connection as one write. */
   readonly sendAll: (to: ConId.ConId, messages: Iterable<S>) => Effect.Effect<void, MessagingError.MessagingError>
@@ -323,16 +323,16 @@ export const bind: {
       send: (to, message) =>
         Effect.suspend(() => {
           const c = open.get(to)
-          return c === undefined ? notConnected(to) : c.send(message)
+          return c === undefined || !c.isOpen() ? notConnected(to) : c.send(message)
         }),
       sendAll: (to, messages) =>
         Effect.suspend(() => {
           const c = open.get(to)
-          return c === undefined ? notConnected(to) : c.sendAll(messages)
+          return c === undefined || !c.isOpen() ? notConnected(to) : c.sendAll(messages)
         }),
       broadcast: (message) =>
         Effect.map(
-          Effect.forEach([...open.values()], (c) => Effect.exit(c.send(message))),
+          Effect.forEach([...open.values()].filter((c) => c.isOpen()), (c) => Effect.exit(c.send(message))),
           (exits) => exits.filter(Exit.isSuccess).length
         ),
       recv,

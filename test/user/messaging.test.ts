@@ -83,3 +83,24 @@ describe("user: Clt and Svc options", () => {
       for (let i = 0; i < 20; i++) assert.strictEqual((yield* clt.recv).price, i)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
+
+describe("user: Svc.disconnect", () => {
+  checkFdLeaks()
+
+  // Before: svc.send to a connection just given to disconnect succeeded (the message went nowhere the
+  // application could know of) until the connection's Scope had finished closing.
+  it.live("a send after disconnect is NotConnected, and the client sees its connection end", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer })
+      const clt = yield* Clt.connect({ address: svc.address, codec, framer })
+      yield* clt.send(quote)
+      const { from } = yield* svc.recv
+      yield* svc.disconnect(from)
+      yield* svc.disconnect(from) // twice: nothing more
+      assert.strictEqual((yield* Effect.flip(svc.send(from, quote))).kind, "NotConnected")
+      assert.strictEqual((yield* Effect.flip(svc.sendAll(from, [quote]))).kind, "NotConnected")
+      assert.strictEqual(yield* svc.broadcast(quote), 0)
+      assert.isFalse(yield* svc.isConnected(from))
+      assert.strictEqual((yield* Effect.flip(clt.recv)).kind, "Closed")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
