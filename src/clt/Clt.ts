@@ -17,7 +17,7 @@
  * const [sender, recver] = clt.split         // for two fibers
  * ```
  *
- * - Transport: `address` dials effect-mio's own TCP (an IP address) or Unix
+ * - Transport: `address` dials effect-mio's own TCP (an IP address, or a host name looked up at each attempt) or Unix
  *   stream (a path, `@name`) on the `Reactor` in context — or, with
  *   `wait: "spin"`, on a spinning reactor of its own (`Reactor.layerSpin`:
  *   links' busy-wait mode, lowest latency for a core). `socket` takes any
@@ -61,6 +61,7 @@ import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
 import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
@@ -195,8 +196,8 @@ const shownName = (options: unknown): string => {
 const DEFAULT_TIMEOUT = Duration.seconds(5)
 
 const shownAddress = (input: SocketAddress.Input): string | undefined => {
-  const a = SocketAddress.parse(input, "connect")
-  return a instanceof IoError ? undefined : SocketAddress.format(a)
+  const a = SocketAddress.classify(input, "connect")
+  return a instanceof IoError ? undefined : a instanceof SocketAddress.HostName ? a.toString() : SocketAddress.format(a)
 }
 
 /** A spinning reactor for this Scope (links' busy-wait mode). */
@@ -227,10 +228,13 @@ export const connect: {
     if ("socket" in options) {
       acquire = transport.open(options.socket, { peer: options.peer })
     } else {
-      const address = SocketAddress.parse(options.address, "connect")
+      const address = SocketAddress.classify(options.address, "connect")
       if (address instanceof IoError) return yield* MessagingError.make("ConnectFailed", pending, address.message, address)
       const reactor = options.wait === "spin" ? yield* spinReactor.pipe(Effect.orDie, Scope.provide(parent)) : yield* Reactor
-      acquire = transport.dial(address, reactor)
+      // a host name is looked up at each attempt, and its addresses dialed in order until one connects
+      acquire = address instanceof SocketAddress.HostName
+        ? Effect.flatMap(Resolver.resolve(options.address, "connect"), (all) => Resolver.firstThatWorksScoped(all, (a) => transport.dial(a, reactor)))
+        : transport.dial(address, reactor)
     }
     const attempt = Effect.gen(function*() {
       const scope = yield* Scope.fork(parent, "sequential")

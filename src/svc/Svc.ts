@@ -14,7 +14,7 @@
  * yield* svc.send(from, reply)
  * ```
  *
- * - Transport: `address` listens with effect-mio's TCP (an IP address) or Unix
+ * - Transport: `address` listens with effect-mio's TCP (an IP address, or a host name: its first address) or Unix
  *   (a path, `@name`) server on the `Reactor` in context, or on a spinning
  *   reactor of its own with `wait: "spin"`; `server` takes any `effect/socket`
  *   `SocketServer` (Effect's `NodeSocketServer`, `MemorySocket.listen`).
@@ -60,6 +60,7 @@ import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
 import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -210,8 +211,11 @@ const listen = (
 ): Effect.Effect<SocketServer.SocketServer["Service"], MessagingError.MessagingError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const name = options.name ?? "svc"
-    const address = SocketAddress.parse(options.address, "listen")
-    if (address instanceof IoError) return yield* MessagingError.make("ConnectFailed", name, address.message, address)
+    // a host name listens on its first address
+    const address = yield* Effect.mapError(
+      Resolver.resolveFirst(options.address, "listen"),
+      (e) => MessagingError.make("ConnectFailed", name, e.message, e)
+    )
     const reactor = options.wait === "spin" ? yield* Effect.orDie(spinReactor) : yield* Reactor
     const listenOptions = { backlog: options.backlog ?? 128 }
     const server = SocketAddress.isInet(address) ? Tcp.listen(address, listenOptions) : Unix.listen(address, listenOptions)

@@ -5,7 +5,8 @@
  * before its fix.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { AddressResolver, Dns } from "effect/net"
 import { Binary, Clt, Codec, Framer, MessagingError, Reactor, Svc } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
 
@@ -102,5 +103,33 @@ describe("user: Svc.disconnect", () => {
       assert.strictEqual(yield* svc.broadcast(quote), 0)
       assert.isFalse(yield* svc.isConnected(from))
       assert.strictEqual((yield* Effect.flip(clt.recv)).kind, "Closed")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("user: host names (docs/net.md: every constructor that is an Effect resolves)", () => {
+  checkFdLeaks()
+  const names = Layer.provide(AddressResolver.layer(), Dns.layerStatic({ hosts: { "quotes.internal": ["127.0.0.1"] } }))
+
+  // Before: Clt.connect({ address: "localhost:7000" }) and Svc.bind on a name failed with ConnectFailed
+  // "this synchronous call does no DNS lookup", though both are Effects.
+  it.live("Svc.bind and Clt.connect take host names, through the AddressResolver in context", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "quotes.internal:0", codec, framer })
+      const port = (svc.address as { port: number }).port
+      const clt = yield* Clt.connect({ address: `quotes.internal:${port}`, codec, framer })
+      assert.include(String(clt.id), `127.0.0.1:${port}`)
+      yield* clt.send(quote)
+      assert.deepStrictEqual((yield* svc.recv).message, quote)
+      const unknown = yield* Effect.flip(Clt.connect({ address: `nowhere.internal:${port}`, codec, framer }))
+      assert.strictEqual(unknown.kind, "ConnectFailed")
+      assert.include(unknown.detail, "nowhere.internal")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer), Effect.provide(names)))
+
+  it.live("localhost resolves with no resolver provided", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer })
+      const clt = yield* Clt.connect({ address: `localhost:${(svc.address as { port: number }).port}`, codec, framer })
+      yield* clt.send(quote)
+      assert.deepStrictEqual((yield* svc.recv).message, quote)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
