@@ -40,13 +40,14 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as check from "../internal/check.ts"
 import * as observe from "../internal/observe.ts"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import type { Config as EngineConfig, ConfigInput, RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
-import type { Guarantee } from "./Guarantee.ts"
+import { type Guarantee, isGuarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { engineConfig, fitToSocket } from "./internal/EndpointConfig.ts"
 import { endpointFigures, rudpGroup } from "./internal/metrics.ts"
@@ -57,6 +58,17 @@ import * as UdpLike from "./UdpLike.ts"
 
 /** @internal */
 export { engineConfig } from "./internal/EndpointConfig.ts"
+
+/** Why a send's arguments are refused, if they are: a payload of another type would be sent as garbage. */
+const badSendInput = (g: unknown, bytes: unknown): RudpError | undefined =>
+  !isGuarantee(g)
+    ? rudpError("InvalidInput", `sendPayload: the guarantee is Guarantee.None, Order or Delivery, not ${check.show(g)}`)
+    : !(bytes instanceof Uint8Array)
+    ? notBytes("sendPayload", bytes)
+    : undefined
+
+const notBytes = (call: string, bytes: unknown): RudpError =>
+  rudpError("InvalidInput", `${call}: the payload is a Uint8Array, not ${typeof bytes === "string" ? `a string (encode it first)` : check.show(bytes)}`)
 
 /**
  * @since 0.2.0
@@ -394,6 +406,8 @@ export const makeWith = <E>(
     /** One send attempt: the id, `WouldBlock` (queue full), or `"wait-set"` (another fiber's set is open). */
     const trySend = (g: Guarantee, bytes: Uint8Array, inSet: boolean): Effect.Effect<number | WouldBlock | "wait-set", RudpError> =>
       Effect.withFiber((fiber): Effect.Effect<number | WouldBlock | "wait-set", RudpError> => {
+        const bad = badSendInput(g, bytes)
+        if (bad !== undefined) return Effect.fail(bad)
         if (driver.failure !== undefined) return Effect.fail(driver.failure)
         if (!inSet && engine.inSet) return Effect.succeed("wait-set" as const)
         const r = engine.send(driver.now(), bytes, g)
@@ -418,6 +432,7 @@ export const makeWith = <E>(
     const sender = (inSet: boolean): Sender => ({
       write: (bytes) =>
         failIfEnded(() => {
+          if (!(bytes instanceof Uint8Array)) return Effect.fail(notBytes("write", bytes))
           if (written.length + bytes.length > engine.maxMessageSize) {
             return Effect.fail(messageTooLarge(written.length + bytes.length, engine.maxMessageSize))
           }
@@ -664,7 +679,12 @@ export const makeWith = <E>(
       asSet,
       maintain: failIfEnded(() => drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : cycle),
       flush: failIfEnded(() => Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))),
-      acknowledged: (id) => waitUntil(() => engine.isAcknowledged(id)),
+      acknowledged: (id) =>
+        Effect.suspend(() =>
+          engine.wasSent(id)
+            ? waitUntil(() => engine.isAcknowledged(id))
+            : Effect.fail(rudpError("InvalidInput", `acknowledged: id is the id a send of this endpoint returned, not ${check.show(id)}`))
+        ),
       close,
       abort,
       closeReason: Effect.sync(() => engine.closeReason),

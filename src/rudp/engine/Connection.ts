@@ -580,6 +580,11 @@ export class RudpEngine {
   }
 
   /** Whether Delivery message `id` (a `send` result) was acknowledged by the peer. */
+  /** Whether `id` is the id `send` returned for one of this connection's messages. */
+  wasSent(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.#c.nextMessage
+  }
+
   isAcknowledged(id: number): boolean {
     const c = this.#c
     return id < c.nextMessage && !c.outbox.unacked.has(id)
