@@ -724,8 +724,10 @@ export interface ConnectOptions extends UdpLike.ConnectOptions {
  * @category constructors
  */
 export const connect = (options: ConnectOptions): Effect.Effect<Endpoint, RudpError, Reactor | Scope.Scope> =>
-  Effect.flatMap(
-    Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.maxMtu ?? Math.max(options.config?.mtu ?? 0, UdpLike.DEFAULT_MAX_DATAGRAM) }), (e: IoError) =>
-      new RudpError({ kind: "Transport", detail: e.message, cause: e })),
-    (udp) => make(udp, options.config)
-  )
+  typeof options !== "object" || options === null
+    ? Effect.fail(rudpError("InvalidInput", `Endpoint.connect: options is an object ({ peer, bind?, config? }), not ${check.show(options)}`))
+    : Effect.flatMap(
+      Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.maxMtu ?? Math.max(options.config?.mtu ?? 0, UdpLike.DEFAULT_MAX_DATAGRAM) }), (e: IoError) =>
+        new RudpError({ kind: "Transport", detail: e.message, cause: e })),
+      (udp) => make(udp, options.config)
+    )

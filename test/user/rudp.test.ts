@@ -4,7 +4,8 @@
  * Each case is a defect a user saw; the test failed before its fix.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { AddressResolver, Dns } from "effect/net"
 import { Endpoint, Guarantee, Reactor, UdpLike } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
 
@@ -18,7 +19,7 @@ const pair = Effect.gen(function*() {
   const listening = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
   const server = yield* Endpoint.make(listening, { role: "server", drive: "reactor" })
   const client = yield* Endpoint.connect({ peer: listening.localAddress, config: { drive: "reactor" } })
-  return { server, client, port: (listening.localAddress as { port: number }).port }
+  return { server, client }
 })
 
 describe("user: reliable UDP endpoints", () => {
@@ -56,5 +57,42 @@ describe("user: reliable UDP endpoints", () => {
         const e = yield* Effect.flip(client.acknowledged(untyped(bad)))
         assert.strictEqual(e.kind, "InvalidInput", e.message)
       }
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("user: reliable UDP addresses", () => {
+  checkFdLeaks()
+  const names = Layer.provide(AddressResolver.layer(), Dns.layerStatic({ hosts: { "game.internal": ["127.0.0.1"] } }))
+
+  // Before: Endpoint.connect({ peer: "localhost:7000" }) failed with Transport "this synchronous call
+  // does no DNS lookup … (the Effect constructors do)" — and Endpoint.connect is one.
+  it.live("Endpoint.connect takes a host name, through the AddressResolver in context", () =>
+    Effect.gen(function*() {
+      const listening = yield* UdpLike.listen({ bind: "game.internal:0" })
+      const server = yield* Endpoint.make(listening, { role: "server", drive: "reactor" })
+      const port = (listening.localAddress as { port: number }).port
+      const client = yield* Endpoint.connect({ peer: `game.internal:${port}`, config: { drive: "reactor" } })
+      yield* client.sendPayload(Guarantee.Delivery, bytes("by name"))
+      assert.strictEqual(text(yield* server.take), "by name")
+      const unknown = yield* Effect.flip(Endpoint.connect({ peer: `nowhere.internal:${port}` }))
+      assert.strictEqual(unknown.kind, "Transport")
+      assert.include(unknown.detail, "nowhere.internal")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer), Effect.provide(names)))
+
+  it.live("localhost, with no resolver provided", () =>
+    Effect.gen(function*() {
+      const listening = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
+      const other = yield* Endpoint.make(listening, { role: "server", drive: "reactor" })
+      const client = yield* Endpoint.connect({ peer: `localhost:${(listening.localAddress as { port: number }).port}`, config: { drive: "reactor" } })
+      yield* client.sendPayload(Guarantee.Delivery, bytes("localhost"))
+      assert.strictEqual(text(yield* other.take), "localhost")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  // Before: UdpLike.listen() / UdpLike.connect() without options died with a TypeError.
+  it.live("UdpLike.listen and connect without options are InvalidInput", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* Effect.flip(UdpLike.listen(untyped(undefined)))).kind, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(UdpLike.connect(untyped(null)))).kind, "InvalidInput")
+      assert.strictEqual((yield* Effect.flip(Endpoint.connect(untyped(undefined)))).kind, "InvalidInput")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
