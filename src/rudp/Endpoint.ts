@@ -52,7 +52,7 @@ import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { engineConfig, fitToSocket } from "./internal/EndpointConfig.ts"
 import { endpointFigures, rudpGroup } from "./internal/metrics.ts"
 import { Written } from "./internal/Written.ts"
-import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
+import { fromCloseReason, make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
 import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
 
@@ -274,7 +274,9 @@ export const makeWith = <E>(
     let flushPending = false
     const alarm = new Alarm(clock, fork, driver.now)
 
-    const endError = (): RudpError => driver.endError() ?? rudpError("Closed", "the endpoint was closed")
+    // While the peer's CLOSE is being answered (draining), the engine knows why it ends before the driver does.
+    const endError = (): RudpError =>
+      driver.endError() ?? (engine.closeReason !== undefined ? fromCloseReason(engine.closeReason) : rudpError("Closed", "the endpoint was closed"))
 
     // --- progress -----------------------------------------------------------------------
 

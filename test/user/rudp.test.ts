@@ -4,7 +4,7 @@
  * Each case is a defect a user saw; the test failed before its fix.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { AddressResolver, Dns } from "effect/net"
 import { Endpoint, Guarantee, Reactor, UdpLike } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
@@ -94,5 +94,35 @@ describe("user: reliable UDP addresses", () => {
       assert.strictEqual((yield* Effect.flip(UdpLike.listen(untyped(undefined)))).kind, "InvalidInput")
       assert.strictEqual((yield* Effect.flip(UdpLike.connect(untyped(null)))).kind, "InvalidInput")
       assert.strictEqual((yield* Effect.flip(Endpoint.connect(untyped(undefined)))).kind, "InvalidInput")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("user: how a reliable UDP connection ends", () => {
+  checkFdLeaks()
+
+  // Before: after the peer's graceful close, take failed with Closed "the endpoint was closed" (the
+  // table says PeerClosed, code 0), and after the peer's abort the messages stream ended as if the close
+  // had been graceful: the application could not tell an abort from an orderly end.
+  it.live("the peer's graceful close: take gives the messages, then PeerClosed code 0; messages ends", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* pair
+      yield* client.sendPayload(Guarantee.Delivery, bytes("last words"))
+      yield* client.close
+      assert.strictEqual(text(yield* server.take), "last words")
+      const end = yield* Effect.flip(server.take)
+      assert.strictEqual(end.kind, "PeerClosed", end.message)
+      assert.strictEqual(end.code, 0)
+      assert.deepStrictEqual(yield* Stream.runCollect(server.messages), [])
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("the peer's abort fails messages with PeerClosed and its code", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* pair
+      yield* client.sendPayload(Guarantee.Delivery, bytes("before the abort"))
+      assert.strictEqual(text(yield* server.take), "before the abort")
+      yield* client.abort
+      const end = yield* Effect.flip(Stream.runCollect(server.messages))
+      assert.strictEqual(end.kind, "PeerClosed", end.message)
+      assert.notStrictEqual(end.code, 0)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
