@@ -68,7 +68,7 @@ import * as ReactorModule from "../reactor/Reactor.ts"
 import type { Callback } from "./Callback.ts"
 import * as ConId from "./ConId.ts"
 import { Connection, type Transport } from "./internal/Connection.ts"
-import { clientProblem } from "./internal/options.ts"
+import { clientProblem, timeoutProblem } from "./internal/options.ts"
 import * as transport from "./internal/transport.ts"
 import * as MessagingError from "./MessagingError.ts"
 import type { Protocol } from "./Protocol.ts"
@@ -319,7 +319,10 @@ const makeClt = <S, R>(
     ))
     : Stream.fromQueue(inbox)
   const isConnected = Effect.sync(() => conn.isConnected())
-  const recvTimeout = (timeout: Duration.Input) => Effect.timeoutOption(recv, timeout)
+  const recvTimeout = (timeout: Duration.Input) => {
+    const problem = timeoutProblem(timeout)
+    return problem === undefined ? Effect.timeoutOption(recv, timeout) : Effect.fail(MessagingError.make("InvalidInput", conn.id, problem))
+  }
   const sender: CltSender<S> = { id: conn.id, send: conn.send, sendAll: conn.sendAll, isConnected }
   const recver: CltRecver<R> = { id: conn.id, recv, recvTimeout, messages, isConnected }
   return {

@@ -54,7 +54,7 @@ import * as ConId from "../clt/ConId.ts"
 import { Connection } from "../clt/internal/Connection.ts"
 import * as transport from "../clt/internal/transport.ts"
 import * as MessagingError from "../clt/MessagingError.ts"
-import { serviceProblem } from "../clt/internal/options.ts"
+import { serviceProblem, timeoutProblem } from "../clt/internal/options.ts"
 import type { Protocol } from "../clt/Protocol.ts"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
@@ -340,7 +340,10 @@ export const bind: {
           (exits) => exits.filter(Exit.isSuccess).length
         ),
       recv,
-      recvTimeout: (timeout) => Effect.timeoutOption(recv, timeout),
+      recvTimeout: (timeout) => {
+        const problem = timeoutProblem(timeout)
+        return problem === undefined ? Effect.timeoutOption(recv, timeout) : Effect.fail(MessagingError.make("InvalidInput", name, problem))
+      },
       messages: Stream.fromQueue(inbox),
       connections: {
         current: SubscriptionRef.get(ids),

@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { AddressResolver, Dns } from "effect/net"
-import { Binary, Clt, Codec, Framer, MessagingError, Reactor, Svc } from "effect-mio"
+import { Binary, Clt, Codec, Framer, MessagingError, Protocol, Reactor, Svc } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
 
 const Quote = Binary.tagged("Quote", "Q", { symbol: Binary.ascii(8), price: Binary.u32() })
@@ -131,5 +131,43 @@ describe("user: host names (docs/net.md: every constructor that is an Effect res
       const clt = yield* Clt.connect({ address: `localhost:${(svc.address as { port: number }).port}`, codec, framer })
       yield* clt.send(quote)
       assert.deepStrictEqual((yield* svc.recv).message, quote)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("user: Clt and Svc given the wrong things", () => {
+  checkFdLeaks()
+
+  // Before: socket: 42 / server: 42 died with a TypeError; a heartbeat of "soon" or a timeout of NaN
+  // silently meant no heartbeat; recvTimeout("soon") died (Duration.fromInputUnsafe) and
+  // recvTimeout(-5) silently answered None.
+  it.live("a socket or server that is not one, a heartbeat that is not a duration: InvalidInput", () =>
+    Effect.gen(function*() {
+      invalid(yield* Effect.flip(Clt.connect(untyped({ socket: 42, codec, framer }))), "socket", "42")
+      invalid(yield* Effect.flip(Svc.bind(untyped({ server: {}, codec, framer }))), "server", "{}")
+      const beat = (heartbeat: unknown) =>
+        Protocol.make<Binary.Type<typeof Quote>, Binary.Type<typeof Quote>, undefined, undefined>(untyped({ connectionState: () => undefined, session: undefined, heartbeat }))
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer })
+      const cases: ReadonlyArray<[unknown, string]> = [
+        [{ interval: "soon", make: () => quote }, "protocol.heartbeat.interval"],
+        [{ interval: "1 second", make: () => quote, timeout: Number.NaN }, "protocol.heartbeat.timeout"],
+        [{ interval: "1 second" }, "protocol.heartbeat.make"],
+        ["often", "protocol.heartbeat"]
+      ]
+      for (const [heartbeat, option] of cases) {
+        invalid(yield* Effect.flip(Clt.connect({ address: svc.address, codec, framer, protocol: beat(heartbeat) })), option)
+        invalid(yield* Effect.flip(Svc.bind({ address: "127.0.0.1:0", codec, framer, protocol: beat(heartbeat) })), option)
+      }
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  it.live("recvTimeout with a timeout that is not a duration is InvalidInput, on both sides", () =>
+    Effect.gen(function*() {
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec, framer })
+      const clt = yield* Clt.connect({ address: svc.address, codec, framer })
+      invalid(yield* Effect.flip(clt.recvTimeout(untyped("soon"))), "timeout", "\"soon\"")
+      invalid(yield* Effect.flip(svc.recvTimeout(untyped(-5))), "timeout", "-5")
+      // and a good one still times out, then receives
+      assert.isTrue((yield* svc.recvTimeout("10 millis"))._tag === "None")
+      yield* clt.send(quote)
+      assert.isTrue((yield* svc.recvTimeout("5 seconds"))._tag === "Some")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
