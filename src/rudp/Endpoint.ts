@@ -67,6 +67,9 @@ const badSendInput = (g: unknown, bytes: unknown): RudpError | undefined =>
     ? notBytes("sendPayload", bytes)
     : undefined
 
+/** The UdpLikes an endpoint runs on now. */
+const carrying = new WeakSet<object>()
+
 const notBytes = (call: string, bytes: unknown): RudpError =>
   rudpError("InvalidInput", `${call}: the payload is a Uint8Array, not ${typeof bytes === "string" ? `a string (encode it first)` : check.show(bytes)}`)
 
@@ -263,6 +266,14 @@ export const makeWith = <E>(
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
     const nowMs = clockMillis(clock)
     if (hosted !== undefined && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `a server's peers are driven by the server: drive is "reactor", not ${String(drive)}`))
+    if (hosted === undefined) {
+      // Two endpoints reading one socket would each take the other's datagrams.
+      if (carrying.has(udp)) {
+        return yield* Effect.fail(rudpError("InvalidInput", "this UdpLike already carries an endpoint: one endpoint per UdpLike until its Scope closes (EndpointServer serves many peers on one socket)"))
+      }
+      carrying.add(udp)
+      yield* Effect.addFinalizer(() => Effect.sync(() => carrying.delete(udp)))
+    }
     const engine = hosted?.driver.engine ?? engineOf(nowMs(), cfg)
     const driver = hosted?.driver ?? new Driver(engine, udp, nowMs)
     if (hosted === undefined) driver.onClosed = onClosed

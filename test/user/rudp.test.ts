@@ -4,9 +4,9 @@
  * Each case is a defect a user saw; the test failed before its fix.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { AddressResolver, Dns } from "effect/net"
-import { Endpoint, Guarantee, Reactor, UdpLike } from "effect-mio"
+import { Endpoint, EndpointServer, Guarantee, Reactor, UdpLike } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
 
 const bytes = (s: string) => new TextEncoder().encode(s)
@@ -124,5 +124,38 @@ describe("user: how a reliable UDP connection ends", () => {
       const end = yield* Effect.flip(Stream.runCollect(server.messages))
       assert.strictEqual(end.kind, "PeerClosed", end.message)
       assert.notStrictEqual(end.code, 0)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
+
+describe("user: reliable UDP lifecycles", () => {
+  checkFdLeaks()
+
+  // Before: an accept (or run) waiting when the server's Scope closed waited forever.
+  it.live("accept after the endpoint server's Scope closed is Closed, not a wait forever", () =>
+    Effect.gen(function*() {
+      const server = yield* Effect.scoped(EndpointServer.make("127.0.0.1:0"))
+      assert.strictEqual((yield* Effect.flip(Effect.scoped(server.accept))).kind, "Closed")
+      assert.strictEqual((yield* Effect.flip(server.run(() => Effect.void))).kind, "Closed")
+      const scope = yield* Scope.make()
+      const open = yield* EndpointServer.make("127.0.0.1:0").pipe(Scope.provide(scope))
+      const waiting = yield* Effect.forkChild(Effect.scoped(open.accept))
+      yield* Effect.yieldNow
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual((yield* Effect.flip(Fiber.join(waiting))).kind, "Closed")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+
+  // Before: a second endpoint on the same UdpLike was made, and the two took each other's datagrams.
+  it.live("a second endpoint on one UdpLike is InvalidInput while the first lives; afterwards it is allowed", () =>
+    Effect.gen(function*() {
+      const listening = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
+      const first = yield* Scope.make()
+      yield* Endpoint.make(listening, { role: "server", drive: "reactor" }).pipe(Scope.provide(first))
+      const e = yield* Effect.flip(Endpoint.make(listening, { role: "server", drive: "reactor" }))
+      assert.strictEqual(e.kind, "InvalidInput")
+      yield* Scope.close(first, Exit.void)
+      const server = yield* Endpoint.make(listening, { role: "server", drive: "reactor" })
+      const client = yield* Endpoint.connect({ peer: listening.localAddress, config: { drive: "reactor" } })
+      yield* client.sendPayload(Guarantee.Delivery, bytes("second life"))
+      assert.strictEqual(text(yield* server.take), "second life")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
