@@ -171,3 +171,21 @@ describe("user: Clt and Svc given the wrong things", () => {
       assert.isTrue((yield* svc.recvTimeout("5 seconds"))._tag === "Some")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
+
+describe("user: a message too long for the framer (docs/messaging.md, Errors)", () => {
+  checkFdLeaks()
+
+  it.live("fails that send (with sendAll, the whole batch) and leaves the connection open", () =>
+    Effect.gen(function*() {
+      const Blob = Binary.tagged("Blob", "B", { data: Binary.rest })
+      const blobs = Codec.binary(Blob.schema, Blob)
+      const blob = (n: number) => ({ _tag: "Blob", data: new Uint8Array(n) }) as const
+      const svc = yield* Svc.bind({ address: "127.0.0.1:0", codec: blobs, framer })
+      const clt = yield* Clt.connect({ address: svc.address, codec: blobs, framer })
+      assert.strictEqual((yield* Effect.flip(clt.send(blob(70_000)))).kind, "Frame")
+      assert.strictEqual((yield* Effect.flip(clt.sendAll([blob(1), blob(70_000), blob(2)]))).kind, "Frame")
+      assert.isTrue(yield* clt.isConnected)
+      yield* clt.send(blob(3))
+      assert.strictEqual((yield* svc.recv).message.data.length, 3, "nothing of the refused batch was written")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
