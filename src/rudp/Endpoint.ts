@@ -693,11 +693,20 @@ export const makeWith = <E>(
       maintain: failIfEnded(() => drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : cycle),
       flush: failIfEnded(() => Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))),
       acknowledged: (id) =>
-        Effect.suspend(() =>
-          engine.wasSent(id)
-            ? waitUntil(() => engine.isAcknowledged(id))
-            : Effect.fail(rudpError("InvalidInput", `acknowledged: id is the id a send of this endpoint returned, not ${check.show(id)}`))
-        ),
+        Effect.suspend(() => {
+          if (!engine.wasSent(id)) {
+            return Effect.fail(rudpError("InvalidInput", `acknowledged: id is the id a send of this endpoint returned, not ${check.show(id)}`))
+          }
+          return Effect.andThen(waitUntil(() => engine.isAcknowledged(id)), () => {
+            // dropped, not acknowledged: longer than the peer accepts (learnt in the handshake)
+            const limit = engine.droppedTooLarge(id)
+            return limit === undefined ? Effect.void : Effect.fail(new RudpError({
+              kind: "MessageTooLarge",
+              detail: `message ${id} was dropped: it is longer than the peer's maxMessageSize of ${limit} bytes`,
+              limit
+            }))
+          })
+        }),
       close,
       abort,
       closeReason: Effect.sync(() => engine.closeReason),

@@ -159,3 +159,43 @@ describe("user: reliable UDP lifecycles", () => {
       assert.strictEqual(text(yield* server.take), "second life")
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
+
+describe("user: a message queued before the handshake, longer than the peer accepts", () => {
+  checkFdLeaks()
+
+  /** A client that allows 1 MiB messages, a server with the default 64 KiB: the client learns it in the handshake. */
+  const unevenPair = Effect.gen(function*() {
+    const listening = yield* UdpLike.listen({ bind: "127.0.0.1:0" })
+    const server = yield* Endpoint.make(listening, { role: "server", drive: "reactor" })
+    const client = yield* Endpoint.connect({ peer: listening.localAddress, config: { drive: "reactor", maxMessageSize: 1 << 20 } })
+    return { server, client }
+  })
+  const big = new Uint8Array(100_000)
+
+  // Before: the dropped message left a gap in the Delivery sequence: every later Delivery (and Order)
+  // message was held at the peer forever, while acknowledged() said yes to all of them, the dropped one
+  // included.
+  it.live("is dropped alone: acknowledged(id) fails MessageTooLarge, the messages after it arrive in order", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* unevenPair
+      const dropped = yield* client.sendPayload(Guarantee.Delivery, big)
+      const a = yield* client.sendPayload(Guarantee.Delivery, bytes("a"))
+      yield* client.asSet((set) =>
+        Effect.all([
+          set.sendPayload(Guarantee.Delivery, bytes("b1")),
+          set.sendPayload(Guarantee.Delivery, big),
+          set.sendPayload(Guarantee.Delivery, bytes("b2"))
+        ])
+      )
+      const last = yield* client.sendPayload(Guarantee.Delivery, bytes("c"))
+      const e = yield* Effect.flip(client.acknowledged(dropped))
+      assert.strictEqual(e.kind, "MessageTooLarge", e.message)
+      assert.strictEqual(e.limit, 65_536)
+      yield* client.acknowledged(a)
+      yield* client.acknowledged(last)
+      const got: Array<string> = []
+      while (got.length < 4) got.push(text(yield* server.take))
+      assert.deepStrictEqual([got[0], [got[1], got[2]].sort().join(), got[3]], ["a", "b1,b2", "c"])
+      assert.strictEqual((yield* client.stats).stats.droppedTooLarge, 2)
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
