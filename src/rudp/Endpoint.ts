@@ -422,7 +422,7 @@ export const makeWith = <E>(
         const bad = badSendInput(g, bytes)
         if (bad !== undefined) return Effect.fail(bad)
         if (driver.failure !== undefined) return Effect.fail(driver.failure)
-        if (!inSet && engine.inSet) return Effect.succeed("wait-set" as const)
+        if (!inSet && engine.inSet) return fiber === setFiber ? Effect.fail(insideSet("sendPayload")) : Effect.succeed("wait-set" as const)
         const r = engine.send(driver.now(), bytes, g)
         if (typeof r === "number") {
           const after = afterSendNow(fiber)
@@ -467,9 +467,14 @@ export const makeWith = <E>(
         Effect.flatMap(trySend(g, bytes, inSet), (r) => r === "wait-set" ? Effect.succeed(WouldBlock) : Effect.succeed(r))
     })
 
+    /** The fiber running the open set's `f`: a send of the endpoint's own from it would wait for itself. */
+    let setFiber: Fiber.Fiber<unknown, unknown> | undefined
+    const insideSet = (call: string) =>
+      rudpError("InvalidInput", `${call} of the endpoint inside its own asSet would wait for the set to end: send through the set's sender (asSet((set) => set.sendPayload(…)))`)
+
     const asSet = <A, E2, R>(f: (set: Sender) => Effect.Effect<A, E2, R>): Effect.Effect<A, E2 | RudpError, R> =>
-      Effect.suspend((): Effect.Effect<A, E2 | RudpError, R> => {
-        if (engine.inSet) return Effect.andThen(setDone.wait, asSet(f))
+      Effect.withFiber((fiber): Effect.Effect<A, E2 | RudpError, R> => {
+        if (engine.inSet) return fiber === setFiber ? Effect.fail(insideSet("asSet")) : Effect.andThen(setDone.wait, asSet(f))
         if (written.length > 0) {
           if (newSetUnsent === "fail") {
             return Effect.fail(rudpError("WrittenNotSent", `${written.length} written bytes were not sent when the set began`))
@@ -477,9 +482,11 @@ export const makeWith = <E>(
           if (newSetUnsent === "clear") written.length = 0
         }
         engine.openSet()
+        setFiber = fiber
         return Effect.ensuring(
           f(sender(true)),
           Effect.suspend(() => {
+            setFiber = undefined
             engine.closeSet()
             setDone.notify()
             return afterSend

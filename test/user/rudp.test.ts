@@ -199,3 +199,22 @@ describe("user: a message queued before the handshake, longer than the peer acce
       assert.strictEqual((yield* client.stats).stats.droppedTooLarge, 2)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
+
+describe("user: sets (asSet)", () => {
+  checkFdLeaks()
+
+  // Before: ep.sendPayload or ep.asSet inside the endpoint's own asSet waited for the set to end, which
+  // waited for them: the fiber hung forever.
+  it.live("the endpoint's own send or asSet inside its set is InvalidInput; the set's sender works", () =>
+    Effect.gen(function*() {
+      const { client, server } = yield* pair
+      const nested = yield* Effect.flip(client.asSet(() => client.asSet((inner) => inner.sendPayload(Guarantee.Delivery, bytes("x")))))
+      assert.strictEqual(nested.kind, "InvalidInput")
+      const own = yield* Effect.flip(client.asSet(() => client.sendPayload(Guarantee.Delivery, bytes("x"))))
+      assert.strictEqual(own.kind, "InvalidInput")
+      yield* client.asSet((set) => set.sendPayload(Guarantee.Delivery, bytes("in the set")))
+      yield* client.sendPayload(Guarantee.Delivery, bytes("after"))
+      assert.strictEqual(text(yield* server.take), "in the set")
+      assert.strictEqual(text(yield* server.take), "after")
+    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
+})
