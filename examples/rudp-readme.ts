@@ -1,7 +1,7 @@
 /**
  * The rudp crate's README example, through our API.
  *
- * Run it:   npx tsx --conditions=source examples/rudp-readme.ts
+ * Run it:   npx tsx --conditions=effect-mio-source examples/rudp-readme.ts
  * Poke it:  make the endpoints reactor-driven (`{ drive: "reactor" }`) and drop the `maintain`
  *           calls: they then progress on their own, between your calls.
  *

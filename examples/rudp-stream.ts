@@ -1,7 +1,7 @@
 /**
  * Reliable UDP's tiers as Stream stages: one pipeline, two transports.
  *
- * Run it:   npx tsx --conditions=source examples/rudp-stream.ts
+ * Run it:   npx tsx --conditions=effect-mio-source examples/rudp-stream.ts
  * Poke it:  raise the simulated loss to 0.3, or swap `Rudp.delivery` for `Rudp.order` and count
  *           what arrives.
  *

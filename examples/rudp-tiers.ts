@@ -1,7 +1,7 @@
 /**
  * The three guarantees of reliable UDP, side by side, through a lossy path.
  *
- * Run it:   npx tsx --conditions=source examples/rudp-tiers.ts [loss%] [seed]
+ * Run it:   npx tsx --conditions=effect-mio-source examples/rudp-tiers.ts [loss%] [seed]
  * Poke it:  try 20 % loss (`examples/rudp-tiers.ts 20`), or watch the relay with
  *           `npm run relay -- --to 127.0.0.1:<port> --loss 5% --delay 10ms` between your own endpoints.
  *

@@ -3,7 +3,7 @@
  * a listener's connection exchanging packets through `transmitInto` and
  * `handleDatagram`. Diagnostic, not part of `npm run bench`.
  *
- *   npx tsx --conditions=source bench/diag/dccp-engine.ts rtt|oneway [ccid 2|3] [count]
+ *   npx tsx --conditions=effect-mio-source bench/diag/dccp-engine.ts rtt|oneway [ccid 2|3] [count]
  *
  * rtt: 64 B ping-pong, CPU µs per round trip (both engines). oneway: bursts of
  * five 64 B datagrams one way and the acknowledgements back, CPU µs per data

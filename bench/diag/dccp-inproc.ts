@@ -5,7 +5,7 @@
  * and the kernel's to one clock, so the figure is the CPU a round trip costs,
  * with no cross-process wake-ups. Diagnostic, not part of `npm run bench`.
  *
- *   npx tsx --conditions=source bench/diag/dccp-inproc.ts rtt|oneway dccp|udp [ccid] [count]
+ *   npx tsx --conditions=effect-mio-source bench/diag/dccp-inproc.ts rtt|oneway dccp|udp [ccid] [count]
  *
  * Pin it (`taskset -c 1`) and alternate the variants; the figures move with the
  * machine's load, the ratio of alternating runs much less. In one process the

@@ -1,8 +1,8 @@
 /**
  * SoupBinTCP with an OUCH-like order-entry payload, end to end over TCP.
  *
- * Run the scene:      npx tsx --conditions=source examples/soupbintcp/main.ts
- * Serve and poke it:  npx tsx --conditions=source examples/soupbintcp/main.ts --serve [--port 26400]
+ * Run the scene:      npx tsx --conditions=effect-mio-source examples/soupbintcp/main.ts
+ * Serve and poke it:  npx tsx --conditions=effect-mio-source examples/soupbintcp/main.ts --serve [--port 26400]
  *   then log in by hand (user TRADER, password pw, sequence number 1, heartbeat timeout 60000 ms) and
  *   watch the Login Accepted, the replay of the 3 logged messages and a Server Heartbeat come back:
  *     (printf '\x004LTRADERpw                  %20s60000' 1; sleep 1.5) | socat - TCP:127.0.0.1:26400 | xxd

@@ -116,6 +116,15 @@ export interface LoggerOptions {
   readonly sent?: LogLevel.Severity | undefined
 }
 
+const severities: ReadonlyArray<LogLevel.Severity> = ["Fatal", "Error", "Warn", "Info", "Debug", "Trace"]
+
+/** A log level option (default `"Info"`); another value is a programming error, as a framer's bad option. */
+const severity = (option: string, level: LogLevel.Severity | undefined): LogLevel.Severity => {
+  if (level === undefined) return "Info"
+  if (!severities.includes(level)) throw new RangeError(`Callback.logger: ${option} is ${severities.map((l) => JSON.stringify(l)).join(", ")}, not ${JSON.stringify(level)}`)
+  return level
+}
+
 /**
  * Logs every message with Effect's logger: `"<name> recv <connection>"` (or
  * `sent`) and the message, annotated with `connection` and `direction`.
@@ -125,8 +134,8 @@ export interface LoggerOptions {
  */
 export const logger = (options?: LoggerOptions): Callback<unknown, unknown> => {
   const name = options?.name ?? "logger"
-  const logRecv = Effect.logWithLevel(options?.recv ?? "Info")
-  const logSent = Effect.logWithLevel(options?.sent ?? "Info")
+  const logRecv = Effect.logWithLevel(severity("recv", options?.recv))
+  const logSent = Effect.logWithLevel(severity("sent", options?.sent))
   const metrics = metricsFor(name)
   return {
     [TypeId]: TypeId,
@@ -280,24 +289,31 @@ export const store = <S = unknown, R = unknown>(options?: {
   readonly capacity?: number | undefined
 }): Store<S, R> => {
   const name = options?.name ?? "store"
-  const capacity = Math.max(1, Math.floor(options?.capacity ?? 100_000))
+  const capacity = options?.capacity ?? 100_000
+  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`Callback.store: capacity is a positive integer, not ${String(capacity)}`)
   const metrics = metricsFor(name)
+  // entries[start..] are kept; the dropped prefix is cut off in one copy once it is as long as
+  // what is kept (at least 1,024), so a full store costs O(1) per message, not a copy of itself
   let entries: Array<Entry<S, R>> = []
+  let start = 0
   let dropped = 0
   let watchers: Array<() => void> = []
   const add = (e: Entry<S, R>) => {
     entries.push(e)
-    if (entries.length > capacity) {
-      const over = entries.length - capacity
-      entries = entries.slice(over)
-      dropped += over
+    if (entries.length - start > capacity) {
+      start++
+      dropped++
+      if (start >= Math.max(1024, capacity)) {
+        entries = entries.slice(start)
+        start = 0
+      }
     }
     const w = watchers
     watchers = []
     for (const f of w) f()
   }
   const latest = (predicate: (e: Entry<S, R>) => boolean, filterName: string | undefined): Entry<S, R> | undefined => {
-    for (let i = entries.length - 1; i >= 0; i--) {
+    for (let i = entries.length - 1; i >= start; i--) {
       const e = entries[i]!
       if ((filterName === undefined || e.connection.name === filterName) && predicate(e)) return e
     }
@@ -335,7 +351,7 @@ export const store = <S = unknown, R = unknown>(options?: {
         add({ connection, at, entry: { direction: "sent", message } })
         return metrics.sent
       }),
-    entries: () => entries,
+    entries: () => (start === 0 ? entries : entries.slice(start)),
     dropped: () => dropped,
     find,
     findRecv: (predicate, options) =>
@@ -350,6 +366,7 @@ export const store = <S = unknown, R = unknown>(options?: {
       ),
     clear: () => {
       entries = []
+      start = 0
     }
   }
 }

@@ -17,7 +17,7 @@
  * const [sender, recver] = clt.split         // for two fibers
  * ```
  *
- * - Transport: `address` dials effect-mio's own TCP (an IP address) or Unix
+ * - Transport: `address` dials effect-mio's own TCP (an IP address, or a host name looked up at each attempt) or Unix
  *   stream (a path, `@name`) on the `Reactor` in context — or, with
  *   `wait: "spin"`, on a spinning reactor of its own (`Reactor.layerSpin`:
  *   links' busy-wait mode, lowest latency for a core). `socket` takes any
@@ -61,12 +61,14 @@ import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
 import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import { Reactor } from "../reactor/Reactor.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
 import type { Callback } from "./Callback.ts"
 import * as ConId from "./ConId.ts"
 import { Connection, type Transport } from "./internal/Connection.ts"
+import { clientProblem, timeoutProblem } from "./internal/options.ts"
 import * as transport from "./internal/transport.ts"
 import * as MessagingError from "./MessagingError.ts"
 import type { Protocol } from "./Protocol.ts"
@@ -185,11 +187,17 @@ export interface SocketOptions<S, R> extends CommonOptions<S, R> {
   readonly peer?: string | undefined
 }
 
+/** The name for an error about options that may be wrong themselves. */
+const shownName = (options: unknown): string => {
+  const name = (options as { name?: unknown } | null | undefined)?.name
+  return typeof name === "string" ? name : "clt"
+}
+
 const DEFAULT_TIMEOUT = Duration.seconds(5)
 
 const shownAddress = (input: SocketAddress.Input): string | undefined => {
-  const a = SocketAddress.parse(input, "connect")
-  return a instanceof IoError ? undefined : SocketAddress.format(a)
+  const a = SocketAddress.classify(input, "connect")
+  return a instanceof IoError ? undefined : a instanceof SocketAddress.HostName ? a.toString() : SocketAddress.format(a)
 }
 
 /** A spinning reactor for this Scope (links' busy-wait mode). */
@@ -210,6 +218,8 @@ export const connect: {
   <S, R>(options: AddressOptions<S, R>): Effect.Effect<Clt<S, R>, MessagingError.MessagingError, Reactor | Scope.Scope>
 } = <S, R>(options: SocketOptions<S, R> | AddressOptions<S, R>): Effect.Effect<Clt<S, R>, MessagingError.MessagingError, any> =>
   Effect.gen(function*() {
+    const problem = clientProblem(options)
+    if (problem !== undefined) return yield* MessagingError.make("InvalidInput", ConId.initiator(shownName(options)), problem)
     const name = options.name ?? "clt"
     const parent = yield* Effect.scope
     const clock = yield* Clock.Clock
@@ -218,10 +228,13 @@ export const connect: {
     if ("socket" in options) {
       acquire = transport.open(options.socket, { peer: options.peer })
     } else {
-      const address = SocketAddress.parse(options.address, "connect")
+      const address = SocketAddress.classify(options.address, "connect")
       if (address instanceof IoError) return yield* MessagingError.make("ConnectFailed", pending, address.message, address)
       const reactor = options.wait === "spin" ? yield* spinReactor.pipe(Effect.orDie, Scope.provide(parent)) : yield* Reactor
-      acquire = transport.dial(address, reactor)
+      // a host name is looked up at each attempt, and its addresses dialed in order until one connects
+      acquire = address instanceof SocketAddress.HostName
+        ? Effect.flatMap(Resolver.resolve(options.address, "connect"), (all) => Resolver.firstThatWorksScoped(all, (a) => transport.dial(a, reactor)))
+        : transport.dial(address, reactor)
     }
     const attempt = Effect.gen(function*() {
       const scope = yield* Scope.fork(parent, "sequential")
@@ -252,7 +265,7 @@ export const connect: {
 
     const background = options.receive === "background" || options.protocol?.sendReply !== undefined ||
       options.protocol?.heartbeat?.timeout !== undefined
-    const inbox = background ? yield* Queue.bounded<R, MessagingError.MessagingError | Cause.Done>(Math.max(1, options.inbox ?? 1024)) : undefined
+    const inbox = background ? yield* Queue.bounded<R, MessagingError.MessagingError | Cause.Done>(options.inbox ?? 1024) : undefined
     const released = Deferred.makeUnsafe<void, MessagingError.MessagingError>()
 
     yield* Effect.forkIn(conn.keepAlive, scope)
@@ -284,8 +297,8 @@ export const connect: {
     yield* Effect.forkIn(supervise, parent, { startImmediately: true })
     return makeClt(conn, inbox, released)
   }).pipe(observe.span("Clt.connect", "client", () => ({
-    "effect_mio.clt": options.name ?? "clt",
-    ...("address" in options ? observe.addressAttributes("server", shownAddress(options.address)) : {})
+    "effect_mio.clt": shownName(options),
+    ...(typeof options === "object" && options !== null && "address" in options ? observe.addressAttributes("server", shownAddress(options.address)) : {})
   })))
 
 const makeClt = <S, R>(
@@ -306,7 +319,10 @@ const makeClt = <S, R>(
     ))
     : Stream.fromQueue(inbox)
   const isConnected = Effect.sync(() => conn.isConnected())
-  const recvTimeout = (timeout: Duration.Input) => Effect.timeoutOption(recv, timeout)
+  const recvTimeout = (timeout: Duration.Input) => {
+    const problem = timeoutProblem(timeout)
+    return problem === undefined ? Effect.timeoutOption(recv, timeout) : Effect.fail(MessagingError.make("InvalidInput", conn.id, problem))
+  }
   const sender: CltSender<S> = { id: conn.id, send: conn.send, sendAll: conn.sendAll, isConnected }
   const recver: CltRecver<R> = { id: conn.id, recv, recvTimeout, messages, isConnected }
   return {

@@ -21,6 +21,9 @@ import * as Schema from "effect/Schema"
  *   (`cause` is the `FrameError` or `CodecError`). Bad input ends the connection.
  * - `Transport`: the socket failed (a reset, a write error).
  * - `Protocol`: a protocol hook failed.
+ * - `InvalidInput`: an option of `Clt.connect` or `Svc.bind` is out of range
+ *   or of the wrong type (the detail names it and shows the value); nothing
+ *   was opened.
  *
  * @since 0.2.0
  * @category models
@@ -35,7 +38,8 @@ export const MessagingErrorKind = Schema.Literals([
   "Decode",
   "Encode",
   "Transport",
-  "Protocol"
+  "Protocol",
+  "InvalidInput"
 ])
 
 /**

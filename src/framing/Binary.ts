@@ -136,9 +136,20 @@ const fail = (problem: Problem, detail: string): void => {
 const show = (value: unknown): string =>
   typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
 
+/** An option out of `choices` (or not given), else a `RangeError` naming it: declaring a layout is programming. */
+const choice = <C extends string>(option: string, value: C | undefined, choices: ReadonlyArray<C>): C | undefined => {
+  if (value !== undefined && !choices.includes(value)) {
+    throw new RangeError(`${option} is ${choices.map((c) => JSON.stringify(c)).join(" or ")}, not ${show(value)}`)
+  }
+  return value
+}
+
+const endians: ReadonlyArray<Endian> = ["big", "little"]
+
 // --- integers ----------------------------------------------------------------------
 
 const integer = (signed: boolean, width: 1 | 2 | 4, endian: Endian): Layout<number> => {
+  choice("endian", endian, endians)
   const [readU, writeU] = bytesModule.accessors(width, endian === "big")
   const bits = 8 * width
   const min = signed ? -(2 ** (bits - 1)) : 0
@@ -211,7 +222,8 @@ export interface Int64Options<As extends "bigint" | "number"> {
 }
 
 const int64 = (signed: boolean, options: Int64Options<"bigint" | "number"> | undefined): Layout<bigint> | Layout<number> => {
-  const big = (options?.endian ?? "big") === "big"
+  const big = (choice("endian", options?.endian, endians) ?? "big") === "big"
+  choice("as", options?.as, ["bigint", "number"])
   const name = `${signed ? "i" : "u"}64${big ? "be" : "le"}`
   const [r32, w32] = bytesModule.accessors(4, big)
   const hiAt = big ? 0 : 4
@@ -283,6 +295,7 @@ const floatScratch = new DataView(new ArrayBuffer(8))
 const floatBytes = new Uint8Array(floatScratch.buffer)
 
 const float = (width: 4 | 8, endian: Endian): Layout<number> => {
+  choice("endian", endian, endians)
   const little = endian === "little"
   const name = `f${8 * width}${little ? "le" : "be"}`
   return fixed<number>(
@@ -357,7 +370,7 @@ const escapeRegExp = (c: string) => c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")
  */
 export const ascii = (width: number, options?: AsciiOptions): Layout<string> => {
   checkWidth(width)
-  const right = options?.align === "right"
+  const right = choice("align", options?.align, ["left", "right"]) === "right"
   const pad = padByte(options?.pad, " ")
   const padChar = String.fromCharCode(pad)
   const name = `ascii(${width}${right ? ", right" : ""}${padChar === " " ? "" : `, pad ${JSON.stringify(padChar)}`})`
@@ -429,7 +442,7 @@ const numericLayout = (width: number, options: NumericOptions<"number" | "bigint
   checkWidth(width)
   const pad = padByte(options?.pad, " ")
   const zeroPad = pad === 0x30
-  const asBigint = options?.as === "bigint"
+  const asBigint = choice("as", options?.as, ["number", "bigint"]) === "bigint"
   const name = `numeric(${width}${zeroPad ? ", zero-filled" : ""})`
   const writeDigits = (bytes: Uint8Array, at: number, digits: string) => {
     const start = at + width - digits.length

@@ -135,9 +135,12 @@ export interface LengthPrefixedOptions {
  * @category constructors
  */
 export const lengthPrefixed = (options: LengthPrefixedOptions): Framer => {
+  if (typeof options !== "object" || options === null) throw new RangeError(`lengthPrefixed needs options ({ width: 1 | 2 | 4, … }), not ${String(options)}`)
   const width = options.width
   if (width !== 1 && width !== 2 && width !== 4) throw new RangeError(`width is 1, 2 or 4, not ${String(width)}`)
-  const big = (options.endian ?? "big") === "big"
+  const endian = options.endian ?? "big"
+  if (endian !== "big" && endian !== "little") throw new RangeError(`endian is "big" or "little", not ${JSON.stringify(endian)}`)
+  const big = endian === "big"
   const offset = options.offset ?? 0
   if (!Number.isInteger(offset) || offset < 0 || offset > 1024) throw new RangeError(`offset is an integer from 0 to 1024, not ${offset}`)
   const includesHeader = options.includesHeader ?? false
@@ -267,7 +270,7 @@ export interface DelimitedOptions {
 export const delimited = (delimiter: Uint8Array | string, options: DelimitedOptions): Framer => {
   const d = typeof delimiter === "string" ? new TextEncoder().encode(delimiter) : delimiter.slice()
   if (d.length < 1 || d.length > 64) throw new RangeError(`a delimiter has 1 to 64 bytes, not ${d.length}`)
-  const maxFrame = checkMaxFrame(options.maxFrame)
+  const maxFrame = checkMaxFrame(options?.maxFrame)
   const name = `delimited(${JSON.stringify(new TextDecoder().decode(d))})`
   const check = (payload: Uint8Array): FrameError.FrameError | undefined => {
     if (payload.length > maxFrame) return FrameError.tooLarge(name, payload.length, maxFrame, "payload")
@@ -336,10 +339,17 @@ export const make = (options: CustomOptions): Framer => {
     maxFrame,
     maxWire: maxFrame + overhead,
     measure: (bytes) => {
-      const size = options.measure(bytes)
+      let size: number | undefined | FrameError.FrameError
+      try {
+        size = options.measure(bytes)
+      } catch (e) {
+        // framers return errors as values: a throwing measure ends the stream like a malformed frame
+        return FrameError.malformed(name, bytes.length, maxFrame, `measure threw: ${e instanceof Error ? e.message : String(e)}`)
+      }
       if (size === undefined || size instanceof FrameError.FrameError) return size
-      if (!Number.isInteger(size) || size < overhead) {
-        return FrameError.malformed(name, size, maxFrame, `measure returned ${size}, less than the ${overhead} bytes of header and trailer`)
+      // a frame of no bytes on the wire would be split forever from the same bytes
+      if (!Number.isInteger(size) || size < Math.max(1, overhead)) {
+        return FrameError.malformed(name, size, maxFrame, `measure returned ${size}, less than the ${Math.max(1, overhead)} bytes of the smallest frame (header and trailer, at least 1)`)
       }
       if (size > bytes.length || trailer.length === 0) return size
       for (let k = 0; k < trailer.length; k++) {

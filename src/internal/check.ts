@@ -97,7 +97,7 @@ export const func = (name: string, value: unknown): string | undefined =>
 
 /**
  * A non-negative duration (`"5 seconds"`, a number of milliseconds, a
- * `Duration`, a `[seconds, nanos]` pair), given; finite unless `infinite`
+ * `Duration`, a `[seconds, nanos]` pair, a `{ seconds: 30 }` object), given; finite unless `infinite`
  * allows `Infinity` ("wait forever"). `Duration.fromInput` alone is too lenient
  * for user input (it reads `NaN` and `{}` as zero), so the shape is checked
  * first. Returns the duration or the problem.
@@ -105,14 +105,30 @@ export const func = (name: string, value: unknown): string | undefined =>
  * @internal
  */
 export const duration = (name: string, value: unknown, infinite = false): Duration.Duration | string => {
-  const problem = `${name} is a ${infinite ? "" : "finite, "}non-negative duration ("5 seconds", a number of milliseconds, a Duration), not ${show(value)}`
+  const problem = `${name} is a ${infinite ? "" : "finite, "}non-negative duration ("5 seconds", a number of milliseconds, { seconds: 5 }, a Duration), not ${show(value)}`
   const shaped = typeof value === "number" ? !Number.isNaN(value)
     : typeof value === "string" || typeof value === "bigint" || Duration.isDuration(value) ||
-      (Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === "number" && Number.isFinite(n)))
+      (Array.isArray(value) && value.length === 2 && value.every((n) => typeof n === "number" && Number.isFinite(n))) ||
+      isDurationObject(value)
   if (!shaped) return problem
   const d = Duration.fromInput(value as Duration.Input)
   if (Option.isNone(d) || (!infinite && !Duration.isFinite(d.value))) return problem
   return Duration.toMillis(d.value) >= 0 ? d.value : problem
+}
+
+const durationUnits = ["weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds", "nanoseconds"]
+
+/** Effect's `Duration.DurationObject` (`{ seconds: 30 }`): known units only, at least one, finite numbers. */
+const isDurationObject = (value: unknown): boolean => {
+  if (typeof value !== "object" || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false
+  let units = 0
+  for (const [key, n] of Object.entries(value)) {
+    if (!durationUnits.includes(key)) return false
+    if (n === undefined) continue
+    if (typeof n !== "number" || !Number.isFinite(n)) return false
+    units++
+  }
+  return units > 0
 }
 
 /**

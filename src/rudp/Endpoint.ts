@@ -40,23 +40,38 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as check from "../internal/check.ts"
 import * as observe from "../internal/observe.ts"
 import type { IoError } from "../IoError.ts"
 import type { Reactor } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import type { Config as EngineConfig, ConfigInput, RandomSource } from "./engine/Config.ts"
 import { type CloseReason, type EngineInfo, RudpEngine } from "./engine/Connection.ts"
-import type { Guarantee } from "./Guarantee.ts"
+import { type Guarantee, isGuarantee } from "./Guarantee.ts"
 import { Alarm, clockMillis, Driver, Signal } from "./internal/Driver.ts"
 import { engineConfig, fitToSocket } from "./internal/EndpointConfig.ts"
 import { endpointFigures, rudpGroup } from "./internal/metrics.ts"
 import { Written } from "./internal/Written.ts"
-import { make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
+import { fromCloseReason, make as rudpError, messageTooLarge, RudpError } from "./RudpError.ts"
 import * as RudpMetrics from "./RudpMetrics.ts"
 import * as UdpLike from "./UdpLike.ts"
 
 /** @internal */
 export { engineConfig } from "./internal/EndpointConfig.ts"
+
+/** Why a send's arguments are refused, if they are: a payload of another type would be sent as garbage. */
+const badSendInput = (g: unknown, bytes: unknown): RudpError | undefined =>
+  !isGuarantee(g)
+    ? rudpError("InvalidInput", `sendPayload: the guarantee is Guarantee.None, Order or Delivery, not ${check.show(g)}`)
+    : !(bytes instanceof Uint8Array)
+    ? notBytes("sendPayload", bytes)
+    : undefined
+
+/** The UdpLikes an endpoint runs on now. */
+const carrying = new WeakSet<object>()
+
+const notBytes = (call: string, bytes: unknown): RudpError =>
+  rudpError("InvalidInput", `${call}: the payload is a Uint8Array, not ${typeof bytes === "string" ? `a string (encode it first)` : check.show(bytes)}`)
 
 /**
  * @since 0.2.0
@@ -251,6 +266,14 @@ export const makeWith = <E>(
     const fork = (effect: Effect.Effect<void>): Fiber.Fiber<void> => runFork(effect)
     const nowMs = clockMillis(clock)
     if (hosted !== undefined && drive !== "reactor") return yield* Effect.fail(rudpError("InvalidConfig", `a server's peers are driven by the server: drive is "reactor", not ${String(drive)}`))
+    if (hosted === undefined) {
+      // Two endpoints reading one socket would each take the other's datagrams.
+      if (carrying.has(udp)) {
+        return yield* Effect.fail(rudpError("InvalidInput", "this UdpLike already carries an endpoint: one endpoint per UdpLike until its Scope closes (EndpointServer serves many peers on one socket)"))
+      }
+      carrying.add(udp)
+      yield* Effect.addFinalizer(() => Effect.sync(() => carrying.delete(udp)))
+    }
     const engine = hosted?.driver.engine ?? engineOf(nowMs(), cfg)
     const driver = hosted?.driver ?? new Driver(engine, udp, nowMs)
     if (hosted === undefined) driver.onClosed = onClosed
@@ -262,7 +285,9 @@ export const makeWith = <E>(
     let flushPending = false
     const alarm = new Alarm(clock, fork, driver.now)
 
-    const endError = (): RudpError => driver.endError() ?? rudpError("Closed", "the endpoint was closed")
+    // While the peer's CLOSE is being answered (draining), the engine knows why it ends before the driver does.
+    const endError = (): RudpError =>
+      driver.endError() ?? (engine.closeReason !== undefined ? fromCloseReason(engine.closeReason) : rudpError("Closed", "the endpoint was closed"))
 
     // --- progress -----------------------------------------------------------------------
 
@@ -394,8 +419,10 @@ export const makeWith = <E>(
     /** One send attempt: the id, `WouldBlock` (queue full), or `"wait-set"` (another fiber's set is open). */
     const trySend = (g: Guarantee, bytes: Uint8Array, inSet: boolean): Effect.Effect<number | WouldBlock | "wait-set", RudpError> =>
       Effect.withFiber((fiber): Effect.Effect<number | WouldBlock | "wait-set", RudpError> => {
+        const bad = badSendInput(g, bytes)
+        if (bad !== undefined) return Effect.fail(bad)
         if (driver.failure !== undefined) return Effect.fail(driver.failure)
-        if (!inSet && engine.inSet) return Effect.succeed("wait-set" as const)
+        if (!inSet && engine.inSet) return fiber === setFiber ? Effect.fail(insideSet("sendPayload")) : Effect.succeed("wait-set" as const)
         const r = engine.send(driver.now(), bytes, g)
         if (typeof r === "number") {
           const after = afterSendNow(fiber)
@@ -418,6 +445,7 @@ export const makeWith = <E>(
     const sender = (inSet: boolean): Sender => ({
       write: (bytes) =>
         failIfEnded(() => {
+          if (!(bytes instanceof Uint8Array)) return Effect.fail(notBytes("write", bytes))
           if (written.length + bytes.length > engine.maxMessageSize) {
             return Effect.fail(messageTooLarge(written.length + bytes.length, engine.maxMessageSize))
           }
@@ -439,9 +467,14 @@ export const makeWith = <E>(
         Effect.flatMap(trySend(g, bytes, inSet), (r) => r === "wait-set" ? Effect.succeed(WouldBlock) : Effect.succeed(r))
     })
 
+    /** The fiber running the open set's `f`: a send of the endpoint's own from it would wait for itself. */
+    let setFiber: Fiber.Fiber<unknown, unknown> | undefined
+    const insideSet = (call: string) =>
+      rudpError("InvalidInput", `${call} of the endpoint inside its own asSet would wait for the set to end: send through the set's sender (asSet((set) => set.sendPayload(…)))`)
+
     const asSet = <A, E2, R>(f: (set: Sender) => Effect.Effect<A, E2, R>): Effect.Effect<A, E2 | RudpError, R> =>
-      Effect.suspend((): Effect.Effect<A, E2 | RudpError, R> => {
-        if (engine.inSet) return Effect.andThen(setDone.wait, asSet(f))
+      Effect.withFiber((fiber): Effect.Effect<A, E2 | RudpError, R> => {
+        if (engine.inSet) return fiber === setFiber ? Effect.fail(insideSet("asSet")) : Effect.andThen(setDone.wait, asSet(f))
         if (written.length > 0) {
           if (newSetUnsent === "fail") {
             return Effect.fail(rudpError("WrittenNotSent", `${written.length} written bytes were not sent when the set began`))
@@ -449,9 +482,11 @@ export const makeWith = <E>(
           if (newSetUnsent === "clear") written.length = 0
         }
         engine.openSet()
+        setFiber = fiber
         return Effect.ensuring(
           f(sender(true)),
           Effect.suspend(() => {
+            setFiber = undefined
             engine.closeSet()
             setDone.notify()
             return afterSend
@@ -664,7 +699,21 @@ export const makeWith = <E>(
       asSet,
       maintain: failIfEnded(() => drive === "reactor" ? Effect.andThen(requestFlush, Effect.sync(afterInputReactor)) : cycle),
       flush: failIfEnded(() => Effect.andThen(driver.flush, Effect.sync(() => driver.settle()))),
-      acknowledged: (id) => waitUntil(() => engine.isAcknowledged(id)),
+      acknowledged: (id) =>
+        Effect.suspend(() => {
+          if (!engine.wasSent(id)) {
+            return Effect.fail(rudpError("InvalidInput", `acknowledged: id is the id a send of this endpoint returned, not ${check.show(id)}`))
+          }
+          return Effect.andThen(waitUntil(() => engine.isAcknowledged(id)), () => {
+            // dropped, not acknowledged: longer than the peer accepts (learnt in the handshake)
+            const limit = engine.droppedTooLarge(id)
+            return limit === undefined ? Effect.void : Effect.fail(new RudpError({
+              kind: "MessageTooLarge",
+              detail: `message ${id} was dropped: it is longer than the peer's maxMessageSize of ${limit} bytes`,
+              limit
+            }))
+          })
+        }),
       close,
       abort,
       closeReason: Effect.sync(() => engine.closeReason),
@@ -704,8 +753,10 @@ export interface ConnectOptions extends UdpLike.ConnectOptions {
  * @category constructors
  */
 export const connect = (options: ConnectOptions): Effect.Effect<Endpoint, RudpError, Reactor | Scope.Scope> =>
-  Effect.flatMap(
-    Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.maxMtu ?? Math.max(options.config?.mtu ?? 0, UdpLike.DEFAULT_MAX_DATAGRAM) }), (e: IoError) =>
-      new RudpError({ kind: "Transport", detail: e.message, cause: e })),
-    (udp) => make(udp, options.config)
-  )
+  typeof options !== "object" || options === null
+    ? Effect.fail(rudpError("InvalidInput", `Endpoint.connect: options is an object ({ peer, bind?, config? }), not ${check.show(options)}`))
+    : Effect.flatMap(
+      Effect.mapError(UdpLike.connect({ ...options, maxDatagram: options.maxDatagram ?? options.config?.maxMtu ?? Math.max(options.config?.mtu ?? 0, UdpLike.DEFAULT_MAX_DATAGRAM) }), (e: IoError) =>
+        new RudpError({ kind: "Transport", detail: e.message, cause: e })),
+      (udp) => make(udp, options.config)
+    )

@@ -250,7 +250,7 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
       minInitial: Math.min(1200, cfg.mtu),
       random: cfg.random
     })
-    const backlog = yield* Queue.bounded<Endpoint.Endpoint>(o.backlog)
+    const backlog = yield* Queue.bounded<Endpoint.Endpoint, RudpError>(o.backlog)
     const live = new Set<Peer<A>>()
     const peerOf = new Map<Endpoint.Endpoint, Peer<A>>()
     let peersMade = 0, peersEnded = 0, backlogDrops = 0, migrations = 0
@@ -383,6 +383,8 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
         if (failure !== undefined || Cause.hasInterruptsOnly(cause)) return
         const e = Cause.findErrorOption(cause)
         failure = Option.isSome(e) ? e.value : rudpError("Transport", Cause.pretty(cause))
+        // a waiting accept or run learns of it (peers already queued are still taken first)
+        Queue.failCauseUnsafe(backlog, Cause.fail(failure))
       })
     const watcher = yield* Effect.forkIn(Effect.catchCause(driver.watch, onFailure), serverScope)
     const runner = yield* Effect.forkIn(Effect.catchCause(driver.run(routing), onFailure), serverScope)
@@ -390,11 +392,15 @@ const serve = <A>(t: ServerTransport<A>, o: Options): Effect.Effect<EndpointServ
     // Closing the server: every peer closes at once, in parallel (gracefully after success: what a peer
     // sent or received meanwhile still flows, the receiving fiber runs until they are done), then the
     // receiving fiber and the rest of the server's Scope; the socket after it.
+    // An accept or run still waiting (from outside the server's Scope) then fails with Closed.
     yield* Effect.addFinalizer((exit) =>
       Effect.andThen(
         Effect.forEach([...live], (p) => p.scope === undefined ? Effect.void : Scope.close(p.scope, exit), { concurrency: "unbounded", discard: true }),
         Effect.andThen(Fiber.interruptAll([runner, watcher]), Scope.close(serverScope, exit))
-      )
+      ).pipe(Effect.ensuring(Effect.sync(() => {
+        failure ??= rudpError("Closed", "the endpoint server was closed")
+        Queue.failCauseUnsafe(backlog, Cause.fail(failure))
+      })))
     )
 
     if (o.metrics !== undefined) {

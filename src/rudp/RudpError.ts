@@ -32,6 +32,8 @@ export const RudpErrorKind = Schema.Literals([
   "WrittenNotSent",
   /** A configuration value is out of range. */
   "InvalidConfig",
+  /** An argument of a call is of the wrong type or out of range (a guarantee, a payload, a message id); nothing was sent. */
+  "InvalidInput",
   /** The datagram transport failed; see `cause`. */
   "Transport",
   /** The server refused the connection (it has `maxPeers` peers). */

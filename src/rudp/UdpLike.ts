@@ -20,7 +20,9 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { IoError } from "../IoError.ts"
+import * as check from "../internal/check.ts"
+import { IoError, make as ioError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -305,6 +307,8 @@ export const listen = (options: ListenOptions): Effect.Effect<
   Reactor | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const problem = check.requiredObject("UdpLike.listen options", options)
+    if (problem !== undefined) return yield* Effect.fail(ioError("InvalidInput", "bind", problem))
     const socket = yield* UdpSocket.bind(options.bind, {
       recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
       sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,
@@ -344,8 +348,14 @@ export interface ConnectOptions {
  */
 export const connect = (options: ConnectOptions): Effect.Effect<FastUdpLike<IoError> & { readonly socket: UdpSocket.UdpSocket }, IoError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
-    const peer = SocketAddress.parse(options.peer, "connect")
-    if (peer instanceof IoError) return yield* Effect.fail(peer)
+    const problem = check.requiredObject("UdpLike.connect options", options)
+    if (problem !== undefined) return yield* Effect.fail(ioError("InvalidInput", "connect", problem))
+    // a host name: its first IPv4 address, else its first (of the family of `bind` when that is an IP
+    // literal), as Udp.make picks; nothing tells a datagram socket that another address would answer
+    const bound = options.bind === undefined ? undefined : SocketAddress.classify(options.bind, "bind")
+    const family = bound === undefined || bound instanceof IoError || bound instanceof SocketAddress.HostName ? undefined : Resolver.familyOf(bound)
+    const peers = yield* Resolver.resolve(options.peer, "connect", { family, inet: true })
+    const peer = peers.find((a) => a._tag === "InetAddressV4") ?? peers[0]
     const socket = yield* UdpSocket.bind(options.bind ?? (peer._tag === "InetAddressV6" ? "[::]:0" : "0.0.0.0:0"), {
       recvBufferSize: options.recvBufferSize ?? 4 * 1024 * 1024,
       sendBufferSize: options.sendBufferSize ?? 4 * 1024 * 1024,

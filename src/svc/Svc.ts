@@ -14,7 +14,7 @@
  * yield* svc.send(from, reply)
  * ```
  *
- * - Transport: `address` listens with effect-mio's TCP (an IP address) or Unix
+ * - Transport: `address` listens with effect-mio's TCP (an IP address, or a host name: its first address) or Unix
  *   (a path, `@name`) server on the `Reactor` in context, or on a spinning
  *   reactor of its own with `wait: "spin"`; `server` takes any `effect/socket`
  *   `SocketServer` (Effect's `NodeSocketServer`, `MemorySocket.listen`).
@@ -54,11 +54,13 @@ import * as ConId from "../clt/ConId.ts"
 import { Connection } from "../clt/internal/Connection.ts"
 import * as transport from "../clt/internal/transport.ts"
 import * as MessagingError from "../clt/MessagingError.ts"
+import { serviceProblem, timeoutProblem } from "../clt/internal/options.ts"
 import type { Protocol } from "../clt/Protocol.ts"
 import type * as Codec from "../framing/Codec.ts"
 import type * as Framer from "../framing/Framer.ts"
 import * as observe from "../internal/observe.ts"
 import { IoError } from "../IoError.ts"
+import * as Resolver from "../net/Resolver.ts"
 import * as SocketAddress from "../net/SocketAddress.ts"
 import * as ReactorModule from "../reactor/Reactor.ts"
 import { Reactor } from "../reactor/Reactor.ts"
@@ -122,7 +124,7 @@ export interface Svc<in S, out R> {
   readonly name: string
   /** Where it listens. */
   readonly address: NetAddress.SocketAddress
-  /** Sends to one connection (`NotConnected` if it has gone). */
+  /** Sends to one connection (`NotConnected` if it has gone, or `disconnect` was called for it). */
   readonly send: (to: ConId.ConId, message: S) => Effect.Effect<void, MessagingError.MessagingError>
   /** Sends messages to one connection as one write. */
   readonly sendAll: (to: ConId.ConId, messages: Iterable<S>) => Effect.Effect<void, MessagingError.MessagingError>
@@ -209,8 +211,11 @@ const listen = (
 ): Effect.Effect<SocketServer.SocketServer["Service"], MessagingError.MessagingError, Reactor | Scope.Scope> =>
   Effect.gen(function*() {
     const name = options.name ?? "svc"
-    const address = SocketAddress.parse(options.address, "listen")
-    if (address instanceof IoError) return yield* MessagingError.make("ConnectFailed", name, address.message, address)
+    // a host name listens on its first address
+    const address = yield* Effect.mapError(
+      Resolver.resolveFirst(options.address, "listen"),
+      (e) => MessagingError.make("ConnectFailed", name, e.message, e)
+    )
     const reactor = options.wait === "spin" ? yield* Effect.orDie(spinReactor) : yield* Reactor
     const listenOptions = { backlog: options.backlog ?? 128 }
     const server = SocketAddress.isInet(address) ? Tcp.listen(address, listenOptions) : Unix.listen(address, listenOptions)
@@ -231,12 +236,17 @@ export const bind: {
   <S, R>(options: AddressOptions<S, R>): Effect.Effect<Svc<S, R>, MessagingError.MessagingError, Reactor | Scope.Scope>
 } = <S, R>(options: ServerOptions<S, R> | AddressOptions<S, R>): Effect.Effect<Svc<S, R>, MessagingError.MessagingError, any> =>
   Effect.gen(function*() {
+    const problem = serviceProblem(options)
+    if (problem !== undefined) {
+      const name = (options as { name?: unknown } | null | undefined)?.name
+      return yield* MessagingError.make("InvalidInput", typeof name === "string" ? name : "svc", problem)
+    }
     const name = options.name ?? "svc"
     const ours = !("server" in options)
     const server = "server" in options ? options.server : yield* listen(options as AddressOptions<unknown, unknown>)
-    const maxConnections = Math.max(1, Math.floor(options.maxConnections ?? 128))
+    const maxConnections = options.maxConnections ?? 128
     const clock = yield* Clock.Clock
-    const inbox = yield* Queue.bounded<Received<R>, Cause.Done>(Math.max(1, options.inbox ?? 1024))
+    const inbox = yield* Queue.bounded<Received<R>, Cause.Done>(options.inbox ?? 1024)
     yield* Effect.addFinalizer(() => Queue.end(inbox))
     const open = new Map<ConId.ConId, Connection<S, R>>()
     const ids = yield* SubscriptionRef.make<ReadonlyArray<ConId.ConId>>([])
@@ -317,20 +327,23 @@ export const bind: {
       send: (to, message) =>
         Effect.suspend(() => {
           const c = open.get(to)
-          return c === undefined ? notConnected(to) : c.send(message)
+          return c === undefined || !c.isOpen() ? notConnected(to) : c.send(message)
         }),
       sendAll: (to, messages) =>
         Effect.suspend(() => {
           const c = open.get(to)
-          return c === undefined ? notConnected(to) : c.sendAll(messages)
+          return c === undefined || !c.isOpen() ? notConnected(to) : c.sendAll(messages)
         }),
       broadcast: (message) =>
         Effect.map(
-          Effect.forEach([...open.values()], (c) => Effect.exit(c.send(message))),
+          Effect.forEach([...open.values()].filter((c) => c.isOpen()), (c) => Effect.exit(c.send(message))),
           (exits) => exits.filter(Exit.isSuccess).length
         ),
       recv,
-      recvTimeout: (timeout) => Effect.timeoutOption(recv, timeout),
+      recvTimeout: (timeout) => {
+        const problem = timeoutProblem(timeout)
+        return problem === undefined ? Effect.timeoutOption(recv, timeout) : Effect.fail(MessagingError.make("InvalidInput", name, problem))
+      },
       messages: Stream.fromQueue(inbox),
       connections: {
         current: SubscriptionRef.get(ids),

@@ -580,6 +580,16 @@ export class RudpEngine {
   }
 
   /** Whether Delivery message `id` (a `send` result) was acknowledged by the peer. */
+  /** The peer's `maxMessageSize` when message `id` was dropped before the handshake for being longer, else `undefined`. */
+  droppedTooLarge(id: number): number | undefined {
+    return this.#c.droppedTooLarge.get(id)
+  }
+
+  /** Whether `id` is the id `send` returned for one of this connection's messages. */
+  wasSent(id: number): boolean {
+    return Number.isInteger(id) && id >= 0 && id < this.#c.nextMessage
+  }
+
   isAcknowledged(id: number): boolean {
     const c = this.#c
     return id < c.nextMessage && !c.outbox.unacked.has(id)

@@ -26,8 +26,9 @@ export class OutMessage implements MessageIds {
   readonly id: number
   readonly tier: Guarantee
   readonly s: number
-  readonly d: number
-  readonly dBefore: number
+  /** Renumbered only before the first transmission (a message dropped before the handshake leaves no gap). */
+  d: number
+  dBefore: number
   readonly payload: Uint8Array
   /** Fragment id, or −1 when the message travels whole. */
   f = -1

@@ -106,6 +106,8 @@ export class ConnectionState {
   nextD: number
   nextF: number
   nextMessage = 0
+  /** Messages dropped before the handshake for the peer's `maxMessageSize`: id → that limit. */
+  readonly droppedTooLarge = new Map<number, number>()
   /** The open set: its id and the Delivery messages before it (−1: no set open). */
   setS = -1
   setDBefore = 0

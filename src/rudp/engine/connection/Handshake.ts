@@ -103,25 +103,46 @@ export function onHello(c: ConnectionState, now: number, type: LongType, scid: U
 /**
  * Messages queued before the handshake were checked against our limits; the
  * peer's may be smaller. Longer messages than it accepts are dropped (and
- * reported); the rest are cut for its datagram size.
+ * reported; `droppedTooLarge` remembers their ids); the rest are cut for its
+ * datagram size. Nothing was transmitted yet, so the Delivery messages after a
+ * dropped one are renumbered: a gap in the Delivery sequence would hold every
+ * later Delivery and Order message at the peer forever.
  */
 function fitQueuedToPeer(c: ConnectionState, peer: Params): void {
   const o = c.outbox
   c.computeFragmentSizes()
   const maxWhole = c.maxWhole, fragSize = c.fragSize
   const n = o.queue.length
+  const droppedD: Array<number> = [] // ascending: the queue is in send order
+  const before = (d: number): number => {
+    let k = 0
+    while (k < droppedD.length && droppedD[k]! < d) k++
+    return k
+  }
   for (let i = 0; i < n; i++) {
     const m = o.queue.shift()!
     if (m.payload.length > peer.maxMessageSize) {
       o.queuedBytes -= m.payload.length
       m.dropped = true
-      if (m.tier === "Delivery") o.unacked.settled()
+      if (m.tier === "Delivery") {
+        o.unacked.settled()
+        droppedD.push(m.d)
+      }
+      c.droppedTooLarge.set(m.id, peer.maxMessageSize)
       c.stats.droppedTooLarge++
       c.emit({ type: "dropped", id: m.id, reason: "too-large" })
       continue
     }
+    if (droppedD.length > 0) {
+      if (m.d >= 0) m.d -= before(m.d)
+      if (m.dBefore >= 0) m.dBefore -= before(m.dBefore)
+    }
     if (c.baseMtu < c.config.mtu) m.layout(maxWhole, fragSize, c.takeF)
     o.queue.push(m)
+  }
+  if (droppedD.length > 0) {
+    c.nextD -= droppedD.length
+    if (c.setS >= 0) c.setDBefore -= before(c.setDBefore)
   }
 }
 
