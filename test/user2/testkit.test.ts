@@ -16,7 +16,7 @@ const nodeUdp = (port = 0) =>
       const socket = dgram.createSocket("udp4")
       socket.bind(port, "127.0.0.1", () => resume(Effect.succeed(socket)))
     }),
-    (socket) => Effect.callback<void>((resume) => socket.close(() => resume(Effect.void)))
+    (socket) => Effect.callback<void>((resume) => void socket.close(() => resume(Effect.void)))
   )
 
 /** Waits (bounded) until `ready()` holds. */
