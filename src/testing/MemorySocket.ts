@@ -53,7 +53,9 @@ import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as check from "../internal/check.ts"
+import * as C from "../sys/constants.ts"
 import { endpointProblem, type EndpointInput, inet, invalidInput, resolveEndpoint } from "./internal/address.ts"
+import * as errors from "./internal/errors.ts"
 import { hostProblem } from "./Network.ts"
 import type * as Network from "./Network.ts"
 import { SimNet } from "./SimNet.ts"
@@ -139,18 +141,16 @@ const closeError = (code: number, reason?: string): Socket.SocketError =>
       : new Socket.SocketCloseError({ code, closeReason: reason })
   })
 
-const writeError = (message: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause: new Error(message) }) })
+const writeError = (message: string): Socket.SocketError => errors.writeError(errors.simulated(C.EPIPE, "send", undefined, message))
 
-const openError = (message: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: new Error(message) }) })
+const openError = (errno: number, address: string, detail?: string): Socket.SocketError =>
+  errors.openError(errors.simulated(errno, "connect", address, detail))
 
 /** A bad option: an open error whose cause is an `InvalidInput` `IoError`, as the real adapters report it. */
-const invalidOption = (problem: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: invalidInput("connect", problem) }) })
+const invalidOption = (problem: string): Socket.SocketError => errors.openError(invalidInput("connect", problem))
 
 const invalidListenOption = (problem: string): SocketServer.SocketServerError =>
-  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause: invalidInput("listen", problem) }) })
+  errors.serverOpenError(invalidInput("listen", problem))
 
 /** Bytes in flight per direction: at least one segment's worth is not required, but a positive count is. */
 const windowProblem = (window: unknown): string | undefined => check.integer("window", window, 1, Number.MAX_SAFE_INTEGER)
@@ -394,14 +394,14 @@ const connecting = (net: SimNet, options: ConnectOptions): Socket.Socket => {
     const serverInbox = yield* makeInbox
     const to = options.to
     if (typeof to === "object" && "_tag" in to && to._tag === "UnixPathAddress") {
-      return yield* openError(`connect ENOENT ${to.path} (Unix paths are not simulated)`)
+      return yield* openError(C.ENOENT, to.path, "Unix paths are not simulated")
     }
     const client = net.withNetworkUnsafe((network) => {
       const host = network.host(options.host ?? "local")
       const target = resolveEndpoint(network, to)
       const owner = {}
       const port = network.bind("tcp", host.name, 0, owner)
-      if (port === undefined) return openError(`no ephemeral port left on ${host.name}`)
+      if (port === undefined) return openError(C.EADDRNOTAVAIL, host.name, "no ephemeral port left")
       const side = makeSide(net, host, port, window, clientInbox)
       const serverHost = network.route(host, target.ip)
       // the server's side, handed to the listener when the SYN arrives
@@ -418,11 +418,11 @@ const connecting = (net: SimNet, options: ConnectOptions): Socket.Socket => {
       )
     )
     if (serverHost === undefined) {
-      return yield* openError(`connect ECONNREFUSED ${target.ip}:${target.port} (no such host)`)
+      return yield* openError(C.ECONNREFUSED, `${target.ip}:${target.port}`, "no such host")
     }
     const refuse = (to: Side) => {
       reset(to)
-      Deferred.doneUnsafe(established, Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`)))
+      Deferred.doneUnsafe(established, Effect.fail(openError(C.ECONNREFUSED, `${target.ip}:${target.port}`)))
     }
     segment(side, "SYN", empty, (server) =>
       net.withNetworkUnsafe((network) => {
@@ -501,11 +501,7 @@ export const listen = (
         })
     )
     if (!bound.ok) {
-      return yield* new SocketServer.SocketServerError({
-        reason: new SocketServer.SocketServerOpenError({
-          cause: new Error(`listen EADDRINUSE ${bound.host.ip}:${bound.port}`)
-        })
-      })
+      return yield* errors.serverOpenError(errors.simulated(C.EADDRINUSE, "listen", `${bound.host.ip}:${bound.port}`))
     }
     const run = <R, E, _>(
       handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>

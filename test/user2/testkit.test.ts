@@ -4,8 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Reactor, UdpSocket } from "effect-mio"
-import { Relay } from "effect-mio/testing"
+import { IoError, Reactor, UdpSocket } from "effect-mio"
+import { MemoryDatagram, MemorySocket, Relay, SimNet } from "effect-mio/testing"
 import * as dgram from "node:dgram"
 import { checkFdLeaks } from "../util/fds.ts"
 
@@ -57,4 +57,68 @@ describe("user audit: the test kit", () => {
       assert.deepStrictEqual(replies, ["echo late"])
       assert.strictEqual(relay.stats().backward.delivered, 1)
     }).pipe(Effect.provide(Reactor.layer)))
+})
+
+describe("user audit: the simulated sockets' errors", () => {
+  const env = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    self.pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 3 })))
+
+  // Before: Effect's makeFromBackingSocket died with "TypeError: Cannot use 'in'
+  // operator to search for '_tag' in b:9" — a defect — where a Udp.make writer
+  // fails the write with an InvalidInput cause.
+  it.effect("a MemoryDatagram write of a malformed datagram fails the write, naming what is wrong", () =>
+    env(Effect.gen(function*() {
+      const socket = yield* MemoryDatagram.make({ host: "a" })
+      yield* socket.reader
+      const writer = yield* socket.writer
+      const bad: ReadonlyArray<unknown> = [
+        { payload: new Uint8Array(3), address: "b:9" },
+        { payload: 5, address: { host: "b", port: 9 } },
+        null
+      ]
+      for (const datagram of bad) {
+        const r = yield* Effect.result(writer.write(datagram as never))
+        assert.isTrue(r._tag === "Failure", `accepted ${String(datagram)}`)
+        const reason = r._tag === "Failure" ? r.failure.reason : undefined
+        assert.strictEqual(reason?._tag, "DatagramSocketWriteError")
+        const cause = (reason as { cause?: unknown } | undefined)?.cause
+        assert.instanceOf(cause, IoError.IoError)
+        assert.strictEqual((cause as IoError.IoError).kind, "InvalidInput")
+        assert.include(r._tag === "Failure" ? r.failure.message : "", "datagram")
+      }
+      const all = yield* Effect.result(writer.writeAll([{ payload: "ok", address: "b:9" }] as never))
+      assert.strictEqual(all._tag === "Failure" ? all.failure.reason._tag : undefined, "DatagramSocketWriteError")
+    })))
+
+  // Before: "An error occurred during Open" (a connect to nothing, a bad option),
+  // "Open" (listen) or "" (MemoryDatagram) — where the real sockets say
+  // "Open failed: connect ECONNREFUSED …" and name the option.
+  it.effect("the simulated sockets' errors say what failed, as the real ones' do", () =>
+    env(Effect.gen(function*() {
+      const messageOf = (r: { readonly _tag: string; readonly failure?: unknown }) =>
+        r._tag === "Failure" ? String((r.failure as Error).message) : "succeeded"
+      const socket = yield* MemorySocket.make({ host: "client", to: "server:80" })
+      const refused = messageOf(yield* Effect.result(Effect.scoped(socket.reader)))
+      assert.match(refused, /^Open failed: .*ECONNREFUSED/)
+      assert.include(refused, ":80")
+      const badWindow = messageOf(yield* Effect.result(MemorySocket.make({ to: "server:80", window: -1 })))
+      assert.match(badWindow, /^Open failed: .*window/)
+      yield* MemorySocket.listen({ host: "server", port: 80 })
+      const inUse = messageOf(yield* Effect.result(MemorySocket.listen({ host: "server", port: 80 })))
+      assert.match(inUse, /^Open failed: .*EADDRINUSE/)
+      const badBacklog = messageOf(yield* Effect.result(MemorySocket.listen({ backlog: -1 })))
+      assert.match(badBacklog, /^Open failed: .*backlog/)
+      const badPort = messageOf(yield* Effect.result(MemoryDatagram.make({ port: 70000 })))
+      assert.match(badPort, /^Open failed: .*port/)
+      const taken = yield* MemoryDatagram.make({ host: "a", port: 53 })
+      yield* taken.reader
+      const second = yield* MemoryDatagram.make({ host: "a", port: 53 })
+      const busy = messageOf(yield* Effect.result(Effect.scoped(second.reader)))
+      assert.match(busy, /^Open failed: .*EADDRINUSE/)
+      const toB = yield* MemoryDatagram.make({ host: "c", peer: "b:9" })
+      yield* toB.reader
+      const writer = yield* toB.writer
+      const tooLarge = messageOf(yield* Effect.result(writer.write({ payload: new Uint8Array(70_000) })))
+      assert.match(tooLarge, /^Write failed: /)
+    })))
 })
