@@ -73,8 +73,7 @@ export const sessionOf = (r: Socket.Reader): Session | undefined => {
 
 // --- options ---------------------------------------------------------------------
 
-const upgradeError = (cause: unknown): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketUpgradeError({ cause }) })
+const upgradeError = errors.upgradeError
 
 /** Why a handshake failed when the peer ended its side first: Node's words and code for it. */
 const endedDuringHandshake = (): Error =>
