@@ -29,9 +29,12 @@
  *   `CloseEvent` code); it never returns "done";
  * - closing the reader's scope closes the connection (after the bytes already
  *   written) and fails a suspended `pull` (code 1006);
- * - the writer is detached from the connection: writes wait while there is
- *   none; releasing the writer's scope half-closes (the peer's `pull` fails
- *   with code 1000 while this side can still read);
+ * - a client's (and a `pair` socket's) writer is detached from the
+ *   connection: writes wait while there is none; a server-side socket is
+ *   connected from the start, as `Tcp.listen`'s are: its writer works before
+ *   a reader is acquired, and fails once the connection is closed; releasing the writer's
+ *   scope half-closes (the peer's `pull` fails with code 1000 while this side
+ *   can still read);
  * - `write(new CloseEvent(code, reason))` closes both directions at once;
  *   the local and the peer's `pull` fail with that code;
  * - writing after a half-close, or to a peer that has closed and refused the
@@ -308,10 +311,15 @@ const pull = (side: Side): Effect.Effect<readonly [Uint8Array, ...Array<Uint8Arr
       })
   )
 
-/** A `Socket` whose every reader acquisition runs `open` for a connection. */
-const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>): Socket.Socket => {
-  let current: Side | undefined
-  const connected = Latch.makeUnsafe(false)
+/**
+ * A `Socket` whose every reader acquisition runs `open` for a connection. A
+ * server-side socket is given its `accepted` side: connected from the start, as
+ * `Tcp.listen`'s are — its writer works before (or without) a reader, and once
+ * the connection is closed its writes fail rather than wait for another.
+ */
+const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>, accepted?: Side): Socket.Socket => {
+  let current: Side | undefined = accepted
+  const connected = Latch.makeUnsafe(accepted !== undefined)
   const reader = Effect.gen(function*() {
     const side = yield* open
     side.reader = "open"
@@ -319,7 +327,7 @@ const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>):
     connected.openUnsafe()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        if (current === side) {
+        if (current === side && accepted === undefined) {
           current = undefined
           connected.closeUnsafe()
         }
@@ -511,7 +519,7 @@ export const listen = (
         while (true) {
           const side = yield* Queue.take(pending)
           waiting--
-          const handle = Effect.suspend(() => handler(makeSocket(adopt(side)))).pipe(
+          const handle = Effect.suspend(() => handler(makeSocket(adopt(side), side))).pipe(
             Effect.catchCause((cause) =>
               Cause.hasInterruptsOnly(cause)
                 ? Effect.void

@@ -4,7 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { IoError, Reactor, UdpSocket } from "effect-mio"
+import type * as Socket from "effect/socket/Socket"
+import { IoError, Reactor, Tcp, UdpSocket } from "effect-mio"
 import { MemoryDatagram, MemorySocket, Relay, SimNet } from "effect-mio/testing"
 import * as dgram from "node:dgram"
 import { checkFdLeaks } from "../util/fds.ts"
@@ -121,4 +122,69 @@ describe("user audit: the simulated sockets' errors", () => {
       const tooLarge = messageOf(yield* Effect.result(writer.write({ payload: new Uint8Array(70_000) })))
       assert.match(tooLarge, /^Write failed: /)
     })))
+})
+
+describe("user audit: MemorySocket servers behave as Tcp.listen's", () => {
+  checkFdLeaks()
+
+  // Before: a handler that greets before it reads (an SMTP banner, a protocol
+  // version) hung on MemorySocket.listen — its writes waited for a reader —
+  // while the same handler works on Tcp.listen, whose accepted sockets are
+  // connected from the start.
+  const greeter = (socket: Socket.Socket) =>
+    Effect.scoped(Effect.gen(function*() {
+      const writer = yield* socket.writer
+      yield* writer.write("220 ready\r\n")
+      const reader = yield* socket.reader
+      const line = yield* reader.pull
+      yield* writer.write(`250 ${new TextDecoder().decode(line[0] as Uint8Array)}`)
+    })).pipe(Effect.ignore)
+
+  const client = (socket: Socket.Socket) =>
+    Effect.scoped(Effect.gen(function*() {
+      const reader = yield* socket.reader
+      const writer = yield* socket.writer
+      const banner = new TextDecoder().decode((yield* reader.pull)[0] as Uint8Array)
+      yield* writer.write("HELO")
+      const reply = new TextDecoder().decode((yield* reader.pull)[0] as Uint8Array)
+      return [banner, reply]
+    })).pipe(Effect.timeout("2 seconds"))
+
+  it.live("a handler that writes before it acquires the reader: real TCP", () =>
+    Effect.gen(function*() {
+      const server = yield* Tcp.listen("127.0.0.1:0")
+      yield* Effect.forkScoped(server.run(greeter))
+      const port = server.address._tag === "UnixPathAddress" ? 0 : server.address.port
+      assert.deepStrictEqual(yield* client(yield* Tcp.connect(`127.0.0.1:${port}`)), ["220 ready\r\n", "250 HELO"])
+    }).pipe(Effect.provide(Reactor.layer)))
+
+  it.live("the same handler on MemorySocket.listen", () =>
+    Effect.gen(function*() {
+      const server = yield* MemorySocket.listen({ host: "server", port: 25 })
+      yield* Effect.forkScoped(server.run(greeter))
+      assert.deepStrictEqual(
+        yield* client(yield* MemorySocket.make({ host: "client", to: "server:25" })),
+        ["220 ready\r\n", "250 HELO"]
+      )
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 5 }))))
+
+  it.live("a server-side socket's writes fail once its connection is closed, rather than wait", () =>
+    Effect.gen(function*() {
+      const server = yield* MemorySocket.listen({ host: "server", port: 26 })
+      const late: Array<string> = []
+      yield* Effect.forkScoped(server.run((socket) =>
+        Effect.gen(function*() {
+          yield* Effect.scoped(Effect.asVoid(socket.reader)) // acquired and released: the connection closes
+          const writer = yield* Effect.scoped(socket.writer)
+          const r = yield* Effect.result(writer.write("too late").pipe(Effect.timeout("1 second")))
+          late.push(r._tag === "Failure" ? r.failure._tag : "written")
+        })
+      ))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const socket = yield* MemorySocket.make({ host: "client", to: "server:26" })
+        yield* socket.reader
+        for (let i = 0; i < 100 && late.length === 0; i++) yield* Effect.sleep("10 millis")
+      }))
+      assert.deepStrictEqual(late, ["SocketError"])
+    }).pipe(Effect.scoped, Effect.provide(SimNet.layer({ seed: 6 }))))
 })
