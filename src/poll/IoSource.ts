@@ -14,7 +14,7 @@ import * as IoError from "../IoError.ts"
 import { type SysResult, WouldBlock } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
 import type { Interest } from "./Interest.ts"
-import { notRegistry, type Registry } from "./Registry.ts"
+import { notRegistry, pollClosed, type Registry } from "./Registry.ts"
 import type { RegisterOptions, Source } from "./Source.ts"
 import type { Token } from "./Token.ts"
 
@@ -151,7 +151,7 @@ export class IoSource implements Source {
   }
 
   #check(registry: Registry, syscall: string): IoError.IoError | undefined {
-    if (registry.epfd < 0) return IoError.closed(syscall)
+    if (registry.epfd < 0) return pollClosed(syscall)
     const current = this.registry
     if (current === undefined) {
       return IoError.make("NotFound", syscall, "I/O source not registered with `Registry`")

@@ -27,7 +27,7 @@ import * as epoll from "../sys/epoll.ts"
 import * as fd from "../sys/fd.ts"
 import { libc, type UvPollHandle } from "../sys/libc.ts"
 import { Events } from "./Events.ts"
-import { Registry } from "./Registry.ts"
+import { pollClosed, Registry } from "./Registry.ts"
 
 /**
  * @since 0.1.0
@@ -89,7 +89,7 @@ export class Poll {
     const epfd = this.registry.epfd
     if (epfd < 0) {
       events.clear()
-      return IoError.closed("epoll_wait")
+      return pollClosed("epoll_wait")
     }
     const n = epoll.wait(epfd, events.buffer, events.capacity, 0)
     if (!isOk(n)) {
@@ -121,7 +121,7 @@ export class Poll {
     const epfd = this.registry.epfd
     if (epfd < 0) {
       events.clear()
-      return IoError.closed("epoll_wait")
+      return pollClosed("epoll_wait")
     }
     const n = epoll.wait(epfd, events.buffer, events.capacity, ms)
     if (!isOk(n)) {

@@ -77,6 +77,24 @@ describe("user audit: the readiness core", () => {
       assert.strictEqual(r._tag === "Failure" ? r.failure.kind : undefined, "AlreadyExists")
     }))
 
+  // Before: "register: the source is closed" — about a listener that was open;
+  // it is the Poll that was closed.
+  it.live("an operation on a closed Poll says the Poll is closed, not the source", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const listener = yield* TcpListener.bind("127.0.0.1:0")
+      poll.close()
+      const registered = yield* Effect.result(poll.registry.register(listener, Token(1), Interest.READABLE))
+      const polled = yield* Effect.result(poll.poll(Events.withCapacity(4), 0))
+      for (const r of [registered, polled]) {
+        assert.strictEqual(r._tag === "Failure" ? r.failure.kind : undefined, "Closed")
+        assert.include(r._tag === "Failure" ? r.failure.message : "", "the Poll is closed")
+      }
+      listener.close()
+      const closedSource = yield* Effect.result((yield* Poll.make()).registry.register(listener, Token(1), Interest.READABLE))
+      assert.include(closedSource._tag === "Failure" ? closedSource.failure.message : "", "the source is closed")
+    }))
+
   // Before: `sendto EAFNOSUPPORT (Address family not supported by protocol)`,
   // with no address — where `connect` and Node's dgram name it.
   it.live("a sendTo the kernel refuses names the destination, as connect does", () =>
