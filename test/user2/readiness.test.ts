@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
-import { Events, Interest, IoError, Poll, TcpListener, TcpStream, Token, UdpSocket, WouldBlock } from "effect-mio"
+import { Events, Interest, IoError, Poll, TcpListener, TcpStream, Timer, Token, UdpSocket, WouldBlock } from "effect-mio"
 import { checkFdLeaks } from "../util/fds.ts"
 
 const expectError = (r: unknown): IoError.IoError => {
@@ -93,6 +93,20 @@ describe("user audit: the readiness core", () => {
       listener.close()
       const closedSource = yield* Effect.result((yield* Poll.make()).registry.register(listener, Token(1), Interest.READABLE))
       assert.include(closedSource._tag === "Failure" ? closedSource.failure.message : "", "the source is closed")
+    }))
+
+  // Before: Timer.set(1e300) reached the kernel and failed with a bare
+  // "timerfd_settime EINVAL (Invalid argument)", naming nothing.
+  it.live("a Timer set too far in the future is refused naming the argument", () =>
+    Effect.gen(function*() {
+      const poll = yield* Poll.make()
+      const timer = yield* Timer.make(poll.registry, Token(1))
+      for (const [after, interval, name] of [[1e300, undefined, "after"], [10, 1e300, "interval"]] as const) {
+        const r = yield* Effect.result(timer.set(after, interval))
+        assert.strictEqual(r._tag === "Failure" ? r.failure.kind : undefined, "InvalidInput")
+        assert.include(r._tag === "Failure" ? r.failure.message : "", `${name} is at most`)
+      }
+      yield* timer.set("1 day", "1 hour") // a long one still works
     }))
 
   // Before: `sendto EAFNOSUPPORT (Address family not supported by protocol)`,
