@@ -109,6 +109,18 @@ describe("user audit: the readiness core", () => {
       yield* timer.set("1 day", "1 hour") // a long one still works
     }))
 
+  // Before: "bind EINVAL 127.0.0.1:0 (Invalid argument)" — true, but the
+  // problem is that the peer is IPv6, which nothing said.
+  it.live("a connect whose bind option and peer are of different families says so", () =>
+    Effect.gen(function*() {
+      for (const [bind, peer] of [["127.0.0.1:0", "[::1]:9"], ["[::1]:0", "127.0.0.1:9"]] as const) {
+        const r = yield* Effect.result(TcpStream.connect(peer, { bind }))
+        assert.strictEqual(r._tag === "Failure" ? r.failure.kind : undefined, "InvalidInput")
+        assert.include(r._tag === "Failure" ? r.failure.message : "", "different address families")
+        assert.include(r._tag === "Failure" ? r.failure.message : "", peer)
+      }
+    }))
+
   // Before: `sendto EAFNOSUPPORT (Address family not supported by protocol)`,
   // with no address — where `connect` and Node's dgram name it.
   it.live("a sendTo the kernel refuses names the destination, as connect does", () =>
