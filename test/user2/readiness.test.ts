@@ -132,6 +132,11 @@ describe("user audit: the readiness core", () => {
       const portZero = expectError(socket.sendTo(new Uint8Array(4), "127.0.0.1:0"))
       assert.strictEqual(portZero.kind, "InvalidInput")
       assert.include(portZero.message, "127.0.0.1:0")
+      // the batched sends name the destination the kernel refused, too
+      const batch = expectError(socket.sendBatch([{ payload: new Uint8Array(4), address: "[::1]:9" }]))
+      assert.include(batch.message, "[::1]:9")
+      const segments = expectError(socket.sendSegments(new Uint8Array(100), 10, "[::1]:9"))
+      assert.include(segments.message, "[::1]:9")
       // a send that works is unchanged
       const peer = yield* UdpSocket.bind("127.0.0.1:0")
       const to = peer.localAddr()
