@@ -297,7 +297,13 @@ export const connectUnscoped = (address: SocketAddress.Input, options?: ConnectO
     const local = options.bind
     steps.push(() => {
       const at = SocketAddress.resolve(local, "bind")
-      return at instanceof IoError.IoError ? at : open.bind(s, at)
+      if (at instanceof IoError.IoError) return at
+      if (at.domain !== to.domain) {
+        // The kernel's answer would be a bare EINVAL: say which two addresses do not match.
+        const [mine, theirs] = [SocketAddress.format(at.address), SocketAddress.format(to.address)]
+        return IoError.make("InvalidInput", "bind", `bind (${mine}) and the peer (${theirs}) are of different address families`, mine)
+      }
+      return open.bind(s, at)
     })
   }
   steps.push(() => {

@@ -14,7 +14,7 @@ import * as IoError from "../IoError.ts"
 import { type SysResult, WouldBlock } from "../sys/call.ts"
 import * as fd from "../sys/fd.ts"
 import type { Interest } from "./Interest.ts"
-import { notRegistry, type Registry } from "./Registry.ts"
+import { notRegistry, pollClosed, type Registry } from "./Registry.ts"
 import type { RegisterOptions, Source } from "./Source.ts"
 import type { Token } from "./Token.ts"
 
@@ -39,8 +39,14 @@ export class IoSource implements Source {
     return this.fd < 0
   }
 
-  /** The registry this source is registered with, if any. @since 0.1.0 */
+  /**
+   * The registry this source is registered with, if any. A registry whose `Poll`
+   * has closed holds no registration (the kernel dropped it with the epoll fd).
+   *
+   * @since 0.1.0
+   */
   get registry(): Registry | undefined {
+    if (this.#registry !== undefined && this.#registry.epfd < 0) this.#registry = undefined
     return this.#registry
   }
 
@@ -49,7 +55,7 @@ export class IoSource implements Source {
     if (this.fd < 0) return IoError.closed("register")
     const bad = notRegistry(registry, "register")
     if (bad !== undefined) return bad
-    if (this.#registry !== undefined) {
+    if (this.registry !== undefined) {
       return IoError.make("AlreadyExists", "register", "I/O source already registered with a `Registry`")
     }
     const e = registry.registerFd(this.fd, token, interest, options)
@@ -145,10 +151,12 @@ export class IoSource implements Source {
   }
 
   #check(registry: Registry, syscall: string): IoError.IoError | undefined {
-    if (this.#registry === undefined) {
+    if (registry.epfd < 0) return pollClosed(syscall)
+    const current = this.registry
+    if (current === undefined) {
       return IoError.make("NotFound", syscall, "I/O source not registered with `Registry`")
     }
-    if (this.#registry !== registry) {
+    if (current !== registry) {
       return IoError.make("AlreadyExists", syscall, "I/O source already registered with a different `Registry`")
     }
     return undefined

@@ -27,7 +27,7 @@ import * as epoll from "../sys/epoll.ts"
 import * as fd from "../sys/fd.ts"
 import { libc, type UvPollHandle } from "../sys/libc.ts"
 import { Events } from "./Events.ts"
-import { Registry } from "./Registry.ts"
+import { pollClosed, Registry } from "./Registry.ts"
 
 /**
  * @since 0.1.0
@@ -89,7 +89,7 @@ export class Poll {
     const epfd = this.registry.epfd
     if (epfd < 0) {
       events.clear()
-      return IoError.closed("epoll_wait")
+      return pollClosed("epoll_wait")
     }
     const n = epoll.wait(epfd, events.buffer, events.capacity, 0)
     if (!isOk(n)) {
@@ -121,7 +121,7 @@ export class Poll {
     const epfd = this.registry.epfd
     if (epfd < 0) {
       events.clear()
-      return IoError.closed("epoll_wait")
+      return pollClosed("epoll_wait")
     }
     const n = epoll.wait(epfd, events.buffer, events.capacity, ms)
     if (!isOk(n)) {
@@ -195,8 +195,9 @@ export class Poll {
   }
 
   /**
-   * Closes the watcher and the epoll fd. Closing twice is a no-op. Normally run
-   * by the Scope that `make` was given.
+   * Closes the watcher and the epoll fd. A fiber waiting in `poll` then fails
+   * with kind `Closed`. Closing twice is a no-op. Normally run by the Scope that
+   * `make` was given.
    *
    * @since 0.1.0
    */
@@ -206,10 +207,14 @@ export class Poll {
     // libuv must stop watching the fd before it is closed.
     this.#watcher?.close()
     this.#watching = false
+    const waiter = this.#waiter
     this.#waiter = undefined
     this.#watcher = undefined
     this.registry.epfd = -1
     const r = fd.close(epfd)
+    // A fiber waiting on this Poll would otherwise wait for ever (or until its
+    // timeout): its callback now finds the Poll closed and fails with Closed.
+    waiter?.()
     return r === 0 ? undefined : IoError.fromErrno(r)
   }
 }

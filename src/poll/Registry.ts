@@ -96,7 +96,7 @@ export class Registry {
    * @since 0.1.0
    */
   deregisterFd(fd: number): IoError.IoError | undefined {
-    if (this.epfd < 0) return IoError.closed("deregister")
+    if (this.epfd < 0) return pollClosed("deregister")
     const bad = fdProblem(fd)
     if (bad !== undefined) return IoError.make("InvalidInput", "deregister", bad)
     const r = epoll.ctl(this.epfd, C.EPOLL_CTL_DEL, fd, 0, 0)
@@ -111,7 +111,7 @@ export class Registry {
     interest: Interest.Interest,
     options: RegisterOptions | undefined
   ): IoError.IoError | undefined {
-    if (this.epfd < 0) return IoError.closed(name)
+    if (this.epfd < 0) return pollClosed(name)
     const bad = check.first(
       fdProblem(fd),
       Token.is(token) ? undefined : `token is an integer from 0 to 2^53 - 1 (a Token), not ${check.show(token)}`
@@ -123,6 +123,14 @@ export class Registry {
     return isOk(r) ? undefined : ofFd(IoError.fromFailure(r, name), fd)
   }
 }
+
+/**
+ * The error of an operation on a `Poll` (or its `Registry`) that was closed: kind
+ * `Closed`, saying that it is the Poll, not the source, that is closed.
+ *
+ * @internal
+ */
+export const pollClosed = (syscall: string): IoError.IoError => IoError.make("Closed", syscall, "the Poll is closed")
 
 /**
  * The `epoll_event.events` word for an interest and options, or the reason they

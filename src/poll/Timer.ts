@@ -147,10 +147,16 @@ export class Timer extends IoSource {
 /** The longest delay or interval, in milliseconds: about 292 years, within `timerfd`'s 64-bit seconds. */
 const MAX_MILLIS = 2 ** 53 / 1e3
 
+/** `MAX_MILLIS` in nanoseconds: past it the kernel's timespec overflows (`EINVAL`, naming nothing). */
+const MAX_NANOS = BigInt(2 ** 53) * 1000n
+
 const nanos = (d: Duration.Input, name: string): bigint | IoError.IoError => {
   const o = check.duration(name, d)
   if (typeof o === "string") return IoError.make("InvalidInput", "timerfd_settime", o)
-  return Duration.toNanosUnsafe(o)
+  const ns = Duration.toNanosUnsafe(o)
+  return ns <= MAX_NANOS
+    ? ns
+    : IoError.make("InvalidInput", "timerfd_settime", `${name} is at most ${MAX_MILLIS} milliseconds (about 285 years), not ${check.show(d)}`)
 }
 
 const clockId = (clock: Clock | undefined): number =>

@@ -34,6 +34,7 @@ import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as check from "../internal/check.ts"
 import { endpointProblem, type EndpointInput, resolveEndpoint } from "./internal/address.ts"
 import * as Datagram from "./internal/datagram.ts"
+import { checkedWriter } from "./internal/errors.ts"
 import { SimNet } from "./SimNet.ts"
 
 /**
@@ -163,8 +164,8 @@ const makeChecked = (options: Options): Effect.Effect<DatagramSocket.DatagramSoc
             }
             if (options.connect !== undefined) binding.connected = destination
             const sendOne = (payload: Uint8Array, to: DatagramSocket.BackingAddress | undefined) => {
-              if (payload.length > Datagram.maxDatagram) return Datagram.tooLarge(payload.length)
               const target = to === undefined ? destination : { ip: to.host, port: to.port }
+              if (payload.length > Datagram.maxDatagram) return Datagram.tooLarge(payload.length, target)
               if (target !== undefined) {
                 net.withNetworkUnsafe((n) => Datagram.send(n, binding, target, payload))
               }
@@ -192,7 +193,10 @@ const makeChecked = (options: Options): Effect.Effect<DatagramSocket.DatagramSoc
           })
         ),
       { receiveBuffer: options.receiveBuffer, onError: options.onError }
-    ))
+    ).pipe(Effect.map((socket) =>
+      // A malformed datagram from an untyped caller fails the write, as with Udp.make, not the fiber.
+      DatagramSocket.make({ reader: socket.reader, writer: Effect.map(socket.writer, checkedWriter) })
+    )))
 
 /**
  * A `DatagramSocket` layer on the `SimNet` in context.

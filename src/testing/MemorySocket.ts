@@ -29,9 +29,12 @@
  *   `CloseEvent` code); it never returns "done";
  * - closing the reader's scope closes the connection (after the bytes already
  *   written) and fails a suspended `pull` (code 1006);
- * - the writer is detached from the connection: writes wait while there is
- *   none; releasing the writer's scope half-closes (the peer's `pull` fails
- *   with code 1000 while this side can still read);
+ * - a client's (and a `pair` socket's) writer is detached from the
+ *   connection: writes wait while there is none; a server-side socket is
+ *   connected from the start, as `Tcp.listen`'s are: its writer works before
+ *   a reader is acquired, and fails once the connection is closed; releasing the writer's
+ *   scope half-closes (the peer's `pull` fails with code 1000 while this side
+ *   can still read);
  * - `write(new CloseEvent(code, reason))` closes both directions at once;
  *   the local and the peer's `pull` fail with that code;
  * - writing after a half-close, or to a peer that has closed and refused the
@@ -53,7 +56,9 @@ import type * as Scope from "effect/Scope"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
 import * as check from "../internal/check.ts"
+import * as C from "../sys/constants.ts"
 import { endpointProblem, type EndpointInput, inet, invalidInput, resolveEndpoint } from "./internal/address.ts"
+import * as errors from "./internal/errors.ts"
 import { hostProblem } from "./Network.ts"
 import type * as Network from "./Network.ts"
 import { SimNet } from "./SimNet.ts"
@@ -139,18 +144,16 @@ const closeError = (code: number, reason?: string): Socket.SocketError =>
       : new Socket.SocketCloseError({ code, closeReason: reason })
   })
 
-const writeError = (message: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketWriteError({ cause: new Error(message) }) })
+const writeError = (message: string): Socket.SocketError => errors.writeError(errors.simulated(C.EPIPE, "send", undefined, message))
 
-const openError = (message: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: new Error(message) }) })
+const openError = (errno: number, address: string, detail?: string): Socket.SocketError =>
+  errors.openError(errors.simulated(errno, "connect", address, detail))
 
 /** A bad option: an open error whose cause is an `InvalidInput` `IoError`, as the real adapters report it. */
-const invalidOption = (problem: string): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause: invalidInput("connect", problem) }) })
+const invalidOption = (problem: string): Socket.SocketError => errors.openError(invalidInput("connect", problem))
 
 const invalidListenOption = (problem: string): SocketServer.SocketServerError =>
-  new SocketServer.SocketServerError({ reason: new SocketServer.SocketServerOpenError({ cause: invalidInput("listen", problem) }) })
+  errors.serverOpenError(invalidInput("listen", problem))
 
 /** Bytes in flight per direction: at least one segment's worth is not required, but a positive count is. */
 const windowProblem = (window: unknown): string | undefined => check.integer("window", window, 1, Number.MAX_SAFE_INTEGER)
@@ -308,10 +311,15 @@ const pull = (side: Side): Effect.Effect<readonly [Uint8Array, ...Array<Uint8Arr
       })
   )
 
-/** A `Socket` whose every reader acquisition runs `open` for a connection. */
-const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>): Socket.Socket => {
-  let current: Side | undefined
-  const connected = Latch.makeUnsafe(false)
+/**
+ * A `Socket` whose every reader acquisition runs `open` for a connection. A
+ * server-side socket is given its `accepted` side: connected from the start, as
+ * `Tcp.listen`'s are — its writer works before (or without) a reader, and once
+ * the connection is closed its writes fail rather than wait for another.
+ */
+const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>, accepted?: Side): Socket.Socket => {
+  let current: Side | undefined = accepted
+  const connected = Latch.makeUnsafe(accepted !== undefined)
   const reader = Effect.gen(function*() {
     const side = yield* open
     side.reader = "open"
@@ -319,7 +327,7 @@ const makeSocket = (open: Effect.Effect<Side, Socket.SocketError, Scope.Scope>):
     connected.openUnsafe()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        if (current === side) {
+        if (current === side && accepted === undefined) {
           current = undefined
           connected.closeUnsafe()
         }
@@ -394,14 +402,14 @@ const connecting = (net: SimNet, options: ConnectOptions): Socket.Socket => {
     const serverInbox = yield* makeInbox
     const to = options.to
     if (typeof to === "object" && "_tag" in to && to._tag === "UnixPathAddress") {
-      return yield* openError(`connect ENOENT ${to.path} (Unix paths are not simulated)`)
+      return yield* openError(C.ENOENT, to.path, "Unix paths are not simulated")
     }
     const client = net.withNetworkUnsafe((network) => {
       const host = network.host(options.host ?? "local")
       const target = resolveEndpoint(network, to)
       const owner = {}
       const port = network.bind("tcp", host.name, 0, owner)
-      if (port === undefined) return openError(`no ephemeral port left on ${host.name}`)
+      if (port === undefined) return openError(C.EADDRNOTAVAIL, host.name, "no ephemeral port left")
       const side = makeSide(net, host, port, window, clientInbox)
       const serverHost = network.route(host, target.ip)
       // the server's side, handed to the listener when the SYN arrives
@@ -418,11 +426,11 @@ const connecting = (net: SimNet, options: ConnectOptions): Socket.Socket => {
       )
     )
     if (serverHost === undefined) {
-      return yield* openError(`connect ECONNREFUSED ${target.ip}:${target.port} (no such host)`)
+      return yield* openError(C.ECONNREFUSED, `${target.ip}:${target.port}`, "no such host")
     }
     const refuse = (to: Side) => {
       reset(to)
-      Deferred.doneUnsafe(established, Effect.fail(openError(`connect ECONNREFUSED ${target.ip}:${target.port}`)))
+      Deferred.doneUnsafe(established, Effect.fail(openError(C.ECONNREFUSED, `${target.ip}:${target.port}`)))
     }
     segment(side, "SYN", empty, (server) =>
       net.withNetworkUnsafe((network) => {
@@ -501,11 +509,7 @@ export const listen = (
         })
     )
     if (!bound.ok) {
-      return yield* new SocketServer.SocketServerError({
-        reason: new SocketServer.SocketServerOpenError({
-          cause: new Error(`listen EADDRINUSE ${bound.host.ip}:${bound.port}`)
-        })
-      })
+      return yield* errors.serverOpenError(errors.simulated(C.EADDRINUSE, "listen", `${bound.host.ip}:${bound.port}`))
     }
     const run = <R, E, _>(
       handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>
@@ -515,7 +519,7 @@ export const listen = (
         while (true) {
           const side = yield* Queue.take(pending)
           waiting--
-          const handle = Effect.suspend(() => handler(makeSocket(adopt(side)))).pipe(
+          const handle = Effect.suspend(() => handler(makeSocket(adopt(side), side))).pipe(
             Effect.catchCause((cause) =>
               Cause.hasInterruptsOnly(cause)
                 ? Effect.void

@@ -299,9 +299,13 @@ export const make = (options: RelayOptions): Effect.Effect<Relay, IoError, React
       Effect.forever(
         Effect.map(registration.readIo(() => socket.recvBatch()), (batch) => {
           for (const d of batch) onDatagram(d)
-        }),
+        }).pipe(
+          // An ICMP report (the target not listening yet, or restarting) comes back on the
+          // next receive of the connected socket; the target's later replies must still be read.
+          Effect.catchIf((e) => e.kind === "ConnectionRefused", () => Effect.void)
+        ),
         { disableYield: true }
-      ).pipe(Effect.catchIf((e) => e.kind === "Closed" || e.kind === "ConnectionRefused", () => Effect.void))
+      ).pipe(Effect.catchIf((e) => e.kind === "Closed", () => Effect.void))
 
     // --- client side -------------------------------------------------------------
     const frontLoop = Effect.forever(

@@ -13,7 +13,7 @@ import { Errno, isOk, WouldBlock } from "../../sys/call.ts"
 import * as C from "../../sys/constants.ts"
 import { MsgSlab } from "../../sys/mmsg.ts"
 import * as sock from "../../sys/socket.ts"
-import type * as SocketAddress from "../SocketAddress.ts"
+import * as SocketAddress from "../SocketAddress.ts"
 import type { Traffic } from "./Traffic.ts"
 
 /**
@@ -214,7 +214,11 @@ export class Batch {
       const r = slab.sendmmsg(fd, 0, m)
       if (!isOk(r)) {
         if (sent > 0) return sent
-        return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmmsg")
+        if (r === WouldBlock) return WouldBlock
+        // The kernel refused the first datagram: name its destination, as sendTo does.
+        const first = datagrams[sent]!.address
+        const to = first === undefined ? undefined : target(first)
+        return IoError.fromFailure(r, "sendmmsg", to === undefined || to instanceof IoError.IoError ? undefined : SocketAddress.format(to.address))
       }
       traffic.datagramsSent += r
       if (r === m) traffic.bytesSent += used
@@ -319,7 +323,7 @@ export class Batch {
           return this.#segmentsByBatch(fd, payload, segment, to, traffic)
         }
         if (sent > 0) return sent
-        return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmsg")
+        return r === WouldBlock ? WouldBlock : IoError.fromFailure(r, "sendmsg", to === undefined ? undefined : SocketAddress.format(to.address))
       }
       traffic.datagramsSent += n
       traffic.bytesSent += chunk.length

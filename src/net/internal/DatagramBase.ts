@@ -82,7 +82,9 @@ export abstract class DatagramBase extends IpSocketBase {
     if (!(buf instanceof Uint8Array)) return notBytes("sendto", buf)
     const to = this.target(target, "sendto")
     if (to instanceof IoError.IoError) return to
-    return this.#sentOne(ioResult(sock.sendto(this.fd, buf, 0, to.bytes, to.length)))
+    const r = sock.sendto(this.fd, buf, 0, to.bytes, to.length)
+    // The destination is formatted only for an error, which names it as connect's does.
+    return this.#sentOne(typeof r === "number" || r === WouldBlock ? r : ioResult(r, SocketAddress.format(to.address)))
   }
   /** Receives one datagram: `[length, source]`. A longer datagram is cut to `buf`. @since 0.1.0 */
   recvFrom(buf: Uint8Array): readonly [number, SocketAddress.SocketAddress] | WouldBlock | IoError.IoError {

@@ -6,7 +6,8 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { unlinkSync } from "node:fs"
+import { statSync, unlinkSync } from "node:fs"
+import { resolve as resolvePath } from "node:path"
 import * as check from "../../internal/check.ts"
 import * as IoError from "../../IoError.ts"
 import type { IoSource } from "../../poll/IoSource.ts"
@@ -146,10 +147,20 @@ export const adopt = (s: number, type: number): number | IoError.IoError => {
  */
 export const unlinkOnClose = (source: IoSource, at: SocketAddress.Encoded, enabled: boolean | undefined): void => {
   if (enabled === false || at.address._tag !== "UnixPathAddress") return
-  const path = at.address.path
+  // The file bind made, by identity and by absolute path (the working directory may change
+  // before the close): only that file is removed. Another socket may have bound the path
+  // since (a restarted server that removed it first); its file is not ours to unlink.
+  const path = resolvePath(at.address.path)
+  let bound: { readonly dev: number; readonly ino: number }
+  try {
+    bound = statSync(path)
+  } catch {
+    return // already gone: nothing of ours to remove
+  }
   source.onClose(() => {
     try {
-      unlinkSync(path)
+      const now = statSync(path)
+      if (now.dev === bound.dev && now.ino === bound.ino) unlinkSync(path)
     } catch {
       // already removed by someone else
     }

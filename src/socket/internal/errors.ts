@@ -13,7 +13,7 @@
 import * as DatagramSocket from "effect/socket/DatagramSocket"
 import * as Socket from "effect/socket/Socket"
 import * as SocketServer from "effect/socket/SocketServer"
-import type { IoError } from "../../IoError.ts"
+import { IoError } from "../../IoError.ts"
 import * as SocketAddress from "../../net/SocketAddress.ts"
 
 /** `reason`, whose message now says what failed and why. Must run before the reason is wrapped. */
@@ -48,6 +48,29 @@ export const closeError = (code: number, closeReason?: string): Socket.SocketErr
   new Socket.SocketError({
     reason: new Socket.SocketCloseError(closeReason === undefined ? { code } : { code, closeReason })
   })
+
+/**
+ * A failed TLS upgrade. The cause is an `IoError` (a bad option, a closed
+ * connection) or node:tls's own error, kept as it is so code matching on
+ * `cause.code` works as with `NodeSocket`; the message says why, with that code
+ * (`Upgrade failed: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)`).
+ *
+ * @internal
+ */
+export const upgradeError = (cause: unknown): Socket.SocketError => {
+  const reason = new Socket.SocketUpgradeError({ cause })
+  if (cause instanceof Error) {
+    const code = (cause as { readonly code?: unknown }).code
+    const named = typeof code === "string" && !(cause instanceof IoError) && !cause.message.includes(code)
+    Object.defineProperty(reason, "message", {
+      value: `Upgrade failed: ${cause.message}${named ? ` (${code})` : ""}`,
+      enumerable: false,
+      writable: true,
+      configurable: true
+    })
+  }
+  return new Socket.SocketError({ reason })
+}
 
 /** @internal */
 export const serverOpenError = (cause: IoError): SocketServer.SocketServerError =>

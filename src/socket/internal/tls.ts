@@ -73,8 +73,11 @@ export const sessionOf = (r: Socket.Reader): Session | undefined => {
 
 // --- options ---------------------------------------------------------------------
 
-const upgradeError = (cause: unknown): Socket.SocketError =>
-  new Socket.SocketError({ reason: new Socket.SocketUpgradeError({ cause }) })
+const upgradeError = errors.upgradeError
+
+/** Why a handshake failed when the peer ended its side first: Node's words and code for it. */
+const endedDuringHandshake = (): Error =>
+  Object.assign(new Error("the peer ended the connection before the TLS handshake finished"), { code: "ECONNRESET" })
 
 const invalid = (detail: string): Socket.SocketError => upgradeError(IoErrorModule.make("InvalidInput", "upgrade", detail))
 
@@ -298,10 +301,19 @@ class TlsLayer implements ConnectionLayer {
       // node:tls reports why a handshake failed on the same turn it closes the
       // stream under it, after the stream's own "close": let its error win.
       const onCipherClose = () => setImmediate(() => fail(new Error("the connection closed during the TLS handshake")))
+      // A peer that has ended its side (FIN) before the handshake finished can never
+      // finish it: the cipher stream is half-open, so node:tls would wait for its
+      // handshake timeout (120 s on a server). Fail as Node's own sockets do, once
+      // node:tls has had its turn with the bytes that came before the end.
+      const onCipherEnd = () => setImmediate(() => fail(endedDuringHandshake()))
+      const forget = () => {
+        this.#cipher.off("close", onCipherClose)
+        this.#cipher.off("end", onCipherEnd)
+      }
       const succeed = (socket: NodeTls.TLSSocket) => {
         if (settled) return
         settled = true
-        this.#cipher.off("close", onCipherClose)
+        forget()
         this.session = sessionOfSocket(socket, this.#config.server)
         this.#listen(socket)
         this.#ready.openUnsafe()
@@ -310,13 +322,14 @@ class TlsLayer implements ConnectionLayer {
       const fail = (cause: unknown) => {
         if (settled) return
         settled = true
-        this.#cipher.off("close", onCipherClose)
+        forget()
         const e = upgradeError(cause)
         this.#finish(e)
         this.#teardown()
         resume(Effect.fail(e))
       }
       this.#cipher.once("close", onCipherClose)
+      this.#cipher.once("end", onCipherEnd)
       try {
         start(succeed, fail)
       } catch (cause) {
@@ -326,7 +339,7 @@ class TlsLayer implements ConnectionLayer {
       return Effect.sync(() => {
         if (settled) return
         settled = true
-        this.#cipher.off("close", onCipherClose)
+        forget()
         this.#finish(errors.closeError(1006))
         this.#teardown()
       })

@@ -14,6 +14,9 @@ import type * as Network from "../Network.ts"
 import type * as SimNet from "../SimNet.ts"
 import * as Trace from "../Trace.ts"
 import * as check from "../../internal/check.ts"
+import * as IoError from "../../IoError.ts"
+import * as C from "../../sys/constants.ts"
+import * as errors from "./errors.ts"
 import { hostProblem } from "../Network.ts"
 import { type Endpoint, inet, invalidInput } from "./address.ts"
 
@@ -86,19 +89,16 @@ export const closedError = (): DatagramSocket.DatagramSocketError =>
   new DatagramSocket.DatagramSocketError({ reason: new DatagramSocket.DatagramSocketClosedError({}) })
 
 /** @internal */
-export const tooLarge = (size: number): DatagramSocket.DatagramSocketError =>
-  new DatagramSocket.DatagramSocketError({
-    reason: new DatagramSocket.DatagramSocketWriteError({
-      kind: "MessageTooLarge",
-      cause: new RangeError(`a datagram carries at most ${maxDatagram} bytes, not ${size}`)
-    })
-  })
+export const tooLarge = (size: number, to?: Endpoint): DatagramSocket.DatagramSocketError =>
+  errors.datagramWriteError(
+    IoError.make("MessageTooLarge", "sendto", `a datagram carries at most ${maxDatagram} bytes, not ${size}`),
+    // with the destination in the reason, Effect's core keeps it (and its message) as it is
+    to === undefined ? undefined : inet(to.ip, to.port)
+  )
 
 /** A bad option of a simulated datagram socket: an open error with an `InvalidInput` cause. @internal */
 export const invalidOption = (problem: string): DatagramSocket.DatagramSocketError =>
-  new DatagramSocket.DatagramSocketError({
-    reason: new DatagramSocket.DatagramSocketOpenError({ kind: "Unknown", cause: invalidInput("bind", problem) })
-  })
+  errors.datagramOpenError(invalidInput("bind", problem))
 
 /** Why `host`, `port` or `capacity` of a port to open is not usable, or `undefined`. @internal */
 export const portProblem = (hostOption: string, host: unknown, portOption: string, port: unknown, capacity?: unknown): string | undefined => {
@@ -112,12 +112,7 @@ export const portProblem = (hostOption: string, host: unknown, portOption: strin
 
 /** @internal */
 export const addressInUse = (ip: string, port: number): DatagramSocket.DatagramSocketError =>
-  new DatagramSocket.DatagramSocketError({
-    reason: new DatagramSocket.DatagramSocketOpenError({
-      kind: "AddressInUse",
-      cause: new Error(`${ip}:${port} is already bound`)
-    })
-  })
+  errors.datagramOpenError(errors.simulated(C.EADDRINUSE, "bind", `${ip}:${port}`))
 
 /** @internal */
 export interface Port {

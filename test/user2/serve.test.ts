@@ -1,0 +1,43 @@
+/**
+ * `Tcp.serve` as a user meets it through `effect-mio` only.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type * as NetAddress from "effect/net/NetAddress"
+import { Reactor, Tcp } from "effect-mio"
+import * as net from "node:net"
+import { checkFdLeaks } from "../util/fds.ts"
+
+/** A node:net client that sends `text` and waits for the connection to end (at most 500 ms). */
+const client = (port: number, text: string) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve) => {
+      const c = net.connect(port, "127.0.0.1", () => c.write(text))
+      c.on("close", () => resolve())
+      c.on("error", () => {})
+      setTimeout(() => c.destroy(), 500)
+    })
+  )
+
+describe("user audit: Tcp.serve", () => {
+  checkFdLeaks()
+
+  // NOT FIXED (reported): docs/net.md says to close a connection only through
+  // conn.close(), and a handler that closes conn.stream itself leaves a zombie:
+  // `close` is not called until the server closes (ServerClosed), and
+  // connections() keeps counting it. A fix needs an onClose hook per connection
+  // (a closure, against the ~0.5 KB per idle connection the tcp-many bench
+  // holds us to), so it waits for a decision and a bench run.
+  it.live.skip("a handler that closes conn.stream directly gets its close reported and the count drops", () =>
+    Effect.gen(function*() {
+      const reasons: Array<string> = []
+      const server = yield* Tcp.serve("127.0.0.1:0", {
+        data: (conn) => conn.stream.close(),
+        close: (_conn, _state, reason) => void reasons.push(reason._tag)
+      })
+      yield* client((server.address as NetAddress.InetAddress).port, "x")
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(server.connections(), 0)
+      assert.deepStrictEqual(reasons, ["Closed"])
+    }).pipe(Effect.provide(Reactor.layer)))
+})
