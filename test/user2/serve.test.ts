@@ -22,17 +22,28 @@ const client = (port: number, text: string) =>
 describe("user audit: Tcp.serve", () => {
   checkFdLeaks()
 
-  // NOT FIXED (reported): docs/net.md says to close a connection only through
-  // conn.close(), and a handler that closes conn.stream itself leaves a zombie:
-  // `close` is not called until the server closes (ServerClosed), and
-  // connections() keeps counting it. A fix needs an onClose hook per connection
-  // (a closure, against the ~0.5 KB per idle connection the tcp-many bench
-  // holds us to), so it waits for a decision and a bench run.
-  it.live.skip("a handler that closes conn.stream directly gets its close reported and the count drops", () =>
+  // docs/net.md says to close a connection only through conn.close(); a handler
+  // that closes conn.stream itself (in `data`, or in the Effect `data` returned)
+  // used to leave a zombie: no `close` until the server closed, and
+  // connections() kept counting it.
+  it.live("a handler that closes conn.stream directly gets its close reported and the count drops", () =>
     Effect.gen(function*() {
       const reasons: Array<string> = []
       const server = yield* Tcp.serve("127.0.0.1:0", {
         data: (conn) => conn.stream.close(),
+        close: (_conn, _state, reason) => void reasons.push(reason._tag)
+      })
+      yield* client((server.address as NetAddress.InetAddress).port, "x")
+      yield* Effect.sleep("50 millis")
+      assert.strictEqual(server.connections(), 0)
+      assert.deepStrictEqual(reasons, ["Closed"])
+    }).pipe(Effect.provide(Reactor.layer)))
+
+  it.live("the same from the Effect that data returned", () =>
+    Effect.gen(function*() {
+      const reasons: Array<string> = []
+      const server = yield* Tcp.serve("127.0.0.1:0", {
+        data: (conn) => Effect.andThen(Effect.sleep("5 millis"), Effect.sync(() => conn.stream.close())),
         close: (_conn, _state, reason) => void reasons.push(reason._tag)
       })
       yield* client((server.address as NetAddress.InetAddress).port, "x")

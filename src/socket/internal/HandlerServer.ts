@@ -437,8 +437,20 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
       return this.fail(Cause.die(defect))
     }
     inData--
+    if (this.#closedByHandler()) return
     // A callback typed `void` may return anything (`(c, s, b) => c.write(b)` returns a boolean): only an Effect runs.
     if (r !== undefined && Effect.isEffect(r)) this.#run(r as Effect.Effect<void, unknown, unknown>)
+  }
+
+  /**
+   * The handler closed `conn.stream` itself instead of calling `conn.close()`:
+   * the connection closes as if it had (reason `Closed`), now, before the fd's
+   * number can be taken by another accepted connection. `true` when it did.
+   */
+  #closedByHandler(): boolean {
+    if ((this.flags & CLOSED) !== 0 || !this.stream.isClosed) return false
+    this.closeWith(CLOSED_BY_HANDLER)
+    return true
   }
 
   /** Runs an Effect that `data` returned, its reads paused until it completes. */
@@ -457,6 +469,7 @@ class HandlerConnection<S extends Served, State> implements Handler.Connection<S
 
   #settle(exit: Exit.Exit<void, unknown>, resume: boolean): void {
     this.flags &= ~BUSY
+    if (this.#closedByHandler()) return
     if (exit._tag === "Failure") {
       if (Cause.hasInterruptsOnly(exit.cause)) return this.closeWith({ _tag: "HandlerFailed", cause: exit.cause })
       return this.fail(exit.cause)
