@@ -360,15 +360,15 @@ export class Endpoint {
    */
   readonly onBatchEnd = (): boolean => {
     const before = this.#dataSent
-    // Data left since the last batch's answer began (its own flush included): the application answers what it receives.
-    const replying = before !== this.#dataSentAtLastAnswer
-    this.#dataSentAtLastAnswer = before
+    // Data left since the last batch's end: the application answers what it receives.
+    const replying = before !== this.#dataSentAtBatchEnd
     this.#answerBatch(replying)
+    this.#dataSentAtBatchEnd = this.#dataSent
     return this.#dataSent !== before
   }
 
-  /** `#dataSent` when the last receive batch's answer began. */
-  #dataSentAtLastAnswer = 0
+  /** `#dataSent` at the end of the last receive batch. */
+  #dataSentAtBatchEnd = 0
   /** The handles `#answerBatch` acknowledges before it hands their datagrams over (reused). */
   readonly #acked: Array<Handle> = []
 
