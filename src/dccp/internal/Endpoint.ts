@@ -360,33 +360,13 @@ export class Endpoint {
    */
   readonly onBatchEnd = (): boolean => {
     const before = this.#dataSent
-    // Data left since the last batch's end: the application answers what it receives.
-    const replying = before !== this.#dataSentAtBatchEnd
-    this.#answerBatch(replying)
-    this.#dataSentAtBatchEnd = this.#dataSent
+    this.#answerBatch()
     return this.#dataSent !== before
   }
 
-  /** `#dataSent` at the end of the last receive batch. */
-  #dataSentAtBatchEnd = 0
-  /** The handles `#answerBatch` acknowledges before it hands their datagrams over (reused). */
-  readonly #acked: Array<Handle> = []
-
-  #answerBatch(replying: boolean): void {
+  #answerBatch(): void {
     const owed = this.#owed
     if (owed.length === 0) return this.sendPending()
-    if (!replying) {
-      // A receiver that has sent no data since the last batch (a one-way flow): the acknowledgement
-      // leaves first, and the application takes the datagrams while it travels — the sender's next
-      // window is not held back by the application's work. A reply the application sends now leaves
-      // on its own (`afterSend`), and from the next batch on the replies carry the acknowledgement again.
-      const acked = this.#acked
-      for (let i = 0; i < owed.length; i++) acked.push(owed[i]!)
-      this.#flushAndSettle(owed, "encodePending")
-      for (let i = 0; i < acked.length; i++) acked[i]!.inbox.release()
-      acked.length = 0
-      return
-    }
     // The batch's datagrams go to the fibers waiting for them first: their replies leave with the acknowledgement.
     this.#answering = true
     try {
