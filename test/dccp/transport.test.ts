@@ -16,11 +16,8 @@
  * instead of the freed area.
  */
 import { assert, describe, it } from "@effect/vitest"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Scope from "effect/Scope"
 import { IoError } from "../../src/IoError.ts"
 import { AnswerRetries, RECV_BATCH } from "../../src/dccp/transport/Transport.ts"
 import * as UdpTransport from "../../src/dccp/transport/Udp.ts"
@@ -66,71 +63,6 @@ describe("DCCP-UDP transport: receive loop", () => {
       yield* until(() => seen.length === burst + 1, () => "the datagram sent after the loop parked")
       assert.strictEqual(seen[burst], 0xffff)
       yield* Fiber.interrupt(loop)
-    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
-})
-
-/**
- * The receive loop runs in the reactor driver's delivery of the socket's
- * readiness (a readiness listener), not in a fiber resumed per batch; the
- * Effect `receive` returns only stands for it: interrupting it removes the
- * listener, and the socket's closing or a defect in the handler ends it.
- */
-describe("DCCP-UDP transport: the receive loop without a fiber per batch", () => {
-  checkFdLeaks()
-
-  it.live("interrupting the loop removes its listener: later datagrams stay queued for the next reader", () =>
-    Effect.gen(function*() {
-      const transport = yield* UdpTransport.make({ bind: "127.0.0.1:0" })
-      const to = SocketAddress.format(transport.localAddress)
-      const sender = yield* UdpSocket.bind("127.0.0.1:0")
-      const seen: Array<number> = []
-      const loop = yield* Effect.forkChild(transport.receive((bytes) => void seen.push(bytes[0]!), () => {}))
-      assert.strictEqual(sender.sendTo(Uint8Array.of(1, 0, 0, 0), to), 4)
-      yield* until(() => seen.length === 1, () => "the first datagram")
-      yield* Fiber.interrupt(loop)
-      assert.strictEqual(sender.sendTo(Uint8Array.of(2, 0, 0, 0), to), 4)
-      yield* Effect.sleep("20 millis")
-      assert.deepStrictEqual(seen, [1], "no listener read the second datagram")
-      // A new loop takes the datagram that waited in the socket (it raised its event before the loop existed).
-      const again = yield* Effect.forkChild(transport.receive((bytes) => void seen.push(bytes[0]!), () => {}))
-      yield* until(() => seen.length === 2, () => "the queued datagram")
-      assert.deepStrictEqual(seen, [1, 2])
-      yield* Fiber.interrupt(again)
-    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
-
-  it.live("closing the socket under the loop ends it with the registration's error", () =>
-    Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const transport = yield* Scope.provide(UdpTransport.make({ bind: "127.0.0.1:0" }), scope)
-      const loop = yield* Effect.forkChild(transport.receive(() => {}, () => {}))
-      yield* Effect.sleep("5 millis")
-      yield* Scope.close(scope, Exit.void)
-      const exit = yield* Fiber.await(loop)
-      assert.isTrue(Exit.isFailure(exit) && Cause.hasFails(exit.cause), `expected an IoError failure, got ${String(exit)}`)
-      const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
-      assert.instanceOf(error, IoError)
-    }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
-
-  it.live("a handler that throws ends the loop with that defect, and the reactor goes on serving other sockets", () =>
-    Effect.gen(function*() {
-      const transport = yield* UdpTransport.make({ bind: "127.0.0.1:0" })
-      const to = SocketAddress.format(transport.localAddress)
-      const sender = yield* UdpSocket.bind("127.0.0.1:0")
-      const boom = new Error("handler bug")
-      const loop = yield* Effect.forkChild(transport.receive(() => {
-        throw boom
-      }, () => {}))
-      assert.strictEqual(sender.sendTo(Uint8Array.of(1, 0, 0, 0), to), 4)
-      const exit = yield* Fiber.await(loop)
-      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause), `expected a defect, got ${String(exit)}`)
-      assert.strictEqual(Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined, boom)
-      // The same reactor still delivers readiness: a second transport's loop receives.
-      const other = yield* UdpTransport.make({ bind: "127.0.0.1:0" })
-      const seen: Array<number> = []
-      const loop2 = yield* Effect.forkChild(other.receive((bytes) => void seen.push(bytes[0]!), () => {}))
-      assert.strictEqual(sender.sendTo(Uint8Array.of(7, 0, 0, 0), SocketAddress.format(other.localAddress)), 4)
-      yield* until(() => seen.length === 1, () => "the datagram on the second transport")
-      yield* Fiber.interrupt(loop2)
     }).pipe(Effect.scoped, Effect.provide(Reactor.layer)))
 })
 

@@ -23,7 +23,6 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { readLoop } from "./ReadLoop.ts"
 import { AnswerRetries, drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, type Transport } from "./Transport.ts"
 import { addressesOf, ipBytes } from "./Udp.ts"
 
@@ -145,9 +144,8 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
       // ICMP for raw sockets is not reported per flow: the engine's timers decide.
       receive: (onPacket, _onUnreachable, onBatchEnd) => {
         const retries = new AnswerRetries()
-        return readLoop(
-          registration,
-          () => {
+        return Effect.forever(
+          registration.readIo(() => {
             const batch = raw.recvBatch(RECV_BATCH)
             if (batch === WouldBlock) retries.empty()
             if (batch === WouldBlock || batch instanceof IoError) return batch
@@ -162,7 +160,8 @@ export const make = (options: RawTransportOptions): Effect.Effect<Transport, IoE
               else onIpv4(d.payload, peer, onPacket)
             }
             return drained(batch.length, retries.retry(onBatchEnd?.() === true))
-          }
+          }),
+          { disableYield: true }
         )
       },
       peerFor: (key) => {

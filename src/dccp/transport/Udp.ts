@@ -20,7 +20,6 @@ import * as SocketAddress from "../../net/SocketAddress.ts"
 import * as UdpSocket from "../../net/UdpSocket.ts"
 import { Reactor } from "../../reactor/Reactor.ts"
 import { WouldBlock } from "../../WouldBlock.ts"
-import { readLoop } from "./ReadLoop.ts"
 import { AnswerRetries, drained, familyOf, type Peer, PeerByAddress, RECV_BATCH, SEND_BATCH, type Transport } from "./Transport.ts"
 
 /**
@@ -116,9 +115,8 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
       },
       receive: (onPacket, onUnreachable, onBatchEnd) => {
         const retries = new AnswerRetries()
-        return readLoop(
-          registration,
-          () => {
+        return Effect.forever(
+          registration.readIo(() => {
             const batch = udp.recvBatch(RECV_BATCH)
             if (batch === WouldBlock) {
               retries.empty()
@@ -140,7 +138,8 @@ export const make = (options: UdpTransportOptions): Effect.Effect<Transport, IoE
               else onPacket(d.payload, peerOf(d.address), localIp)
             }
             return drained(batch.length, retries.retry(onBatchEnd?.() === true))
-          }
+          }),
+          { disableYield: true }
         )
       },
       peerFor: (key) => {
