@@ -19,6 +19,9 @@
  *                  (bytes/s over those bins); the DCCP sender samples its info() every N ms after
  *                  that and reports the means ("rtt_mean_ms"; CCID 3: "p_mean", "x_mean_Bps", and
  *                  "equation_mean_Bps", the TFRC equation averaged over the samples with p > 0)
+ *   --trace-ms N   diagnostics (not read by the runner): the receiver also reports "trace", its
+ *                  datagrams per N ms from the first; the DCCP sender "trace", every N ms
+ *                  [data packets sent, cwnd, lost packets, smoothed RTT in µs]
  *   --role relay   --target N: `Relay` (src/testing/Relay.ts) to 127.0.0.1:N with
  *                  `--loss` (a fraction) and `--delay-ms` (one way), both directions, and
  *                  `--seed`; prints
@@ -55,6 +58,8 @@ const maxMs = num("secs", 1) * 1000
 const ccid = num("ccid", 2) === 3 ? 3 : 2
 const binMs = num("bin-ms", 0)
 const skipMs = num("skip-ms", 1000)
+/** Diagnostics: the receiver's datagrams and the DCCP sender's transmissions and cwnd per `--trace-ms` (0: off). */
+const traceMs = num("trace-ms", 0)
 const HOST = "127.0.0.1"
 const SERVICE = "BNCH"
 const message = new Uint8Array(size).fill(100)
@@ -71,6 +76,8 @@ let received = 0, bytes = 0, first = 0, last = 0
 let cpuFirst: NodeJS.CpuUsage | undefined, cpuLast: NodeJS.CpuUsage | undefined
 /** Bytes received per `binMs`, from the first datagram. */
 const bins: Array<number> = []
+/** Datagrams received per `traceMs`, from the first datagram. */
+const traced: Array<number> = []
 const count = (n: number): void => {
   if (received === 0) {
     first = now()
@@ -80,6 +87,11 @@ const count = (n: number): void => {
   bytes += n
   last = now()
   if ((received & 1023) === 0) cpuLast = process.cpuUsage(cpuFirst)
+  if (traceMs > 0) {
+    const i = Math.floor((last - first) / traceMs)
+    while (traced.length <= i) traced.push(0)
+    traced[i]!++
+  }
   if (binMs > 0) {
     const i = Math.floor((last - first) / binMs)
     while (bins.length <= i) bins.push(0)
@@ -118,6 +130,7 @@ const reportOnStop = (more: () => Record<string, number> = () => ({})): void =>
           steady_Bps: steadyBins().reduce((a, b) => a + b, 0) * 1000 / (Math.max(1, steadyBins().length) * binMs)
         } :
         {}),
+      ...(traceMs > 0 ? { trace: traced } : {}),
       ...more()
     })
     process.exit(0)
@@ -180,9 +193,16 @@ const dccpSend = (p: number) =>
     // TFRC equation over the steady part of the run.
     let nextSample = t0 + skipMs
     const samples: Array<{ rtt: number; p: number; x: number }> = []
+    const trace: Array<[number, number, number, number]> = []
+    let nextTrace = t0 + traceMs
     while (now() - t0 < maxMs) {
       yield* socket.send(message)
       sent++
+      if (traceMs > 0 && now() >= nextTrace) {
+        nextTrace += traceMs
+        const i = yield* socket.info
+        trace.push([i.stats.dataPacketsSent, i.cwnd ?? -1, i.lostPackets, Math.round((i.rttMs ?? -1) * 1000)])
+      }
       if (binMs > 0 && now() >= nextSample) {
         nextSample += binMs
         const i = yield* socket.info
@@ -208,6 +228,7 @@ const dccpSend = (p: number) =>
       lost_packets: i.lostPackets,
       queued: i.sendQueueLength,
       send_refused: i.stats.sendRefused,
+      ...(traceMs > 0 ? { trace } : {}),
       ...(i.tfrcTx === undefined ? {} : {
         x_Bps: i.tfrcTx.x,
         x_recv_Bps: i.tfrcTx.xRecv,

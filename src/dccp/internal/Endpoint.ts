@@ -219,9 +219,9 @@ export class Endpoint {
         return
       }
       client.engine.handleDatagram(t, bytes)
+      // Answered, and the timer re-armed, at the end of the batch (`onBatchEnd`).
       this.#owe(client)
       client.drainEvents()
-      this.rearm(t)
       return
     }
     const listener = this.listener
@@ -248,7 +248,9 @@ export class Endpoint {
     this.drainListener()
     this.#packetPeer = undefined
     if (engine !== undefined) this.connections.get(engine)?.drainEvents()
-    this.rearm(t)
+    // A connection's packet re-arms the timer at the end of its batch (`onBatchEnd`), not per packet:
+    // the listener's deadline is the earliest of all its connections'.
+    if (handle === undefined) this.rearm(t)
     this.collect()
   }
 
