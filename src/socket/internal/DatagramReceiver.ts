@@ -40,7 +40,7 @@ import type { NonEmptyReadonlyArray } from "effect/Array"
 import * as Effect from "effect/Effect"
 import * as NetAddress from "effect/net/NetAddress"
 import * as DatagramSocket from "effect/socket/DatagramSocket"
-import { IoError, make as ioError } from "../../IoError.ts"
+import { closed, IoError, make as ioError } from "../../IoError.ts"
 import * as SocketAddress from "../../net/SocketAddress.ts"
 import type * as UdpSocket from "../../net/UdpSocket.ts"
 import { READ, type ScheduledIo } from "../../reactor/internal/driver.ts"
@@ -84,6 +84,9 @@ export class ReceivedDatagram implements DatagramSocket.Datagram {
 
 type Batch = NonEmptyReadonlyArray<DatagramSocket.Datagram>
 type Resume = (effect: Effect.Effect<Batch, DatagramSocket.DatagramSocketError>) => void
+
+/** Batches a pull tries to take from the socket before it waits (only a batch that yields nothing tries again). */
+const DIRECT_TRIES = 4
 
 const closedError = () => new DatagramSocket.DatagramSocketError({ reason: new DatagramSocket.DatagramSocketClosedError() })
 
@@ -145,6 +148,8 @@ export class DatagramReceiver {
    * `WouldBlock`, or the socket's error.
    */
   receive(): number | WouldBlock | IoError {
+    // After a read error nothing more is delivered (as Effect's reader): the background fiber ends.
+    if (this.#failure !== undefined) return closed("recvmmsg")
     const r = this.#take()
     if (r === WouldBlock || r instanceof IoError) return r
     if (r.length === 0) return 0
@@ -175,11 +180,14 @@ export class DatagramReceiver {
     if (this.#buffer.length !== 0) return Effect.succeed(this.#takeBuffer())
     if (this.#failure !== undefined) return this.#failure
     const io = this.#io
-    if (io !== undefined && io.readyRead !== 0 && io.closed === undefined && this.#waiters.length === 0) {
+    // A batch of only oversize datagrams, or an ICMP report (`onError`), takes nothing: read on, a few times.
+    for (let tries = 0; tries < DIRECT_TRIES; tries++) {
+      if (io === undefined || io.readyRead === 0 || io.closed !== undefined || this.#waiters.length !== 0) break
       const r = this.#take()
       if (r === WouldBlock) io.clear(READ)
       else if (r instanceof IoError) {
-        if (r.kind !== "Closed") this.#hooks.readFailed(r)
+        if (r.kind === "Closed") break
+        this.#hooks.readFailed(r)
         if (this.#failure !== undefined) return this.#failure
       } else if (r.length !== 0) return Effect.succeed(r as unknown as Batch)
     }
