@@ -37,6 +37,7 @@ import * as UdpSocket from "../net/UdpSocket.ts"
 import { Reactor, scheduledIo } from "../reactor/Reactor.ts"
 import { WouldBlock } from "../WouldBlock.ts"
 import { backingAddress, DatagramReceiver, oversizeError } from "./internal/DatagramReceiver.ts"
+import { checkedWriter } from "./internal/checkedWriter.ts"
 import * as errors from "./internal/errors.ts"
 import * as metrics from "./internal/metrics.ts"
 
@@ -474,44 +475,6 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
         stats: (): Stats => ({ ...counts })
       })
     )))
-}
-
-/**
- * Why an outgoing datagram is not one (untyped callers): its payload is not
- * bytes or text, or its address not an `InetAddress` or a received datagram —
- * Effect's core would fail on it with a defect. `undefined` when it is fine.
- */
-const outgoingProblem = (d: unknown, name: string): string | undefined => {
-  if (typeof d !== "object" || d === null) return `${name} is { payload, address? }, not ${check.show(d)}`
-  const o = d as { readonly payload?: unknown; readonly address?: unknown }
-  if (!(o.payload instanceof Uint8Array || typeof o.payload === "string")) {
-    return `${name}.payload is a Uint8Array or a string, not ${check.show(o.payload)}`
-  }
-  const target = "host" in o ? o : o.address
-  if (target === undefined || NetAddress.isInetAddress(target)) return undefined
-  const native = target as { readonly host?: unknown; readonly port?: unknown }
-  return typeof native === "object" && native !== null && typeof native.host === "string" && typeof native.port === "number"
-    ? undefined
-    : `${name}.address is a NetAddress InetAddress or a received Datagram, not ${check.show(o.address)}`
-}
-
-/** Effect's writer, refusing malformed datagrams with a write error instead of a defect. */
-const checkedWriter = (w: DatagramSocket.Writer): DatagramSocket.Writer => {
-  const refuse = (problem: string) => Effect.fail(errors.datagramWriteError(ioError("InvalidInput", "sendto", problem)))
-  return {
-    write: (d) => {
-      const bad = outgoingProblem(d, "datagram")
-      return bad === undefined ? w.write(d) : refuse(bad)
-    },
-    writeAll: (ds) => {
-      if (!Array.isArray(ds)) return refuse(`datagrams is a non-empty array, not ${check.show(ds)}`)
-      for (let i = 0; i < ds.length; i++) {
-        const bad = outgoingProblem(ds[i], "datagram")
-        if (bad !== undefined) return refuse(`${bad} (datagrams[${i}])`)
-      }
-      return w.writeAll(ds)
-    }
-  }
 }
 
 /** Applies the options that follow `bind`. */
