@@ -62,3 +62,53 @@ export class Tally {
     this.whole++
   }
 }
+
+/**
+ * What a receiver on a real socket saw, kept per source address. Loopback
+ * ports are shared by every process on the machine: a test elsewhere whose
+ * peer has closed may still send to a port this receiver (or the relay before
+ * it) has taken since, and such a datagram is not one of ours — checked as
+ * ours it would count as cut. The path's figures are those of the source that
+ * delivered the most whole datagrams (a path through one relay client has one
+ * source); every other source's datagrams are counted as `foreign`, not
+ * judged. A datagram of ours cut on the path still comes from the path's
+ * source and still counts as cut.
+ */
+export class SourcedTally {
+  readonly #bySource = new Map<string, Tally>()
+  readonly sent: number
+
+  constructor(sent: number) {
+    this.sent = sent
+  }
+
+  add(source: string, b: Uint8Array): void {
+    let t = this.#bySource.get(source)
+    if (t === undefined) this.#bySource.set(source, t = new Tally(this.sent))
+    t.add(b)
+  }
+
+  /** Whole datagrams and duplicates from every source: progress, for waiting. */
+  arrived(): number {
+    let n = 0
+    for (const t of this.#bySource.values()) n += t.whole + t.duplicates
+    return n
+  }
+
+  /** The path's tally: the source with the most whole datagrams (an empty tally before any). */
+  path(): Tally {
+    let best: Tally | undefined
+    for (const t of this.#bySource.values()) if (best === undefined || t.whole > best.whole) best = t
+    return best ?? new Tally(this.sent)
+  }
+
+  /** Datagrams from every source but the path's. */
+  foreign(): number {
+    const path = this.path()
+    let n = 0
+    for (const t of this.#bySource.values()) if (t !== path) n += received(t)
+    return n
+  }
+}
+
+const received = (t: Tally): number => t.whole + t.duplicates + t.cut + t.corrupt + t.unknown

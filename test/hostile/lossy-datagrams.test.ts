@@ -36,6 +36,16 @@ describe("hostile: datagram paths through a bad network", () => {
       assert.isAbove(f.whole, 0.6 * f.sent)
     }).pipe(Effect.provide(Reactor.layer)), 60_000)
 
+  it.live("UDP through the relay: another process's datagrams to the same ports are not the path's", () =>
+    Effect.gen(function*() {
+      // Loopback ports are shared by every process: a test elsewhere whose peer closed can still
+      // send to a port this test's receiver or relay took since. 3 such datagrams to each.
+      const f = yield* udpThroughRelay(100, 2, 3)
+      intact(f)
+      assert.isAtLeast(f.foreign, 3, "the strays sent straight to the receiver")
+      assert.isAbove(f.whole, 0.6 * f.sent)
+    }).pipe(Effect.provide(Reactor.layer)), 60_000)
+
   it.effect("MemoryDatagram on SimNet: every datagram whole, duplicates only the network's", () =>
     Effect.gen(function*() {
       const f = yield* memoryOnSimNet(2000)

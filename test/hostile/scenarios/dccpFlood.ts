@@ -43,10 +43,17 @@ export interface DccpFloodFigures {
 /** Datagrams of each kind sent before the baseline is taken. */
 const WARM_UP = 3000
 
-/** The sources of the flood: 127.0.0.2 … 127.0.0.9, ports 1024 … 65535 each. */
+/**
+ * The sources of the flood: 127.0.0.2 … 127.0.0.17, ports 1024 … 32767 each.
+ * The listener answers spoofed Requests, and loopback is shared with every
+ * other test process: not 127.0.0.1, and below the kernel's ephemeral range
+ * (32768–60999), so no socket bound elsewhere to 127.0.0.1 or to port 0 gets
+ * an answer.
+ */
+const PORTS = 32768 - 1024
 const sourceOf = (i: number): { ip: string; port: number } => ({
-  ip: `127.0.0.${2 + (Math.floor(i / 64000) % 8)}`,
-  port: 1024 + (i % 64000)
+  ip: `127.0.0.${2 + (Math.floor(i / PORTS) % 16)}`,
+  port: 1024 + (i % PORTS)
 })
 
 export const dccpFlood = (options: DccpFloodOptions): Effect.Effect<DccpFloodFigures, unknown, Reactor> =>
