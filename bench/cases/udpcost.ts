@@ -25,13 +25,18 @@ const sizeCases = (size: number): ReadonlyArray<Case> => {
     name,
     placement: "one process",
     ref,
-    run: async (ctx): Promise<Sample> => ({ value: field(await job(ctx), key) })
+    run: async (ctx): Promise<Sample> => {
+      const r = await job(ctx)
+      // The per-call figures for scale have no CPU-time twin.
+      return { value: field(r, key), extra: `${key}_cpu` in r ? { cpu_ns: field(r, `${key}_cpu`) } : {} }
+    }
   })
   const method =
     "One Node process pinned to CPU 0. Receive: 1,000 datagrams are queued on the socket (sendmmsg from the same process, untimed), " +
     "then the time to take them all out, each copied into a fresh Uint8Array (C: recvmmsg(32), each copied into a fresh malloc'd buffer, in a " +
     "process of its own: native/udp_recv_cost.c). Send: 1,000 datagrams to a connected loopback sink " +
-    "(drained untimed; the kernel's loopback delivery is part of the send). 40 rounds interleaved, the first 5 discarded; total time / datagrams."
+    "(drained untimed; the kernel's loopback delivery is part of the send). 40 rounds interleaved, the first 5 discarded; total time / datagrams. " +
+    "cpu_ns: the same by the process's own CPU time (process.cpuUsage; C: CLOCK_PROCESS_CPUTIME_ID), which other processes on the CPU do not inflate."
   return [
     {
       id: `udp-recv-cost-${size}`,
@@ -50,7 +55,7 @@ const sizeCases = (size: number): ReadonlyArray<Case> => {
           placement: "one process",
           run: async (ctx): Promise<Sample> => {
             const r = await floor(ctx)
-            return { value: field(r, "recv_c_ns"), extra: { recv_c_one_ns: field(r, "recv_c_one_ns") } }
+            return { value: field(r, "recv_c_ns"), extra: { recv_c_one_ns: field(r, "recv_c_one_ns"), cpu_ns: field(r, "recv_c_cpu_ns") } }
           }
         },
         v("for scale: ours recv → WouldBlock (ns/call)", "recv_wouldblock_ns"),

@@ -21,6 +21,9 @@
  *
  * Rounds interleave the variants (rotating which goes first); the first
  * `--warm` rounds are discarded; each figure is total time / total datagrams.
+ * Each receive figure has a `<name>_cpu` twin: the same by this process's CPU
+ * time (`process.cpuUsage`, GC threads included), which time other processes
+ * take on the CPU does not inflate.
  */
 import * as Effect from "effect/Effect"
 import type * as DatagramSocket from "effect/socket/DatagramSocket"
@@ -39,6 +42,11 @@ const warm = num("warm", 5)
 const HOST = "127.0.0.1"
 const RCVBUF = 4 * 2 ** 20
 const payload = new Uint8Array(size).fill(7)
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
 
 const portOf = (u: UdpSocket.UdpSocket): number => (must(u.localAddr(), "localAddr") as { port: number }).port
 
@@ -90,18 +98,30 @@ const program = Effect.gen(function*() {
     if (++dgramCount === K) dgramDone?.()
   })
   const buf = new Uint8Array(65536)
+  /** A timed section: `begin` returns the wall-clock start, `end` the wall-clock ms and sets `lastCpu` (CPU ms). */
+  let cpuStart = 0
+  let lastCpu = 0
+  const begin = (): number => {
+    cpuStart = cpuMs()
+    return now()
+  }
+  const end = (t0: number): number => {
+    const ms = now() - t0
+    lastCpu = cpuMs() - cpuStart
+    return ms
+  }
   const variants: Record<string, Effect.Effect<number>> = {
     recv_dgram_ns: Effect.promise(() => {
       dgramCount = 0
       fillTo(dgramRx.address().port)
-      const t0 = now()
+      const t0 = begin()
       return new Promise<number>((resolve) => {
-        dgramDone = () => resolve(now() - t0)
+        dgramDone = () => resolve(end(t0))
       })
     }),
     recv_batch_ns: Effect.sync(() => {
       fillTo(portOf(ourRx))
-      const t0 = now()
+      const t0 = begin()
       let n = 0
       for (;;) {
         const r = ourRx.recvBatch(32)
@@ -111,13 +131,13 @@ const program = Effect.gen(function*() {
           n++
         }
       }
-      const ms = now() - t0
+      const ms = end(t0)
       if (n !== K) throw new Error(`recvBatch got ${n} of ${K}`)
       return ms
     }),
     recv_from_ns: Effect.sync(() => {
       fillTo(portOf(ourRx))
-      const t0 = now()
+      const t0 = begin()
       let n = 0
       for (;;) {
         const r = ourRx.recvFrom(buf)
@@ -125,53 +145,57 @@ const program = Effect.gen(function*() {
         void buf.slice(0, must(r, "recvFrom")[0])
         n++
       }
-      const ms = now() - t0
+      const ms = end(t0)
       if (n !== K) throw new Error(`recvFrom got ${n} of ${K}`)
       return ms
     }),
     recv_fiber_ns: Effect.gen(function*() {
       fillTo(fiberRx.address.port)
-      const t0 = now()
+      const t0 = begin()
       let n = 0
       while (n < K) n += (yield* fiberRx.pull).length
-      return now() - t0
+      return end(t0)
     }).pipe(Effect.orDie),
     send_dgram_ns: Effect.promise(() => {
       const b = Buffer.from(payload)
-      const t0 = now()
+      const t0 = begin()
       return new Promise<number>((resolve) => {
         let left = K
         const cb = () => {
-          if (--left === 0) resolve(now() - t0)
+          if (--left === 0) resolve(end(t0))
         }
         for (let i = 0; i < K; i++) dgramTx.send(b, cb)
       })
     }),
     send_one_ns: Effect.sync(() => {
-      const t0 = now()
+      const t0 = begin()
       for (let i = 0; i < K; i++) must(ourTx.send(payload), "send")
-      return now() - t0
+      return end(t0)
     }),
     send_batch_ns: Effect.sync(() => {
-      const t0 = now()
+      const t0 = begin()
       for (let i = 0; i < K; i += 32) must(ourTx.sendBatch(batchOut), "sendBatch")
-      return now() - t0
+      return end(t0)
     }),
     send_fiber_ns: Effect.gen(function*() {
-      const t0 = now()
+      const t0 = begin()
       for (let i = 0; i < K; i += 32) yield* fiberTx.writeAll(batchOutFiber)
-      return now() - t0
+      return end(t0)
     }).pipe(Effect.orDie)
   }
 
   const names = Object.keys(variants)
   const total: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]))
+  const cpu: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]))
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < names.length; k++) {
       const name = names[(k + r) % names.length]!
       const ms = yield* variants[name]!
       drainSink()
-      if (r >= warm) total[name] = total[name]! + ms
+      if (r >= warm) {
+        total[name] = total[name]! + ms
+        cpu[name] = cpu[name]! + lastCpu
+      }
     }
   }
   const perDatagram = (ms: number, n: number) => (ms * 1e6) / n
@@ -181,6 +205,7 @@ const program = Effect.gen(function*() {
     // Sends go in whole batches of 32: count what was sent.
     const count = n === "send_batch_ns" || n === "send_fiber_ns" ? (rounds - warm) * Math.ceil(K / 32) * 32 : measured
     out[n] = perDatagram(total[n]!, count)
+    out[`${n}_cpu`] = perDatagram(cpu[n]!, count)
   }
 
   // --- per-call floors ---------------------------------------------------------------------

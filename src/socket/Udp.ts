@@ -1,16 +1,19 @@
 /**
  * UDP at the fiber level, as Effect's `effect/socket` `DatagramSocket`, built on
- * `DatagramSocket.makeFromBackingSocket`: Effect's core owns the receive queue,
- * its overflow strategy, reader exclusivity and error stickiness; this module
- * supplies the native socket, driven by the `Reactor`:
+ * `DatagramSocket.makeFromBackingSocket`: Effect's core owns reader exclusivity
+ * and acquisition, the writer and destination formatting; this module supplies
+ * the native socket, driven by the `Reactor`, and serves the reader's `pull`
+ * and receive buffer itself (`./internal/DatagramReceiver.ts`, with Effect's
+ * contract: capacity and overflow strategy, `dropped`, sticky read errors):
  *
- * - receiving drains the socket with `recvmmsg` batches (copying each datagram
- *   out of the batch buffer, since Effect lets consumers keep payloads) and
- *   parks on readiness only when the socket is empty. Every datagram arrives
- *   whole: the batch slots hold any UDP datagram, and with `maxDatagramSize`
- *   set a longer one is dropped and counted (`stats`, `onError`), never cut.
- *   A `pull` gets a whole batch, not one datagram per wake-up
- *   (`./internal/DatagramReceiver.ts`);
+ * - receiving takes `recvmmsg` batches (copying each datagram out of the batch
+ *   buffer, since Effect lets consumers keep payloads): a `pull` with nothing
+ *   buffered takes a batch from the socket itself while it is readable, a
+ *   waiting `pull` gets the next batch whole, and a background fiber drains
+ *   the socket into the receive buffer while nobody pulls. Every datagram
+ *   arrives whole: the batch slots hold any UDP datagram, and with
+ *   `maxDatagramSize` set a longer one is dropped and counted (`stats`,
+ *   `onError`), never cut;
  * - a send goes out at once when the socket buffer has room; when it is full the
  *   send waits, in order, for writability; `writeAll` is `sendmmsg`;
  * - ICMP reports on a connected socket (`ConnectionRefused`, unreachable) are
@@ -262,21 +265,19 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
   let receiver$: DatagramReceiver | undefined
   const slot = options?.maxDatagramSize
   const batch: BatchOptions | undefined = slot === undefined ? options?.batch : { ...options?.batch, bufferSize: slot }
-  /** The acquired reader, its `pull` handing over its socket's pending batch first (`DatagramReceiver.beforePull`). */
+  const receiveBuffer = { capacity: options?.receiveBuffer?.capacity ?? 1024, sliding: options?.receiveBuffer?.strategy === "sliding" }
+  /** The acquired reader, its `pull` and receive buffer served by its socket's `DatagramReceiver`. */
   const batched = (reader: DatagramSocket.Reader): DatagramSocket.Reader => {
-    if (counted !== undefined) counted.receiveBufferDropped = reader.dropped
     const receiver = receiver$
     if (receiver === undefined) return reader
-    const pull = reader.pull
+    const dropped = () => receiver.dropped()
+    if (counted !== undefined) counted.receiveBufferDropped = dropped
     return {
-      pull: Effect.suspend(() => {
-        receiver.beforePull()
-        return pull
-      }),
+      pull: receiver.pull,
       get address() {
         return reader.address
       },
-      dropped: reader.dropped,
+      dropped,
       joinMulticast: reader.joinMulticast
     }
   }
@@ -308,7 +309,7 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
           yield* observe.joinScoped(metrics.udpGroup(yield* Effect.context<never>()), counted)
           const peerAddress = remote
 
-          // --- receive: recvmmsg batches into the reader, a batch per wake-up (DatagramReceiver) ---
+          // --- receive: recvmmsg batches to the reader's pulls, or its buffer (DatagramReceiver) -------
           // ICMP reports on a connected socket are about its peer: name it.
           const remoteName = options?.connect !== undefined && remote !== undefined ? SocketAddress.format(remote) : undefined
           const named = (failure: IoError): IoError =>
@@ -318,15 +319,15 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
               counts.droppedOversize++
               events.onError(oversizeError(d, slot))
             },
-            received: () => {
-              counts.received++
+            received: (n) => {
+              counts.received += n
             },
             readFailed: (failure) => {
               const e = named(failure)
               if (ambient(e)) events.onError(errors.datagramReadError(e))
-              else events.onReadError(errors.datagramReadError(e))
+              else receiver.fail(errors.datagramReadError(e))
             }
-          })
+          }, receiveBuffer)
           receiver$ = receiver
           // Keep draining while batches come back full; yield to the caller otherwise.
           const receive = registration.readIo(() => receiver.receive())
@@ -339,7 +340,7 @@ const makeChecked = (options: Options | undefined): Effect.Effect<UdpDatagramSoc
                 events.onError(errors.datagramReadError(e))
                 return receiveLoop
               }
-              events.onReadError(errors.datagramReadError(e))
+              receiver.fail(errors.datagramReadError(e))
               return Effect.void
             }
           })
