@@ -26,29 +26,22 @@ describe("user audit: Tcp.serve", () => {
   // that closes conn.stream itself (in `data`, or in the Effect `data` returned)
   // used to leave a zombie: no `close` until the server closed, and
   // connections() kept counting it.
-  it.live("a handler that closes conn.stream directly gets its close reported and the count drops", () =>
-    Effect.gen(function*() {
-      const reasons: Array<string> = []
-      const server = yield* Tcp.serve("127.0.0.1:0", {
-        data: (conn) => conn.stream.close(),
-        close: (_conn, _state, reason) => void reasons.push(reason._tag)
-      })
-      yield* client((server.address as NetAddress.InetAddress).port, "x")
-      yield* Effect.sleep("50 millis")
-      assert.strictEqual(server.connections(), 0)
-      assert.deepStrictEqual(reasons, ["Closed"])
-    }).pipe(Effect.provide(Reactor.layer)))
-
-  it.live("the same from the Effect that data returned", () =>
-    Effect.gen(function*() {
-      const reasons: Array<string> = []
-      const server = yield* Tcp.serve("127.0.0.1:0", {
-        data: (conn) => Effect.andThen(Effect.sleep("5 millis"), Effect.sync(() => conn.stream.close())),
-        close: (_conn, _state, reason) => void reasons.push(reason._tag)
-      })
-      yield* client((server.address as NetAddress.InetAddress).port, "x")
-      yield* Effect.sleep("50 millis")
-      assert.strictEqual(server.connections(), 0)
-      assert.deepStrictEqual(reasons, ["Closed"])
-    }).pipe(Effect.provide(Reactor.layer)))
+  const closers: ReadonlyArray<readonly [string, (conn: { readonly stream: { close(): void } }) => void | Effect.Effect<void>]> = [
+    ["in data", (conn) => conn.stream.close()],
+    ["in the Effect data returned", (conn) => Effect.andThen(Effect.sleep("5 millis"), Effect.sync(() => conn.stream.close()))]
+  ]
+  for (const [where, data] of closers) {
+    it.live(`a handler that closes conn.stream directly (${where}) gets its close reported and the count drops`, () =>
+      Effect.gen(function*() {
+        const reasons: Array<string> = []
+        const server = yield* Tcp.serve("127.0.0.1:0", {
+          data: (conn) => data(conn),
+          close: (_conn, _state, reason) => void reasons.push(reason._tag)
+        })
+        yield* client((server.address as NetAddress.InetAddress).port, "x")
+        yield* Effect.sleep("50 millis")
+        assert.strictEqual(server.connections(), 0)
+        assert.deepStrictEqual(reasons, ["Closed"])
+      }).pipe(Effect.provide(Reactor.layer)))
+  }
 })
