@@ -34,11 +34,12 @@ const name = (value: unknown): string | undefined =>
 const optional = (label: string, value: unknown): string | undefined =>
   value === undefined || (typeof value === "object" && value !== null) ? undefined : `${label} is an object, not ${check.show(value)}`
 
-const durationProblem = (label: string, value: unknown, infinite = false): string | undefined => {
-  if (value === undefined) return undefined
-  const d = check.duration(label, value, infinite)
-  return typeof d === "string" ? d : undefined
-}
+/** The problem with an optional duration option, if any. */
+const durationProblem = (label: string, value: unknown, infinite = false): string | undefined =>
+  value === undefined ? undefined : asProblem(check.duration(label, value, infinite))
+
+/** `check.duration`'s answer as a problem: its message, or `undefined` for a duration. */
+const asProblem = (d: unknown): string | undefined => (typeof d === "string" ? d : undefined)
 
 /** A protocol's durations: a heartbeat of `"soon"` or a timeout of `NaN` would quietly mean none. */
 const protocol = (value: unknown): string | undefined => {
@@ -77,7 +78,7 @@ export const clientProblem = (options: unknown): string | undefined => {
     "socket" in r && !Socket.isSocket(r.socket) ? `socket is an effect/socket Socket, not ${check.show(r.socket)}` : undefined,
     common(r),
     check.oneOf("receive", r.receive, ["onDemand", "background"]),
-    r.timeout === undefined ? undefined : asProblem(check.duration("timeout", r.timeout, true)),
+    durationProblem("timeout", r.timeout, true),
     r.retry === undefined || Schedule.isSchedule(r.retry) ? undefined : `retry is a Schedule, not ${check.show(r.retry)}`
   )
 }
@@ -91,11 +92,9 @@ export const serviceProblem = (options: unknown): string | undefined => {
     "server" in r && !isServer(r.server) ? `server is an effect/socket SocketServer, not ${check.show(r.server)}` : undefined,
     common(r),
     check.integer("maxConnections", r.maxConnections, 1, MAX_COUNT),
-    check.integer("backlog", r.backlog, 0, 2 ** 31 - 1)
+    check.integer("backlog", r.backlog, 0, MAX_COUNT)
   )
 }
-
-const asProblem = (d: unknown): string | undefined => (typeof d === "string" ? d : undefined)
 
 /** A `SocketServer` service value: it runs handlers and has an address. */
 const isServer = (u: unknown): boolean => hasFunctions(u, ["run"]) && typeof (u as { address?: unknown }).address === "object"
